@@ -1,0 +1,66 @@
+# mod_pysandbox — build, test, demo, bench, install.
+# `make` builds build/pysandbox-run (and the module once it exists);
+# `make test` installs missing Debian packages, builds and runs every suite.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-strict-aliasing
+LDLIBS  += -lseccomp -ljansson -lm
+B       := build
+
+ENGINE_SRC := $(filter-out src/cli.c,$(wildcard src/*.c))
+ENGINE_OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(ENGINE_SRC))
+HEADERS    := $(wildcard src/*.h)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/%,$(UNIT_SRC))
+FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN   := $(patsubst fuzz/%.c,$(B)/%,$(FUZZ_SRC))
+
+.PHONY: all deps test unit-tests clean fuzz bench demo demo-stop install
+
+all: $(B)/pysandbox-run
+
+deps:
+	@scripts/deps.sh build
+
+$(B)/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/libpysb.a: $(ENGINE_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/pysandbox-run: $(B)/obj/cli.o $(B)/libpysb.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test_%: tests/unit/test_%.c $(B)/libpysb.a $(HEADERS)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libpysb.a $(LDLIBS) -lcmocka
+
+unit-tests: $(UNIT_BIN)
+
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory all unit-tests
+	@tests/run-all.sh
+
+# Fuzz targets: libFuzzer + ASan/UBSan, each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 30
+$(B)/fuzz_%: fuzz/fuzz_%.c $(ENGINE_SRC) $(HEADERS)
+	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(ENGINE_SRC) $(LDLIBS)
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do \
+	  mkdir -p $(B)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	     $(B)/corpus/$$(basename $$f) fuzz/seeds/$$(basename $$f) 2>&1 | tail -n 3; \
+	done
+
+bench: all
+	@scripts/deps.sh bench
+	@bench/cli.sh
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,159 @@
+/* confine.c — session, descriptors, environment, rlimits, ids and
+ * no_new_privs of a confined child (DESIGN §3 steps 1-5).
+ *
+ * Contract: see confine.h. Runs between fork and exec, so it formats its
+ * messages with snprintf into caller buffers and allocates nothing. */
+#include "confine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+char *const pysb_child_env[] = {
+    "PATH=/usr/local/bin:/usr/bin:/bin",
+    "LANG=C.UTF-8",
+    "HOME=/",
+    "PYTHONIOENCODING=utf-8",
+    "PYTHONUNBUFFERED=1",
+    "PYTHONDONTWRITEBYTECODE=1",
+    NULL,
+};
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    return -1;
+}
+
+/* dup2 that survives the source already being the target, and clears
+ * close-on-exec on the result. */
+static int place(int from, int to)
+{
+    if (from == to)
+        return fcntl(to, F_SETFD, 0);
+    return dup2(from, to) < 0 ? -1 : 0;
+}
+
+int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
+{
+    if (setsid() < 0)
+        return fail(err, errlen, "fds: setsid");
+    /* Lift every source above the targets first, so that one placement
+     * never overwrites a source that is still to be placed. */
+    int src[5] = { f->in, f->out, f->err, f->code, f->status };
+    for (int i = 0; i < 5; i++) {
+        if (src[i] < 0)
+            continue;
+        int hi = fcntl(src[i], F_DUPFD_CLOEXEC, 16);
+        if (hi < 0)
+            return fail(err, errlen, "fds: F_DUPFD");
+        src[i] = hi;
+    }
+    for (int i = 0; i < 5; i++) {
+        if (src[i] >= 0 && place(src[i], i) < 0)
+            return fail(err, errlen, "fds: dup2");
+    }
+    if (src[3] < 0 && close(PYSB_FD_CODE) < 0 && errno != EBADF)
+        return fail(err, errlen, "fds: close");
+    if (fcntl(PYSB_FD_STATUS, F_SETFD, FD_CLOEXEC) < 0)
+        return fail(err, errlen, "fds: status cloexec");
+    if (close_range(PYSB_FD_STATUS + 1, ~0U, 0) < 0)
+        return fail(err, errlen, "fds: close_range");
+    return 0;
+}
+
+static int set_one(int res, const char *name, rlim_t soft, rlim_t hard,
+                   char *err, size_t errlen)
+{
+    struct rlimit rl = { soft, hard }, back;
+    if (setrlimit(res, &rl) < 0 || getrlimit(res, &back) < 0) {
+        snprintf(err, errlen, "rlimits: %s: %s", name, strerror(errno));
+        return -1;
+    }
+    if (back.rlim_cur != soft || back.rlim_max != hard) {
+        snprintf(err, errlen, "rlimits: %s did not hold", name);
+        return -1;
+    }
+    return 0;
+}
+
+int pysb_confine_rlimits(const pysb_limits *l, unsigned extra_tasks,
+                         char *err, size_t errlen)
+{
+    /* RLIMIT_CPU has whole seconds: round up so a 0.5 s limit is not 0
+     * (which would mean "none"); the supervisor's wall clock still ends a
+     * run that outlives its request. */
+    rlim_t cpu = (rlim_t)ceil(l->cpu_sec);
+    if (cpu < 1)
+        cpu = 1;
+    /* Tasks: RLIMIT_NPROC counts every task of the uid, threads too. */
+    rlim_t tasks = (rlim_t)l->processes + l->threads + extra_tasks;
+    struct { int res; const char *name; rlim_t soft, hard; } t[] = {
+        { RLIMIT_CPU, "RLIMIT_CPU", cpu, cpu + 1 },
+        { RLIMIT_AS, "RLIMIT_AS", l->memory_bytes, l->memory_bytes },
+        { RLIMIT_NPROC, "RLIMIT_NPROC", tasks, tasks },
+        { RLIMIT_FSIZE, "RLIMIT_FSIZE", l->fsize_bytes, l->fsize_bytes },
+        { RLIMIT_NOFILE, "RLIMIT_NOFILE", l->nofile, l->nofile },
+        { RLIMIT_STACK, "RLIMIT_STACK", l->stack_bytes, l->stack_bytes },
+        { RLIMIT_CORE, "RLIMIT_CORE", 0, 0 },
+        { RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK", 0, 0 },
+        { RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE", 0, 0 },
+        { RLIMIT_RTPRIO, "RLIMIT_RTPRIO", 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        if (set_one(t[i].res, t[i].name, t[i].soft, t[i].hard, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+int pysb_confine_ids(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    if (uid == 0 || gid == 0) {
+        snprintf(err, errlen, "ids: refusing to run as uid/gid 0");
+        return -1;
+    }
+    if (setgroups(0, NULL) < 0)
+        return fail(err, errlen, "ids: setgroups");
+    if (setresgid(gid, gid, gid) < 0)
+        return fail(err, errlen, "ids: setresgid");
+    if (setresuid(uid, uid, uid) < 0)
+        return fail(err, errlen, "ids: setresuid");
+    uid_t r, e, s;
+    gid_t gr, ge, gs;
+    gid_t groups[1];
+    if (getresuid(&r, &e, &s) < 0 || getresgid(&gr, &ge, &gs) < 0)
+        return fail(err, errlen, "ids: getresuid");
+    if (r != uid || e != uid || s != uid || gr != gid || ge != gid ||
+        gs != gid || getgroups(1, groups) != 0) {
+        snprintf(err, errlen, "ids: identity did not hold");
+        return -1;
+    }
+    /* The change must be irreversible. */
+    if (setresuid(0, 0, 0) == 0) {
+        snprintf(err, errlen, "ids: could regain root");
+        return -1;
+    }
+    return 0;
+}
+
+int pysb_confine_nnp(char *err, size_t errlen)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return fail(err, errlen, "no_new_privs: PR_SET_NO_NEW_PRIVS");
+    if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+        snprintf(err, errlen, "no_new_privs: did not hold");
+        return -1;
+    }
+    /* Not dumpable: no core, and no ptrace or /proc access by the same
+     * uid. execve resets it for the program; seccomp and Landlock cover
+     * the program, this covers the reaper, which never execs. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return fail(err, errlen, "no_new_privs: PR_SET_DUMPABLE");
+    return 0;
+}

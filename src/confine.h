@@ -1,0 +1,47 @@
+/* confine.h — the child-side confinement steps that need no policy tables:
+ * session and descriptors, environment, rlimits, ids, no_new_privs.
+ *
+ * Contract: each step is a function called in the child, in DESIGN §3
+ * order, that either succeeds completely and verifiably or returns -1 with
+ * a one-line reason naming the layer ("rlimits: RLIMIT_AS: ..."). They
+ * touch nothing but the calling process and are async-signal-safe enough
+ * to run between fork and exec (no malloc, no stdio). */
+#ifndef PYSB_CONFINE_H
+#define PYSB_CONFINE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "limits.h"
+
+/* Where things sit in the child: the program's pipes on 0/1/2, the code
+ * pipe on 3 (the bootstrap reads and closes it), the status pipe to the
+ * supervisor on 4 (close-on-exec, so the program never sees it). */
+enum { PYSB_FD_CODE = 3, PYSB_FD_STATUS = 4 };
+
+typedef struct pysb_child_fds {
+    int in, out, err;   /* become 0, 1, 2 */
+    int code;           /* becomes 3, or -1 */
+    int status;         /* becomes 4 */
+} pysb_child_fds;
+
+/* New session, the pipes moved into place, every other fd closed. */
+int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen);
+
+/* The fixed environment of every run (NULL-terminated). */
+extern char *const pysb_child_env[];
+
+/* RLIMIT_CPU (soft = limit, hard = limit + 1 s), AS, NPROC, FSIZE, NOFILE,
+ * STACK, and CORE = MEMLOCK = MSGQUEUE = 0. Each read back and checked.
+ * extra_tasks: tasks of the same uid beyond the run's own (the reaper). */
+int pysb_confine_rlimits(const pysb_limits *l, unsigned extra_tasks,
+                         char *err, size_t errlen);
+
+/* No supplementary groups, then gid and uid (real, effective, saved),
+ * each verified. uid 0 and gid 0 are refused. */
+int pysb_confine_ids(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* PR_SET_NO_NEW_PRIVS, and not dumpable. */
+int pysb_confine_nnp(char *err, size_t errlen);
+
+#endif

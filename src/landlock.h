@@ -1,0 +1,44 @@
+/* landlock.h — the Landlock ruleset of a confined run, at the best ABI the
+ * kernel offers.
+ *
+ * Contract: pysb_landlock_apply restricts the calling thread (after
+ * no_new_privs) to: read+execute on the given executables (the interpreter
+ * and its ELF loader), read-only on the given paths (files or directories),
+ * read/write on /dev/null, read on /dev/urandom; every other file-system
+ * right the ABI knows is denied. ABI >= 4: all TCP bind/connect denied.
+ * ABI >= 6: signals and abstract Unix sockets scoped to the run.
+ * The path lists are computed by the parent (pysb_interp_paths), so the
+ * child only opens and adds them. */
+#ifndef PYSB_LANDLOCK_H
+#define PYSB_LANDLOCK_H
+
+#include <stddef.h>
+
+#define PYSB_MAX_PATHS 96
+
+typedef struct pysb_path_set {
+    const char *exec[8];            /* read + execute */
+    size_t      n_exec;
+    const char *ro[PYSB_MAX_PATHS]; /* read-only: files or directories */
+    int         ro_optional[PYSB_MAX_PATHS]; /* skip when missing */
+    size_t      n_ro;
+    char        storage[8192];      /* the strings above point in here */
+    size_t      used;
+} pysb_path_set;
+
+/* Highest Landlock ABI of this kernel, 0 when Landlock is unavailable. */
+int pysb_landlock_abi(void);
+
+/* Fill set with what running interp needs: its real path and ELF loader
+ * (execute), its standard library, the loader's library directory, the
+ * loader cache, the C.UTF-8 locale; then ro_paths (NULL-terminated, may be
+ * NULL), which must exist. Returns 0, or -1 with a reason. */
+int pysb_interp_paths(const char *interp, const char *const *ro_paths,
+                      pysb_path_set *set, char *err, size_t errlen);
+
+/* Restrict the calling thread. *abi_out receives the ABI used. Returns 0,
+ * or -1 with a reason naming the step that failed. */
+int pysb_landlock_apply(const pysb_path_set *set, int *abi_out, char *err,
+                        size_t errlen);
+
+#endif

@@ -1,0 +1,246 @@
+/* policy.c — the seccomp allow-list of a confined run.
+ *
+ * Contract: pysb_policy_table is the whole policy, one line a system call.
+ * ALLOW: what CPython 3, its stdlib (threads, select, time, random, ctypes
+ * loading) and the bootstrap use. DENY (EPERM): calls refused on purpose,
+ * listed so that the policy reads as a statement and the unit tests can
+ * check it. SPECIAL: allowed only with certain arguments (clone, ioctl,
+ * prctl, fork). Everything else fails with ENOSYS, so libc falls back
+ * gracefully and a program never dies (losing buffered output) just for
+ * probing a call. Foreign ABIs (i386 via int 0x80, x32) kill the process:
+ * libseccomp sends every non-native architecture, x32 numbers included, to
+ * the bad-arch action. */
+#include "policy.h"
+
+#include <errno.h>
+#include <linux/sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <termios.h>
+
+#define A(n) { #n, PYSB_RULE_ALLOW }
+#define D(n) { #n, PYSB_RULE_DENY }
+#define S(n) { #n, PYSB_RULE_SPECIAL }
+
+const pysb_syscall_rule pysb_policy_table[] = {
+    /* descriptors and reading */
+    A(read), A(write), A(readv), A(writev), A(pread64), A(pwrite64),
+    A(preadv), A(pwritev), A(preadv2), A(pwritev2), A(lseek), A(close),
+    A(close_range), A(dup), A(dup2), A(dup3), A(pipe), A(pipe2), A(fcntl),
+    A(flock), A(fsync), A(fdatasync), A(sendfile), A(splice), A(tee),
+    A(copy_file_range), A(fadvise64), A(readahead),
+    /* opening and inspecting files: Landlock decides which ones */
+    A(open), A(openat), A(openat2), A(stat), A(fstat), A(lstat),
+    A(newfstatat), A(statx), A(access), A(faccessat), A(faccessat2),
+    A(readlink), A(readlinkat), A(getdents), A(getdents64), A(getcwd),
+    A(chdir), A(fchdir), A(statfs), A(fstatfs), A(umask),
+    /* changing the file system: Landlock refuses too; refused twice */
+    D(mkdir), D(mkdirat), D(rmdir), D(unlink), D(unlinkat), D(rename),
+    D(renameat), D(renameat2), D(link), D(linkat), D(symlink), D(symlinkat),
+    D(chmod), D(fchmod), D(fchmodat), D(fchmodat2), D(chown), D(fchown),
+    D(lchown), D(fchownat), D(truncate), D(ftruncate), D(mknod), D(mknodat),
+    D(utime), D(utimes), D(utimensat), D(futimesat), D(setxattr),
+    D(lsetxattr), D(fsetxattr), D(removexattr), D(lremovexattr),
+    D(fremovexattr), D(chroot), D(name_to_handle_at), D(open_by_handle_at),
+    /* memory */
+    A(mmap), A(munmap), A(mprotect), A(mremap), A(brk), A(madvise),
+    A(mincore), A(msync),
+    D(mbind), D(set_mempolicy), D(migrate_pages), D(move_pages),
+    D(process_madvise), D(userfaultfd), D(memfd_secret),
+    /* signals and timers */
+    A(rt_sigaction), A(rt_sigprocmask), A(rt_sigreturn), A(rt_sigpending),
+    A(rt_sigsuspend), A(rt_sigtimedwait), A(rt_sigqueueinfo),
+    A(rt_tgsigqueueinfo), A(sigaltstack), A(kill), A(tgkill), A(tkill),
+    A(pause), A(alarm), A(setitimer), A(getitimer), A(timer_create),
+    A(timer_settime), A(timer_gettime), A(timer_getoverrun),
+    A(timer_delete), A(signalfd4), A(timerfd_create), A(timerfd_settime),
+    A(timerfd_gettime),
+    /* time */
+    A(clock_gettime), A(clock_getres), A(clock_nanosleep), A(nanosleep),
+    A(gettimeofday), A(time), A(times),
+    D(settimeofday), D(clock_settime), D(clock_adjtime), D(adjtimex),
+    /* who am I, what may I use */
+    A(getpid), A(getppid), A(gettid), A(getuid), A(geteuid), A(getgid),
+    A(getegid), A(getgroups), A(getresuid), A(getresgid), A(getpgrp),
+    A(getpgid), A(getsid), A(getpriority), A(getrlimit), A(prlimit64),
+    A(getrusage), A(uname), A(sysinfo), A(sched_getaffinity),
+    A(sched_yield), A(sched_getparam), A(sched_getscheduler),
+    A(sched_get_priority_max), A(sched_get_priority_min), A(getcpu),
+    A(capget), A(getrandom),
+    D(setuid), D(setgid), D(setreuid), D(setregid), D(setresuid),
+    D(setresgid), D(setgroups), D(setfsuid), D(setfsgid), D(capset),
+    D(setpriority), D(sched_setaffinity), D(sched_setscheduler),
+    D(sched_setparam), D(sched_setattr),
+    /* threads and the end of a task */
+    A(futex), A(set_robust_list), A(get_robust_list), A(set_tid_address),
+    A(rseq), A(arch_prctl), A(exit), A(exit_group), A(wait4), A(waitid),
+    A(restart_syscall), A(setsid), A(setpgid), /* job control inside the run */
+    /* waiting on descriptors */
+    A(poll), A(ppoll), A(select), A(pselect6), A(epoll_create),
+    A(epoll_create1), A(epoll_ctl), A(epoll_wait), A(epoll_pwait),
+    A(epoll_pwait2), A(eventfd), A(eventfd2),
+    /* sockets: a connected pair between the run's own processes is
+     * harmless; creating, binding or connecting a socket is not */
+    A(socketpair), A(sendmsg), A(recvmsg), A(sendto), A(recvfrom),
+    A(shutdown), A(getsockopt), A(setsockopt), A(getsockname),
+    A(getpeername),
+    D(socket), D(connect), D(bind), D(listen), D(accept), D(accept4),
+    D(sendmmsg), D(recvmmsg),
+    /* programs: Landlock grants execute on the interpreter alone */
+    A(execve), A(execveat),
+    /* processes, with argument checks */
+    S(clone), S(clone3), S(fork), S(vfork), S(ioctl), S(prctl),
+    /* other tasks, namespaces, the kernel itself */
+    D(ptrace), D(process_vm_readv), D(process_vm_writev), D(pidfd_getfd),
+    D(kcmp), D(unshare), D(setns), D(keyctl), D(add_key), D(request_key),
+    D(bpf), D(io_uring_setup), D(io_uring_enter), D(io_uring_register),
+    D(perf_event_open), D(fanotify_init), D(mount), D(umount2),
+    D(pivot_root), D(fsopen), D(fsconfig), D(fsmount), D(fspick),
+    D(move_mount), D(open_tree), D(mount_setattr), D(init_module),
+    D(finit_module), D(delete_module), D(kexec_load), D(kexec_file_load),
+    D(reboot), D(swapon), D(swapoff), D(acct), D(sethostname),
+    D(setdomainname), D(iopl), D(ioperm), D(personality), D(quotactl),
+    D(quotactl_fd), D(lookup_dcookie), D(syslog), D(vhangup), D(seccomp),
+    D(landlock_create_ruleset), D(landlock_add_rule),
+    D(landlock_restrict_self), D(uselib), D(ustat), D(sysfs), D(_sysctl),
+    D(nfsservctl),
+    /* System V IPC and POSIX message queues */
+    D(shmget), D(shmat), D(shmdt), D(shmctl), D(semget), D(semop),
+    D(semtimedop), D(semctl), D(msgget), D(msgsnd), D(msgrcv), D(msgctl),
+    D(mq_open), D(mq_unlink), D(mq_timedsend), D(mq_timedreceive),
+    D(mq_notify), D(mq_getsetattr),
+    { NULL, PYSB_RULE_ALLOW },
+};
+
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
+                  CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+
+/* ioctls a program may make on its pipes: isatty, sizes, blocking mode. */
+static const unsigned long allowed_ioctls[] = {
+    TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX,
+};
+
+/* prctl options that only read, or name a thread. */
+static const int allowed_prctls[] = {
+    PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS,
+    PR_CAPBSET_READ, PR_GET_SECCOMP, PR_GET_PDEATHSIG, PR_GET_TIMERSLACK,
+    PR_GET_THP_DISABLE,
+#ifdef PR_SET_VMA
+    PR_SET_VMA,
+#endif
+};
+
+static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
+               const struct scmp_arg_cmp *args, const char *name, char *err,
+               size_t errlen)
+{
+    int rc = seccomp_rule_add_exact_array(ctx, action, nr, n, args);
+    /* libseccomp refuses a rule equal to the default action (-EACCES):
+     * the call already gets that answer. */
+    if (rc == -EACCES && action == SCMP_ACT_ERRNO(ENOSYS))
+        return 0;
+    if (rc < 0) {
+        snprintf(err, errlen, "seccomp: rule for %s: %s", name, strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
+                       int allow_fork, char *err, size_t errlen)
+{
+    const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+    if (!strcmp(name, "clone")) {
+        /* A thread never carries namespace flags. */
+        struct scmp_arg_cmp thread[] = {
+            SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD | NS_FLAGS, CLONE_THREAD),
+        };
+        if (add(ctx, SCMP_ACT_ALLOW, nr, 1, thread, name, err, errlen) < 0)
+            return -1;
+        struct scmp_arg_cmp proc[] = {
+            SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD | NS_FLAGS, 0),
+        };
+        /* The two rules are disjoint; a clone asking for a namespace
+         * matches neither and gets the default ENOSYS. */
+        return add(ctx, allow_fork ? SCMP_ACT_ALLOW : deny, nr, 1, proc, name,
+                   err, errlen);
+    }
+    if (!strcmp(name, "clone3"))
+        /* Its flags sit behind a pointer seccomp cannot read: ENOSYS makes
+         * glibc fall back to clone, whose flags it can. */
+        return add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL, name, err, errlen);
+    if (!strcmp(name, "fork") || !strcmp(name, "vfork"))
+        return add(ctx, allow_fork ? SCMP_ACT_ALLOW : deny, nr, 0, NULL, name,
+                   err, errlen);
+    if (!strcmp(name, "ioctl")) {
+        for (size_t i = 0; i < sizeof allowed_ioctls / sizeof *allowed_ioctls; i++) {
+            struct scmp_arg_cmp a[] = {
+                SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, allowed_ioctls[i]),
+            };
+            if (add(ctx, SCMP_ACT_ALLOW, nr, 1, a, name, err, errlen) < 0)
+                return -1;
+        }
+        return 0; /* other requests fall to the default below */
+    }
+    if (!strcmp(name, "prctl")) {
+        for (size_t i = 0; i < sizeof allowed_prctls / sizeof *allowed_prctls; i++) {
+            struct scmp_arg_cmp a[] = {
+                SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)allowed_prctls[i]),
+            };
+            if (add(ctx, SCMP_ACT_ALLOW, nr, 1, a, name, err, errlen) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    snprintf(err, errlen, "seccomp: no special rule for %s", name);
+    return -1;
+}
+
+scmp_filter_ctx pysb_policy_build(int allow_fork, char *err, size_t errlen)
+{
+    /* Unknown calls: ENOSYS, the answer of a kernel that lacks them. */
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
+    if (!ctx) {
+        snprintf(err, errlen, "seccomp: seccomp_init failed");
+        return NULL;
+    }
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (rc < 0) {
+        snprintf(err, errlen, "seccomp: bad-arch action: %s", strerror(-rc));
+        goto fail;
+    }
+    for (const pysb_syscall_rule *r = pysb_policy_table; r->name; r++) {
+        int nr = seccomp_syscall_resolve_name(r->name);
+        if (nr == __NR_SCMP_ERROR || nr < 0)
+            continue; /* not a call of this architecture (e.g. _sysctl) */
+        if (r->kind == PYSB_RULE_SPECIAL) {
+            if (add_special(ctx, r->name, nr, allow_fork, err, errlen) < 0)
+                goto fail;
+            continue;
+        }
+        uint32_t action = r->kind == PYSB_RULE_ALLOW ? SCMP_ACT_ALLOW
+                                                     : SCMP_ACT_ERRNO(EPERM);
+        if (add(ctx, action, nr, 0, NULL, r->name, err, errlen) < 0)
+            goto fail;
+    }
+    return ctx;
+fail:
+    seccomp_release(ctx);
+    return NULL;
+}
+
+int pysb_policy_load(int allow_fork, char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = pysb_policy_build(allow_fork, err, errlen);
+    if (!ctx)
+        return -1;
+    int rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc < 0) {
+        snprintf(err, errlen, "seccomp: load: %s", strerror(-rc));
+        return -1;
+    }
+    return 0;
+}

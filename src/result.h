@@ -1,0 +1,81 @@
+/* result.h — what one run came to, its verdict, and the renderers that turn
+ * it into the words of the HTTP contract (DESIGN §4): safeexec's text report
+ * and the JSON result object.
+ *
+ * Contract: pysb_classify is a pure function of what the supervisor saw, so
+ * the unit tests drive it with every combination. Renderers never fail on
+ * odd bytes: output that is not UTF-8 becomes U+FFFD, NUL stays \u0000. */
+#ifndef PYSB_RESULT_H
+#define PYSB_RESULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "limits.h"
+
+typedef enum pysb_status {
+    PYSB_OK = 0,
+    PYSB_NONZERO_EXIT,
+    PYSB_SIGNAL,
+    PYSB_CPU_LIMIT,
+    PYSB_WALL_LIMIT,
+    PYSB_MEMORY_LIMIT,
+    PYSB_OUTPUT_LIMIT,
+    PYSB_INTERNAL_ERROR,
+} pysb_status;
+
+enum { PYSB_STDOUT = 0, PYSB_STDERR = 1 };
+
+typedef struct pysb_result {
+    pysb_status status;
+    int      exit_code;        /* valid when !signaled */
+    int      signal;           /* terminating signal, 0 if none */
+    double   wall_sec, cpu_sec, user_sec, system_sec;
+    long     memory_kb;        /* peak RSS of the run */
+    uint64_t bytes[2];         /* bytes produced per stream (kept or not) */
+    int      truncated[2];     /* stream lost bytes to the output cap */
+    int      landlock_abi;     /* ABI applied; 0 if waived */
+    char     run_id[40];
+    char     error[256];       /* internal_error: which layer and why */
+    pysb_limits limits;        /* the limits the run had */
+} pysb_result;
+
+/* What the supervisor observed; input of the classifier. */
+typedef struct pysb_observed {
+    int    wait_status;        /* of the program (not of the reaper) */
+    int    have_status;        /* 0 when the program never reported one */
+    int    killed_wall;        /* supervisor stopped it at the wall limit */
+    int    killed_output;      /* supervisor stopped it at the output cap */
+    int    internal_error;     /* a layer failed, or the supervisor did */
+    double cpu_sec;
+    double cpu_limit_sec;
+    const char *stderr_tail;   /* last bytes of stderr, may be NULL */
+    size_t stderr_tail_len;
+} pysb_observed;
+
+/* Verdict, exit code and signal from an observation (DESIGN §4). */
+void pysb_classify(const pysb_observed *o, pysb_result *r);
+
+const char *pysb_status_name(pysb_status s);      /* "cpu_limit" */
+/* safeexec's words: "OK", "Command exited with non-zero status (1)", … */
+void pysb_status_message(const pysb_result *r, char *buf, size_t len);
+const char *pysb_signal_name(int sig);            /* "SIGKILL", or NULL */
+
+/* The text report: message line then elapsed/memory/cpu lines. */
+void pysb_render_report(const pysb_result *r, FILE *out);
+
+/* The JSON result object as a malloc'd string (caller frees), one line.
+ * stdout/stderr may be NULL: the fields are then omitted (exit events). */
+char *pysb_render_json(const pysb_result *r,
+                       const char *out, size_t out_len,
+                       const char *err, size_t err_len);
+
+/* Copy of buf with every invalid UTF-8 sequence replaced by U+FFFD.
+ * Returns a malloc'd buffer (NUL-terminated, *out_len without it). */
+char *pysb_utf8_sanitize(const char *buf, size_t len, size_t *out_len);
+
+/* 1 when buf is entirely valid UTF-8. */
+int pysb_utf8_valid(const char *buf, size_t len);
+
+#endif

@@ -1,0 +1,611 @@
+/* supervise.c — spawn one confined run, pump its pipes, enforce the wall
+ * clock and the output cap, reap it, and say what happened.
+ *
+ * Contract: see supervise.h. Process shape of a run:
+ *
+ *   supervisor (caller, root)
+ *     └─ reaper: pid 1 of new pid/ipc/uts(/net) namespaces; rlimits, ids,
+ *        no_new_privs and Landlock applied; forks once, waits, reports the
+ *        program's wait status on the status pipe, exits
+ *          └─ program: seccomp loaded, execve of the interpreter
+ *
+ * The reaper exists because the kernel drops signals without a handler
+ * that reach a namespace's init from inside it (SIGXCPU, a program's
+ * os.kill of itself): with the program as pid 2 every signal means what it
+ * means elsewhere. Every stop the supervisor decides on is a SIGKILL of the
+ * reaper from outside; when it dies, the kernel kills and reaps everything
+ * else in the namespace, so nothing of the run can outlive pysb_run. */
+#include "supervise.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "confine.h"
+#include "landlock.h"
+#include "policy.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/* Reads the program from fd 3, runs it as __main__ from "main.py", and
+ * prints tracebacks with source lines (linecache asks the module's
+ * __loader__ for the text) minus the bootstrap's own frames. stdout and
+ * stderr are made unbuffered as -u would (-I ignores PYTHONUNBUFFERED), so
+ * a run killed at a limit keeps everything it printed. */
+const char pysb_bootstrap[] =
+    "import sys, io\n"
+    "for _fd, _name in ((1, 'stdout'), (2, 'stderr')):\n"
+    "    _s = io.TextIOWrapper(io.FileIO(_fd, 'w', closefd=False), encoding='utf-8',\n"
+    "                          errors='backslashreplace', write_through=True)\n"
+    "    setattr(sys, _name, _s); setattr(sys, '__%s__' % _name, _s)\n"
+    "class _Source:\n"
+    "    def __init__(self, text): self.text = text\n"
+    "    def get_source(self, name): return self.text\n"
+    "def _pysb_main():\n"
+    "    with open(3, 'rb') as f:\n"
+    "        text = f.read().decode('utf-8')\n"
+    "    main = type(sys)('__main__')\n"
+    "    main.__file__ = 'main.py'\n"
+    "    main.__loader__ = _Source(text)\n"
+    "    main.__builtins__ = __builtins__\n"
+    "    sys.modules['__main__'] = main\n"
+    "    sys.argv[:] = ['main.py']\n"
+    "    try:\n"
+    "        exec(compile(text, 'main.py', 'exec'), main.__dict__)\n"
+    "    except SystemExit:\n"
+    "        raise\n"
+    "    except BaseException as e:\n"
+    "        tb = e.__traceback__\n"
+    "        while tb is not None and tb.tb_frame.f_code.co_filename != 'main.py':\n"
+    "            tb = tb.tb_next\n"
+    "        try:\n"
+    "            import traceback\n"
+    "            traceback.print_exception(type(e), e, tb)\n"
+    "        except BaseException:\n"
+    "            sys.__excepthook__(type(e), e, tb)\n"
+    "        sys.exit(1)\n"
+    "_pysb_main()\n";
+
+/* One message on the status pipe; below PIPE_BUF, so written atomically. */
+enum { MSG_CONFINE_FAILED = 1, MSG_PROGRAM_ENDED = 2 };
+struct status_msg {
+    int32_t kind;
+    int32_t value;     /* wait status of the program */
+    char    text[248]; /* the failed layer and why */
+};
+
+#define READ_CHUNK 65536
+#define TAIL_LEN   512
+
+static double now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void report(int fd, int kind, int value, const char *text)
+{
+    struct status_msg m = { .kind = kind, .value = value };
+    if (text)
+        snprintf(m.text, sizeof m.text, "%s", text);
+    ssize_t n;
+    do
+        n = write(fd, &m, sizeof m);
+    while (n < 0 && errno == EINTR);
+}
+
+struct child_args {
+    const pysb_run_spec *spec;
+    const char *const *argv;
+    const pysb_path_set *paths;
+    pysb_child_fds fds;
+    int use_landlock;
+};
+
+static __attribute__((noreturn)) void child_fail(int fd, const char *why)
+{
+    report(fd, MSG_CONFINE_FAILED, 0, why);
+    _exit(127);
+}
+
+/* Runs as pid 1 of the new namespaces; never returns. */
+static __attribute__((noreturn)) void reaper_main(const struct child_args *a)
+{
+    char err[240];
+    int status_fd = a->fds.status;
+    const pysb_run_spec *s = a->spec;
+
+    signal(SIGPIPE, SIG_DFL);
+    if (pysb_confine_fds(&a->fds, err, sizeof err) < 0)
+        child_fail(status_fd, err);
+    status_fd = PYSB_FD_STATUS;
+    if (pysb_confine_rlimits(&s->limits, 1, err, sizeof err) < 0)
+        child_fail(status_fd, err);
+    if (pysb_confine_ids(s->uid, s->gid, err, sizeof err) < 0)
+        child_fail(status_fd, err);
+    /* A supervisor that dies (Ctrl-C on the CLI, a crash) takes the run
+     * with it. Set after the uid change, which clears it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+        snprintf(err, sizeof err, "reaper: PR_SET_PDEATHSIG: %s", strerror(errno));
+        child_fail(status_fd, err);
+    }
+    if (pysb_confine_nnp(err, sizeof err) < 0)
+        child_fail(status_fd, err);
+    int abi;
+    if (a->use_landlock && pysb_landlock_apply(a->paths, &abi, err, sizeof err) < 0)
+        child_fail(status_fd, err);
+
+    pid_t prog = fork();
+    if (prog < 0) {
+        snprintf(err, sizeof err, "reaper: fork: %s", strerror(errno));
+        child_fail(status_fd, err);
+    }
+    if (prog == 0) {
+        if (pysb_policy_load(s->limits.processes > 1, err, sizeof err) < 0)
+            child_fail(status_fd, err);
+        execve(a->argv[0], (char *const *)a->argv, pysb_child_env);
+        snprintf(err, sizeof err, "exec: %s: %s", a->argv[0], strerror(errno));
+        child_fail(status_fd, err);
+    }
+    /* The reaper must not hold the program's pipes open. */
+    for (int fd = 0; fd <= PYSB_FD_CODE; fd++)
+        close(fd);
+    for (;;) {
+        int st;
+        pid_t w = waitpid(-1, &st, __WALL);
+        if (w == prog) {
+            report(status_fd, MSG_PROGRAM_ENDED, st, NULL);
+            _exit(0);
+        }
+        if (w < 0 && errno != EINTR) {
+            snprintf(err, sizeof err, "reaper: waitpid: %s", strerror(errno));
+            child_fail(status_fd, err);
+        }
+        /* An orphan of the run reparented to us: reaped, keep waiting. */
+    }
+}
+
+/* The supervisor's side of a run. */
+struct sup {
+    const pysb_run_spec *spec;
+    pysb_output_fn out;
+    void *ctx;
+    pid_t reaper;
+    int pidfd;
+    int out_fd[2];              /* read ends of stdout, stderr */
+    int in_w, code_w, status_r;
+    size_t code_off, stdin_off;
+    char  *pump;                /* stdin bytes read from stdin_fd */
+    size_t pump_len, pump_off;
+    int    stdin_src;           /* -1 once exhausted */
+    uint64_t kept;              /* output bytes kept so far */
+    char   tail[TAIL_LEN];      /* last stderr bytes kept */
+    size_t tail_len;
+    int killed, killed_wall, killed_output, cancelled;
+    int reaped, have_status, confine_failed;
+    int program_status;
+    struct rusage ru;
+    int reaper_status;
+};
+
+static void kill_run(struct sup *s)
+{
+    if (!s->killed && !s->reaped) {
+        /* The reaper is init of the run's pid namespace: its death takes
+         * every process of the run with it. */
+        if (kill(s->reaper, SIGKILL) < 0 && errno != ESRCH)
+            fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)s->reaper,
+                    strerror(errno));
+    }
+    s->killed = 1;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+}
+
+static void keep_tail(struct sup *s, const char *buf, size_t n)
+{
+    if (n >= TAIL_LEN) {
+        memcpy(s->tail, buf + n - TAIL_LEN, TAIL_LEN);
+        s->tail_len = TAIL_LEN;
+        return;
+    }
+    if (s->tail_len + n > TAIL_LEN) {
+        size_t drop = s->tail_len + n - TAIL_LEN;
+        memmove(s->tail, s->tail + drop, s->tail_len - drop);
+        s->tail_len -= drop;
+    }
+    memcpy(s->tail + s->tail_len, buf, n);
+    s->tail_len += n;
+}
+
+/* Output from stream i: keep what fits under the cap, pass it on, stop the
+ * run at the first byte over it. */
+static void drain_output(struct sup *s, int i, pysb_result *r, char *buf)
+{
+    ssize_t n = read(s->out_fd[i], buf, READ_CHUNK);
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN)
+            return;
+        n = 0;
+    }
+    if (n == 0) {
+        close_fd(&s->out_fd[i]);
+        return;
+    }
+    if (s->killed_output || s->cancelled)
+        return; /* after the stop: discarded */
+    uint64_t room = s->spec->limits.output_bytes - s->kept;
+    size_t keep = (uint64_t)n > room ? (size_t)room : (size_t)n;
+    if (keep > 0) {
+        s->kept += keep;
+        r->bytes[i] += keep;
+        if (i == PYSB_STDERR)
+            keep_tail(s, buf, keep);
+        if (s->out && s->out(s->ctx, i, buf, keep) < 0) {
+            s->cancelled = 1;
+            snprintf(r->error, sizeof r->error, "cancelled: the output sink went away");
+            kill_run(s);
+            return;
+        }
+    }
+    if ((size_t)n > keep) {
+        r->truncated[i] = 1;
+        s->killed_output = 1;
+        kill_run(s);
+    }
+}
+
+static void write_some(int *fd, const char *buf, size_t len, size_t *off)
+{
+    ssize_t n = write(*fd, buf + *off, len - *off);
+    if (n > 0)
+        *off += (size_t)n;
+    else if (n < 0 && errno != EAGAIN && errno != EINTR)
+        close_fd(fd); /* EPIPE: the program closed it or ended */
+}
+
+static void pump_stdin(struct sup *s)
+{
+    const pysb_run_spec *sp = s->spec;
+    if (s->stdin_off < sp->stdin_len) {
+        write_some(&s->in_w, sp->stdin_data, sp->stdin_len, &s->stdin_off);
+        return;
+    }
+    if (s->pump_off < s->pump_len) {
+        write_some(&s->in_w, s->pump, s->pump_len, &s->pump_off);
+        return;
+    }
+    if (s->stdin_src < 0)
+        close_fd(&s->in_w); /* all given: the program sees EOF */
+}
+
+static void refill_stdin(struct sup *s)
+{
+    ssize_t n = read(s->stdin_src, s->pump, READ_CHUNK);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        s->stdin_src = -1; /* EOF or error: no more input */
+        if (s->in_w >= 0 && s->stdin_off >= s->spec->stdin_len)
+            close_fd(&s->in_w);
+        return;
+    }
+    s->pump_len = (size_t)n;
+    s->pump_off = 0;
+}
+
+static void read_status(struct sup *s, pysb_result *r)
+{
+    struct status_msg m;
+    ssize_t n = read(s->status_r, &m, sizeof m);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n != (ssize_t)sizeof m) {
+        close_fd(&s->status_r);
+        return;
+    }
+    m.text[sizeof m.text - 1] = '\0';
+    if (m.kind == MSG_PROGRAM_ENDED) {
+        s->have_status = 1;
+        s->program_status = m.value;
+    } else if (m.kind == MSG_CONFINE_FAILED && !s->confine_failed) {
+        s->confine_failed = 1;
+        snprintf(r->error, sizeof r->error, "%s", m.text);
+    }
+}
+
+static void reap(struct sup *s)
+{
+    pid_t w;
+    do
+        w = wait4(s->reaper, &s->reaper_status, 0, &s->ru);
+    while (w < 0 && errno == EINTR);
+    s->reaped = 1;
+    close_fd(&s->pidfd);
+}
+
+static int make_pipe(int p[2], char *err, size_t errlen)
+{
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "supervisor: pipe: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int start_error(pysb_result *r, const char *why)
+{
+    r->status = PYSB_INTERNAL_ERROR;
+    r->exit_code = -1;
+    if (why != r->error)
+        snprintf(r->error, sizeof r->error, "%s", why);
+    return -1;
+}
+
+/* Poll loop until the reaper is reaped and both output pipes are closed. */
+static void supervise(struct sup *s, pysb_result *r, double deadline)
+{
+    char *buf = malloc(READ_CHUNK);
+    if (!buf) {
+        snprintf(r->error, sizeof r->error, "supervisor: out of memory");
+        s->cancelled = 1;
+        kill_run(s);
+    }
+    double drain_until = 0;
+    while (!s->reaped || s->out_fd[0] >= 0 || s->out_fd[1] >= 0) {
+        struct pollfd p[8];
+        int idx[8], n = 0;
+#define WATCH(fd_, ev_, tag_) \
+        if ((fd_) >= 0) { p[n].fd = (fd_); p[n].events = (ev_); p[n].revents = 0; idx[n++] = (tag_); }
+        for (int i = 0; i < 2; i++)
+            WATCH(s->out_fd[i], POLLIN, i);
+        WATCH(s->status_r, POLLIN, 2);
+        WATCH(s->pidfd, POLLIN, 3);
+        WATCH(s->code_w, POLLOUT, 4);
+        int have_pending = s->stdin_off < s->spec->stdin_len || s->pump_off < s->pump_len;
+        if (s->in_w >= 0 && (have_pending || s->stdin_src < 0))
+            WATCH(s->in_w, POLLOUT, 5);
+        if (s->in_w >= 0 && !have_pending && s->stdin_src >= 0)
+            WATCH(s->stdin_src, POLLIN, 6);
+        if (!s->killed)
+            WATCH(s->spec->watch_fd, POLLIN | POLLRDHUP, 7);
+#undef WATCH
+        double now = now_sec();
+        if (!s->killed && now >= deadline) {
+            s->killed_wall = 1;
+            kill_run(s);
+        }
+        if (s->reaped) {
+            /* Everything of the run is dead; the pipes close at once. A
+             * second is generous and keeps a kernel surprise from
+             * hanging us. */
+            if (drain_until == 0)
+                drain_until = now + 1.0;
+            if (now >= drain_until)
+                break;
+        }
+        double until = s->reaped ? drain_until : (s->killed ? now + 0.1 : deadline);
+        int timeout = (int)((until - now) * 1000.0) + 1;
+        if (timeout < 0)
+            timeout = 0;
+        int rc = poll(p, (nfds_t)n, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(r->error, sizeof r->error, "supervisor: poll: %s", strerror(errno));
+            s->cancelled = 1;
+            kill_run(s);
+            if (!s->reaped)
+                reap(s);
+            break;
+        }
+        for (int k = 0; k < n; k++) {
+            if (!p[k].revents)
+                continue;
+            switch (idx[k]) {
+            case 0:
+            case 1:
+                if (buf)
+                    drain_output(s, idx[k], r, buf);
+                break;
+            case 2:
+                read_status(s, r);
+                break;
+            case 3:
+                reap(s);
+                break;
+            case 4:
+                write_some(&s->code_w, s->spec->code, s->spec->code_len, &s->code_off);
+                if (s->code_w >= 0 && s->code_off == s->spec->code_len)
+                    close_fd(&s->code_w);
+                break;
+            case 5:
+                pump_stdin(s);
+                break;
+            case 6:
+                refill_stdin(s);
+                break;
+            case 7: {
+                char junk[256];
+                ssize_t m = (p[k].revents & (POLLHUP | POLLERR | POLLRDHUP))
+                                ? 0 : read(s->spec->watch_fd, junk, sizeof junk);
+                if (m == 0 || (m < 0 && errno != EAGAIN && errno != EINTR)) {
+                    s->cancelled = 1;
+                    snprintf(r->error, sizeof r->error, "cancelled: the client went away");
+                    kill_run(s);
+                }
+                break;
+            }
+            }
+        }
+    }
+    /* Leftovers on the status pipe (the report races the exit); every
+     * writer is dead by now, so a read ends in data or EOF. */
+    for (int i = 0; i < 4 && s->status_r >= 0; i++)
+        read_status(s, r);
+    free(buf);
+}
+
+int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
+             pysb_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->limits = spec->limits;
+    r->exit_code = -1;
+    if (spec->run_id)
+        snprintf(r->run_id, sizeof r->run_id, "%s", spec->run_id);
+
+    if (pysb_limits_validate(&spec->limits, r->error, sizeof r->error) < 0)
+        return start_error(r, r->error);
+    if (spec->uid == 0 || spec->gid == 0)
+        return start_error(r, "ids: refusing to run as uid/gid 0");
+    if (!spec->argv || !spec->argv[0] || spec->argv[0][0] != '/')
+        return start_error(r, "interpreter: an absolute path is required");
+    if (spec->code && !pysb_utf8_valid(spec->code, spec->code_len))
+        return start_error(r, "code: not valid UTF-8");
+
+    pysb_path_set paths;
+    if (pysb_interp_paths(spec->argv[0], spec->ro_paths, &paths, r->error,
+                          sizeof r->error) < 0)
+        return start_error(r, r->error);
+    int abi = pysb_landlock_abi();
+    if (abi == 0 && !(spec->flags & PYSB_WAIVE_LANDLOCK))
+        return start_error(r, "landlock: not supported by this kernel "
+                              "(an explicit waiver is needed to run without it)");
+    r->landlock_abi = abi;
+
+    /* argv + "-c" bootstrap + NULL */
+    size_t argc = 0;
+    while (spec->argv[argc])
+        argc++;
+    if (argc > 64)
+        return start_error(r, "interpreter: too many arguments");
+    const char *argv[68];
+    memcpy(argv, spec->argv, argc * sizeof *argv);
+    if (spec->code) {
+        argv[argc++] = "-c";
+        argv[argc++] = pysb_bootstrap;
+    }
+    argv[argc] = NULL;
+
+    int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 };
+    int c[2] = { -1, -1 }, st[2] = { -1, -1 };
+    if (make_pipe(in, r->error, sizeof r->error) < 0 ||
+        make_pipe(o, r->error, sizeof r->error) < 0 ||
+        make_pipe(e, r->error, sizeof r->error) < 0 ||
+        (spec->code && make_pipe(c, r->error, sizeof r->error) < 0) ||
+        make_pipe(st, r->error, sizeof r->error) < 0) {
+        int all[] = { in[0], in[1], o[0], o[1], e[0], e[1], c[0], c[1], st[0], st[1] };
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            if (all[i] >= 0)
+                close(all[i]);
+        return start_error(r, r->error);
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    struct child_args a = {
+        .spec = spec, .argv = argv, .paths = &paths,
+        .fds = { in[0], o[1], e[1], c[0], st[1] },
+        .use_landlock = abi > 0,
+    };
+    unsigned long flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    if (!(spec->flags & PYSB_SHARED_NETNS))
+        flags |= CLONE_NEWNET;
+    double t0 = now_sec();
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+    if (pid == 0)
+        reaper_main(&a);
+    int clone_errno = errno;
+    int child_ends[] = { in[0], o[1], e[1], c[0], st[1] };
+    for (size_t i = 0; i < sizeof child_ends / sizeof *child_ends; i++)
+        if (child_ends[i] >= 0)
+            close(child_ends[i]);
+    struct sup s = {
+        .spec = spec, .out = out, .ctx = ctx, .reaper = pid, .pidfd = -1,
+        .out_fd = { o[0], e[0] }, .in_w = in[1], .code_w = c[1],
+        .status_r = st[0], .stdin_src = spec->stdin_fd,
+    };
+    if (pid < 0) {
+        snprintf(r->error, sizeof r->error, "namespaces: clone: %s", strerror(clone_errno));
+        int ours[] = { in[1], o[0], e[0], c[1], st[0] };
+        for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
+            if (ours[i] >= 0)
+                close(ours[i]);
+        return start_error(r, r->error);
+    }
+    s.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (s.pidfd < 0) {
+        snprintf(r->error, sizeof r->error, "supervisor: pidfd_open: %s", strerror(errno));
+        s.cancelled = 1;
+        kill_run(&s);
+        reap(&s);
+    }
+    int nb[] = { in[1], o[0], e[0], c[1], st[0] };
+    for (size_t i = 0; i < sizeof nb / sizeof *nb; i++)
+        if (nb[i] >= 0)
+            fcntl(nb[i], F_SETFL, O_NONBLOCK);
+    if (spec->stdin_fd >= 0) {
+        s.pump = malloc(READ_CHUNK);
+        if (!s.pump)
+            s.stdin_src = -1;
+    }
+    if (!s.reaped)
+        supervise(&s, r, t0 + spec->limits.wall_sec);
+    r->wall_sec = now_sec() - t0;
+    int ours[] = { s.in_w, s.out_fd[0], s.out_fd[1], s.code_w, s.status_r };
+    for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
+        if (ours[i] >= 0)
+            close(ours[i]);
+    free(s.pump);
+
+    r->user_sec = s.ru.ru_utime.tv_sec + s.ru.ru_utime.tv_usec / 1e6;
+    r->system_sec = s.ru.ru_stime.tv_sec + s.ru.ru_stime.tv_usec / 1e6;
+    r->cpu_sec = r->user_sec + r->system_sec;
+    r->memory_kb = s.ru.ru_maxrss;
+
+    pysb_observed ob = {
+        .wait_status = s.program_status,
+        .have_status = s.have_status,
+        .killed_wall = s.killed_wall,
+        .killed_output = s.killed_output,
+        .internal_error = s.confine_failed || s.cancelled,
+        .cpu_sec = r->cpu_sec,
+        /* what RLIMIT_CPU was set to (confine.c rounds up) */
+        .cpu_limit_sec = fmax(1.0, ceil(spec->limits.cpu_sec)),
+        .stderr_tail = s.tail,
+        .stderr_tail_len = s.tail_len,
+    };
+    pysb_classify(&ob, r);
+    /* RLIMIT_CPU counts whole seconds; a program that finished over a
+     * fractional limit still exceeded it. */
+    if ((r->status == PYSB_OK || r->status == PYSB_NONZERO_EXIT ||
+         r->status == PYSB_SIGNAL) && r->cpu_sec > spec->limits.cpu_sec)
+        r->status = PYSB_CPU_LIMIT;
+    if (r->status == PYSB_INTERNAL_ERROR && !r->error[0])
+        snprintf(r->error, sizeof r->error,
+                 "reaper ended without a report (wait status 0x%x)", s.reaper_status);
+    if (r->status != PYSB_INTERNAL_ERROR)
+        r->error[0] = '\0';
+    return 0;
+}

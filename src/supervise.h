@@ -1,0 +1,63 @@
+/* supervise.h — run one program under full confinement and watch it.
+ *
+ * Contract: pysb_run forks the confined child (pid 1 of new pid/net/ipc/uts
+ * namespaces, a tiny reaper that forks the program itself), feeds it code
+ * and stdin through pipes, relays its stdout/stderr to the sink as they
+ * appear, enforces the wall clock and the output cap, kills the whole run
+ * with SIGKILL from outside on every stop, reaps it with wait4 and fills the
+ * result. It returns only when no process of the run is left. It must be
+ * called by root in a single-threaded process (the CLI, or a per-run
+ * supervisor forked by the launcher). It changes SIGPIPE to ignored. */
+#ifndef PYSB_SUPERVISE_H
+#define PYSB_SUPERVISE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "limits.h"
+#include "result.h"
+
+enum {
+    PYSB_WAIVE_LANDLOCK = 1 << 0, /* run without Landlock if unavailable */
+    PYSB_SHARED_NETNS   = 1 << 1, /* caller already sits in an empty netns */
+};
+
+typedef struct pysb_run_spec {
+    /* Interpreter argv (argv[0] is the path, NULL-terminated). With code
+     * set, the bootstrap "-c <bootstrap>" is appended and the code goes
+     * through a pipe; with code NULL, argv runs as given (--exec). */
+    const char *const *argv;
+    const char *code;
+    size_t      code_len;
+    /* Program stdin: the bytes in stdin_data, then whatever stdin_fd gives
+     * until EOF (-1: none). Pumped through a pipe by the supervisor. */
+    const char *stdin_data;
+    size_t      stdin_len;
+    int         stdin_fd;
+    /* Closed or hung up (client gone): the run is killed at once.
+     * -1: none. */
+    int         watch_fd;
+    pysb_limits limits;
+    uid_t       uid;
+    gid_t       gid;
+    const char *const *ro_paths;  /* extra read-only paths, NULL-terminated */
+    int         flags;
+    const char *run_id;           /* copied into the result; may be NULL */
+} pysb_run_spec;
+
+/* Called for each chunk of output kept under the cap, in arrival order.
+ * Return 0 to go on, -1 to stop the run (e.g. the client went away). */
+typedef int (*pysb_output_fn)(void *ctx, int stream, const char *buf,
+                              size_t len);
+
+/* Returns 0 when the run happened (whatever its verdict, see r->status),
+ * -1 when it could not be started at all (r->error says why; r->status is
+ * then PYSB_INTERNAL_ERROR too). */
+int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
+             pysb_result *r);
+
+/* The Python code that reads the program from fd 3 and runs it as
+ * __main__ from "main.py". */
+extern const char pysb_bootstrap[];
+
+#endif

@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# proc.bats — processes and threads: no fork by default, no exec of anything
+# but the interpreter, fork bombs and daemons contained, nothing left behind,
+# threads work within their limit, signals do not leave the run.
+
+UID_BASE=600500
+load helpers
+
+@test "proc: subprocess.run(['/bin/true']) is denied by default (control: allowed)" {
+    local code='import subprocess
+try:
+    r = subprocess.run(["/bin/true"])
+    print("RAN", r.returncode)
+except OSError as e:
+    print("DENIED", type(e).__name__, e.errno)'
+    sb -c "$code"
+    expect_verdict ok
+    grep -qE '^DENIED (PermissionError|BlockingIOError|OSError) [0-9]+$' "$SB_OUT" || fail "subprocess not denied"
+    plain "$code"
+    expect_output '^RAN 0$'
+    no_leftovers
+}
+
+@test "proc: os.fork() is denied by default (control: allowed)" {
+    local code='import os
+try:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("FORKED")
+except OSError as e:
+    print("DENIED", type(e).__name__, e.errno)'
+    sb -c "$code"
+    expect_verdict ok
+    grep -qE '^DENIED (PermissionError|BlockingIOError|OSError) [0-9]+$' "$SB_OUT" || fail "fork not denied"
+    plain "$code"
+    expect_output '^FORKED$'
+    no_leftovers
+}
+
+@test "proc: with --nproc 5, fork works and the child's exit status is seen" {
+    sb --nproc 5 -c 'import os
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+_, st = os.waitpid(pid, 0)
+print("CHILD EXIT", os.waitstatus_to_exitcode(st))'
+    expect_verdict ok
+    out_is "CHILD EXIT 7"
+    no_leftovers
+}
+
+@test "proc: os.execv('/bin/sh') is denied even with --nproc 10 (control: runs)" {
+    local code='import os
+try:
+    os.execv("/bin/sh", ["sh", "-c", "echo hi"])
+except OSError as e:
+    print("DENIED", type(e).__name__, e.errno)'
+    sb --nproc 10 -c "$code"
+    expect_verdict ok
+    out_is "DENIED PermissionError 13"
+    plain "$code"
+    expect_output '^hi$'
+    no_leftovers
+}
+
+@test "proc: subprocess of /bin/true is denied even with --nproc 10 (control: runs)" {
+    local code='import subprocess
+try:
+    r = subprocess.run(["/bin/true"])
+    print("RAN", r.returncode)
+except OSError as e:
+    print("DENIED", type(e).__name__, e.errno)'
+    sb --nproc 10 -c "$code"
+    expect_verdict ok
+    grep -qE '^DENIED PermissionError (1|13)$' "$SB_OUT" || fail "exec not denied"
+    plain "$code"
+    expect_output '^RAN 0$'
+    no_leftovers
+}
+
+@test "proc: execve via ctypes of /usr/bin/env is denied (control: runs)" {
+    local code='import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+argv = (ctypes.c_char_p * 3)(b"env", b"true", None)
+envp = (ctypes.c_char_p * 1)(None)
+r = libc.execve(b"/usr/bin/env", argv, envp)
+print("EXECVE", r, ctypes.get_errno())'
+    sb --nproc 10 -c "$code"
+    expect_verdict ok
+    grep -qE '^EXECVE -1 (1|13)$' "$SB_OUT" || fail "execve not denied"
+    plain "$code"
+    [ "$status" -eq 0 ] && [ -z "$output" ] || { echo "control: env did not run: $output" >&2; return 1; }
+    no_leftovers
+}
+
+@test "proc: fork bomb with --nproc 20 --clock 3 is contained, nothing left" {
+    sb --nproc 20 --clock 3 -c 'import os
+print("START", flush=True)
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass'
+    jcheck '.status != "internal_error"'
+    jcheck '.status | IN("ok","nonzero_exit","signal","cpu_limit","wall_limit","memory_limit","output_limit")'
+    [ "$status" -eq 1 ] || fail "expected exit status 1"
+    out_has "START"
+    awk "BEGIN{exit !($SB_SECS < 10)}" || fail "took $SB_SECS s"
+    no_leftovers
+}
+
+DAEMON='import os, sys, time
+pid = os.fork()
+if pid == 0:
+    try:
+        os.setsid()
+    except OSError:
+        pass
+    if os.fork() == 0:
+        if CLOSE_FDS:
+            fd = os.open("/dev/null", os.O_RDWR)
+            for i in (0, 1, 2):
+                os.dup2(fd, i)
+        time.sleep(100)
+        os._exit(0)
+    os._exit(0)
+os.waitpid(pid, 0)
+print("PARENT DONE", flush=True)
+sys.exit(0)'
+
+@test "proc: a daemonised grandchild (double fork, fds closed) does not outlive the run" {
+    sb --nproc 10 --clock 20 -c "CLOSE_FDS = True
+$DAEMON"
+    expect_verdict ok
+    out_is "PARENT DONE"
+    awk "BEGIN{exit !($SB_SECS < 8)}" || fail "took $SB_SECS s"
+    no_leftovers
+}
+
+@test "proc: a daemonised grandchild holding stdout does not keep the run alive" {
+    sb --nproc 10 --clock 20 -c "CLOSE_FDS = False
+$DAEMON"
+    expect_verdict ok
+    out_is "PARENT DONE"
+    awk "BEGIN{exit !($SB_SECS < 8)}" || fail "took $SB_SECS s (the run waited for the grandchild)"
+    no_leftovers
+}
+
+@test "proc: threading works with default limits (4 threads)" {
+    sb -c 'import threading
+res = []
+lock = threading.Lock()
+def work(i):
+    s = sum(range(100000 * (i + 1)))
+    with lock:
+        res.append(i)
+ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+print("THREADS", sorted(res))'
+    expect_verdict ok
+    out_is "THREADS [0, 1, 2, 3]"
+    no_leftovers
+}
+
+@test "proc: threads are capped by --threads (control: 40 threads start)" {
+    local code='import threading, time
+ev = threading.Event()
+ts = []
+try:
+    for i in range(40):
+        t = threading.Thread(target=ev.wait, args=(5,))
+        t.start()
+        ts.append(t)
+    print("STARTED", len(ts))
+except RuntimeError as e:
+    print("LIMITED", len(ts))
+ev.set()
+for t in ts: t.join()'
+    sb --threads 8 -c "$code"
+    expect_verdict ok
+    grep -qE '^LIMITED [0-7]$' "$SB_OUT" || fail "thread count not limited to < 8"
+    plain "$code"
+    expect_output '^STARTED 40$'
+    no_leftovers
+}
+
+@test "proc: signals cannot reach a process of the same uid outside the run" {
+    setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups sleep 30 3>&- &
+    local victim=$!
+    BG_PIDS+=($victim)
+    sleep 0.2
+    local code='import os, signal
+try:
+    os.kill('"$victim"', 0)
+    print("REACHED")
+except OSError as e:
+    print("DENIED", type(e).__name__, e.errno)'
+    sb --nproc 5 -c "$code"
+    expect_verdict ok
+    grep -qE '^DENIED (ProcessLookupError|PermissionError) [0-9]+$' "$SB_OUT" || fail "signal reached the outside"
+    sb --nproc 5 -c 'import os, signal
+try:
+    os.kill(-1, signal.SIGKILL)
+except OSError:
+    pass
+print("DONE")'
+    kill -0 "$victim" 2>/dev/null || fail "kill(-1) from the sandbox killed a process outside it"
+    plain_as_uid "$code"
+    expect_output '^REACHED$'
+    kill -KILL "$victim"; wait "$victim" 2>/dev/null || true
+    no_leftovers
+}

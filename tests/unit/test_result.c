@@ -1,0 +1,825 @@
+/* test_result.c — unit tests of src/result.c: every classifier rule and its
+ * precedence, status names and safeexec's words, the text report line by
+ * line, the JSON object (parsed back: keys, order, types, presence), and the
+ * UTF-8 sanitizer against what Python's decode('utf-8', 'replace') gives.
+ *
+ * Wait statuses are built by hand: W_EXITCODE(code, 0) for an exit, the bare
+ * signal number for a death by signal. */
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "result.h"
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+#define FFFD "\xEF\xBF\xBD"
+/* A literal and its length, NULs included. */
+#define S(lit) lit, sizeof(lit) - 1
+
+/* ---- classification ------------------------------------------------- */
+
+static pysb_observed exited(int code, const char *tail)
+{
+    pysb_observed o = {
+        .wait_status = W_EXITCODE(code, 0),
+        .have_status = 1,
+        .cpu_sec = 0.2,
+        .cpu_limit_sec = 5.0,
+        .stderr_tail = tail,
+        .stderr_tail_len = tail ? strlen(tail) : 0,
+    };
+    return o;
+}
+
+static pysb_observed signaled(int sig, const char *tail)
+{
+    pysb_observed o = exited(0, tail);
+    o.wait_status = sig;
+    return o;
+}
+
+static pysb_result classify(const pysb_observed *o)
+{
+    pysb_result r;
+    memset(&r, 0, sizeof r);
+    r.status = (pysb_status)-1;
+    r.exit_code = 12345;
+    r.signal = 12345;
+    pysb_classify(o, &r);
+    return r;
+}
+
+static void test_classify_exit(void **state)
+{
+    (void)state;
+    pysb_observed o = exited(0, NULL);
+    pysb_result r = classify(&o);
+    assert_int_equal(r.status, PYSB_OK);
+    assert_int_equal(r.exit_code, 0);
+    assert_int_equal(r.signal, 0);
+
+    o = exited(1, "Traceback (most recent call last):\n"
+                  "  File \"main.py\", line 1, in <module>\n"
+                  "ZeroDivisionError: division by zero\n");
+    r = classify(&o);
+    assert_int_equal(r.status, PYSB_NONZERO_EXIT);
+    assert_int_equal(r.exit_code, 1);
+    assert_int_equal(r.signal, 0);
+
+    o = exited(255, NULL);
+    r = classify(&o);
+    assert_int_equal(r.status, PYSB_NONZERO_EXIT);
+    assert_int_equal(r.exit_code, 255);
+
+    /* A clean exit is OK whatever stderr said. */
+    o = exited(0, "MemoryError\n");
+    r = classify(&o);
+    assert_int_equal(r.status, PYSB_OK);
+}
+
+static void test_classify_exit_memory_error(void **state)
+{
+    (void)state;
+    static const struct { const char *tail; size_t len; } memory[] = {
+        { S("Traceback (most recent call last):\n"
+            "  File \"main.py\", line 1, in <module>\n"
+            "MemoryError\n") },
+        { S("MemoryError") },
+        { S("MemoryError: cannot allocate 1 GiB\n\n\n") },
+        { S("Traceback...\nMemoryError\n   \n\t\n") },
+        { S("x\r\nMemoryError\r\n") },
+        { S("junk\0with NUL\nMemoryError\n") },   /* NUL earlier on */
+    };
+    static const char *const not_memory[] = {
+        "",
+        "\n\n",
+        "MemoryError\nbut then: ValueError\n",
+        "  MemoryError\n",                  /* not at the start of the line */
+        "ValueError: out of memory\n",      /* rule 6 reads the last line only */
+        "Cannot allocate memory\n",
+        "Memory\n",
+    };
+
+    for (size_t i = 0; i < N_ELEMS(memory); i++) {
+        pysb_observed o = exited(1, memory[i].tail);
+        o.stderr_tail_len = memory[i].len;
+        pysb_result r = classify(&o);
+        if (r.status != PYSB_MEMORY_LIMIT)
+            fail_msg("exit 1, tail #%zu: status %s, want memory_limit", i,
+                     pysb_status_name(r.status));
+        assert_int_equal(r.exit_code, 1);
+        assert_int_equal(r.signal, 0);
+    }
+    for (size_t i = 0; i < N_ELEMS(not_memory); i++) {
+        pysb_observed o = exited(1, not_memory[i]);
+        pysb_result r = classify(&o);
+        if (r.status != PYSB_NONZERO_EXIT)
+            fail_msg("exit 1, tail \"%s\": status %s, want nonzero_exit",
+                     not_memory[i], pysb_status_name(r.status));
+    }
+    /* A tail pointer with a length of zero is an empty tail. */
+    pysb_observed o = exited(1, "MemoryError\n");
+    o.stderr_tail_len = 0;
+    assert_int_equal(classify(&o).status, PYSB_NONZERO_EXIT);
+}
+
+static void test_classify_signal(void **state)
+{
+    (void)state;
+    pysb_observed o = signaled(SIGSEGV, NULL);
+    pysb_result r = classify(&o);
+    assert_int_equal(r.status, PYSB_SIGNAL);
+    assert_int_equal(r.signal, SIGSEGV);
+    assert_int_equal(r.exit_code, -1);
+
+    o = signaled(SIGKILL, "");
+    r = classify(&o);
+    assert_int_equal(r.status, PYSB_SIGNAL);
+    assert_int_equal(r.signal, SIGKILL);
+
+    o = signaled(SIGTERM, NULL);
+    assert_int_equal(classify(&o).status, PYSB_SIGNAL);
+
+    /* A memory word with a signal outside the allocator's set. */
+    o = signaled(SIGTERM, "MemoryError\n");
+    assert_int_equal(classify(&o).status, PYSB_SIGNAL);
+}
+
+static void test_classify_cpu(void **state)
+{
+    (void)state;
+    pysb_observed o = signaled(SIGXCPU, NULL);
+    pysb_result r = classify(&o);
+    assert_int_equal(r.status, PYSB_CPU_LIMIT);
+    assert_int_equal(r.signal, SIGXCPU);
+    assert_int_equal(r.exit_code, -1);
+
+    /* The hard limit's SIGKILL: CPU used reached the limit (50 ms slack). */
+    o = signaled(SIGKILL, NULL);
+    o.cpu_limit_sec = 5.0;
+    o.cpu_sec = 6.0;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);
+    o.cpu_sec = 5.0;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);
+    o.cpu_sec = 4.96;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);
+    o.cpu_sec = 4.9;
+    assert_int_equal(classify(&o).status, PYSB_SIGNAL);
+
+    /* The CPU rule comes before the memory rule for SIGKILL. */
+    o = signaled(SIGKILL, "MemoryError\n");
+    o.cpu_sec = 5.0;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);
+
+    /* Other signals are not CPU limits however much CPU was used. */
+    o = signaled(SIGSEGV, NULL);
+    o.cpu_sec = 5.0;
+    assert_int_equal(classify(&o).status, PYSB_SIGNAL);
+}
+
+static void test_classify_signal_memory(void **state)
+{
+    (void)state;
+    static const struct { int sig; const char *tail; } rows[] = {
+        { SIGKILL, "Traceback...\nMemoryError\n" },
+        { SIGSEGV, "Fatal Python error: _PyMem: memory allocation failed\n" },
+        { SIGABRT, "Fatal Python error: init: Cannot allocate memory\n"
+                   "Python runtime state: preinitializing\n" },
+        { SIGBUS, "something: out of memory (mmap)\n" },
+        { SIGABRT, "MemoryError: x\n" },
+    };
+
+    for (size_t i = 0; i < N_ELEMS(rows); i++) {
+        pysb_observed o = signaled(rows[i].sig, rows[i].tail);
+        pysb_result r = classify(&o);
+        if (r.status != PYSB_MEMORY_LIMIT)
+            fail_msg("signal %d, tail #%zu: %s, want memory_limit",
+                     rows[i].sig, i, pysb_status_name(r.status));
+        assert_int_equal(r.signal, rows[i].sig);
+        assert_int_equal(r.exit_code, -1);
+    }
+}
+
+static void test_classify_precedence(void **state)
+{
+    (void)state;
+    /* 1. internal error beats everything. */
+    pysb_observed o = signaled(SIGXCPU, "MemoryError\n");
+    o.internal_error = o.killed_output = o.killed_wall = 1;
+    pysb_result r = classify(&o);
+    assert_int_equal(r.status, PYSB_INTERNAL_ERROR);
+    assert_int_equal(r.signal, SIGXCPU);    /* still reported */
+
+    /* 2. output cap beats wall clock and the wait status. */
+    o.internal_error = 0;
+    assert_int_equal(classify(&o).status, PYSB_OUTPUT_LIMIT);
+
+    /* 3. wall clock beats the wait status (the supervisor's SIGKILL). */
+    o = signaled(SIGKILL, NULL);
+    o.killed_wall = 1;
+    o.cpu_sec = 5.0;                        /* would be cpu_limit otherwise */
+    r = classify(&o);
+    assert_int_equal(r.status, PYSB_WALL_LIMIT);
+    assert_int_equal(r.signal, SIGKILL);
+    assert_int_equal(r.exit_code, -1);
+
+    o = exited(3, NULL);
+    o.killed_wall = 1;
+    r = classify(&o);
+    assert_int_equal(r.status, PYSB_WALL_LIMIT);
+    assert_int_equal(r.exit_code, 3);
+    assert_int_equal(r.signal, 0);
+
+    /* 4. no status: internal error, nothing reported from wait_status. */
+    o = exited(0, NULL);
+    o.have_status = 0;
+    o.wait_status = SIGKILL;
+    r = classify(&o);
+    assert_int_equal(r.status, PYSB_INTERNAL_ERROR);
+    assert_int_equal(r.exit_code, -1);
+    assert_int_equal(r.signal, 0);
+
+    /* But a wall kill with no status is still a wall limit. */
+    o.killed_wall = 1;
+    assert_int_equal(classify(&o).status, PYSB_WALL_LIMIT);
+    o.killed_wall = 0;
+    o.killed_output = 1;
+    assert_int_equal(classify(&o).status, PYSB_OUTPUT_LIMIT);
+
+    /* A stopped child is not an end. */
+    o = exited(0, NULL);
+    o.wait_status = W_STOPCODE(SIGSTOP);
+    assert_int_equal(classify(&o).status, PYSB_INTERNAL_ERROR);
+}
+
+static void test_classify_touches_only_verdict(void **state)
+{
+    (void)state;
+    pysb_result r, before;
+    memset(&r, 0x5A, sizeof r);
+    r.run_id[0] = 'x';
+    memcpy(&before, &r, sizeof r);
+    pysb_observed o = exited(1, NULL);
+    pysb_classify(&o, &r);
+    r.status = before.status;
+    r.exit_code = before.exit_code;
+    r.signal = before.signal;
+    assert_memory_equal(&r, &before, sizeof r);
+}
+
+/* ---- names and words ------------------------------------------------ */
+
+static void test_status_names_and_messages(void **state)
+{
+    (void)state;
+    static const struct {
+        pysb_status s;
+        int exit_code, sig;
+        const char *name, *message;
+    } rows[] = {
+        { PYSB_OK, 0, 0, "ok", "OK" },
+        { PYSB_NONZERO_EXIT, 1, 0, "nonzero_exit",
+          "Command exited with non-zero status (1)" },
+        { PYSB_NONZERO_EXIT, 255, 0, "nonzero_exit",
+          "Command exited with non-zero status (255)" },
+        { PYSB_SIGNAL, -1, SIGKILL, "signal",
+          "Command terminated by signal (9: SIGKILL)" },
+        { PYSB_SIGNAL, -1, SIGSEGV, "signal",
+          "Command terminated by signal (11: SIGSEGV)" },
+        { PYSB_SIGNAL, -1, SIGSYS, "signal",
+          "Command terminated by signal (31: SIGSYS)" },
+        { PYSB_CPU_LIMIT, -1, SIGXCPU, "cpu_limit", "Time Limit Exceeded" },
+        { PYSB_WALL_LIMIT, -1, SIGKILL, "wall_limit", "Time Limit Exceeded" },
+        { PYSB_MEMORY_LIMIT, 1, 0, "memory_limit", "Memory Limit Exceeded" },
+        { PYSB_OUTPUT_LIMIT, -1, SIGKILL, "output_limit",
+          "Output Limit Exceeded" },
+        { PYSB_INTERNAL_ERROR, -1, 0, "internal_error", "Internal Error" },
+    };
+    char buf[128];
+
+    for (size_t i = 0; i < N_ELEMS(rows); i++) {
+        pysb_result r;
+        memset(&r, 0, sizeof r);
+        r.status = rows[i].s;
+        r.exit_code = rows[i].exit_code;
+        r.signal = rows[i].sig;
+        assert_string_equal(pysb_status_name(r.status), rows[i].name);
+        pysb_status_message(&r, buf, sizeof buf);
+        assert_string_equal(buf, rows[i].message);
+    }
+    /* Out of range enum values are not trusted. */
+    assert_string_equal(pysb_status_name((pysb_status)99), "internal_error");
+
+    /* Signals without a table name still get a label. */
+    pysb_result r;
+    memset(&r, 0, sizeof r);
+    r.status = PYSB_SIGNAL;
+    r.signal = SIGRTMIN + 2;
+    pysb_status_message(&r, buf, sizeof buf);
+    char want[64];
+    snprintf(want, sizeof want, "Command terminated by signal (%d: SIGRTMIN+2)",
+             SIGRTMIN + 2);
+    assert_string_equal(buf, want);
+
+    /* Truncation is safe. */
+    r.status = PYSB_MEMORY_LIMIT;
+    char small[7];
+    pysb_status_message(&r, small, sizeof small);
+    assert_string_equal(small, "Memory");
+}
+
+static void test_signal_names(void **state)
+{
+    (void)state;
+    assert_string_equal(pysb_signal_name(1), "SIGHUP");
+    assert_string_equal(pysb_signal_name(SIGKILL), "SIGKILL");
+    assert_string_equal(pysb_signal_name(SIGSEGV), "SIGSEGV");
+    assert_string_equal(pysb_signal_name(SIGXCPU), "SIGXCPU");
+    assert_string_equal(pysb_signal_name(SIGXFSZ), "SIGXFSZ");
+    assert_string_equal(pysb_signal_name(SIGPIPE), "SIGPIPE");
+    assert_string_equal(pysb_signal_name(31), "SIGSYS");
+    assert_null(pysb_signal_name(0));
+    assert_null(pysb_signal_name(-1));
+    assert_null(pysb_signal_name(32));
+    assert_null(pysb_signal_name(64));
+    assert_null(pysb_signal_name(1 << 30));
+    for (int s = 1; s <= 31; s++) {
+        const char *n = pysb_signal_name(s);
+        if (!n || strncmp(n, "SIG", 3) != 0)
+            fail_msg("signal %d has no name", s);
+        for (int t = 1; t < s; t++)
+            if (strcmp(n, pysb_signal_name(t)) == 0)
+                fail_msg("signals %d and %d both named %s", t, s, n);
+    }
+}
+
+/* ---- text report ---------------------------------------------------- */
+
+static char *report_of(const pysb_result *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    pysb_render_report(r, f);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+static void test_report(void **state)
+{
+    (void)state;
+    pysb_result r;
+    memset(&r, 0, sizeof r);
+    r.status = PYSB_WALL_LIMIT;
+    r.signal = SIGKILL;
+    r.exit_code = -1;
+    r.wall_sec = 10.0021;
+    r.cpu_sec = 0.125;
+    r.memory_kb = 12345;
+    char *text = report_of(&r);
+    assert_string_equal(text, "Time Limit Exceeded\n"
+                              "elapsed time: 10.002 seconds\n"
+                              "memory usage: 12345 kbytes\n"
+                              "cpu usage: 0.125 seconds\n");
+    free(text);
+
+    memset(&r, 0, sizeof r);
+    r.status = PYSB_NONZERO_EXIT;
+    r.exit_code = 2;
+    text = report_of(&r);
+    assert_string_equal(text, "Command exited with non-zero status (2)\n"
+                              "elapsed time: 0.000 seconds\n"
+                              "memory usage: 0 kbytes\n"
+                              "cpu usage: 0.000 seconds\n");
+    free(text);
+}
+
+/* ---- JSON ----------------------------------------------------------- */
+
+static pysb_result sample_result(void)
+{
+    pysb_result r;
+    memset(&r, 0, sizeof r);
+    r.status = PYSB_OK;
+    r.exit_code = 0;
+    r.wall_sec = 0.0123456;
+    r.cpu_sec = 0.01;
+    r.user_sec = 0.0075;
+    r.system_sec = 0.1;
+    r.memory_kb = 9216;
+    r.bytes[PYSB_STDOUT] = 6;
+    r.bytes[PYSB_STDERR] = 0;
+    r.landlock_abi = 6;
+    snprintf(r.run_id, sizeof r.run_id, "run-42");
+    pysb_limits_default(&r.limits);
+    return r;
+}
+
+static json_t *parse(const char *text)
+{
+    json_error_t jerr;
+    assert_non_null(text);
+    /* One line, no trailing newline. */
+    assert_null(strchr(text, '\n'));
+    json_t *j = json_loads(text, JSON_ALLOW_NUL, &jerr);
+    if (!j)
+        fail_msg("JSON does not parse (%s): %s", jerr.text, text);
+    assert_true(json_is_object(j));
+    return j;
+}
+
+static void assert_keys(json_t *j, const char *const *keys, size_t n)
+{
+    size_t i = 0;
+    for (void *it = json_object_iter(j); it;
+         it = json_object_iter_next(j, it), i++) {
+        const char *k = json_object_iter_key(it);
+        if (i >= n || strcmp(k, keys[i]) != 0)
+            fail_msg("key #%zu is \"%s\", want \"%s\"", i, k,
+                     i < n ? keys[i] : "(end)");
+    }
+    if (i != n)
+        fail_msg("%zu keys, want %zu", i, n);
+}
+
+static void test_json_ok(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {
+        "status", "message", "exit_code", "signal", "stdout", "stderr",
+        "stdout_truncated", "stderr_truncated", "stdout_bytes",
+        "stderr_bytes", "wall_time", "cpu_time", "user_time", "system_time",
+        "memory_kb", "limits", "run_id", "landlock_abi",
+    };
+    static const char *const limit_keys[] = {
+        "cpu_time", "wall_time", "memory", "output", "processes", "threads",
+    };
+    pysb_result r = sample_result();
+    char *text = pysb_render_json(&r, "hello\n", 6, "", 0);
+    json_t *j = parse(text);
+
+    assert_keys(j, keys, N_ELEMS(keys));
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_string_equal(json_string_value(json_object_get(j, "message")), "OK");
+    assert_true(json_is_integer(json_object_get(j, "exit_code")));
+    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
+    assert_true(json_is_null(json_object_get(j, "signal")));
+    assert_string_equal(json_string_value(json_object_get(j, "stdout")),
+                        "hello\n");
+    assert_string_equal(json_string_value(json_object_get(j, "stderr")), "");
+    assert_true(json_is_false(json_object_get(j, "stdout_truncated")));
+    assert_true(json_is_false(json_object_get(j, "stderr_truncated")));
+    assert_int_equal(json_integer_value(json_object_get(j, "stdout_bytes")), 6);
+    assert_int_equal(json_integer_value(json_object_get(j, "stderr_bytes")), 0);
+
+    /* Times are reals rounded to the millisecond, printed short. */
+    json_t *t = json_object_get(j, "wall_time");
+    assert_true(json_is_real(t));
+    assert_true(json_real_value(t) == 0.012);
+    assert_true(json_real_value(json_object_get(j, "cpu_time")) == 0.01);
+    assert_true(json_real_value(json_object_get(j, "user_time")) == 0.008);
+    assert_true(json_real_value(json_object_get(j, "system_time")) == 0.1);
+    assert_non_null(strstr(text, "\"system_time\":0.1,"));
+    assert_non_null(strstr(text, "\"wall_time\":0.012,"));
+
+    assert_int_equal(json_integer_value(json_object_get(j, "memory_kb")), 9216);
+    json_t *l = json_object_get(j, "limits");
+    assert_true(json_is_object(l));
+    assert_keys(l, limit_keys, N_ELEMS(limit_keys));
+    assert_true(json_is_real(json_object_get(l, "cpu_time")));
+    assert_true(json_real_value(json_object_get(l, "cpu_time")) == 5.0);
+    assert_true(json_real_value(json_object_get(l, "wall_time")) == 10.0);
+    assert_true(json_is_integer(json_object_get(l, "memory")));
+    assert_int_equal(json_integer_value(json_object_get(l, "memory")),
+                     256 << 20);
+    assert_int_equal(json_integer_value(json_object_get(l, "output")), 1 << 20);
+    assert_int_equal(json_integer_value(json_object_get(l, "processes")), 1);
+    assert_int_equal(json_integer_value(json_object_get(l, "threads")), 16);
+    assert_string_equal(json_string_value(json_object_get(j, "run_id")),
+                        "run-42");
+    assert_int_equal(json_integer_value(json_object_get(j, "landlock_abi")), 6);
+    assert_null(json_object_get(j, "error"));
+
+    json_decref(j);
+    free(text);
+}
+
+static void test_json_signaled_and_truncated(void **state)
+{
+    (void)state;
+    pysb_result r = sample_result();
+    r.status = PYSB_OUTPUT_LIMIT;
+    r.signal = SIGKILL;
+    r.exit_code = -1;
+    r.truncated[PYSB_STDOUT] = 1;
+    r.bytes[PYSB_STDOUT] = 5000000000ULL;   /* beyond 32 bits */
+    r.limits.cpu_sec = 0.1;
+    r.limits.memory_bytes = 1ULL << 40;
+    r.run_id[0] = '\0';
+    char *text = pysb_render_json(&r, "yyyy", 4, "", 0);
+    json_t *j = parse(text);
+
+    assert_string_equal(json_string_value(json_object_get(j, "status")),
+                        "output_limit");
+    assert_string_equal(json_string_value(json_object_get(j, "message")),
+                        "Output Limit Exceeded");
+    assert_true(json_is_null(json_object_get(j, "exit_code")));
+    assert_string_equal(json_string_value(json_object_get(j, "signal")),
+                        "SIGKILL");
+    assert_true(json_is_true(json_object_get(j, "stdout_truncated")));
+    assert_true(json_is_false(json_object_get(j, "stderr_truncated")));
+    assert_int_equal(json_integer_value(json_object_get(j, "stdout_bytes")),
+                     5000000000LL);
+    json_t *l = json_object_get(j, "limits");
+    assert_true(json_real_value(json_object_get(l, "cpu_time")) == 0.1);
+    assert_int_equal(json_integer_value(json_object_get(l, "memory")),
+                     1LL << 40);
+    assert_string_equal(json_string_value(json_object_get(j, "run_id")), "");
+    assert_null(json_object_get(j, "error"));
+    json_decref(j);
+    free(text);
+
+    /* Plain death by signal. */
+    r = sample_result();
+    r.status = PYSB_SIGNAL;
+    r.signal = SIGSEGV;
+    r.exit_code = -1;
+    text = pysb_render_json(&r, "", 0, "", 0);
+    j = parse(text);
+    assert_string_equal(json_string_value(json_object_get(j, "message")),
+                        "Command terminated by signal (11: SIGSEGV)");
+    assert_string_equal(json_string_value(json_object_get(j, "signal")),
+                        "SIGSEGV");
+    assert_true(json_is_null(json_object_get(j, "exit_code")));
+    json_decref(j);
+    free(text);
+
+    /* Nonzero exit: an integer exit code, no signal. */
+    r = sample_result();
+    r.status = PYSB_NONZERO_EXIT;
+    r.exit_code = 3;
+    text = pysb_render_json(&r, "", 0, "", 0);
+    j = parse(text);
+    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 3);
+    assert_true(json_is_null(json_object_get(j, "signal")));
+    json_decref(j);
+    free(text);
+}
+
+static void test_json_exit_event(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {
+        "status", "message", "exit_code", "signal",
+        "stdout_truncated", "stderr_truncated", "stdout_bytes",
+        "stderr_bytes", "wall_time", "cpu_time", "user_time", "system_time",
+        "memory_kb", "limits", "run_id", "landlock_abi",
+    };
+    pysb_result r = sample_result();
+    char *text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    json_t *j = parse(text);
+    assert_keys(j, keys, N_ELEMS(keys));
+    assert_null(json_object_get(j, "stdout"));
+    assert_null(json_object_get(j, "stderr"));
+    json_decref(j);
+    free(text);
+
+    /* Only one stream given. */
+    text = pysb_render_json(&r, NULL, 0, "e", 1);
+    j = parse(text);
+    assert_null(json_object_get(j, "stdout"));
+    assert_string_equal(json_string_value(json_object_get(j, "stderr")), "e");
+    json_decref(j);
+    free(text);
+}
+
+static void test_json_error_field(void **state)
+{
+    (void)state;
+    pysb_result r = sample_result();
+    r.status = PYSB_INTERNAL_ERROR;
+    r.exit_code = -1;
+    snprintf(r.error, sizeof r.error, "landlock: ruleset: ENOSYS");
+    char *text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    json_t *j = parse(text);
+    assert_string_equal(json_string_value(json_object_get(j, "status")),
+                        "internal_error");
+    assert_string_equal(json_string_value(json_object_get(j, "message")),
+                        "Internal Error");
+    assert_true(json_is_null(json_object_get(j, "exit_code")));
+    assert_true(json_is_null(json_object_get(j, "signal")));
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "landlock: ruleset: ENOSYS");
+    /* It is the last key. */
+    void *it = json_object_iter(j), *last = NULL;
+    for (; it; it = json_object_iter_next(j, it))
+        last = it;
+    assert_string_equal(json_object_iter_key(last), "error");
+    json_decref(j);
+    free(text);
+
+    /* Empty error: no field. */
+    r.error[0] = '\0';
+    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    j = parse(text);
+    assert_null(json_object_get(j, "error"));
+    json_decref(j);
+    free(text);
+
+    /* Error text on another status: not shown. */
+    r = sample_result();
+    snprintf(r.error, sizeof r.error, "stale");
+    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    j = parse(text);
+    assert_null(json_object_get(j, "error"));
+    json_decref(j);
+    free(text);
+
+    /* Internal error of a program that did exit: exit code kept. */
+    r = sample_result();
+    r.status = PYSB_INTERNAL_ERROR;
+    r.exit_code = 0;
+    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    j = parse(text);
+    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
+    json_decref(j);
+    free(text);
+}
+
+static void test_json_odd_numbers(void **state)
+{
+    (void)state;
+    pysb_result r = sample_result();
+    r.wall_sec = NAN;                /* must not break the JSON */
+    r.cpu_sec = INFINITY;
+    r.user_sec = 1.2345;
+    r.system_sec = 2.9996;
+    char *text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    json_t *j = parse(text);
+    assert_true(json_real_value(json_object_get(j, "wall_time")) == 0.0);
+    assert_true(json_real_value(json_object_get(j, "cpu_time")) == 0.0);
+    assert_true(json_real_value(json_object_get(j, "user_time")) == 1.235 ||
+                json_real_value(json_object_get(j, "user_time")) == 1.234);
+    assert_true(json_real_value(json_object_get(j, "system_time")) == 3.0);
+    json_decref(j);
+    free(text);
+
+    /* run_id filling its array, without a terminating NUL. */
+    r = sample_result();
+    memset(r.run_id, 'a', sizeof r.run_id);
+    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    j = parse(text);
+    assert_int_equal(json_string_length(json_object_get(j, "run_id")),
+                     sizeof r.run_id);
+    json_decref(j);
+    free(text);
+}
+
+/* ---- UTF-8 ---------------------------------------------------------- */
+
+struct utf8_case {
+    const char *in;
+    size_t in_len;
+    const char *want;
+    size_t want_len;
+};
+
+/* Expected outputs are those of Python's bytes.decode('utf-8', 'replace'). */
+static const struct utf8_case utf8_cases[] = {
+    { S(""), S("") },
+    { S("hello, world\n"), S("hello, world\n") },
+    { S("\xC3\xA9"), S("\xC3\xA9") },                       /* é */
+    { S("\xE2\x82\xAC"), S("\xE2\x82\xAC") },               /* € */
+    { S("\xF0\x9F\x98\x80"), S("\xF0\x9F\x98\x80") },       /* 😀 */
+    { S("\xC2\x80"), S("\xC2\x80") },                       /* U+0080 */
+    { S("\xE0\xA0\x80"), S("\xE0\xA0\x80") },               /* U+0800 */
+    { S("\xED\x9F\xBF"), S("\xED\x9F\xBF") },               /* U+D7FF */
+    { S("\xEE\x80\x80"), S("\xEE\x80\x80") },               /* U+E000 */
+    { S("\xEF\xBF\xBF"), S("\xEF\xBF\xBF") },               /* U+FFFF */
+    { S("\xF0\x90\x80\x80"), S("\xF0\x90\x80\x80") },       /* U+10000 */
+    { S("\xF4\x8F\xBF\xBF"), S("\xF4\x8F\xBF\xBF") },       /* U+10FFFF */
+    { S("a\0b"), S("a\0b") },                               /* NUL kept */
+    { S("\0"), S("\0") },
+    { S("\x80"), S(FFFD) },                                 /* lone cont. */
+    { S("a\x80" "b"), S("a" FFFD "b") },
+    { S("\xBF\xBF"), S(FFFD FFFD) },
+    { S("\xff"), S(FFFD) },
+    { S("\xfe\xff"), S(FFFD FFFD) },
+    { S("\xE2\x82"), S(FFFD) },                             /* truncated */
+    { S("\xE2\x82" "a"), S(FFFD "a") },
+    { S("\xE2"), S(FFFD) },
+    { S("\xC2"), S(FFFD) },
+    { S("\xC2" "A"), S(FFFD "A") },
+    { S("\xF0\x9F\x98"), S(FFFD) },
+    { S("\xF0\x9F\x98" "a"), S(FFFD "a") },
+    { S("\xF0\x9F\x98\xF0\x9F\x98\x80"), S(FFFD "\xF0\x9F\x98\x80") },
+    { S("\xC0\xAF"), S(FFFD FFFD) },                        /* overlong / */
+    { S("\xC1\xBF"), S(FFFD FFFD) },
+    { S("\xE0\x80\xAF"), S(FFFD FFFD FFFD) },               /* overlong */
+    { S("\xF0\x80\x80\xAF"), S(FFFD FFFD FFFD FFFD) },
+    { S("\xED\xA0\x80"), S(FFFD FFFD FFFD) },               /* surrogate */
+    { S("\xED\xBF\xBF"), S(FFFD FFFD FFFD) },
+    { S("\xF4\x90\x80\x80"), S(FFFD FFFD FFFD FFFD) },      /* > 10FFFF */
+    { S("\xF5\x80\x80\x80"), S(FFFD FFFD FFFD FFFD) },
+    { S("\xF8\x88\x80\x80\x80"), S(FFFD FFFD FFFD FFFD FFFD) },
+    { S("\xE1\x80\xE2\xF0\x91\x92\xF1\xBF\x41"),             /* Unicode 3-8 */
+      S(FFFD FFFD FFFD FFFD "A") },
+    { S("\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64"),
+      S("a" FFFD FFFD FFFD "b" FFFD "c" FFFD FFFD "d") },
+};
+
+static void test_utf8_sanitize(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_ELEMS(utf8_cases); i++) {
+        const struct utf8_case *c = &utf8_cases[i];
+        size_t n = 999;
+        char *out = pysb_utf8_sanitize(c->in, c->in_len, &n);
+        assert_non_null(out);
+        if (n != c->want_len || memcmp(out, c->want, n) != 0)
+            fail_msg("sanitize case #%zu: got %zu bytes, want %zu", i, n,
+                     c->want_len);
+        assert_int_equal(out[n], '\0');
+        int valid = c->in_len == c->want_len &&
+                    memcmp(c->in, c->want, c->in_len) == 0;
+        if (pysb_utf8_valid(c->in, c->in_len) != valid)
+            fail_msg("utf8_valid case #%zu: got %d", i, !valid);
+        /* Whatever comes out is valid and a fixed point. */
+        assert_true(pysb_utf8_valid(out, n));
+        free(out);
+    }
+    /* out_len is optional. */
+    char *out = pysb_utf8_sanitize("x\xff", 2, NULL);
+    assert_string_equal(out, "x" FFFD);
+    free(out);
+}
+
+static void test_json_utf8(void **state)
+{
+    (void)state;
+    pysb_result r = sample_result();
+    static const char err[] = "e\0f\xED\xA0\x80";
+    char *text = pysb_render_json(&r, "\xff", 1, err, sizeof err - 1);
+    assert_non_null(text);
+    /* jansson writes U+FFFD as raw UTF-8 and NUL as \u0000. */
+    assert_non_null(strstr(text, "\"stdout\":\"" FFFD "\""));
+    assert_non_null(strstr(text, "\\u0000"));
+    json_t *j = parse(text);
+    json_t *o = json_object_get(j, "stdout");
+    assert_int_equal(json_string_length(o), 3);
+    assert_memory_equal(json_string_value(o), "\xEF\xBF\xBD", 3);
+    json_t *e = json_object_get(j, "stderr");
+    static const char want[] = "e\0f" FFFD FFFD FFFD;
+    assert_int_equal(json_string_length(e), sizeof want - 1);
+    assert_memory_equal(json_string_value(e), want, sizeof want - 1);
+    json_decref(j);
+    free(text);
+
+    /* Bytes that are not UTF-8 in the run id and error text too. */
+    r.status = PYSB_INTERNAL_ERROR;
+    snprintf(r.run_id, sizeof r.run_id, "id\xC0");
+    snprintf(r.error, sizeof r.error, "bad \xff");
+    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    j = parse(text);
+    assert_string_equal(json_string_value(json_object_get(j, "run_id")),
+                        "id" FFFD);
+    assert_string_equal(json_string_value(json_object_get(j, "error")),
+                        "bad " FFFD);
+    json_decref(j);
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify_exit),
+        cmocka_unit_test(test_classify_exit_memory_error),
+        cmocka_unit_test(test_classify_signal),
+        cmocka_unit_test(test_classify_cpu),
+        cmocka_unit_test(test_classify_signal_memory),
+        cmocka_unit_test(test_classify_precedence),
+        cmocka_unit_test(test_classify_touches_only_verdict),
+        cmocka_unit_test(test_status_names_and_messages),
+        cmocka_unit_test(test_signal_names),
+        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_json_ok),
+        cmocka_unit_test(test_json_signaled_and_truncated),
+        cmocka_unit_test(test_json_exit_event),
+        cmocka_unit_test(test_json_error_field),
+        cmocka_unit_test(test_json_odd_numbers),
+        cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_json_utf8),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
