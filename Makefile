@@ -9,7 +9,7 @@ LDLIBS  += -lseccomp -ljansson -lm
 B       := build
 
 ENGINE_SRC := $(filter-out src/cli.c,$(wildcard src/*.c))
-ENGINE_OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(ENGINE_SRC))
+ENGINE_OBJ := $(patsubst src/%.c,$(B)/obj/%.o,$(ENGINE_SRC)) $(B)/obj/policy_bpf.o
 HEADERS    := $(wildcard src/*.h)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/%,$(UNIT_SRC))
@@ -27,6 +27,17 @@ $(B)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The seccomp program, compiled once at build time (see policy.h).
+$(B)/gen-policy: tools/gen_policy.c $(B)/obj/policy.o $(HEADERS)
+	$(CC) $(CFLAGS) -iquote src -o $@ $< $(B)/obj/policy.o -lseccomp
+
+$(B)/gen/policy_bpf.c: $(B)/gen-policy
+	@mkdir -p $(dir $@)
+	$(B)/gen-policy > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/policy_bpf.o: $(B)/gen/policy_bpf.c $(HEADERS)
+	$(CC) $(CFLAGS) -iquote src -c -o $@ $<
+
 $(B)/libpysb.a: $(ENGINE_OBJ)
 	$(AR) rcs $@ $^
 
@@ -34,7 +45,7 @@ $(B)/pysandbox-run: $(B)/obj/cli.o $(B)/libpysb.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test_%: tests/unit/test_%.c $(B)/libpysb.a $(HEADERS)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(B)/libpysb.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -iquote src -o $@ $< $(B)/libpysb.a $(LDLIBS) -lcmocka
 
 unit-tests: $(UNIT_BIN)
 
@@ -45,9 +56,9 @@ test:
 
 # Fuzz targets: libFuzzer + ASan/UBSan, each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
-$(B)/fuzz_%: fuzz/fuzz_%.c $(ENGINE_SRC) $(HEADERS)
-	clang -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(ENGINE_SRC) $(LDLIBS)
+$(B)/fuzz_%: fuzz/fuzz_%.c $(ENGINE_SRC) $(B)/gen/policy_bpf.c $(HEADERS)
+	clang -g -O1 -std=c11 -D_GNU_SOURCE -iquote src -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(ENGINE_SRC) $(B)/gen/policy_bpf.c $(LDLIBS)
 
 fuzz:
 	@scripts/deps.sh fuzz

@@ -156,7 +156,7 @@ int main(int argc, char **argv)
     const char *code_arg = NULL, *file = NULL, *stdin_file = NULL;
     const char *ro[MAX_RO + 1] = { NULL };
     size_t n_ro = 0;
-    int json = 0, report_fd = 2, waive = 0;
+    int json = 0, report_fd = 2, waive = 0, uid_given = 0, gid_given = 0;
     char **exec_argv = NULL;
 
     /* "--flag=value" becomes "--flag" "value", up to --exec, after which
@@ -197,8 +197,8 @@ int main(int argc, char **argv)
         else if (IS("--nproc")) lim.processes = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
         else if (IS("--threads")) lim.threads = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
         else if (IS("--nfile")) lim.nofile = (unsigned)number(a, VALUE, 1, PYSB_MAX_NOFILE);
-        else if (IS("--uid")) uid = (uid_t)number(a, VALUE, 1, 0xfffffffeu);
-        else if (IS("--gid")) gid = (gid_t)number(a, VALUE, 1, 0xfffffffeu);
+        else if (IS("--uid")) uid = (uid_t)number(a, VALUE, 1, 0xfffffffeu), uid_given = 1;
+        else if (IS("--gid")) gid = (gid_t)number(a, VALUE, 1, 0xfffffffeu), gid_given = 1;
         else if (IS("--report-fd")) report_fd = (int)number(a, VALUE, 1, 1 << 20);
         else if (IS("--interpreter")) interp = VALUE;
         else if (IS("--stdin-file")) stdin_file = VALUE;
@@ -229,6 +229,8 @@ int main(int argc, char **argv)
 #undef IS
 #undef VALUE
     }
+    if (uid_given && !gid_given)
+        gid = (gid_t)uid; /* one identity per run, as the module does */
     if (!!code_arg + !!file + !!exec_argv != 1)
         die("give exactly one of -c CODE, FILE.py, - or --exec PROG (see --help)");
     char err[256];
@@ -248,11 +250,23 @@ int main(int argc, char **argv)
     if (!S_ISREG(st.st_mode) || access(prog, X_OK) < 0)
         die("%s: not an executable file", prog);
 
+    for (size_t i = 0; i < n_ro; i++) {
+        if (ro[i][0] != '/')
+            die("--ro %s: an absolute path is required", ro[i]);
+        if (stat(ro[i], &st) < 0)
+            die("--ro %s: %s", ro[i], strerror(errno));
+    }
+
     char *code = NULL;
     size_t code_len = 0;
     if (code_arg) {
         code = strdup(code_arg);
         code_len = strlen(code_arg);
+        if (!code)
+            die("out of memory");
+        /* Out of our command line (and so of the reaper's, a fork of us):
+         * the code is not for ps to show. */
+        memset((char *)code_arg, ' ', code_len);
     } else if (file && !strcmp(file, "-")) {
         code = read_code(0, "standard input", &code_len);
     } else if (file) {

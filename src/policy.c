@@ -13,6 +13,11 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <linux/sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -240,6 +245,60 @@ int pysb_policy_load(int allow_fork, char *err, size_t errlen)
     seccomp_release(ctx);
     if (rc < 0) {
         snprintf(err, errlen, "seccomp: load: %s", strerror(-rc));
+        return -1;
+    }
+    return 0;
+}
+
+int pysb_policy_compile(int allow_fork, pysb_bpf *out, char *err, size_t errlen)
+{
+    scmp_filter_ctx ctx = pysb_policy_build(allow_fork, err, errlen);
+    if (!ctx)
+        return -1;
+    /* libseccomp 2.5 exports only to a descriptor. */
+    int fd = memfd_create("pysb-bpf", MFD_CLOEXEC);
+    int rc = -1;
+    if (fd < 0) {
+        snprintf(err, errlen, "seccomp: memfd_create: %s", strerror(errno));
+        goto done;
+    }
+    int erc = seccomp_export_bpf(ctx, fd);
+    if (erc < 0) {
+        snprintf(err, errlen, "seccomp: export: %s", strerror(-erc));
+        goto done;
+    }
+    off_t size = lseek(fd, 0, SEEK_END);
+    if (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
+        size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS) {
+        snprintf(err, errlen, "seccomp: exported program of %lld bytes", (long long)size);
+        goto done;
+    }
+    struct sock_filter *insns = malloc((size_t)size);
+    if (!insns || pread(fd, insns, (size_t)size, 0) != (ssize_t)size) {
+        snprintf(err, errlen, "seccomp: reading the program back failed");
+        free(insns);
+        goto done;
+    }
+    out->insns = insns;
+    out->len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+    rc = 0;
+done:
+    if (fd >= 0)
+        close(fd);
+    seccomp_release(ctx);
+    return rc;
+}
+
+int pysb_policy_install(const pysb_bpf *prog, char *err, size_t errlen)
+{
+    struct sock_fprog fp = {
+        .len = prog->len,
+        .filter = (struct sock_filter *)prog->insns,
+    };
+    if (prog->len == 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0) {
+        snprintf(err, errlen, "seccomp: load: %s",
+                 prog->len ? strerror(errno) : "empty program");
         return -1;
     }
     return 0;

@@ -9,6 +9,7 @@
 #ifndef PYSB_POLICY_H
 #define PYSB_POLICY_H
 
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stddef.h>
 
@@ -32,5 +33,25 @@ scmp_filter_ctx pysb_policy_build(int allow_fork, char *err, size_t errlen);
 
 /* Build and load into the calling thread (needs no_new_privs). */
 int pysb_policy_load(int allow_fork, char *err, size_t errlen);
+
+/* A compiled filter: what the kernel loads. */
+typedef struct pysb_bpf {
+    const struct sock_filter *insns;
+    unsigned short len;
+} pysb_bpf;
+
+/* The filter compiled at build time from the same table (build/gen/
+ * policy_bpf.c, written by tools/gen_policy): libseccomp needs about a
+ * millisecond to build and compile it, which every run would pay. The unit
+ * tests check it equals a fresh compilation. */
+pysb_bpf pysb_policy_prebuilt(int allow_fork);
+
+/* Compile the table now into a malloc'd program (free insns with free()).
+ * Returns 0, or -1 with a reason. */
+int pysb_policy_compile(int allow_fork, pysb_bpf *out, char *err, size_t errlen);
+
+/* Load a compiled filter into the calling thread (needs no_new_privs).
+ * Async-signal-safe: fit for the child between fork and exec. */
+int pysb_policy_install(const pysb_bpf *prog, char *err, size_t errlen);
 
 #endif

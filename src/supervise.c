@@ -28,6 +28,7 @@
 #include <string.h>
 #include <math.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -46,7 +47,8 @@
  * prints tracebacks with source lines (linecache asks the module's
  * __loader__ for the text) minus the bootstrap's own frames. stdout and
  * stderr are made unbuffered as -u would (-I ignores PYTHONUNBUFFERED), so
- * a run killed at a limit keeps everything it printed. */
+ * a run killed at a limit keeps everything it printed. exit() and quit()
+ * exist as with site (-S drops them); people write them. */
 const char pysb_bootstrap[] =
     "import sys, io\n"
     "for _fd, _name in ((1, 'stdout'), (2, 'stderr')):\n"
@@ -56,6 +58,11 @@ const char pysb_bootstrap[] =
     "class _Source:\n"
     "    def __init__(self, text): self.text = text\n"
     "    def get_source(self, name): return self.text\n"
+    "class _Quitter:\n"
+    "    def __init__(self, name): self.name = name\n"
+    "    def __repr__(self): return 'Use %s() to exit' % self.name\n"
+    "    def __call__(self, code=None): raise SystemExit(code)\n"
+    "__builtins__.exit, __builtins__.quit = _Quitter('exit'), _Quitter('quit')\n"
     "def _pysb_main():\n"
     "    with open(3, 'rb') as f:\n"
     "        text = f.read().decode('utf-8')\n"
@@ -92,6 +99,26 @@ struct status_msg {
 #define READ_CHUNK 65536
 #define TAIL_LEN   512
 
+void pysb_new_run_id(char out[37])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        /* No entropy at all is not worth failing a run over: the id only
+         * has to be unique enough to find a run in the logs. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t x = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) ^
+                     ((uint64_t)getpid() << 40);
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            b[i] = (unsigned char)(x >> 56);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* UUID version 4 */
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+             b[11], b[12], b[13], b[14], b[15]);
+}
+
 static double now_sec(void)
 {
     struct timespec ts;
@@ -124,6 +151,12 @@ static __attribute__((noreturn)) void child_fail(int fd, const char *why)
     _exit(127);
 }
 
+static void stop_everything(int sig)
+{
+    (void)sig;
+    kill(-1, SIGKILL); /* from a namespace's init: all but itself */
+}
+
 /* Runs as pid 1 of the new namespaces; never returns. */
 static __attribute__((noreturn)) void reaper_main(const struct child_args *a)
 {
@@ -132,6 +165,7 @@ static __attribute__((noreturn)) void reaper_main(const struct child_args *a)
     const pysb_run_spec *s = a->spec;
 
     signal(SIGPIPE, SIG_DFL);
+    prctl(PR_SET_NAME, "pysb-reaper", 0, 0, 0);
     if (pysb_confine_fds(&a->fds, err, sizeof err) < 0)
         child_fail(status_fd, err);
     status_fd = PYSB_FD_STATUS;
@@ -151,13 +185,26 @@ static __attribute__((noreturn)) void reaper_main(const struct child_args *a)
     if (a->use_landlock && pysb_landlock_apply(a->paths, &abi, err, sizeof err) < 0)
         child_fail(status_fd, err);
 
+    /* The supervisor's way to stop the run: SIGUSR1 makes us kill every
+     * other process of the namespace and then reap the program, so its
+     * rusage is counted (killing us instead would make the kernel reap
+     * them unaccounted). The program, same uid, may send it too: it can
+     * only stop itself that way. */
+    struct sigaction sa = { .sa_handler = stop_everything };
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) < 0) {
+        snprintf(err, sizeof err, "reaper: sigaction: %s", strerror(errno));
+        child_fail(status_fd, err);
+    }
     pid_t prog = fork();
     if (prog < 0) {
         snprintf(err, sizeof err, "reaper: fork: %s", strerror(errno));
         child_fail(status_fd, err);
     }
     if (prog == 0) {
-        if (pysb_policy_load(s->limits.processes > 1, err, sizeof err) < 0)
+        signal(SIGUSR1, SIG_DFL);
+        pysb_bpf filter = pysb_policy_prebuilt(s->limits.processes > 1);
+        if (pysb_policy_install(&filter, err, sizeof err) < 0)
             child_fail(status_fd, err);
         execve(a->argv[0], (char *const *)a->argv, pysb_child_env);
         snprintf(err, sizeof err, "exec: %s: %s", a->argv[0], strerror(errno));
@@ -198,22 +245,36 @@ struct sup {
     char   tail[TAIL_LEN];      /* last stderr bytes kept */
     size_t tail_len;
     int killed, killed_wall, killed_output, cancelled;
+    double hard_kill_at;        /* SIGKILL the reaper then, 0: not due */
     int reaped, have_status, confine_failed;
     int program_status;
     struct rusage ru;
     int reaper_status;
 };
 
+/* Ask the reaper to kill the run (see reaper_main); if it has not ended
+ * within REAPER_GRACE, SIGKILL the reaper itself: as init of the run's pid
+ * namespace, its death takes every process of the run with it. */
+#define REAPER_GRACE 0.5
+
 static void kill_run(struct sup *s)
 {
     if (!s->killed && !s->reaped) {
-        /* The reaper is init of the run's pid namespace: its death takes
-         * every process of the run with it. */
-        if (kill(s->reaper, SIGKILL) < 0 && errno != ESRCH)
+        if (kill(s->reaper, SIGUSR1) < 0 && errno != ESRCH)
             fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)s->reaper,
                     strerror(errno));
+        s->hard_kill_at = now_sec() + REAPER_GRACE;
     }
     s->killed = 1;
+}
+
+static void hard_kill(struct sup *s)
+{
+    if (!s->reaped && s->hard_kill_at > 0 &&
+        kill(s->reaper, SIGKILL) < 0 && errno != ESRCH)
+        fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)s->reaper,
+                strerror(errno));
+    s->hard_kill_at = 0;
 }
 
 static void close_fd(int *fd)
@@ -396,6 +457,8 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
             s->killed_wall = 1;
             kill_run(s);
         }
+        if (s->hard_kill_at > 0 && now >= s->hard_kill_at)
+            hard_kill(s);
         if (s->reaped) {
             /* Everything of the run is dead; the pipes close at once. A
              * second is generous and keeps a kernel surprise from
@@ -405,7 +468,9 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
             if (now >= drain_until)
                 break;
         }
-        double until = s->reaped ? drain_until : (s->killed ? now + 0.1 : deadline);
+        double until = s->reaped ? drain_until
+                     : s->hard_kill_at > 0 ? s->hard_kill_at
+                     : s->killed ? now + 0.1 : deadline;
         int timeout = (int)((until - now) * 1000.0) + 1;
         if (timeout < 0)
             timeout = 0;
@@ -475,6 +540,8 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     r->exit_code = -1;
     if (spec->run_id)
         snprintf(r->run_id, sizeof r->run_id, "%s", spec->run_id);
+    else
+        pysb_new_run_id(r->run_id);
 
     if (pysb_limits_validate(&spec->limits, r->error, sizeof r->error) < 0)
         return start_error(r, r->error);

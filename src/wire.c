@@ -811,6 +811,13 @@ static int parse_limits(json_t *o, pysb_limits *l, char *err, size_t errlen)
     return 0;
 }
 
+static void free_strings(const char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free((void *)v[i]);
+    free((void *)v);
+}
+
 /* A JSON array of strings as a malloc'd NULL-terminated vector. */
 static int parse_strings(json_t *a, const char *what, size_t min, size_t max,
                          const char ***out, char *err, size_t errlen)
@@ -830,26 +837,29 @@ static int parse_strings(json_t *a, const char *what, size_t min, size_t max,
     v = calloc(n + 1, sizeof *v);
     if (!v)
         return failf(err, errlen, "out of memory");
-    *out = v;   /* partly filled is fine: the caller frees on error */
     for (i = 0; i < n; i++) {
         json_t *e = json_array_get(a, i);
-        if (!json_is_string(e))
-            return failf(err, errlen, "%s[%zu] must be a string", what, i);
+        if (!json_is_string(e)) {
+            failf(err, errlen, "%s[%zu] must be a string", what, i);
+            goto fail;
+        }
         /* jansson refuses \u0000 unless asked; keep that a hard rule. */
-        if (strlen(json_string_value(e)) != json_string_length(e))
-            return failf(err, errlen, "%s[%zu] contains NUL", what, i);
+        if (strlen(json_string_value(e)) != json_string_length(e)) {
+            failf(err, errlen, "%s[%zu] contains NUL", what, i);
+            goto fail;
+        }
         v[i] = strdup(json_string_value(e));
-        if (!v[i])
-            return failf(err, errlen, "out of memory");
+        if (!v[i]) {
+            failf(err, errlen, "out of memory");
+            goto fail;
+        }
     }
+    *out = v;
     return 0;
-}
 
-static void free_strings(const char **v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free((void *)v[i]);
-    free((void *)v);
+fail:
+    free_strings(v);
+    return -1;
 }
 
 void pysb_wire_spec_free(pysb_wire_spec *s)

@@ -94,15 +94,27 @@ os.setuid(0)")
     no_leftovers
 }
 
-@test "identity: no_new_privs is set and the process is not dumpable (control: the opposite)" {
-    local code='import ctypes
+# execve makes the program dumpable again (the kernel resets it for a
+# readable binary; README "Dumpable"), so what dumpable would allow is
+# checked instead: no core files, no ptrace, no /proc access to the run.
+@test "identity: no_new_privs is set; no core, ptrace or /proc of the run (control: the opposite)" {
+    local code='import ctypes, os, resource
 libc = ctypes.CDLL(None, use_errno=True)
-print("NNP", libc.prctl(39, 0, 0, 0, 0), "DUMPABLE", libc.prctl(3, 0, 0, 0, 0))'
+print("NNP", libc.prctl(39, 0, 0, 0, 0), "CORE", resource.getrlimit(resource.RLIMIT_CORE))
+if os.getuid() != 0:  # never attach to the test shell in the control
+    r = libc.ptrace(16, os.getppid(), 0, 0)  # PTRACE_ATTACH to the reaper
+    print("ATTACH", r, os.strerror(ctypes.get_errno()) if r else "ok")
+try:
+    open("/proc/%d/mem" % os.getppid(), "rb"); print("PROCMEM open")
+except OSError as e:
+    print("PROCMEM", type(e).__name__)'
     sb -c "$code"
     expect_verdict ok
-    out_is "NNP 1 DUMPABLE 0"
+    out_has "NNP 1 CORE (0, 0)"
+    out_has "ATTACH -1 Operation not permitted"
+    out_has "PROCMEM PermissionError"
     plain "$code"
-    expect_output '^NNP 0 DUMPABLE 1$'
+    expect_output '^NNP 0 CORE'
     no_leftovers
 }
 

@@ -104,7 +104,11 @@ dump() {
         echo "--- exit status: $status (took ${SB_SECS:-?} s)"
         echo "--- stdout:"; head -c 4000 "$SB_OUT" 2>/dev/null; echo
         echo "--- stderr:"; head -c 4000 "$SB_ERR" 2>/dev/null; echo
-        echo "--- report:"; head -c 4000 "$REPORT" 2>/dev/null; echo
+        echo "--- report (stdout/stderr cut to 300 chars):"
+        if [ -s "$REPORT" ]; then
+            jq -c '(.stdout, .stderr) |= (if type == "string" and length > 300 then .[:300] + "…" else . end)' \
+                "$REPORT" 2>/dev/null || head -c 2000 "$REPORT"
+        fi
     } >&2
 }
 

@@ -33,6 +33,15 @@ print("IGNORED", n, flush=True)
     no_leftovers
 }
 
+@test "verdict nonzero_exit: exit(3) as written in the issue (site's exit builtin)" {
+    # The interpreter runs with -S, which drops site's exit()/quit(); the
+    # issue's example uses exit(3), so the bootstrap must provide them.
+    sb -c 'print("bye"); exit(3)'
+    expect_verdict nonzero_exit
+    jcheck '.exit_code == 3 and .message == "Command exited with non-zero status (3)"'
+    no_leftovers
+}
+
 @test "verdict nonzero_exit: text report says Command exited with non-zero status (3)" {
     sb_raw --uid "$TEST_UID" --gid "$TEST_GID" -c 'import sys; sys.exit(3)'
     expect_status 1
@@ -261,5 +270,60 @@ except OSError as e:
     grep -qE '^DENIED OSError 24 ' "$SB_OUT" || fail "expected EMFILE"
     plain "$code"
     expect_output '^OPENED 100$'
+    no_leftovers
+}
+
+@test "verdict signal: SIGTERM sent to itself" {
+    sb -c 'import os, signal; os.kill(os.getpid(), signal.SIGTERM)'
+    expect_verdict signal
+    jcheck '.signal == "SIGTERM" and .message == "Command terminated by signal (15: SIGTERM)"'
+    no_leftovers
+}
+
+@test "stats: memory_kb is the program's peak RSS (60 MB touched)" {
+    sb -c 'b = bytearray(60 * 2**20)
+for i in range(0, len(b), 4096): b[i] = 1
+print("done")'
+    expect_verdict ok
+    jcheck '.memory_kb >= 61440 and .memory_kb < 200000'
+    no_leftovers
+}
+
+@test "stats: cpu_time counts the program's CPU (0.5 s burnt)" {
+    sb -c 'import time
+t = time.process_time()
+while time.process_time() - t < 0.5: pass'
+    expect_verdict ok
+    jcheck '.cpu_time >= 0.45 and .cpu_time < 3 and .user_time > 0'
+    jcheck '(.cpu_time - .user_time - .system_time | fabs) < 0.01'
+    no_leftovers
+}
+
+@test "stats: cpu_time and memory_kb survive a stop at the wall limit" {
+    # Busy for the whole 1.5 s clock: the program's CPU time must be counted
+    # even though the supervisor killed the run from outside.
+    sb --clock 1.5 --cpu 10 -c 'b = bytearray(60 * 2**20)
+for i in range(0, len(b), 4096): b[i] = 1
+while True: pass'
+    expect_verdict wall_limit
+    jcheck '.cpu_time >= 0.7'
+    jcheck '.memory_kb >= 61440'
+    no_leftovers
+}
+
+@test "stats: memory_kb survives a stop at the output limit" {
+    sb --output 10K -c 'b = bytearray(60 * 2**20)
+for i in range(0, len(b), 4096): b[i] = 1
+while True: print("x" * 1000)'
+    expect_verdict output_limit
+    jcheck '.memory_kb >= 61440'
+    no_leftovers
+}
+
+@test "verdict output_limit: --output in plain bytes (100)" {
+    sb --output 100 -c 'print("x" * 200)'
+    expect_verdict output_limit
+    jcheck '(.stdout | length) == 100 and .stdout_truncated == true and .limits.output == 100'
+    [ "$(stat -c %s "$SB_OUT")" -eq 100 ] || fail "relayed $(stat -c %s "$SB_OUT") bytes"
     no_leftovers
 }

@@ -213,3 +213,44 @@ print("DONE")'
     kill -KILL "$victim"; wait "$victim" 2>/dev/null || true
     no_leftovers
 }
+
+# live_procs UID — processes of UID that are not zombies waiting for init.
+live_procs() {
+    ps -e -o pid=,ruid=,euid=,stat=,args= | awk -v u="$1" '($2 == u || $3 == u) && $4 !~ /^Z/'
+}
+
+@test "proc: killing the tool (SIGTERM, then SIGKILL) kills the run" {
+    local sig
+    for sig in TERM KILL; do
+        "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --clock 20 \
+            -c 'import time; print("READY", flush=True); time.sleep(15)' \
+            >"$SB_OUT" 2>"$SB_ERR" 3>&- &
+        local cli=$!
+        BG_PIDS+=($cli)
+        local i
+        for i in $(seq 100); do grep -q READY "$SB_OUT" && break; sleep 0.05; done
+        grep -q READY "$SB_OUT" || fail "program never started"
+        kill -"$sig" "$cli"
+        wait "$cli" 2>/dev/null || true
+        for i in $(seq 50); do [ -z "$(live_procs "$TEST_UID")" ] && break; sleep 0.1; done
+        [ -z "$(live_procs "$TEST_UID")" ] || fail "after SIG$sig to the tool, the run lives on:
+$(live_procs "$TEST_UID")"
+    done
+}
+
+@test "proc: concurrent runs with distinct uids do not disturb each other" {
+    local i pids=()
+    for i in 0 1 2 3; do
+        local u=$((TEST_UID + 50 + i))
+        timeout 30 "$PYSB_RUN" --uid "$u" --gid "$u" --json --report-fd 3 \
+            -c "import os, time; time.sleep(0.5); print(os.getuid())" \
+            >"$BATS_TEST_TMPDIR/out$i" 2>/dev/null 3>"$BATS_TEST_TMPDIR/rep$i" &
+        pids+=($!)
+    done
+    for i in 0 1 2 3; do
+        wait "${pids[$i]}" || fail "run $i exit status $?"
+        [ "$(cat "$BATS_TEST_TMPDIR/out$i")" = "$((TEST_UID + 50 + i))" ] || fail "run $i output wrong"
+        jq -e '.status == "ok"' "$BATS_TEST_TMPDIR/rep$i" >/dev/null || fail "run $i not ok"
+        no_leftovers $((TEST_UID + 50 + i))
+    done
+}

@@ -160,7 +160,7 @@ except EOFError:
     no_leftovers
 }
 
-@test "run: with -c, the code is not in the sandboxed processes' cmdline" {
+@test "run: with -c, the code is not in the interpreter's cmdline" {
     local marker="INLINEMARK_$$_$RANDOM"
     timeout 20 "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --clock 10 \
         -c "import time
@@ -175,11 +175,16 @@ time.sleep(3)
         sleep 0.1
     done
     grep -q READY "$SB_OUT" || fail "program never printed READY"
-    local pids p
+    # The tool's own argv holds the code here (the user typed it), and so may
+    # a forked, not exec'd, helper of the tool; the interpreter's must not.
+    local pids p found=0
     pids=$(pgrep -u "$TEST_UID") || fail "no process of uid $TEST_UID"
     for p in $pids; do
-        ! tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF "$marker" || fail "marker in /proc/$p/cmdline"
+        [[ "$(readlink "/proc/$p/exe")" == */python3* ]] || continue
+        found=1
+        ! tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF "$marker" || fail "marker in the interpreter's /proc/$p/cmdline"
     done
+    [ "$found" = 1 ] || fail "no interpreter process of uid $TEST_UID found"
     wait "$cli" || fail "CLI exit status $?"
     no_leftovers
 }
@@ -291,4 +296,60 @@ y = 3 +'
     sb -c 'pass'
     local b; b=$(jget .run_id)
     [ -n "$a" ] && [ "$a" != "$b" ] || fail "run ids not distinct: $a / $b"
+}
+
+@test "run: empty code is ok" {
+    sb -c ''
+    expect_verdict ok
+    [ ! -s "$SB_OUT" ] || fail "unexpected output"
+    no_leftovers
+}
+
+@test "run: a 300 KB program file runs (code never goes through argv)" {
+    local f="$BATS_TEST_TMPDIR/big.py"
+    "$PY" -I -S -c 'print("x = \"" + "a" * 300000 + "\"\nprint(len(x))")' >"$f"
+    sb "$f"
+    expect_verdict ok
+    out_is "300000"
+    no_leftovers
+}
+
+@test "run: 5 MB of stdin the program never reads does not block the run" {
+    local in="$BATS_TEST_TMPDIR/big.in"
+    head -c 5000000 /dev/zero >"$in"
+    sb --clock 5 --stdin-file "$in" -c 'print("hi")'
+    expect_verdict ok
+    out_is "hi"
+    sb --clock 5 --stdin-file "$in" -c 'import sys; print(len(sys.stdin.buffer.read()))'
+    expect_verdict ok
+    out_is "5000000"
+    no_leftovers
+}
+
+@test "run: 500 KB of output under the cap is relayed whole" {
+    sb -c 'import sys; sys.stdout.write("z" * 500000)'
+    expect_verdict ok
+    [ "$(stat -c %s "$SB_OUT")" -eq 500000 ] || fail "relayed $(stat -c %s "$SB_OUT") bytes"
+    jcheck '.stdout_bytes == 500000 and .stdout_truncated == false and (.stdout | length) == 500000'
+    no_leftovers
+}
+
+@test "run: the tool's stdout closing early (| head -1) ends the run promptly" {
+    run bash -c 'timeout 30 "$1" --uid "$2" --gid "$2" --clock 20 -c "while True: print(1)" 2>/dev/null | head -1; echo "rc=${PIPESTATUS[0]}"' \
+        _ "$PYSB_RUN" "$TEST_UID"
+    [ "${lines[0]}" = "1" ] || { echo "$output" >&2; return 1; }
+    [ "${lines[1]}" = "rc=1" ] || { echo "expected exit status 1 (not a SIGPIPE death or a timeout): $output" >&2; return 1; }
+    no_leftovers
+}
+
+@test "run: --json without --report-fd puts one JSON line on stderr after the program's stderr" {
+    sb_raw --uid "$TEST_UID" --gid "$TEST_GID" --json \
+        -c 'import sys; print("o"); print("e", file=sys.stderr)'
+    expect_status 0
+    out_is "o"
+    [ "$(wc -l <"$SB_ERR")" -eq 2 ] || fail "stderr should be the program's line and the JSON line"
+    [ "$(sed -n 1p "$SB_ERR")" = "e" ] || fail "program's stderr not first"
+    sed -n 2p "$SB_ERR" | jq -e '.status == "ok" and .stderr == "e\n" and .stdout == "o\n"' >/dev/null \
+        || fail "second stderr line is not the JSON result"
+    no_leftovers
 }

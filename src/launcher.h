@@ -1,0 +1,47 @@
+/* launcher.h — the privileged daemon that turns connections from httpd
+ * workers into confined runs (DESIGN §2).
+ *
+ * Contract: pysb_launcher_main runs in a process forked by the httpd parent
+ * while still root and never returns. It leaves httpd's session, enters an
+ * empty network namespace of its own (shared by all its runs), listens on
+ * a Unix socket (mode 0600, owned by the httpd User), accepts only peers
+ * with that uid or root (SO_PEERCRED), answers BUSY at max_runs live runs,
+ * and otherwise leases a uid from the range and forks one supervisor per
+ * connection. The supervisor reads the request frames (SPEC, CODE, STDIN…,
+ * START), sends STARTED, relays output as STDOUT/STDERR frames, ends with
+ * RESULT, and kills the run if the worker hangs up. A uid lease is an
+ * flock on <lease_dir>/<uid> held by the supervisor for its lifetime: it
+ * survives launcher restarts, so no two live runs ever share a uid. On
+ * SIGTERM/SIGHUP/SIGINT the launcher stops accepting and exits; runs in
+ * flight finish under their own supervisors. Single-threaded. */
+#ifndef PYSB_LAUNCHER_H
+#define PYSB_LAUNCHER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum { PYSB_LOG_ERR = 0, PYSB_LOG_WARN, PYSB_LOG_INFO, PYSB_LOG_DEBUG };
+
+/* Where the launcher's messages go (the module logs them to the error log
+ * with a PYSB tag). errnum: an errno value, or 0. */
+typedef void (*pysb_log_fn)(int level, int errnum, const char *msg);
+
+typedef struct pysb_launcher_config {
+    const char *socket_path;
+    const char *lease_dir;      /* created 0700 if missing */
+    uid_t       peer_uid;       /* httpd's User: owner of the socket */
+    gid_t       peer_gid;
+    pid_t       parent;         /* the httpd parent; gone = we go */
+    unsigned    max_runs;
+    uid_t       uid_first, uid_last;   /* gid = uid */
+    uint32_t    max_code;       /* bytes of a CODE frame accepted */
+    uint64_t    max_stdin;      /* bytes of all STDIN frames together */
+    pysb_log_fn log;
+} pysb_launcher_config;
+
+__attribute__((noreturn)) void pysb_launcher_main(const pysb_launcher_config *cfg);
+
+/* Milliseconds a supervisor waits for a complete request. */
+#define PYSB_REQUEST_TIMEOUT_MS 30000
+
+#endif

@@ -1,0 +1,265 @@
+/* test_policy.c — the seccomp table says what DESIGN §3 says, builds, and
+ * does what it says when loaded: each behaviour check runs in a forked
+ * child that loads the real filter and reports through its exit status. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <linux/sched.h>
+#include <cmocka.h>
+
+#include "policy.h"
+
+static const pysb_syscall_rule *find(const char *name)
+{
+    for (const pysb_syscall_rule *r = pysb_policy_table; r->name; r++)
+        if (!strcmp(r->name, name))
+            return r;
+    return NULL;
+}
+
+static void test_no_duplicates(void **state)
+{
+    (void)state;
+    for (const pysb_syscall_rule *a = pysb_policy_table; a->name; a++)
+        for (const pysb_syscall_rule *b = a + 1; b->name; b++)
+            if (!strcmp(a->name, b->name))
+                fail_msg("%s listed twice", a->name);
+}
+
+static void test_design_denials_listed(void **state)
+{
+    (void)state;
+    static const char *const denied[] = {
+        "socket", "connect", "bind", "ptrace", "process_vm_readv", "unshare",
+        "setns", "keyctl", "add_key", "request_key", "bpf", "io_uring_setup",
+        "io_uring_enter", "io_uring_register", "userfaultfd",
+        "perf_event_open", "mount", "umount2", "pivot_root", "fsopen",
+        "init_module", "finit_module", "delete_module", "shmget", "semget",
+        "msgget", "mq_open", "chmod", "mkdir", "unlink", "kexec_load",
+        "reboot", "setuid", "seccomp", NULL,
+    };
+    for (int i = 0; denied[i]; i++) {
+        const pysb_syscall_rule *r = find(denied[i]);
+        if (!r || r->kind != PYSB_RULE_DENY)
+            fail_msg("%s must be listed as denied", denied[i]);
+    }
+}
+
+static void test_needed_calls_allowed(void **state)
+{
+    (void)state;
+    static const char *const allowed[] = {
+        "read", "write", "openat", "close", "mmap", "munmap", "brk",
+        "futex", "rt_sigaction", "execve", "exit_group", "getrandom",
+        "clock_nanosleep", "newfstatat", "lseek", "wait4", NULL,
+    };
+    for (int i = 0; allowed[i]; i++) {
+        const pysb_syscall_rule *r = find(allowed[i]);
+        if (!r || r->kind != PYSB_RULE_ALLOW)
+            fail_msg("%s must be allowed", allowed[i]);
+    }
+    static const char *const special[] = { "clone", "clone3", "fork", "vfork",
+                                           "ioctl", "prctl", NULL };
+    for (int i = 0; special[i]; i++) {
+        const pysb_syscall_rule *r = find(special[i]);
+        if (!r || r->kind != PYSB_RULE_SPECIAL)
+            fail_msg("%s must have an argument rule", special[i]);
+    }
+}
+
+static void test_names_resolve(void **state)
+{
+    (void)state;
+    /* Names that x86_64 does not have; any other miss is a typo. */
+    static const char *const foreign[] = { NULL };
+    for (const pysb_syscall_rule *r = pysb_policy_table; r->name; r++) {
+        int known = 0;
+        for (int i = 0; foreign[i]; i++)
+            known |= !strcmp(foreign[i], r->name);
+        if (!known && seccomp_syscall_resolve_name(r->name) < 0)
+            fail_msg("%s does not resolve on this architecture", r->name);
+    }
+}
+
+static void test_builds(void **state)
+{
+    (void)state;
+    char err[256];
+    for (int fork_ok = 0; fork_ok < 2; fork_ok++) {
+        scmp_filter_ctx ctx = pysb_policy_build(fork_ok, err, sizeof err);
+        assert_non_null(ctx);
+        int fd = open("/dev/null", O_WRONLY);
+        assert_true(fd >= 0);
+        assert_int_equal(seccomp_export_bpf(ctx, fd), 0);
+        close(fd);
+        seccomp_release(ctx);
+    }
+}
+
+/* The program embedded at build time is what the table compiles to now. */
+static void test_prebuilt_is_current(void **state)
+{
+    (void)state;
+    char err[256];
+    for (int fork_ok = 0; fork_ok < 2; fork_ok++) {
+        pysb_bpf fresh, built = pysb_policy_prebuilt(fork_ok);
+        assert_int_equal(pysb_policy_compile(fork_ok, &fresh, err, sizeof err), 0);
+        assert_int_equal(fresh.len, built.len);
+        assert_memory_equal(fresh.insns, built.insns, fresh.len * sizeof *fresh.insns);
+        free((void *)fresh.insns);
+    }
+    assert_int_not_equal(pysb_policy_prebuilt(0).len, 0);
+}
+
+/* Child side: load the filter, then run one check. Exit 0 = as expected. */
+static void *thread_fn(void *arg) { return arg; }
+
+static int check(const char *what)
+{
+    errno = 0;
+    if (!strcmp(what, "getpid"))
+        return syscall(SYS_getpid) > 0 ? 0 : 1;
+    if (!strcmp(what, "socket"))
+        return syscall(SYS_socket, 2, 1, 0) == -1 && errno == EPERM ? 0 : 1;
+    if (!strcmp(what, "unlisted"))   /* memfd_create is in neither list */
+        return syscall(SYS_memfd_create, "x", 0) == -1 && errno == ENOSYS ? 0 : 1;
+    if (!strcmp(what, "fork-denied"))
+        return syscall(SYS_fork) == -1 && errno == EPERM ? 0 : 1;
+    if (!strcmp(what, "clone-fork-denied"))
+        return syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0) == -1 && errno == EPERM ? 0 : 1;
+    if (!strcmp(what, "clone3-enosys"))
+        return syscall(SYS_clone3, NULL, 0) == -1 && errno == ENOSYS ? 0 : 1;
+    if (!strcmp(what, "clone-newns"))
+        return syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0) == -1 ? 0 : 1;
+    if (!strcmp(what, "thread")) {
+        pthread_t t;
+        void *res;
+        if (pthread_create(&t, NULL, thread_fn, (void *)what) != 0)
+            return 1;
+        return pthread_join(t, &res) == 0 && res == what ? 0 : 1;
+    }
+    if (!strcmp(what, "fork-allowed")) {
+        pid_t p = fork();
+        if (p == 0)
+            _exit(7);
+        int st;
+        return p > 0 && waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 7 ? 0 : 1;
+    }
+    if (!strcmp(what, "unshare"))
+        return syscall(SYS_unshare, CLONE_NEWNET) == -1 && errno == EPERM ? 0 : 1;
+    if (!strcmp(what, "ptrace"))
+        return syscall(SYS_ptrace, 0, 0, 0, 0) == -1 && errno == EPERM ? 0 : 1;
+    if (!strcmp(what, "tiocsti")) {
+        char c = 'x';
+        return ioctl(0, TIOCSTI, &c) == -1 && errno == ENOSYS ? 0 : 1;
+    }
+    if (!strcmp(what, "tcgets")) {
+        struct termios t;
+        /* allowed: a pipe answers ENOTTY, not the filter's ENOSYS */
+        return ioctl(0, TCGETS, &t) == -1 && errno == ENOTTY ? 0 : 1;
+    }
+    if (!strcmp(what, "prctl-seccomp"))
+        return prctl(PR_SET_SECCOMP, 2, 0, 0, 0) == -1 && errno == ENOSYS ? 0 : 1;
+    if (!strcmp(what, "x32"))
+        syscall(0x40000000 | SYS_getpid);  /* must not return */
+    if (!strcmp(what, "i386")) {
+        long ret;
+        /* getpid (20) through the 32-bit entry */
+        __asm__ volatile("int $0x80" : "=a"(ret) : "a"(20) : "memory");
+    }
+    return 2;
+}
+
+/* Fork, load the filter in the child, run the check; return the wait
+ * status. The child's stdin is a pipe so the ioctl checks are stable. */
+static int run_child(int allow_fork, const char *what)
+{
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char err[256];
+        dup2(p[0], 0);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+            _exit(3);
+        /* the prebuilt program is the one runs load */
+        pysb_bpf prog = pysb_policy_prebuilt(allow_fork);
+        if (pysb_policy_install(&prog, err, sizeof err) != 0)
+            _exit(4);
+        _exit(check(what));
+    }
+    close(p[0]);
+    close(p[1]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    return st;
+}
+
+static void expect_ok(int allow_fork, const char *what)
+{
+    int st = run_child(allow_fork, what);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("%s (fork %s): wait status 0x%x", what,
+                 allow_fork ? "allowed" : "denied", st);
+}
+
+static void test_behaviour_no_fork(void **state)
+{
+    (void)state;
+    const char *checks[] = { "getpid", "socket", "unlisted", "fork-denied",
+                             "clone-fork-denied", "clone3-enosys",
+                             "clone-newns", "thread", "unshare", "ptrace",
+                             "tiocsti", "tcgets", "prctl-seccomp", NULL };
+    for (int i = 0; checks[i]; i++)
+        expect_ok(0, checks[i]);
+}
+
+static void test_behaviour_fork_allowed(void **state)
+{
+    (void)state;
+    const char *checks[] = { "getpid", "socket", "fork-allowed", "thread",
+                             "clone-newns", "unshare", NULL };
+    for (int i = 0; checks[i]; i++)
+        expect_ok(1, checks[i]);
+}
+
+static void test_foreign_abis_killed(void **state)
+{
+    (void)state;
+    const char *checks[] = { "x32", "i386", NULL };
+    for (int i = 0; checks[i]; i++) {
+        int st = run_child(0, checks[i]);
+        if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
+            fail_msg("%s: expected death by SIGSYS, wait status 0x%x", checks[i], st);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_duplicates),
+        cmocka_unit_test(test_design_denials_listed),
+        cmocka_unit_test(test_needed_calls_allowed),
+        cmocka_unit_test(test_names_resolve),
+        cmocka_unit_test(test_builds),
+        cmocka_unit_test(test_prebuilt_is_current),
+        cmocka_unit_test(test_behaviour_no_fork),
+        cmocka_unit_test(test_behaviour_fork_allowed),
+        cmocka_unit_test(test_foreign_abis_killed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
