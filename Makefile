@@ -18,7 +18,8 @@ FUZZ_BIN   := $(patsubst fuzz/%.c,$(B)/%,$(FUZZ_SRC))
 
 .PHONY: all deps test unit-tests clean fuzz bench demo demo-stop install
 
-all: $(B)/pysandbox-run
+APXS    ?= apxs
+all: $(B)/pysandbox-run $(B)/mod_pysandbox.so
 
 deps:
 	@scripts/deps.sh build
@@ -43,6 +44,27 @@ $(B)/libpysb.a: $(ENGINE_OBJ)
 
 $(B)/pysandbox-run: $(B)/obj/cli.o $(B)/libpysb.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The module: the same engine sources compiled position-independent, and
+# the glue with httpd's and APR's flags as apxs reports them.
+PIC_OBJ := $(patsubst src/%.c,$(B)/pic/%.o,$(ENGINE_SRC)) $(B)/pic/policy_bpf.o
+AP_CFLAGS = $(shell $(APXS) -q CFLAGS) $(shell $(APXS) -q EXTRA_CPPFLAGS) \
+            -I$(shell $(APXS) -q INCLUDEDIR) -I$(shell $(APXS) -q APR_INCLUDEDIR)
+
+$(B)/pic/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(B)/pic/policy_bpf.o: $(B)/gen/policy_bpf.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -iquote src -c -o $@ $<
+
+$(B)/pic/mod_pysandbox.o: mod_pysandbox.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(AP_CFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(B)/mod_pysandbox.so: $(B)/pic/mod_pysandbox.o $(PIC_OBJ)
+	$(CC) -shared -o $@ $^ $(LDLIBS)
 
 $(B)/test_%: tests/unit/test_%.c $(B)/libpysb.a $(HEADERS)
 	$(CC) $(CFLAGS) -iquote src -o $@ $< $(B)/libpysb.a $(LDLIBS) -lcmocka

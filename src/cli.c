@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "limits.h"
+#include "netns.h"
 #include "result.h"
 #include "supervise.h"
 
@@ -28,6 +29,7 @@ static const char usage_text[] =
     "  --cpu S  --clock S  --mem KB  --output SIZE  --nproc N  --threads N\n"
     "  --fsize KB  --nfile N  --stack KB  --uid N  --gid N  --ro PATH\n"
     "  --interpreter PATH  --stdin-file F  --waive-landlock\n"
+    "  --netns shared|per-run  --netns-path PATH\n"
     "  --json  --report-fd N  --help\n";
 
 static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
@@ -157,6 +159,10 @@ int main(int argc, char **argv)
     const char *ro[MAX_RO + 1] = { NULL };
     size_t n_ro = 0;
     int json = 0, report_fd = 2, waive = 0, uid_given = 0, gid_given = 0;
+    /* Network namespace: the shared pinned one, falling back silently to
+     * one per run unless shared was asked for explicitly. */
+    enum { NETNS_AUTO, NETNS_SHARED, NETNS_PER_RUN } netns = NETNS_AUTO;
+    const char *netns_path = PYSB_NETNS_DEFAULT_PATH;
     char **exec_argv = NULL;
 
     /* "--flag=value" becomes "--flag" "value", up to --exec, after which
@@ -209,6 +215,17 @@ int main(int argc, char **argv)
         }
         else if (IS("--json")) json = 1;
         else if (IS("--waive-landlock")) waive = 1;
+        else if (IS("--netns")) {
+            const char *val = VALUE;
+            if (!strcmp(val, "shared")) netns = NETNS_SHARED;
+            else if (!strcmp(val, "per-run")) netns = NETNS_PER_RUN;
+            else die("--netns %s: expected shared or per-run", val);
+        }
+        else if (IS("--netns-path")) {
+            netns_path = VALUE;
+            if (netns_path[0] != '/')
+                die("--netns-path %s: an absolute path is required", netns_path);
+        }
         else if (IS("-h") || IS("--help")) {
             fputs(usage_text, stdout);
             return 0;
@@ -288,6 +305,16 @@ int main(int argc, char **argv)
         stdin_fd = 0; /* the program reads what we are given */
     }
 
+    /* Last, after every input check: entering changes our own network
+     * namespace, which nothing above needs. */
+    int flags = waive ? PYSB_WAIVE_LANDLOCK : 0;
+    if (netns != NETNS_PER_RUN) {
+        if (pysb_netns_enter_shared(netns_path, err, sizeof err) == 0)
+            flags |= PYSB_SHARED_NETNS;
+        else if (netns == NETNS_SHARED)
+            die("--netns shared: %s", err);
+    }
+
     const char *interp_argv[] = { interp, "-I", "-S", NULL };
     pysb_run_spec spec = {
         .argv = exec_argv ? (const char *const *)exec_argv : interp_argv,
@@ -299,7 +326,7 @@ int main(int argc, char **argv)
         .uid = uid,
         .gid = gid,
         .ro_paths = ro,
-        .flags = waive ? PYSB_WAIVE_LANDLOCK : 0,
+        .flags = flags,
     };
     struct sink sink = { .json = json };
     pysb_result r;

@@ -226,15 +226,25 @@ void pysb_status_message(const pysb_result *r, char *buf, size_t len)
     }
 }
 
-void pysb_render_report(const pysb_result *r, FILE *out)
+int pysb_format_report(const pysb_result *r, char *buf, size_t len)
 {
     char msg[128];
 
     pysb_status_message(r, msg, sizeof msg);
-    fprintf(out, "%s\n", msg);
-    fprintf(out, "elapsed time: %.3f seconds\n", r->wall_sec);
-    fprintf(out, "memory usage: %ld kbytes\n", r->memory_kb);
-    fprintf(out, "cpu usage: %.3f seconds\n", r->cpu_sec);
+    return snprintf(buf, len,
+                    "%s\n"
+                    "elapsed time: %.3f seconds\n"
+                    "memory usage: %ld kbytes\n"
+                    "cpu usage: %.3f seconds\n",
+                    msg, r->wall_sec, r->memory_kb, r->cpu_sec);
+}
+
+void pysb_render_report(const pysb_result *r, FILE *out)
+{
+    char buf[512];
+
+    pysb_format_report(r, buf, sizeof buf);
+    fputs(buf, out);
 }
 
 /* ---- UTF-8 ---------------------------------------------------------- */
@@ -460,4 +470,94 @@ char *pysb_render_json(const pysb_result *r,
                                  JSON_REAL_PRECISION(15));
     json_decref(o);
     return text;
+}
+
+/* ---- parsing a result back ------------------------------------------ */
+
+int pysb_status_from_name(const char *name, pysb_status *out)
+{
+    for (int st = PYSB_OK; st <= PYSB_INTERNAL_ERROR; st++)
+        if (!strcmp(pysb_status_name((pysb_status)st), name)) {
+            *out = (pysb_status)st;
+            return 0;
+        }
+    return -1;
+}
+
+static int signal_from_label(const char *label)
+{
+    for (int sig = 1; sig < (int)(sizeof signal_names / sizeof signal_names[0]); sig++)
+        if (signal_names[sig] && !strcmp(signal_names[sig], label))
+            return sig;
+    int n;
+    if (sscanf(label, "SIGRTMIN+%d", &n) == 1 && n >= 0 && SIGRTMIN + n <= SIGRTMAX)
+        return SIGRTMIN + n;
+    if (sscanf(label, "SIG%d", &n) == 1 && n > 0 && n < 128)
+        return n;
+    return -1;
+}
+
+static double get_real(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+static uint64_t get_count(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) && json_integer_value(v) > 0
+               ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static void get_text(json_t *o, const char *key, char *buf, size_t len)
+{
+    json_t *v = json_object_get(o, key);
+    snprintf(buf, len, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+int pysb_result_from_json(const char *json, size_t len, pysb_result *r)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, 0, &jerr);
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return -1;
+    }
+    json_t *status = json_object_get(o, "status");
+    json_t *sig = json_object_get(o, "signal");
+    json_t *code = json_object_get(o, "exit_code");
+    json_t *lim = json_object_get(o, "limits");
+    int rc = 0;
+    if (!json_is_string(status) ||
+        pysb_status_from_name(json_string_value(status), &r->status) < 0 ||
+        !json_is_object(lim))
+        rc = -1;
+    r->exit_code = json_is_integer(code) ? (int)json_integer_value(code) : -1;
+    r->signal = json_is_string(sig) ? signal_from_label(json_string_value(sig)) : 0;
+    if (r->signal < 0)
+        rc = -1;
+    r->truncated[PYSB_STDOUT] = json_is_true(json_object_get(o, "stdout_truncated"));
+    r->truncated[PYSB_STDERR] = json_is_true(json_object_get(o, "stderr_truncated"));
+    r->bytes[PYSB_STDOUT] = get_count(o, "stdout_bytes");
+    r->bytes[PYSB_STDERR] = get_count(o, "stderr_bytes");
+    r->wall_sec = get_real(o, "wall_time");
+    r->cpu_sec = get_real(o, "cpu_time");
+    r->user_sec = get_real(o, "user_time");
+    r->system_sec = get_real(o, "system_time");
+    r->memory_kb = (long)get_count(o, "memory_kb");
+    r->landlock_abi = (int)get_count(o, "landlock_abi");
+    get_text(o, "run_id", r->run_id, sizeof r->run_id);
+    get_text(o, "error", r->error, sizeof r->error);
+    if (json_is_object(lim)) {
+        r->limits.cpu_sec = get_real(lim, "cpu_time");
+        r->limits.wall_sec = get_real(lim, "wall_time");
+        r->limits.memory_bytes = get_count(lim, "memory");
+        r->limits.output_bytes = get_count(lim, "output");
+        r->limits.processes = (unsigned)get_count(lim, "processes");
+        r->limits.threads = (unsigned)get_count(lim, "threads");
+    }
+    json_decref(o);
+    return rc;
 }

@@ -65,6 +65,17 @@ const char *pysb_signal_name(int sig);            /* "SIGKILL", or NULL */
 /* The text report: message line then elapsed/memory/cpu lines. */
 void pysb_render_report(const pysb_result *r, FILE *out);
 
+/* The same report into buf (NUL-terminated); returns what snprintf does. */
+int pysb_format_report(const pysb_result *r, char *buf, size_t len);
+
+/* "cpu_limit" → PYSB_CPU_LIMIT. Returns 0, or -1 for an unknown name. */
+int pysb_status_from_name(const char *name, pysb_status *out);
+
+/* The inverse of pysb_render_json for every field it writes except
+ * stdout/stderr (the supervisor's RESULT frame; the worker renders the
+ * response from it). Returns 0, or -1 when json is not a result object. */
+int pysb_result_from_json(const char *json, size_t len, pysb_result *r);
+
 /* The JSON result object as a malloc'd string (caller frees), one line.
  * stdout/stderr may be NULL: the fields are then omitted (exit events). */
 char *pysb_render_json(const pysb_result *r,

@@ -1,0 +1,1466 @@
+/* mod_pysandbox.c — the Apache glue: directives, the launcher's life in
+ * the httpd parent, and the handler that turns a request into a run and
+ * the run into a response (DESIGN §2, §4, §5).
+ *
+ * Contract: workers never fork. A request is parsed (urlencoded through
+ * ap_parse_form_data, multipart, JSON through jansson, raw text/x-python,
+ * GET ?user_script= when allowed), its limits checked against the
+ * Location's maximums, and sent as frames (src/wire.h) to the launcher's
+ * socket; the frames that come back are streamed to the client as text,
+ * json, ndjson or sse. A client that goes away closes the connection to
+ * the run's supervisor, which kills the run. Every failure is logged with
+ * a PYSB tag and mapped to one status: 400/405/413/415 for the request,
+ * 503 + Retry-After when no run slot or no launcher, 500 only for a
+ * genuine internal failure; a run that happened is 200 whatever its
+ * verdict. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_listen.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+#include "unixd.h"
+#include "util_script.h"
+
+#include "apr_strings.h"
+#include "apr_buckets.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "src/form.h"
+#include "src/launcher.h"
+#include "src/limits.h"
+#include "src/multipart.h"
+#include "src/result.h"
+#include "src/supervise.h"
+#include "src/wire.h"
+
+module AP_MODULE_DECLARE_DATA pysandbox_module;
+APLOG_USE_MODULE(pysandbox);
+
+#define UNSET (-1)
+#define MAX_PARTS 32
+#define CONNECT_RETRY_MS 1000
+#define SEND_TIMEOUT_MS 10000
+/* Beyond the run's own wall limit, how long a worker waits for RESULT. */
+#define RESULT_GRACE_SEC 15
+
+enum { FMT_TEXT = 0, FMT_JSON, FMT_NDJSON, FMT_SSE, FMT_COUNT };
+static const char *const format_names[FMT_COUNT] = { "text", "json", "ndjson", "sse" };
+static const char *const format_types[FMT_COUNT] = {
+    "text/plain; charset=utf-8", "application/json",
+    "application/x-ndjson", "text/event-stream",
+};
+
+/* ---- configuration ---------------------------------------------------- */
+
+typedef struct {
+    int set;
+    double def, max;
+} dur_limit;
+
+typedef struct {
+    int set;
+    apr_uint64_t def, max;
+} size_limit;
+
+typedef struct {
+    apr_array_header_t *interp;     /* const char *, argv; NULL: unset */
+    dur_limit cpu, wall;
+    size_limit memory, output;
+    int processes, threads;
+    apr_int64_t max_code, max_stdin;
+    apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
+    int allow_get;
+    int default_format;
+} dir_conf;
+
+typedef struct {
+    const char *socket_path;        /* NULL: DefaultRuntimeDir default */
+    int max_runs;                   /* 0: 2 × CPUs */
+    int range_set;
+    apr_int64_t uid_first, uid_last;
+} srv_conf;
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    (void)dir;
+    dir_conf *c = apr_pcalloc(p, sizeof *c);
+    c->processes = c->threads = c->allow_get = c->default_format = UNSET;
+    c->max_code = c->max_stdin = UNSET;
+    return c;
+}
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    dir_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof *c);
+    c->interp = add->interp ? add->interp : base->interp;
+    c->cpu = add->cpu.set ? add->cpu : base->cpu;
+    c->wall = add->wall.set ? add->wall : base->wall;
+    c->memory = add->memory.set ? add->memory : base->memory;
+    c->output = add->output.set ? add->output : base->output;
+    c->processes = add->processes != UNSET ? add->processes : base->processes;
+    c->threads = add->threads != UNSET ? add->threads : base->threads;
+    c->max_code = add->max_code != UNSET ? add->max_code : base->max_code;
+    c->max_stdin = add->max_stdin != UNSET ? add->max_stdin : base->max_stdin;
+    /* Read-only paths accumulate from the outer scope inwards. */
+    if (base->ro_paths && add->ro_paths)
+        c->ro_paths = apr_array_append(p, base->ro_paths, add->ro_paths);
+    else
+        c->ro_paths = add->ro_paths ? add->ro_paths : base->ro_paths;
+    c->allow_get = add->allow_get != UNSET ? add->allow_get : base->allow_get;
+    c->default_format = add->default_format != UNSET ? add->default_format
+                                                     : base->default_format;
+    return c;
+}
+
+static void *create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(srv_conf));
+}
+
+/* The effective values of a Location, defaults filled in. */
+typedef struct {
+    const char *const *argv;
+    const char *const *ro_paths;
+    double cpu_def, cpu_max, wall_def, wall_max;
+    apr_uint64_t mem_def, mem_max, out_def, out_max;
+    unsigned processes, threads;
+    apr_uint64_t max_code, max_stdin;
+    int allow_get, default_format;
+} effective;
+
+static const char *const default_argv[] = { "/usr/bin/python3", "-I", "-S", NULL };
+
+static void effective_conf(apr_pool_t *p, const dir_conf *c, effective *e)
+{
+    pysb_limits d;
+    pysb_limits_default(&d);
+    if (c->interp) {
+        const char **argv = apr_pcalloc(p, (c->interp->nelts + 1) * sizeof *argv);
+        memcpy(argv, c->interp->elts, c->interp->nelts * sizeof *argv);
+        e->argv = argv;
+    } else {
+        e->argv = default_argv;
+    }
+    if (c->ro_paths) {
+        const char **ro = apr_pcalloc(p, (c->ro_paths->nelts + 1) * sizeof *ro);
+        memcpy(ro, c->ro_paths->elts, c->ro_paths->nelts * sizeof *ro);
+        e->ro_paths = ro;
+    } else {
+        e->ro_paths = NULL;
+    }
+    e->cpu_def = c->cpu.set ? c->cpu.def : d.cpu_sec;
+    e->cpu_max = c->cpu.set ? c->cpu.max : d.cpu_sec;
+    e->wall_def = c->wall.set ? c->wall.def : d.wall_sec;
+    e->wall_max = c->wall.set ? c->wall.max : d.wall_sec;
+    e->mem_def = c->memory.set ? c->memory.def : d.memory_bytes;
+    e->mem_max = c->memory.set ? c->memory.max : d.memory_bytes;
+    e->out_def = c->output.set ? c->output.def : d.output_bytes;
+    e->out_max = c->output.set ? c->output.max : d.output_bytes;
+    e->processes = c->processes != UNSET ? (unsigned)c->processes : d.processes;
+    e->threads = c->threads != UNSET ? (unsigned)c->threads : d.threads;
+    e->max_code = c->max_code != UNSET ? (apr_uint64_t)c->max_code : 64 * 1024;
+    e->max_stdin = c->max_stdin != UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
+    e->allow_get = c->allow_get == 1;
+    e->default_format = c->default_format != UNSET ? c->default_format : FMT_TEXT;
+}
+
+/* ---- directives ------------------------------------------------------- */
+
+static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
+                                   char *const argv[])
+{
+    dir_conf *c = dv;
+    struct stat st;
+    if (argc < 1)
+        return "PySandboxInterpreter needs a path";
+    if (argc > PYSB_WIRE_ARGV_MAX - 2)
+        return "PySandboxInterpreter: too many arguments";
+    if (argv[0][0] != '/')
+        return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: an absolute path is required", argv[0]);
+    if (stat(argv[0], &st) != 0)
+        return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: %s", argv[0], strerror(errno));
+    if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+        return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: not an executable file", argv[0]);
+    c->interp = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (int i = 0; i < argc; i++)
+        APR_ARRAY_PUSH(c->interp, const char *) = apr_pstrdup(cmd->pool, argv[i]);
+    return NULL;
+}
+
+static const char *set_duration(cmd_parms *cmd, void *dv, const char *a1,
+                                const char *a2)
+{
+    dir_conf *c = dv;
+    dur_limit *l = cmd->info == (void *)0 ? &c->cpu : &c->wall;
+    const char *err;
+    double def, max;
+    if (pysb_parse_duration(a1, &def, &err) < 0 ||
+        (a2 && pysb_parse_duration(a2, &max, &err) < 0))
+        return apr_psprintf(cmd->pool, "%s %s%s%s: %s", cmd->cmd->name, a1,
+                            a2 ? " " : "", a2 ? a2 : "", err);
+    if (!a2)
+        max = def;
+    if (def <= 0 || max > PYSB_MAX_CPU_SEC)
+        return apr_psprintf(cmd->pool, "%s: seconds must be > 0 and at most %g",
+                            cmd->cmd->name, PYSB_MAX_CPU_SEC);
+    if (def > max)
+        return apr_psprintf(cmd->pool, "%s: the default %s is above the maximum %s",
+                            cmd->cmd->name, a1, a2);
+    l->set = 1;
+    l->def = def;
+    l->max = max;
+    return NULL;
+}
+
+static const char *parse_size_arg(cmd_parms *cmd, const char *arg, apr_uint64_t *out)
+{
+    const char *err;
+    uint64_t v;
+    if (pysb_parse_size(arg, &v, &err) < 0)
+        return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name, arg, err);
+    *out = v;
+    return NULL;
+}
+
+static const char *set_size_limit(cmd_parms *cmd, void *dv, const char *a1,
+                                  const char *a2)
+{
+    dir_conf *c = dv;
+    int is_memory = cmd->info == (void *)0;
+    size_limit *l = is_memory ? &c->memory : &c->output;
+    apr_uint64_t def = 0, max = 0;
+    const char *err = parse_size_arg(cmd, a1, &def);
+    if (!err && a2)
+        err = parse_size_arg(cmd, a2, &max);
+    if (err)
+        return err;
+    if (!a2)
+        max = def;
+    apr_uint64_t lo = is_memory ? PYSB_MIN_MEMORY : 1;
+    apr_uint64_t hi = is_memory ? PYSB_MAX_MEMORY : PYSB_MAX_OUTPUT;
+    if (def < lo || max > hi) {
+        char los[32], his[32];
+        pysb_format_size(lo, los, sizeof los);
+        pysb_format_size(hi, his, sizeof his);
+        return apr_psprintf(cmd->pool, "%s: sizes must be between %s and %s",
+                            cmd->cmd->name, los, his);
+    }
+    if (def > max)
+        return apr_psprintf(cmd->pool, "%s: the default %s is above the maximum %s",
+                            cmd->cmd->name, a1, a2);
+    l->set = 1;
+    l->def = def;
+    l->max = max;
+    return NULL;
+}
+
+static const char *set_tasks(cmd_parms *cmd, void *dv, const char *arg)
+{
+    dir_conf *c = dv;
+    unsigned long long n;
+    const char *err;
+    if (pysb_parse_uint(arg, 1, PYSB_MAX_TASKS, &n, &err) < 0)
+        return apr_psprintf(cmd->pool, "%s %s: %s (1 to %u)", cmd->cmd->name, arg,
+                            err, PYSB_MAX_TASKS);
+    *(cmd->info == (void *)0 ? &c->processes : &c->threads) = (int)n;
+    return NULL;
+}
+
+static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
+{
+    dir_conf *c = dv;
+    int is_code = cmd->info == (void *)0;
+    apr_uint64_t v = 0;
+    const char *err = parse_size_arg(cmd, arg, &v);
+    if (err)
+        return err;
+    /* The wire caps one CODE frame; stdin travels in chunks but the
+     * supervisor holds all of it in memory. */
+    apr_uint64_t hi = is_code ? pysb_frame_max_len(PYSB_FRAME_CODE) : (64u << 20);
+    if (v < 1 || v > hi) {
+        char his[32];
+        pysb_format_size(hi, his, sizeof his);
+        return apr_psprintf(cmd->pool, "%s: must be between 1 and %s", cmd->cmd->name, his);
+    }
+    *(is_code ? &c->max_code : &c->max_stdin) = (apr_int64_t)v;
+    return NULL;
+}
+
+static const char *add_ro_path(cmd_parms *cmd, void *dv, const char *arg)
+{
+    dir_conf *c = dv;
+    struct stat st;
+    if (arg[0] != '/' || strstr(arg, "/../") || strstr(arg, "/./"))
+        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: an absolute, normalised path is required", arg);
+    if (stat(arg, &st) != 0)
+        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: %s", arg, strerror(errno));
+    if (!c->ro_paths)
+        c->ro_paths = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    if (c->ro_paths->nelts >= PYSB_WIRE_RO_PATHS_MAX)
+        return "PySandboxReadOnlyPath: too many paths";
+    APR_ARRAY_PUSH(c->ro_paths, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *set_allow_get(cmd_parms *cmd, void *dv, int on)
+{
+    (void)cmd;
+    ((dir_conf *)dv)->allow_get = on;
+    return NULL;
+}
+
+static int format_from_name(const char *s, size_t len)
+{
+    for (int f = 0; f < FMT_COUNT; f++)
+        if (strlen(format_names[f]) == len && !strncasecmp(s, format_names[f], len))
+            return f;
+    return UNSET;
+}
+
+static const char *set_default_format(cmd_parms *cmd, void *dv, const char *arg)
+{
+    int f = format_from_name(arg, strlen(arg));
+    if (f == UNSET)
+        return apr_psprintf(cmd->pool, "PySandboxDefaultFormat %s: one of text, json, ndjson, sse", arg);
+    ((dir_conf *)dv)->default_format = f;
+    return NULL;
+}
+
+static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
+{
+    (void)dv;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    if (err)
+        return err;
+    srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    sc->socket_path = ap_runtime_dir_relative(cmd->pool, arg);
+    if (!sc->socket_path || strlen(sc->socket_path) + 24 >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return apr_psprintf(cmd->pool, "PySandboxSocket %s: path too long for a Unix socket", arg);
+    return NULL;
+}
+
+static const char *set_max_runs(cmd_parms *cmd, void *dv, const char *arg)
+{
+    (void)dv;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    unsigned long long n;
+    if (err)
+        return err;
+    if (pysb_parse_uint(arg, 1, 100000, &n, &err) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxMaxRuns %s: %s (1 to 100000)", arg, err);
+    srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    sc->max_runs = (int)n;
+    return NULL;
+}
+
+static const char *set_user_range(cmd_parms *cmd, void *dv, const char *a1,
+                                  const char *a2)
+{
+    (void)dv;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    unsigned long long first, last;
+    if (err)
+        return err;
+    if (pysb_parse_uint(a1, 0, 0xfffffffeu, &first, &err) < 0 ||
+        pysb_parse_uint(a2, 0, 0xfffffffeu, &last, &err) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxUserRange %s %s: %s", a1, a2, err);
+    if (first == 0)
+        return "PySandboxUserRange: the range must not contain uid 0";
+    if (first > last)
+        return apr_psprintf(cmd->pool, "PySandboxUserRange: first %s is above last %s", a1, a2);
+    srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    sc->range_set = 1;
+    sc->uid_first = (apr_int64_t)first;
+    sc->uid_last = (apr_int64_t)last;
+    return NULL;
+}
+
+static const command_rec pysb_cmds[] = {
+    AP_INIT_TAKE_ARGV("PySandboxInterpreter", set_interpreter, NULL, OR_ALL,
+                      "interpreter path and its flags (default /usr/bin/python3 -I -S)"),
+    AP_INIT_TAKE12("PySandboxCPUTime", set_duration, (void *)0, OR_ALL,
+                   "default [max] CPU seconds"),
+    AP_INIT_TAKE12("PySandboxWallTime", set_duration, (void *)1, OR_ALL,
+                   "default [max] wall-clock seconds"),
+    AP_INIT_TAKE12("PySandboxMemory", set_size_limit, (void *)0, OR_ALL,
+                   "default [max] address space (K/M/G)"),
+    AP_INIT_TAKE12("PySandboxOutputLimit", set_size_limit, (void *)1, OR_ALL,
+                   "default [max] bytes of stdout+stderr"),
+    AP_INIT_TAKE1("PySandboxProcesses", set_tasks, (void *)0, OR_ALL,
+                  "processes a run may have (1 = no fork)"),
+    AP_INIT_TAKE1("PySandboxThreads", set_tasks, (void *)1, OR_ALL,
+                  "threads a run may have"),
+    AP_INIT_TAKE1("PySandboxMaxCodeSize", set_max_size, (void *)0, OR_ALL,
+                  "largest program accepted"),
+    AP_INIT_TAKE1("PySandboxMaxStdinSize", set_max_size, (void *)1, OR_ALL,
+                  "largest stdin accepted"),
+    AP_INIT_ITERATE("PySandboxReadOnlyPath", add_ro_path, NULL, OR_ALL,
+                    "extra paths a run may read"),
+    AP_INIT_FLAG("PySandboxAllowGet", set_allow_get, NULL, OR_ALL,
+                 "accept GET ?user_script=..."),
+    AP_INIT_TAKE1("PySandboxDefaultFormat", set_default_format, NULL, OR_ALL,
+                  "text, json, ndjson or sse"),
+    AP_INIT_TAKE1("PySandboxSocket", set_socket, NULL, RSRC_CONF,
+                  "the launcher's socket (default DefaultRuntimeDir/pysandbox.<pid>.sock)"),
+    AP_INIT_TAKE1("PySandboxMaxRuns", set_max_runs, NULL, RSRC_CONF,
+                  "concurrent runs, server-wide (default 2 x CPUs)"),
+    AP_INIT_TAKE2("PySandboxUserRange", set_user_range, NULL, RSRC_CONF,
+                  "first last uid given to runs (default 600000 600999)"),
+    { NULL },
+};
+
+/* ---- the launcher in the httpd parent --------------------------------- */
+
+typedef struct {
+    apr_pool_t *pool;               /* pconf */
+    server_rec *s;
+    pysb_launcher_config cfg;
+    apr_proc_t proc;
+    int running;
+} launcher_state;
+
+static server_rec *log_server;
+
+static void launcher_log(int level, int errnum, const char *msg)
+{
+    static const int levels[] = { APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG };
+    int lv = level >= 0 && level <= PYSB_LOG_DEBUG ? levels[level] : APLOG_ERR;
+    ap_log_error(APLOG_MARK, lv, errnum ? APR_FROM_OS_ERROR(errnum) : APR_SUCCESS,
+                 log_server, "PYSB launcher: %s", msg);
+}
+
+static void launcher_maintenance(int reason, void *data, apr_wait_t status);
+
+static apr_status_t start_launcher(launcher_state *ls)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ls->s, "PYSB: fork of the launcher failed");
+        return rv;
+    }
+    if (pid == 0)
+        pysb_launcher_main(&ls->cfg);
+    ls->proc.pid = pid;
+    ls->running = 1;
+    apr_proc_other_child_register(&ls->proc, launcher_maintenance, ls, NULL, ls->pool);
+    return APR_SUCCESS;
+}
+
+static void launcher_maintenance(int reason, void *data, apr_wait_t status)
+{
+    launcher_state *ls = data;
+    int mpm_state;
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+    case APR_OC_REASON_LOST:
+        ls->running = 0;
+        apr_proc_other_child_unregister(ls);
+        /* Restart unless httpd itself is on its way down. */
+        if (ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) == APR_SUCCESS &&
+            mpm_state == AP_MPMQ_STOPPING)
+            break;
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ls->s,
+                     "PYSB: launcher %d ended (wait status 0x%x), restarting",
+                     (int)ls->proc.pid, (unsigned)status);
+        start_launcher(ls);
+        break;
+    case APR_OC_REASON_RESTART:
+        apr_proc_other_child_unregister(ls);
+        break;
+    case APR_OC_REASON_UNREGISTER:
+        /* pconf is going: httpd stops or restarts. The launcher exits on
+         * SIGTERM; runs in flight finish under their supervisors. */
+        if (ls->running && kill(ls->proc.pid, SIGTERM) < 0 && errno != ESRCH)
+            ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), ls->s,
+                         "PYSB: could not signal launcher %d", (int)ls->proc.pid);
+        ls->running = 0;
+        break;
+    default:
+        break;
+    }
+}
+
+static const char *socket_path_of(apr_pool_t *p, const srv_conf *sc)
+{
+    return sc->socket_path ? sc->socket_path
+                           : ap_runtime_dir_relative(p, apr_psprintf(p, "pysandbox.%ld.sock",
+                                                                    (long)getpid()));
+}
+
+static int effective_max_runs(const srv_conf *sc)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return sc->max_runs ? sc->max_runs : (int)(cpus > 0 ? 2 * cpus : 2);
+}
+
+static void uid_range_of(const srv_conf *sc, uid_t *first, uid_t *last)
+{
+    *first = sc->range_set ? (uid_t)sc->uid_first : 600000;
+    *last = sc->range_set ? (uid_t)sc->uid_last : 600999;
+}
+
+/* Checks that need the whole configuration; they run under apache2 -t. */
+static int pysb_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf, (void)plog, (void)ptemp;
+    srv_conf *sc = ap_get_module_config(s->module_config, &pysandbox_module);
+    uid_t first, last;
+    uid_range_of(sc, &first, &last);
+    uid_t user = ap_unixd_config.user_id;
+    gid_t group = ap_unixd_config.group_id;
+    if (user >= first && user <= last) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PYSB: PySandboxUserRange %u-%u contains httpd's User (uid %u)",
+                     (unsigned)first, (unsigned)last, (unsigned)user);
+        return !OK;
+    }
+    if (group >= first && group <= last) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PYSB: PySandboxUserRange %u-%u contains httpd's Group (gid %u); runs use gid = uid",
+                     (unsigned)first, (unsigned)last, (unsigned)group);
+        return !OK;
+    }
+    unsigned long span = (unsigned long)(last - first) + 1;
+    if (span < (unsigned long)effective_max_runs(sc)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PYSB: PySandboxUserRange %u-%u holds %lu uids, fewer than PySandboxMaxRuns %d",
+                     (unsigned)first, (unsigned)last, span, effective_max_runs(sc));
+        return !OK;
+    }
+    return OK;
+}
+
+static apr_status_t unlink_socket(void *data)
+{
+    const char *const *owner = data;
+    /* Only the process that made it, at its very end. */
+    if (owner[1] && getpid() == (pid_t)(long)owner[1])
+        unlink(owner[0]);
+    return APR_SUCCESS;
+}
+
+static int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog, (void)ptemp;
+    /* httpd reads its configuration twice at start-up; the first pass
+     * only checks it. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    log_server = s;
+    srv_conf *sc = ap_get_module_config(s->module_config, &pysandbox_module);
+    launcher_state *ls = apr_pcalloc(pconf, sizeof *ls);
+    ls->pool = pconf;
+    ls->s = s;
+    ls->cfg.socket_path = socket_path_of(pconf, sc);
+    ls->cfg.lease_dir = ap_runtime_dir_relative(pconf, "pysandbox-uids");
+    ls->cfg.peer_uid = ap_unixd_config.user_id;
+    ls->cfg.peer_gid = ap_unixd_config.group_id;
+    ls->cfg.parent = getpid();
+    ls->cfg.max_runs = (unsigned)effective_max_runs(sc);
+    uid_range_of(sc, &ls->cfg.uid_first, &ls->cfg.uid_last);
+    ls->cfg.max_code = (uint32_t)pysb_frame_max_len(PYSB_FRAME_CODE);
+    ls->cfg.max_stdin = 64u << 20;
+    ls->cfg.log = launcher_log;
+    /* Resolve the socket path for the workers (they read sc). */
+    sc->socket_path = ls->cfg.socket_path;
+
+    /* Remove the socket when httpd finally exits (not on restarts, when a
+     * new launcher replaces it in place). */
+    void *once = NULL;
+    apr_pool_userdata_get(&once, "pysb-socket-cleanup", s->process->pool);
+    if (!once) {
+        const char **owner = apr_pcalloc(s->process->pool, 2 * sizeof *owner);
+        owner[0] = apr_pstrdup(s->process->pool, ls->cfg.socket_path);
+        owner[1] = (const char *)(long)getpid();
+        apr_pool_userdata_set(owner, "pysb-socket-cleanup", apr_pool_cleanup_null,
+                              s->process->pool);
+        apr_pool_cleanup_register(s->process->pool, owner, unlink_socket,
+                                  apr_pool_cleanup_null);
+    }
+    if (start_launcher(ls) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return OK;
+}
+
+/* ---- the request ------------------------------------------------------ */
+
+typedef struct {
+    const char *data;
+    apr_size_t len;
+    int set;
+} field;
+
+enum { F_CODE, F_STDIN, F_CPU, F_WALL, F_MEMORY, F_OUTPUT, F_FORMAT, F_INFO, F_COUNT };
+static const char *const field_names[F_COUNT] = {
+    "code", "stdin", "cpu_time", "wall_time", "memory", "output", "format", "info",
+};
+
+typedef struct {
+    request_rec *r;
+    effective e;
+    field f[F_COUNT];
+    const char *run_id;
+    int format;
+    pysb_limits limits;
+    /* streaming state */
+    int conn;
+    int client_fd;
+    int headers_out;                  /* something was sent to the client */
+    int client_gone;
+    char carry[2][4];                 /* incomplete UTF-8 tail per stream */
+    apr_size_t carry_len[2];
+    char *buf[2];                     /* json: all output per stream */
+    apr_size_t len[2], cap[2];
+    int last_nl;                      /* text: output ended with a newline */
+    int any_output;
+} req_ctx;
+
+static int field_index(const char *name, apr_size_t len)
+{
+    if (len == 11 && !memcmp(name, "user_script", 11))
+        return F_CODE; /* the classic form's name */
+    for (int i = 0; i < F_COUNT; i++)
+        if (strlen(field_names[i]) == len && !memcmp(name, field_names[i], len))
+            return i;
+    return UNSET;
+}
+
+static void set_field(req_ctx *x, const char *name, apr_size_t name_len,
+                      const char *data, apr_size_t len)
+{
+    int i = field_index(name, name_len);
+    if (i == UNSET)
+        return; /* submit buttons and the like */
+    x->f[i].data = data;
+    x->f[i].len = len;
+    x->f[i].set = 1;
+}
+
+/* A one-line refusal: the body is the reason (JSON for the JSON-ish
+ * formats), the status the caller's. */
+static int refuse(req_ctx *x, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(req_ctx *x, int status, const char *fmt, ...)
+{
+    request_rec *r = x->r;
+    va_list ap;
+    va_start(ap, fmt);
+    const char *why = apr_pvsprintf(r->pool, fmt, ap);
+    va_end(ap);
+    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_INFO, 0, r,
+                  "PYSB: %d %s", status, why);
+    r->status = status;
+    apr_table_setn(r->notes, "pysandbox-status", status >= 500 ? "unavailable" : "refused");
+    if (x->format == FMT_TEXT) {
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        ap_rvputs(r, "pysandbox: ", why, "\n", NULL);
+    } else {
+        json_t *o = json_pack("{s:s, s:i}", "error", why, "status", status);
+        char *j = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        ap_set_content_type(r, "application/json");
+        ap_rvputs(r, j ? j : "{}", "\n", NULL);
+        free(j);
+        json_decref(o);
+    }
+    return OK;
+}
+
+/* The whole body, up to cap bytes. */
+static int read_body(request_rec *r, apr_size_t cap, char **out, apr_size_t *out_len)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_size_t len = 0, alloc = 16384;
+    char *buf = apr_palloc(r->pool, alloc + 1);
+    int seen_eos = 0;
+    do {
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                                         APR_BLOCK_READ, HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, "PYSB: reading the request body");
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        }
+        for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(b))
+                continue;
+            const char *data;
+            apr_size_t n;
+            rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, "PYSB: reading the request body");
+                return HTTP_BAD_REQUEST;
+            }
+            if (len + n > cap) {
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            if (len + n > alloc) {
+                while (alloc < len + n)
+                    alloc *= 2;
+                char *nb = apr_palloc(r->pool, alloc + 1);
+                memcpy(nb, buf, len);
+                buf = nb;
+            }
+            memcpy(buf + len, data, n);
+            len += n;
+        }
+        apr_brigade_cleanup(bb);
+    } while (!seen_eos);
+    buf[len] = '\0';
+    *out = buf;
+    *out_len = len;
+    return OK;
+}
+
+/* Fields of a raw query string: decoded copies in r->pool. */
+static int parse_query(req_ctx *x, const char *q)
+{
+    const char *cur = q, *end = q + strlen(q), *n, *v;
+    size_t nl, vl;
+    while (pysb_form_next(&cur, end, &n, &nl, &v, &vl)) {
+        char *name = apr_palloc(x->r->pool, nl + 1), *val = apr_palloc(x->r->pool, vl + 1);
+        size_t dn, dv;
+        if (pysb_form_decode(n, nl, name, &dn) < 0 || pysb_form_decode(v, vl, val, &dv) < 0)
+            return -1;
+        name[dn] = val[dv] = '\0';
+        set_field(x, name, dn, val, dv);
+    }
+    return 0;
+}
+
+static int parse_urlencoded(req_ctx *x, apr_size_t cap)
+{
+    request_rec *r = x->r;
+    apr_array_header_t *pairs = NULL;
+    int rc = ap_parse_form_data(r, NULL, &pairs, -1, cap);
+    if (rc != OK)
+        return rc;
+    for (int i = 0; pairs && i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        apr_off_t len;
+        apr_brigade_length(pair->value, 1, &len);
+        apr_size_t size = (apr_size_t)len;
+        char *buf = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, buf, &size);
+        buf[size] = '\0';
+        set_field(x, pair->name, strlen(pair->name), buf, size);
+    }
+    return OK;
+}
+
+/* A JSON value as field text: strings as they are, numbers printed. */
+static int json_field(req_ctx *x, const char *key, json_t *v)
+{
+    int i = field_index(key, strlen(key));
+    if (i == UNSET)
+        return 0;
+    if (json_is_string(v)) {
+        set_field(x, key, strlen(key), json_string_value(v), json_string_length(v));
+    } else if (json_is_integer(v) && i >= F_CPU && i <= F_OUTPUT) {
+        const char *s = apr_psprintf(x->r->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        set_field(x, key, strlen(key), s, strlen(s));
+    } else if (json_is_real(v) && i >= F_CPU && i <= F_OUTPUT) {
+        const char *s = apr_psprintf(x->r->pool, "%.17g", json_real_value(v));
+        set_field(x, key, strlen(key), s, strlen(s));
+    } else if (!json_is_null(v)) {
+        return -1;
+    }
+    return 0;
+}
+
+static apr_status_t json_release(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
+
+/* Media type of a Content-Type, lower-cased, parameters dropped. */
+static char *media_type(apr_pool_t *p, const char *ct)
+{
+    char *t = apr_pstrdup(p, ct ? ct : "");
+    char *semi = strchr(t, ';');
+    if (semi)
+        *semi = '\0';
+    apr_collapse_spaces(t, t);
+    ap_str_tolower(t);
+    return t;
+}
+
+/* Reads and parses the request into x->f. Returns OK or an HTTP status
+ * after refuse() has written the response (then it returns DONE-like
+ * OK through *done). */
+static int parse_request(req_ctx *x, int *done)
+{
+    request_rec *r = x->r;
+    const effective *e = &x->e;
+    *done = 1;
+    if (r->args && parse_query(x, r->args) < 0)
+        return refuse(x, HTTP_BAD_REQUEST, "malformed %%-escape in the query string");
+    if (r->method_number == M_GET) {
+        *done = 0;
+        return OK;
+    }
+    /* Everything a request may carry, plus room for field names. */
+    apr_size_t cap = (apr_size_t)(e->max_code + e->max_stdin + 65536);
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    const char *mt = media_type(r->pool, ct);
+    if (!strcmp(mt, "application/x-www-form-urlencoded")) {
+        int rc = parse_urlencoded(x, cap);
+        if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
+            return refuse(x, rc, "request body larger than this location accepts");
+        if (rc != OK)
+            return rc >= 400 && rc < 600 ? refuse(x, rc, "malformed form body") : rc;
+        *done = 0;
+        return OK;
+    }
+    int json = !strcmp(mt, "application/json");
+    int multipart = !strcmp(mt, "multipart/form-data");
+    int raw = !strcmp(mt, "text/plain") || !strcmp(mt, "text/x-python") ||
+              !strcmp(mt, "application/x-python") || !strcmp(mt, "text/x-script.python");
+    if (!json && !multipart && !raw) {
+        if (!ct && !ap_request_has_body(r)) {
+            *done = 0; /* a bare POST: fields only from the query */
+            return OK;
+        }
+        return refuse(x, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                      "unsupported Content-Type %s (use application/x-www-form-urlencoded, "
+                      "multipart/form-data, application/json or text/x-python)",
+                      ct ? ct : "(none)");
+    }
+    pysb_slice boundary = { NULL, 0 };
+    const char *err;
+    if (multipart && pysb_multipart_boundary(ct, &boundary, &err) < 0)
+        return refuse(x, HTTP_BAD_REQUEST, "%s", err);
+    char *body = NULL;
+    apr_size_t len = 0;
+    int rc = read_body(r, cap, &body, &len);
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
+        return refuse(x, rc, "request body larger than this location accepts");
+    if (rc != OK)
+        return rc; /* the input filters answered already (LimitRequestBody) */
+    if (raw) {
+        x->f[F_CODE] = (field){ body, len, 1 };
+    } else if (json) {
+        json_error_t jerr;
+        json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+        if (!o)
+            return refuse(x, HTTP_BAD_REQUEST, "invalid JSON at line %d: %s", jerr.line, jerr.text);
+        apr_pool_cleanup_register(r->pool, o, json_release, apr_pool_cleanup_null);
+        if (!json_is_object(o))
+            return refuse(x, HTTP_BAD_REQUEST, "the JSON body must be an object");
+        const char *key;
+        json_t *v;
+        json_object_foreach(o, key, v)
+            if (json_field(x, key, v) < 0)
+                return refuse(x, HTTP_BAD_REQUEST, "JSON field %s has the wrong type", key);
+    } else {
+        pysb_mpart *parts = apr_palloc(r->pool, MAX_PARTS * sizeof *parts);
+        int n = pysb_multipart_parse(body, len, boundary, parts, MAX_PARTS, &err);
+        if (n < 0)
+            return refuse(x, HTTP_BAD_REQUEST, "%s", err);
+        for (int i = 0; i < n; i++)
+            set_field(x, parts[i].name.ptr, parts[i].name.len, parts[i].data.ptr,
+                      parts[i].data.len);
+    }
+    *done = 0;
+    return OK;
+}
+
+/* Format: the field, else Accept, else the Location's default. */
+static int choose_format(req_ctx *x, int *bad)
+{
+    *bad = 0;
+    if (x->f[F_FORMAT].set) {
+        int f = format_from_name(x->f[F_FORMAT].data, x->f[F_FORMAT].len);
+        if (f == UNSET)
+            *bad = 1;
+        return f == UNSET ? x->e.default_format : f;
+    }
+    const char *accept = apr_table_get(x->r->headers_in, "Accept");
+    if (accept) {
+        static const struct { const char *type; int fmt; } known[] = {
+            { "application/json", FMT_JSON }, { "application/x-ndjson", FMT_NDJSON },
+            { "text/event-stream", FMT_SSE }, { "text/plain", FMT_TEXT },
+        };
+        char *list = apr_pstrdup(x->r->pool, accept), *state, *item;
+        /* The first listed type we serve wins; q=0 excludes. */
+        for (item = apr_strtok(list, ",", &state); item; item = apr_strtok(NULL, ",", &state)) {
+            char *semi = strchr(item, ';');
+            const char *q = semi ? strstr(semi, "q=") : NULL;
+            int excluded = q && strtod(q + 2, NULL) <= 0.0;
+            if (semi)
+                *semi = '\0';
+            apr_collapse_spaces(item, item);
+            for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+                if (!strcasecmp(item, known[k].type) && !excluded)
+                    return known[k].fmt;
+        }
+    }
+    return x->e.default_format;
+}
+
+static int check_limits(req_ctx *x)
+{
+    const effective *e = &x->e;
+    pysb_limits *l = &x->limits;
+    const char *err;
+    char b[32];
+    pysb_limits_default(l);
+    l->cpu_sec = e->cpu_def;
+    l->wall_sec = e->wall_def;
+    l->memory_bytes = e->mem_def;
+    l->output_bytes = e->out_def;
+    l->processes = e->processes;
+    l->threads = e->threads;
+    struct { int f; double *v; double max; const char *name; } durs[] = {
+        { F_CPU, &l->cpu_sec, e->cpu_max, "cpu_time" },
+        { F_WALL, &l->wall_sec, e->wall_max, "wall_time" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        const field *f = &x->f[durs[i].f];
+        if (!f->set)
+            continue;
+        if (memchr(f->data, '\0', f->len) || pysb_parse_duration(f->data, durs[i].v, &err) < 0)
+            return refuse(x, HTTP_BAD_REQUEST, "%s: %s", durs[i].name, err);
+        if (*durs[i].v <= 0)
+            return refuse(x, HTTP_BAD_REQUEST, "%s must be above 0", durs[i].name);
+        if (*durs[i].v > durs[i].max)
+            return refuse(x, HTTP_BAD_REQUEST, "%s %s is above this location's maximum of %g seconds",
+                          durs[i].name, f->data, durs[i].max);
+    }
+    struct { int f; uint64_t *v; apr_uint64_t max; const char *name; } sizes[] = {
+        { F_MEMORY, &l->memory_bytes, e->mem_max, "memory" },
+        { F_OUTPUT, &l->output_bytes, e->out_max, "output" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        const field *f = &x->f[sizes[i].f];
+        if (!f->set)
+            continue;
+        if (memchr(f->data, '\0', f->len) || pysb_parse_size(f->data, sizes[i].v, &err) < 0)
+            return refuse(x, HTTP_BAD_REQUEST, "%s: %s", sizes[i].name, err);
+        if (*sizes[i].v > sizes[i].max) {
+            pysb_format_size(sizes[i].max, b, sizeof b);
+            return refuse(x, HTTP_BAD_REQUEST, "%s %s is above this location's maximum of %s",
+                          sizes[i].name, f->data, b);
+        }
+    }
+    char reason[256];
+    if (pysb_limits_validate(l, reason, sizeof reason) < 0)
+        return refuse(x, HTTP_BAD_REQUEST, "%s", reason);
+    return UNSET; /* fine */
+}
+
+/* ---- talking to the launcher ------------------------------------------ */
+
+static apr_status_t close_fd_cleanup(void *data)
+{
+    int *fd = data;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    return APR_SUCCESS;
+}
+
+static apr_status_t decoder_cleanup(void *data)
+{
+    pysb_decoder_free(data);
+    return APR_SUCCESS;
+}
+
+/* Connected socket, or -1: the launcher may be restarting, so retry for
+ * a moment before giving up. */
+static int connect_launcher(request_rec *r, const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    apr_cpystrn(sa.sun_path, path, sizeof sa.sun_path);
+    int waited = 0, last_errno = 0;
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: socket");
+            return -1;
+        }
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            return fd;
+        last_errno = errno;
+        close(fd);
+        if (waited >= CONNECT_RETRY_MS ||
+            (last_errno != ENOENT && last_errno != ECONNREFUSED && last_errno != EAGAIN))
+            break;
+        usleep(50 * 1000);
+        waited += 50;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(last_errno), r,
+                  "PYSB: cannot reach the launcher at %s", path);
+    return -1;
+}
+
+static int send_request(req_ctx *x)
+{
+    pysb_wire_spec ws = {
+        .limits = x->limits,
+        .argv = (const char **)x->e.argv,
+        .ro_paths = (const char **)x->e.ro_paths,
+        .flags = 0,
+    };
+    apr_cpystrn(ws.run_id, x->run_id, sizeof ws.run_id);
+    char err[256];
+    char *spec = pysb_spec_encode(&ws, err, sizeof err);
+    if (!spec) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, x->r, "PYSB: encoding the run: %s", err);
+        return -1;
+    }
+    int rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_SPEC, spec, strlen(spec), SEND_TIMEOUT_MS);
+    free(spec);
+    const field *code = &x->f[F_CODE], *in = &x->f[F_STDIN];
+    if (rc == 0)
+        rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_CODE, code->data, code->len, SEND_TIMEOUT_MS);
+    size_t chunk = pysb_frame_max_len(PYSB_FRAME_STDIN);
+    for (size_t off = 0; rc == 0 && in->set && off < in->len; off += chunk) {
+        size_t n = in->len - off < chunk ? in->len - off : chunk;
+        rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_STDIN, in->data + off, n, SEND_TIMEOUT_MS);
+    }
+    if (rc == 0)
+        rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_START, NULL, 0, SEND_TIMEOUT_MS);
+    return rc;
+}
+
+/* ---- the response ----------------------------------------------------- */
+
+static void client_write(req_ctx *x, const char *data, apr_size_t len, int flush)
+{
+    if (x->client_gone)
+        return;
+    if ((len && ap_rwrite(data, (int)len, x->r) < 0) || (flush && ap_rflush(x->r) < 0)) {
+        x->client_gone = 1;
+        return;
+    }
+    x->headers_out = 1;
+}
+
+/* The complete UTF-8 prefix of carry+data for ndjson/sse: a sequence cut
+ * between two frames waits for its end instead of becoming U+FFFD. */
+static char *utf8_chunk(req_ctx *x, int stream, const char *data, apr_size_t len,
+                        int final, apr_size_t *out_len)
+{
+    apr_size_t total = x->carry_len[stream] + len;
+    char *all = apr_palloc(x->r->pool, total + 1);
+    memcpy(all, x->carry[stream], x->carry_len[stream]);
+    memcpy(all + x->carry_len[stream], data, len);
+    apr_size_t keep = total;
+    if (!final) {
+        /* Look back at most 3 bytes for a lead byte whose sequence is cut. */
+        for (apr_size_t back = 1; back <= 3 && back <= total; back++) {
+            unsigned char c = (unsigned char)all[total - back];
+            if ((c & 0xC0) == 0x80)
+                continue;
+            apr_size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            if (need > back)
+                keep = total - back;
+            break;
+        }
+    }
+    x->carry_len[stream] = total - keep;
+    memcpy(x->carry[stream], all + keep, total - keep);
+    *out_len = keep;
+    return all;
+}
+
+static void emit_event(req_ctx *x, int stream, const char *data, apr_size_t len, int final)
+{
+    apr_size_t n;
+    char *chunk = utf8_chunk(x, stream, data, len, final, &n);
+    if (n == 0)
+        return;
+    size_t clean_len;
+    char *clean = pysb_utf8_sanitize(chunk, n, &clean_len);
+    json_t *s = clean ? json_stringn(clean, clean_len) : NULL;
+    free(clean);
+    char *js = s ? json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    json_decref(s);
+    if (!js) {
+        x->client_gone = 1;
+        return;
+    }
+    const char *name = stream == PYSB_STDOUT ? "stdout" : "stderr";
+    const char *line = x->format == FMT_NDJSON
+        ? apr_psprintf(x->r->pool, "{\"stream\":\"%s\",\"data\":%s}\n", name, js)
+        : apr_psprintf(x->r->pool, "event: %s\ndata: %s\n\n", name, js);
+    free(js);
+    client_write(x, line, strlen(line), 1);
+}
+
+static void on_output(req_ctx *x, int stream, const char *data, apr_size_t len)
+{
+    if (len == 0)
+        return;
+    x->any_output = 1;
+    switch (x->format) {
+    case FMT_TEXT:
+        x->last_nl = data[len - 1] == '\n';
+        client_write(x, data, len, 1);
+        break;
+    case FMT_JSON:
+        if (x->len[stream] + len > x->cap[stream]) {
+            apr_size_t cap = x->cap[stream] ? x->cap[stream] * 2 : 65536;
+            while (cap < x->len[stream] + len)
+                cap *= 2;
+            char *nb = apr_palloc(x->r->pool, cap);
+            memcpy(nb, x->buf[stream], x->len[stream]);
+            x->buf[stream] = nb;
+            x->cap[stream] = cap;
+        }
+        memcpy(x->buf[stream] + x->len[stream], data, len);
+        x->len[stream] += len;
+        break;
+    default:
+        emit_event(x, stream, data, len, 0);
+        break;
+    }
+}
+
+static void set_notes(req_ctx *x, const pysb_result *res)
+{
+    request_rec *r = x->r;
+    apr_table_setn(r->notes, "pysandbox-status", pysb_status_name(res->status));
+    apr_table_setn(r->notes, "pysandbox-wall-ms",
+                   apr_psprintf(r->pool, "%ld", (long)(res->wall_sec * 1000 + 0.5)));
+    apr_table_setn(r->notes, "pysandbox-cpu-ms",
+                   apr_psprintf(r->pool, "%ld", (long)(res->cpu_sec * 1000 + 0.5)));
+    apr_table_setn(r->notes, "pysandbox-mem-kb", apr_psprintf(r->pool, "%ld", res->memory_kb));
+}
+
+static void on_result(req_ctx *x, const pysb_result *res)
+{
+    request_rec *r = x->r;
+    set_notes(x, res);
+    if (res->status == PYSB_INTERNAL_ERROR) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: internal error: %s",
+                      x->run_id, res->error);
+        if (!x->headers_out)
+            r->status = HTTP_INTERNAL_SERVER_ERROR;
+    }
+    switch (x->format) {
+    case FMT_TEXT: {
+        char report[512];
+        pysb_format_report(res, report, sizeof report);
+        if (x->any_output && !x->last_nl)
+            client_write(x, "\n", 1, 0);
+        client_write(x, report, strlen(report), 1);
+        break;
+    }
+    case FMT_JSON: {
+        char *j = pysb_render_json(res, x->buf[0] ? x->buf[0] : "", x->len[0],
+                                   x->buf[1] ? x->buf[1] : "", x->len[1]);
+        if (!j) {
+            r->status = HTTP_INTERNAL_SERVER_ERROR;
+            return;
+        }
+        apr_table_setn(r->headers_out, "X-PySandbox-Status", pysb_status_name(res->status));
+        client_write(x, j, strlen(j), 0);
+        client_write(x, "\n", 1, 1);
+        free(j);
+        break;
+    }
+    default: {
+        for (int s = 0; s < 2; s++)
+            emit_event(x, s, "", 0, 1);
+        char *j = pysb_render_json(res, NULL, 0, NULL, 0);
+        if (!j)
+            return;
+        const char *line = x->format == FMT_NDJSON
+            ? apr_psprintf(r->pool, "{\"stream\":\"exit\",%s\n", j + 1)
+            : apr_psprintf(r->pool, "event: exit\ndata: %s\n\n", j);
+        free(j);
+        client_write(x, line, strlen(line), 1);
+        break;
+    }
+    }
+}
+
+/* The client's socket, to notice a disconnect while the run is silent. */
+static int client_socket(request_rec *r)
+{
+    apr_socket_t *csd = ap_get_conn_socket(r->connection);
+    apr_os_sock_t fd;
+    if (!csd || apr_os_sock_get(&fd, csd) != APR_SUCCESS)
+        return -1;
+    return fd;
+}
+
+/* 1 when the client has hung up; a readable socket with data is a
+ * pipelined request, after which the socket tells nothing more. */
+static int client_hung_up(req_ctx *x, short revents)
+{
+    if (revents & (POLLHUP | POLLERR | POLLRDHUP))
+        return 1;
+    char c;
+    ssize_t n = recv(x->client_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return 1;
+    if (n > 0)
+        x->client_fd = -1;
+    return 0;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int relay_run(req_ctx *x)
+{
+    request_rec *r = x->r;
+    pysb_decoder *d = apr_pcalloc(r->pool, sizeof *d);
+    pysb_decoder_init(d);
+    apr_pool_cleanup_register(r->pool, d, decoder_cleanup, apr_pool_cleanup_null);
+    double deadline = mono_now() + x->limits.wall_sec + RESULT_GRACE_SEC;
+    int started = 0;
+    x->client_fd = client_socket(r);
+    for (;;) {
+        pysb_frame f;
+        int rc = pysb_decoder_next(d, &f);
+        if (rc < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: protocol error: %s",
+                          x->run_id, pysb_decoder_error(d));
+            break;
+        }
+        if (rc == 1) {
+            switch (f.type) {
+            case PYSB_FRAME_BUSY:
+                apr_table_setn(r->err_headers_out, "Retry-After", "1");
+                return refuse(x, HTTP_SERVICE_UNAVAILABLE, "all run slots are busy, retry shortly");
+            case PYSB_FRAME_ERROR:
+                return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "the launcher refused the run: %s",
+                              f.payload);
+            case PYSB_FRAME_STARTED:
+                started = 1;
+                ap_set_content_type(r, format_types[x->format]);
+                if (x->format == FMT_NDJSON || x->format == FMT_SSE) {
+                    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+                    if (x->format == FMT_SSE)
+                        apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+                    client_write(x, NULL, 0, 1); /* headers now: the stream is open */
+                }
+                break;
+            case PYSB_FRAME_STDOUT:
+            case PYSB_FRAME_STDERR:
+                on_output(x, f.type == PYSB_FRAME_STDOUT ? PYSB_STDOUT : PYSB_STDERR,
+                          f.payload, f.len);
+                break;
+            case PYSB_FRAME_RESULT: {
+                pysb_result res;
+                if (pysb_result_from_json(f.payload, f.len, &res) < 0) {
+                    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: bad RESULT", x->run_id);
+                    goto failed;
+                }
+                on_result(x, &res);
+                return OK;
+            }
+            default:
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: unexpected %s frame",
+                              x->run_id, pysb_frame_type_name(f.type));
+                goto failed;
+            }
+            if (x->client_gone)
+                goto gone;
+            continue;
+        }
+        double left = deadline - mono_now();
+        if (left <= 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          "PYSB: run %s: no result %d s after its wall limit", x->run_id,
+                          RESULT_GRACE_SEC);
+            goto failed;
+        }
+        struct pollfd p[2] = { { x->conn, POLLIN, 0 }, { x->client_fd, POLLIN | POLLRDHUP, 0 } };
+        int np = x->client_fd >= 0 ? 2 : 1;
+        if (poll(p, (nfds_t)np, (int)(left * 1000) + 1) < 0) {
+            if (errno == EINTR)
+                continue;
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: poll");
+            goto failed;
+        }
+        if (np == 2 && p[1].revents && client_hung_up(x, p[1].revents))
+            goto gone;
+        if (p[0].revents) {
+            ssize_t n = pysb_decoder_read(d, x->conn);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, n < 0 ? APR_FROM_OS_ERROR(errno) : 0, r,
+                              "PYSB: run %s: the supervisor went away %s", x->run_id,
+                              started ? "mid-run" : "before starting");
+                if (!started) {
+                    apr_table_setn(r->err_headers_out, "Retry-After", "1");
+                    return refuse(x, HTTP_SERVICE_UNAVAILABLE, "the sandbox service is unavailable");
+                }
+                goto failed;
+            }
+        }
+    }
+failed:
+    /* A run whose end we could not learn: said in the format at hand. */
+    {
+        pysb_result res;
+        memset(&res, 0, sizeof res);
+        res.status = PYSB_INTERNAL_ERROR;
+        res.exit_code = -1;
+        res.limits = x->limits;
+        apr_cpystrn(res.run_id, x->run_id, sizeof res.run_id);
+        apr_cpystrn(res.error, "the run's supervisor failed", sizeof res.error);
+        on_result(x, &res);
+    }
+    return OK;
+gone:
+    /* Closing our end makes the supervisor kill the run at once. */
+    close_fd_cleanup(&x->conn);
+    apr_table_setn(r->notes, "pysandbox-status", "cancelled");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: run %s: client went away, run killed",
+                  x->run_id);
+    r->connection->aborted = 1;
+    return OK;
+}
+
+/* GET ?info=1: the effective limits of this Location, for pages. */
+static int send_info(req_ctx *x)
+{
+    const effective *e = &x->e;
+    json_t *o = json_pack("{s:{s:f,s:f}, s:{s:f,s:f}, s:{s:I,s:I}, s:{s:I,s:I}, "
+                          "s:i, s:i, s:I, s:I, s:b, s:s, s:[ssss]}",
+                          "cpu_time", "default", e->cpu_def, "max", e->cpu_max,
+                          "wall_time", "default", e->wall_def, "max", e->wall_max,
+                          "memory", "default", (json_int_t)e->mem_def, "max", (json_int_t)e->mem_max,
+                          "output", "default", (json_int_t)e->out_def, "max", (json_int_t)e->out_max,
+                          "processes", (int)e->processes, "threads", (int)e->threads,
+                          "max_code_size", (json_int_t)e->max_code,
+                          "max_stdin_size", (json_int_t)e->max_stdin,
+                          "allow_get", e->allow_get,
+                          "default_format", format_names[e->default_format],
+                          "formats", "text", "json", "ndjson", "sse");
+    char *j = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(o);
+    if (!j)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_set_content_type(x->r, "application/json");
+    apr_table_setn(x->r->notes, "pysandbox-status", "info");
+    ap_rvputs(x->r, j, "\n", NULL);
+    free(j);
+    return OK;
+}
+
+static int pysb_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "pysandbox"))
+        return DECLINED;
+    dir_conf *dc = ap_get_module_config(r->per_dir_config, &pysandbox_module);
+    srv_conf *sc = ap_get_module_config(r->server->module_config, &pysandbox_module);
+    req_ctx *x = apr_pcalloc(r->pool, sizeof *x);
+    x->r = r;
+    x->conn = -1;
+    x->client_fd = -1;
+    effective_conf(r->pool, dc, &x->e);
+    x->format = x->e.default_format;
+    char *run_id = apr_palloc(r->pool, 37);
+    pysb_new_run_id(run_id);
+    x->run_id = run_id;
+    apr_table_setn(r->err_headers_out, "X-PySandbox-Run-Id", run_id);
+    apr_table_setn(r->notes, "pysandbox-run-id", run_id);
+
+    r->allowed = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_POST && r->method_number != M_GET) {
+        apr_table_setn(r->err_headers_out, "Allow", x->e.allow_get ? "GET, POST" : "POST, GET");
+        return refuse(x, HTTP_METHOD_NOT_ALLOWED, "method %s not allowed (use POST%s)",
+                      r->method, x->e.allow_get ? " or GET" : "");
+    }
+    int done, bad_format;
+    int rc = parse_request(x, &done);
+    if (done)
+        return rc;
+    x->format = choose_format(x, &bad_format);
+    if (bad_format)
+        return refuse(x, HTTP_BAD_REQUEST, "format must be one of text, json, ndjson, sse");
+    if (r->method_number == M_GET) {
+        const char *accept = apr_table_get(r->headers_in, "Accept");
+        if (x->f[F_INFO].set || (!x->f[F_CODE].set && accept && strstr(accept, "application/json")))
+            return send_info(x);
+        if (!x->e.allow_get) {
+            apr_table_setn(r->err_headers_out, "Allow", "POST");
+            return refuse(x, HTTP_METHOD_NOT_ALLOWED,
+                          "GET runs are off here (PySandboxAllowGet); use POST");
+        }
+    }
+    const field *code = &x->f[F_CODE];
+    if (!code->set)
+        return refuse(x, HTTP_BAD_REQUEST, "no code: send the program as the field \"code\"");
+    if (code->len > x->e.max_code)
+        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE, "code of %lu bytes is over this location's %lu",
+                      (unsigned long)code->len, (unsigned long)x->e.max_code);
+    if (x->f[F_STDIN].set && x->f[F_STDIN].len > x->e.max_stdin)
+        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE, "stdin of %lu bytes is over this location's %lu",
+                      (unsigned long)x->f[F_STDIN].len, (unsigned long)x->e.max_stdin);
+    if (!pysb_utf8_valid(code->data, code->len) || memchr(code->data, '\0', code->len))
+        return refuse(x, HTTP_BAD_REQUEST, "the code is not valid UTF-8 text");
+    if ((rc = check_limits(x)) != UNSET)
+        return rc;
+
+    x->conn = connect_launcher(r, sc->socket_path);
+    if (x->conn < 0) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return refuse(x, HTTP_SERVICE_UNAVAILABLE, "the sandbox service is unavailable, retry shortly");
+    }
+    apr_pool_cleanup_register(r->pool, &x->conn, close_fd_cleanup, apr_pool_cleanup_null);
+    if (send_request(x) < 0 && errno != EPIPE && errno != ECONNRESET) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "PYSB: sending the run to the launcher");
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return refuse(x, HTTP_SERVICE_UNAVAILABLE, "the sandbox service is unavailable, retry shortly");
+    }
+    /* On EPIPE the launcher may have said BUSY and closed: read it. */
+    return relay_run(x);
+}
+
+static void pysb_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_check_config(pysb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(pysb_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(pysb_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+module AP_MODULE_DECLARE_DATA pysandbox_module = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_srv_conf,
+    NULL,
+    pysb_cmds,
+    pysb_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_NONE,
+#endif
+};
