@@ -94,6 +94,22 @@ fuzz:
 bench: all
 	@scripts/deps.sh bench
 	@bench/cli.sh
+	@bench/http.sh
+
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+demo-stop:
+	@scripts/demo.sh stop
+
+# The normal install into an existing Debian Apache: the module with apxs,
+# then the a2enmod files; `a2enmod pysandbox` enables it.
+install: $(B)/mod_pysandbox.so
+	$(APXS) -i -n pysandbox $(B)/mod_pysandbox.so
+	install -m 644 conf/pysandbox.load conf/pysandbox.conf $(DESTDIR)/etc/apache2/mods-available/
+	install -m 755 $(B)/pysandbox-run $(DESTDIR)/usr/local/bin/pysandbox-run
 
 clean:
 	rm -rf $(B)

@@ -1,0 +1,45 @@
+#!/bin/bash
+# demo.sh — `make demo`: a throwaway httpd on 127.0.0.1 with the module and
+# the playground page. Stays in the foreground; Ctrl-C (or `make
+# demo-stop` from another terminal) stops it cleanly.
+#   DEMO_PORT (default 8080), DEMO_MPM (event), DEMO_DIR (/tmp/pysandbox-demo),
+#   DEMO_DETACH=1 to return once it is up.
+set -eu
+cd "$(dirname "$0")/.."
+port=${DEMO_PORT:-8080}
+dir=${DEMO_DIR:-/tmp/pysandbox-demo}
+case "${1:-start}" in
+stop)
+    scripts/httpd.sh stop "$dir"
+    echo "pysandbox demo stopped"
+    exit 0 ;;
+esac
+if [ -s "$dir/httpd.pid" ] && kill -0 "$(cat "$dir/httpd.pid")" 2>/dev/null; then
+    echo "pysandbox demo: already running (pid $(cat "$dir/httpd.pid")); make demo-stop first" >&2
+    exit 1
+fi
+if ! python3 -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null; then
+    echo "pysandbox demo: port $port is taken; try: make demo DEMO_PORT=8081" >&2
+    exit 1
+fi
+rm -rf "$dir"
+mkdir -p "$dir"
+scripts/httpd.sh start "$dir" "$port" "${DEMO_MPM:-event}"
+url="http://127.0.0.1:$port"
+cat <<MSG
+
+  mod_pysandbox demo is running: $url/   (playground)
+  handler: $url/run        logs: $dir/error.log, $dir/access.log
+
+  Try:
+    curl -s $url/run --data-urlencode 'code=print("hello from the sandbox")'
+    curl -s $url/run -d format=json --data-urlencode 'code=import os; print(os.getuid())'
+    curl -s '$url/run?user_script=print("hello CGI!")'
+
+  Stop: Ctrl-C here, or: make demo-stop
+
+MSG
+[ "${DEMO_DETACH:-0}" = 1 ] && exit 0
+trap 'echo; scripts/httpd.sh stop "$dir"; echo "pysandbox demo stopped"; exit 0' INT TERM
+pid=$(cat "$dir/httpd.pid")
+while kill -0 "$pid" 2>/dev/null; do sleep 1; done
