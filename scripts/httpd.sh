@@ -16,12 +16,16 @@ free_port() {
 start() {
     local dir=$1 port=$2 mpm=${3:-event} extra=${4:-}
     mkdir -p "$dir/run"
-    # www-data must reach the launcher's socket in DIR/run.
+    # www-data must reach the launcher's socket in DIR/run and the pages,
+    # wherever the checkout lives (CI may clone under /root): copy them.
+    rm -rf "$dir/www"
+    cp -r "$root/conf/www" "$dir/www"
+    chmod -R a+rX "$dir/www"
     chmod 755 "$dir" "$dir/run"
     local extra_text=""
     [ -n "$extra" ] && extra_text=$(cat "$extra")
     sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@MPM@|$mpm|g" \
-        -e "s|@MODULE@|$root/build/mod_pysandbox.so|g" -e "s|@WWW@|$root/conf/www|g" \
+        -e "s|@MODULE@|$root/build/mod_pysandbox.so|g" -e "s|@WWW@|$dir/www|g" \
         -e "s|@LOGLEVEL@|${PYSB_LOGLEVEL:-info}|g" \
         "$root/conf/httpd-test.conf.in" > "$dir/httpd.conf.tmp"
     python3 - "$dir/httpd.conf.tmp" "$extra_text" <<'PY'
