@@ -183,6 +183,7 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
 /* ---- the launcher ----------------------------------------------------- */
 
 static pid_t *live;          /* supervisors, max_runs slots, 0 = free */
+static int signal_fd = -1;
 static unsigned n_live;
 static uid_t next_uid;
 
@@ -258,6 +259,7 @@ static void handle_connection(int listen_fd)
     pid_t pid = fork();
     if (pid == 0) {
         close(listen_fd);
+        close(signal_fd);
         /* The launcher blocks these for its signalfd; a run's supervisor
          * takes them as they come. */
         sigset_t all;
@@ -358,7 +360,7 @@ void pysb_launcher_main(const pysb_launcher_config *c)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGUSR1);
     sigprocmask(SIG_SETMASK, &mask, NULL);
-    int sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    int sfd = signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sfd < 0) {
         logf_(PYSB_LOG_ERR, errno, "signalfd");
         _exit(1);
