@@ -88,7 +88,8 @@ fuzz:
 	@set -e; for f in $(FUZZ_BIN); do \
 	  mkdir -p $(B)/corpus/$$(basename $$f); \
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	     $(B)/corpus/$$(basename $$f) fuzz/seeds/$$(basename $$f) 2>&1 | tail -n 3; \
+	     $(B)/corpus/$$(basename $$f) fuzz/seeds/$$(basename $$f) 2>&1 | \
+	    sed -n "s/^stat::\(number_of_executed_units\|peak_rss_mb\|new_units_added\)/  $$(basename $$f) \1/p"; \
 	done
 
 bench: all

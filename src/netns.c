@@ -153,12 +153,13 @@ static int pin_new(int dirfd, const char *name, const char *path,
     return 0;
 }
 
-/* Inode identity of two namespace files. */
+/* Inode identity of two namespace files: 1 same, 0 not, -1 error. */
 static int same_ns(int fd, const char *other)
 {
     struct stat a, b;
-    return fstat(fd, &a) == 0 && stat(other, &b) == 0 &&
-           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+    if (fstat(fd, &a) < 0 || stat(other, &b) < 0)
+        return -1;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* Inside the namespace: "lo" is the only interface, down and without an
@@ -198,7 +199,11 @@ static int enter(int fd, const char *path, char *err, size_t errlen)
     if (ufd < 0)
         return fail(err, errlen, "%s: NS_GET_USERNS: %s", path, strerror(errno));
     int ours = same_ns(ufd, "/proc/self/ns/user");
+    int saved = errno;
     close(ufd);
+    if (ours < 0)
+        return fail(err, errlen, "%s: comparing user namespaces: %s", path,
+                    strerror(saved));
     if (!ours)
         return fail(err, errlen, "%s: owned by another user namespace", path);
 
