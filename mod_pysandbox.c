@@ -826,6 +826,14 @@ static int parse_request(req_ctx *x, int *done)
     }
     /* Everything a request may carry, plus room for field names. */
     apr_size_t cap = (apr_size_t)(e->max_code + e->max_stdin + 65536);
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t declared;
+    if (cl && ap_parse_strict_length(&declared, cl) && (apr_uint64_t)declared > cap) {
+        /* Refused before reading a byte of it. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                      "request body of %s bytes is larger than this location accepts", cl);
+    }
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *mt = media_type(r->pool, ct);
     if (!strcmp(mt, "application/x-www-form-urlencoded")) {
