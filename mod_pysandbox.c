@@ -915,18 +915,28 @@ static int choose_format(req_ctx *x, int *bad)
             { "text/event-stream", FMT_SSE }, { "text/plain", FMT_TEXT },
         };
         char *list = apr_pstrdup(x->r->pool, accept), *state, *item;
-        /* The first listed type we serve wins; q=0 excludes. */
+        int best = UNSET;
+        double best_q = 0.0;
+        /* The served type with the highest q wins, the first listed on a
+         * tie; q=0 excludes; wildcards leave it to the default. */
         for (item = apr_strtok(list, ",", &state); item; item = apr_strtok(NULL, ",", &state)) {
             char *semi = strchr(item, ';');
-            const char *q = semi ? strstr(semi, "q=") : NULL;
-            int excluded = q && strtod(q + 2, NULL) <= 0.0;
-            if (semi)
+            double q = 1.0;
+            if (semi) {
+                const char *qp = strstr(semi, "q=");
+                if (qp)
+                    q = strtod(qp + 2, NULL);
                 *semi = '\0';
+            }
             apr_collapse_spaces(item, item);
             for (size_t k = 0; k < sizeof known / sizeof *known; k++)
-                if (!strcasecmp(item, known[k].type) && !excluded)
-                    return known[k].fmt;
+                if (!strcasecmp(item, known[k].type) && q > best_q) {
+                    best = known[k].fmt;
+                    best_q = q;
+                }
         }
+        if (best != UNSET)
+            return best;
     }
     return x->e.default_format;
 }
@@ -1086,7 +1096,10 @@ static char *utf8_chunk(req_ctx *x, int stream, const char *data, apr_size_t len
             unsigned char c = (unsigned char)all[total - back];
             if ((c & 0xC0) == 0x80)
                 continue;
-            apr_size_t need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            /* Bytes that never start a sequence (C0, C1, F5-FF) are
+             * invalid now and go out at once, as U+FFFD. */
+            apr_size_t need = c >= 0xF5 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3
+                            : c >= 0xC2 ? 2 : 1;
             if (need > back)
                 keep = total - back;
             break;

@@ -1,6 +1,7 @@
 #!/bin/bash
-# run-all.sh — run every test suite (unit, CLI, e2e when present) as TAP,
-# print each suite's result and end with one line "N passed, M failed".
+# run-all.sh — run every test suite (unit, CLI, e2e when present, the
+# streaming formats, the browser page) as TAP, print each suite's result
+# and end with one line "N passed, M failed".
 # Exit status 0 only when nothing failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -38,9 +39,14 @@ for t in build/test_*; do
     [ -x "$t" ] || continue
     CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
 done
-for f in tests/cli tests/e2e; do
+for f in tests/cli tests/e2e tests/stream; do
     [ -d "$f" ] && ls "$f"/*.bats >/dev/null 2>&1 || continue
     run_suite "$f" bats --tap "$f"
 done
+# The playground in headless Chromium: node's test runner, top-level tests
+# only, so its "ok"/"not ok" lines are counted like bats'.
+if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
+    run_suite tests/browser node --test --test-reporter=tap tests/browser/*.test.mjs
+fi
 echo "${pass} passed, ${fail} failed$([ "$skip" -gt 0 ] && echo ", ${skip} skipped")"
 [ "$fail" -eq 0 ]

@@ -22,7 +22,7 @@
 #                   supervisor of this httpd, no socket file, no crash in
 #                   the error log. Leftovers are killed by pid afterwards.
 #   req CURL_ARGS… URL  one request, bounded (--max-time $REQ_MAX, default
-#                   25 s); sets $code, $body, $RESP_H/$RESP_B (files).
+#                   25 s); sets $HTTP_CODE, $RESP_BODY, $RESP_H/$RESP_B (files).
 #   expect_code N / expect_header NAME ERE / expect_json JQ / body_has S
 #   expect_run_id   X-PySandbox-Run-Id is a UUID
 #   expect_one_line the body is exactly one non-empty line
@@ -106,6 +106,21 @@ pysb_procs() {
 
 httpd_parent() { cat "$H/httpd.pid" 2>/dev/null; }
 
+# parent_gone PID: no such apache2 process, or only its zombie.
+parent_gone() {
+    local st
+    st=$(ps -o stat=,comm= -p "$1" 2>/dev/null) || return 0
+    [[ $st != *apache2* || $st == Z* ]]
+}
+
+# proc_gone PID: no such process, or only a zombie (an orphan's zombie
+# waits for init).
+proc_gone() {
+    local st
+    st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+    [[ $st == Z* ]]
+}
+
 launcher_pid() {
     local pp
     pp=$(httpd_parent) || return 0
@@ -163,8 +178,19 @@ wait_until() {
 }
 
 # Zombies whose parent is this httpd's parent, launcher, a worker or a
-# supervisor.
+# supervisor, and that stay zombies for more than 1.5 s (httpd's parent
+# reaps its children about once a second: a child it just stopped is a
+# zombie for a moment).
 zombies() {
+    local z1 z2
+    z1=$(zombies_now)
+    [ -n "$z1" ] || return 0
+    sleep 1.5
+    z2=$(zombies_now)
+    comm -12 <(sort <<<"$z1") <(sort <<<"$z2")
+}
+
+zombies_now() {
     local parents
     parents=" $(httpd_parent) $(launcher_pid) $(worker_pids) $(pysb_procs pysb-run) "
     parents=$(echo $parents)
@@ -178,7 +204,6 @@ socket_files() { ls "$H"/run/pysandbox.*.sock 2>/dev/null || true; }
 
 # Stop the httpd, wait for its processes to go; print what is left.
 e2e_stop_and_list() {
-    local pp
     "$HTTPD_SH" stop "$H" >/dev/null 2>&1 3>&- || true
     wait_until 5 no_httpd_procs || true
     list_httpd_procs
@@ -189,8 +214,7 @@ e2e_stop_and_list() {
 list_httpd_procs() {
     local p
     for p in $(cat "$H/parents" 2>/dev/null); do
-        [ "$(ps -o comm= -p "$p" 2>/dev/null)" = apache2 ] &&
-            echo "$p httpd parent still running"
+        parent_gone "$p" || echo "$p httpd parent still running"
     done
     for p in $(pysb_procs pysb-launcher); do echo "$p pysb-launcher"; done
     for p in $(pysb_procs pysb-run); do echo "$p pysb-run"; done
@@ -243,8 +267,8 @@ req() {
     RESP_H="$BATS_TEST_TMPDIR/resp.$REQ_N.h"
     RESP_B="$BATS_TEST_TMPDIR/resp.$REQ_N.b"
     REQ_ARGS=("$@")
-    code=$(curl -sS --max-time "$REQ_MAX" -D "$RESP_H" -o "$RESP_B" -w '%{http_code}' "$@" 2>"$RESP_B.err") || true
-    body=$(cat "$RESP_B" 2>/dev/null)
+    HTTP_CODE=$(curl -sS --max-time "$REQ_MAX" -D "$RESP_H" -o "$RESP_B" -w '%{http_code}' "$@" 2>"$RESP_B.err") || true
+    RESP_BODY=$(cat "$RESP_B" 2>/dev/null)
     return 0
 }
 
@@ -259,10 +283,12 @@ header() {
 
 dump() {
     {
-        echo "--- request: curl ${REQ_ARGS[*]:0:12}"
-        echo "--- HTTP status: $code $(cat "$RESP_B.err" 2>/dev/null)"
-        echo "--- headers:"; tr -d '\r' < "$RESP_H" 2>/dev/null
-        echo "--- body (first 2000 bytes):"; head -c 2000 "$RESP_B" 2>/dev/null; echo
+        if [ -n "${RESP_H:-}" ]; then
+            echo "--- last request: curl ${REQ_ARGS[*]:0:12}"
+            echo "--- HTTP status: ${HTTP_CODE:-} $(cat "$RESP_B.err" 2>/dev/null)"
+            echo "--- headers:"; tr -d '\r' < "$RESP_H" 2>/dev/null
+            echo "--- body (first 2000 bytes):"; head -c 2000 "$RESP_B" 2>/dev/null; echo
+        fi
         echo "--- error.log (last 8 lines):"; tail -n 8 "$H/error.log" 2>/dev/null
     } >&2
 }
@@ -274,7 +300,7 @@ fail() {
 }
 
 expect_code() {
-    [ "$code" = "$1" ] || fail "expected HTTP $1, got $code"
+    [ "$HTTP_CODE" = "$1" ] || fail "expected HTTP $1, got $HTTP_CODE"
 }
 
 # expect_header NAME ERE

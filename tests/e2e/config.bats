@@ -1,0 +1,156 @@
+#!/usr/bin/env bats
+# config.bats — configuration errors fail `apache2 -t` with one clear line
+# naming the problem (DESIGN §5). Configurations are generated from
+# conf/httpd-test.conf.in as scripts/httpd.sh does, and never started.
+
+RUN_UID_FIRST=601060
+load helpers
+
+# gen_conf EXTRA_TEXT: $CONF_DIR/httpd.conf from the template.
+gen_conf() {
+    CONF_DIR="$BATS_TEST_TMPDIR/srv"
+    mkdir -p "$CONF_DIR/run"
+    sed -e "s|@DIR@|$CONF_DIR|g" -e "s|@PORT@|1|g" -e "s|@MPM@|event|g" \
+        -e "s|@MODULE@|$E2E_ROOT/build/mod_pysandbox.so|g" -e "s|@WWW@|$E2E_ROOT/conf/www|g" \
+        -e "s|@LOGLEVEL@|info|g" "$E2E_ROOT/conf/httpd-test.conf.in" > "$CONF_DIR/httpd.conf.tmp"
+    python3 - "$CONF_DIR/httpd.conf.tmp" "$1" <<'PY'
+import sys
+p, extra = sys.argv[1], sys.argv[2]
+s = open(p).read()
+assert "@EXTRA@" in s
+open(p, "w").write(s.replace("@EXTRA@", extra))
+PY
+    mv "$CONF_DIR/httpd.conf.tmp" "$CONF_DIR/httpd.conf"
+}
+
+# conf_test EXTRA_TEXT: apache2 -t on it; $status, $output, $lines.
+conf_test() {
+    gen_conf "$1"
+    run timeout 20 "$APACHE2" -t -d "$CONF_DIR" -f "$CONF_DIR/httpd.conf"
+    # -t never starts anything
+    [ -z "$(ls "$CONF_DIR"/run/pysandbox.*.sock 2>/dev/null)" ] || fail "apache2 -t created a launcher socket"
+    [ ! -e "$CONF_DIR/httpd.pid" ] || fail "apache2 -t wrote a pid file"
+}
+
+conf_dump() {
+    echo "--- apache2 -t exit status $status, output:" >&2
+    printf '%s\n' "$output" >&2
+}
+
+# expect_conf_error ERE: exit status ≠ 0, exactly one line matches ERE, and
+# at most one other line (httpd's "Syntax error on line N" or
+# "Configuration check failed").
+expect_conf_error() {
+    [ "$status" != 0 ] || { conf_dump; echo "FAIL: apache2 -t accepted it" >&2; return 1; }
+    local n
+    n=$(printf '%s\n' "$output" | grep -cE -- "$1" || true)
+    [ "$n" = 1 ] || { conf_dump; echo "FAIL: $n lines match /$1/" >&2; return 1; }
+    [ "${#lines[@]}" -le 2 ] || { conf_dump; echo "FAIL: ${#lines[@]} lines of output" >&2; return 1; }
+}
+
+@test "a valid configuration passes apache2 -t" {
+    conf_test "PySandboxUserRange 601060 601069
+PySandboxMaxRuns 4
+<Location /x>
+    SetHandler pysandbox
+    PySandboxInterpreter /usr/bin/python3 -I -S
+    PySandboxCPUTime 1.5 3
+    PySandboxWallTime 2 4
+    PySandboxMemory 128M 256M
+    PySandboxOutputLimit 64K 1M
+    PySandboxProcesses 1
+    PySandboxThreads 8
+    PySandboxMaxCodeSize 16K
+    PySandboxMaxStdinSize 64K
+    PySandboxReadOnlyPath /usr/share/doc
+    PySandboxAllowGet Off
+    PySandboxDefaultFormat json
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "valid config rejected"; }
+    [[ $output == *"Syntax OK"* ]] || { conf_dump; fail "no Syntax OK"; }
+}
+
+@test "PySandboxUserRange containing uid 0" {
+    conf_test "PySandboxUserRange 0 1000"
+    expect_conf_error '^PySandboxUserRange.*uid 0'
+}
+
+@test "PySandboxUserRange containing httpd's User (www-data, uid 33)" {
+    conf_test "PySandboxUserRange 30 40"
+    expect_conf_error "PySandboxUserRange 30-40 contains httpd's User \\(uid 33\\)"
+}
+
+@test "PySandboxUserRange with first above last, or fewer uids than PySandboxMaxRuns" {
+    conf_test "PySandboxUserRange 601069 601060"
+    expect_conf_error '^PySandboxUserRange.*601069.*above.*601060'
+    conf_test "PySandboxUserRange 601060 601061
+PySandboxMaxRuns 4"
+    expect_conf_error 'PySandboxUserRange 601060-601061 holds 2 uids, fewer than PySandboxMaxRuns 4'
+}
+
+@test "PySandboxInterpreter missing" {
+    conf_test "<Location /x>
+    PySandboxInterpreter /nonexistent/python3
+</Location>"
+    expect_conf_error '^PySandboxInterpreter /nonexistent/python3: No such file or directory$'
+}
+
+@test "PySandboxInterpreter not executable (mode 644), a directory, a relative path" {
+    local f="$BATS_TEST_TMPDIR/python3"
+    cp /usr/bin/python3 "$f"
+    chmod 644 "$f"
+    conf_test "<Location /x>
+    PySandboxInterpreter $f -I -S
+</Location>"
+    expect_conf_error "^PySandboxInterpreter $f: not an executable file\$"
+    conf_test "<Location /x>
+    PySandboxInterpreter /usr/bin
+</Location>"
+    expect_conf_error '^PySandboxInterpreter /usr/bin: not an executable file$'
+    conf_test "<Location /x>
+    PySandboxInterpreter python3
+</Location>"
+    expect_conf_error '^PySandboxInterpreter python3: an absolute path is required$'
+}
+
+@test "PySandboxCPUTime / PySandboxWallTime with the default above the maximum" {
+    conf_test "PySandboxCPUTime 10 5"
+    expect_conf_error '^PySandboxCPUTime: the default 10 is above the maximum 5$'
+    conf_test "<Location /x>
+    PySandboxWallTime 30 20
+</Location>"
+    expect_conf_error '^PySandboxWallTime: the default 30 is above the maximum 20$'
+    conf_test "PySandboxCPUTime abc"
+    expect_conf_error '^PySandboxCPUTime abc: '
+}
+
+@test "PySandboxMemory with a malformed size, or out of range; PySandboxOutputLimit min > max" {
+    conf_test "PySandboxMemory 12Q"
+    expect_conf_error '^PySandboxMemory 12Q: not a size'
+    conf_test "PySandboxMemory 1K"
+    expect_conf_error '^PySandboxMemory: sizes must be between'
+    conf_test "PySandboxOutputLimit 2M 1M"
+    expect_conf_error '^PySandboxOutputLimit: the default 2M is above the maximum 1M$'
+}
+
+@test "other directives: missing read-only path, unknown format, out-of-range counts" {
+    conf_test "PySandboxReadOnlyPath /nonexistent/dir"
+    expect_conf_error '^PySandboxReadOnlyPath /nonexistent/dir: No such file or directory$'
+    conf_test "PySandboxReadOnlyPath usr/share"
+    expect_conf_error '^PySandboxReadOnlyPath usr/share: an absolute, normalised path is required$'
+    conf_test "PySandboxDefaultFormat xml"
+    expect_conf_error '^PySandboxDefaultFormat xml: one of text, json, ndjson, sse$'
+    conf_test "PySandboxMaxRuns 0"
+    expect_conf_error '^PySandboxMaxRuns 0: '
+    conf_test "PySandboxProcesses 0"
+    expect_conf_error '^PySandboxProcesses 0: '
+    conf_test "PySandboxMaxCodeSize 0"
+    expect_conf_error '^PySandboxMaxCodeSize: must be between 1 and '
+}
+
+@test "server-wide directives are refused inside a Location" {
+    conf_test "<Location /x>
+    PySandboxMaxRuns 4
+</Location>"
+    expect_conf_error 'PySandboxMaxRuns.*not allowed'
+}
