@@ -216,3 +216,12 @@ print("err", file=sys.stderr)'
     jq -e '.status == 400 and (.error | test("maximum of 10"))' "$T/l2.body" >/dev/null \
         || { show "$T/l2.body"; fail "refusal body"; }
 }
+
+@test "Accept is ranked by q: the highest served type wins, q=0 excludes" {
+    req q1 "$BASE/run" -H 'Accept: application/x-ndjson;q=0.5, text/event-stream' --data-urlencode 'code=print(1)'
+    [[ "$(header q1 Content-Type)" == text/event-stream* ]] || fail "q ranking: $(header q1 Content-Type)"
+    req q2 "$BASE/run" -H 'Accept: text/event-stream;q=0, application/json;q=0.2' --data-urlencode 'code=print(1)'
+    [[ "$(header q2 Content-Type)" == application/json* ]] || fail "q=0 exclusion: $(header q2 Content-Type)"
+    req q3 "$BASE/run" -H 'Accept: text/event-stream;q=0' --data-urlencode 'code=print(1)'
+    [[ "$(header q3 Content-Type)" == text/plain* ]] || fail "all excluded: $(header q3 Content-Type)"
+}
