@@ -30,6 +30,7 @@
 #include "apr_buckets.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -549,12 +550,13 @@ static int pysb_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+/* On pconf: when httpd finally exits (not on a restart, when the new
+ * launcher has already renamed its socket over the old one), remove the
+ * socket. pconf's cleanups run before mod_so unloads the module. */
 static apr_status_t unlink_socket(void *data)
 {
-    const char *const *owner = data;
-    /* Only the process that made it, at its very end. */
-    if (owner[1] && getpid() == (pid_t)(long)owner[1])
-        unlink(owner[0]);
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING)
+        unlink((const char *)data);
     return APR_SUCCESS;
 }
 
@@ -584,22 +586,39 @@ static int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* Resolve the socket path for the workers (they read sc). */
     sc->socket_path = ls->cfg.socket_path;
 
-    /* Remove the socket when httpd finally exits (not on restarts, when a
-     * new launcher replaces it in place). */
-    void *once = NULL;
-    apr_pool_userdata_get(&once, "pysb-socket-cleanup", s->process->pool);
-    if (!once) {
-        const char **owner = apr_pcalloc(s->process->pool, 2 * sizeof *owner);
-        owner[0] = apr_pstrdup(s->process->pool, ls->cfg.socket_path);
-        owner[1] = (const char *)(long)getpid();
-        apr_pool_userdata_set(owner, "pysb-socket-cleanup", apr_pool_cleanup_null,
-                              s->process->pool);
-        apr_pool_cleanup_register(s->process->pool, owner, unlink_socket,
-                                  apr_pool_cleanup_null);
-    }
+    apr_pool_cleanup_register(pconf, ls->cfg.socket_path, unlink_socket,
+                              apr_pool_cleanup_null);
     if (start_launcher(ls) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     return OK;
+}
+
+/* ---- the child: waking workers when httpd stops ---------------------- */
+
+/* Written once when this child is told to stop at once (not gracefully):
+ * every worker waiting on a run also polls the read end, so none of them
+ * sits out httpd's shutdown timeout. A graceful stop or restart lets runs
+ * finish. */
+static int stop_pipe[2] = { -1, -1 };
+
+static void pysb_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_FROM_OS_ERROR(errno), s,
+                     "PYSB: pipe for stop notices; runs will not end early on stop");
+        stop_pipe[0] = stop_pipe[1] = -1;
+    }
+}
+
+static void pysb_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    (void)pchild;
+    if (!graceful && stop_pipe[1] >= 0) {
+        /* EAGAIN means it was written already: nothing to add. */
+        ssize_t n = write(stop_pipe[1], "!", 1);
+        (void)n;
+    }
 }
 
 /* ---- the request ------------------------------------------------------ */
@@ -651,6 +670,10 @@ static void set_field(req_ctx *x, const char *name, apr_size_t name_len,
     int i = field_index(name, name_len);
     if (i == UNSET)
         return; /* submit buttons and the like */
+    /* Limits and names are parsed as C strings; multipart values point
+     * into the body and end where the next part begins. */
+    if (i != F_CODE && i != F_STDIN)
+        data = apr_pstrmemdup(x->r->pool, data, len);
     x->f[i].data = data;
     x->f[i].len = len;
     x->f[i].set = 1;
@@ -781,7 +804,8 @@ static int json_field(req_ctx *x, const char *key, json_t *v)
     if (json_is_string(v)) {
         set_field(x, key, strlen(key), json_string_value(v), json_string_length(v));
     } else if (json_is_integer(v) && i >= F_CPU && i <= F_OUTPUT) {
-        const char *s = apr_psprintf(x->r->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        const char *s = apr_psprintf(x->r->pool, "%" APR_INT64_T_FMT,
+                                     (apr_int64_t)json_integer_value(v));
         set_field(x, key, strlen(key), s, strlen(s));
     } else if (json_is_real(v) && i >= F_CPU && i <= F_OUTPUT) {
         const char *s = apr_psprintf(x->r->pool, "%.17g", json_real_value(v));
@@ -827,12 +851,15 @@ static int parse_request(req_ctx *x, int *done)
     /* Everything a request may carry, plus room for field names. */
     apr_size_t cap = (apr_size_t)(e->max_code + e->max_stdin + 65536);
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_off_t declared;
-    if (cl && ap_parse_strict_length(&declared, cl) && (apr_uint64_t)declared > cap) {
-        /* Refused before reading a byte of it. */
+    apr_off_t declared, limit = ap_get_limit_req_body(r);
+    /* Refused before reading a byte of it, with our one-line answer: past
+     * this point httpd's input filter answers LimitRequestBody itself. */
+    if (cl && ap_parse_strict_length(&declared, cl) &&
+        ((apr_uint64_t)declared > cap || (limit > 0 && declared > limit))) {
         r->connection->keepalive = AP_CONN_CLOSE;
         return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                      "request body of %s bytes is larger than this location accepts", cl);
+                      "request body of %s bytes is larger than this location accepts (%s)", cl,
+                      limit > 0 && declared > limit ? "LimitRequestBody" : "code and stdin sizes");
     }
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *mt = media_type(r->pool, ct);
@@ -1262,7 +1289,7 @@ static int relay_run(req_ctx *x)
     pysb_decoder_init(d);
     apr_pool_cleanup_register(r->pool, d, decoder_cleanup, apr_pool_cleanup_null);
     double deadline = mono_now() + x->limits.wall_sec + RESULT_GRACE_SEC;
-    int started = 0;
+    int started = 0, p_stopping = 0;
     x->client_fd = client_socket(r);
     for (;;) {
         pysb_frame f;
@@ -1320,16 +1347,23 @@ static int relay_run(req_ctx *x)
                           RESULT_GRACE_SEC);
             goto failed;
         }
-        struct pollfd p[2] = { { x->conn, POLLIN, 0 }, { x->client_fd, POLLIN | POLLRDHUP, 0 } };
-        int np = x->client_fd >= 0 ? 2 : 1;
+        struct pollfd p[3] = { { x->conn, POLLIN, 0 }, { stop_pipe[0], POLLIN, 0 },
+                               { x->client_fd, POLLIN | POLLRDHUP, 0 } };
+        int np = x->client_fd >= 0 ? 3 : 2;
         if (poll(p, (nfds_t)np, (int)(left * 1000) + 1) < 0) {
             if (errno == EINTR)
                 continue;
             ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: poll");
             goto failed;
         }
-        if (np == 2 && p[1].revents && client_hung_up(x, p[1].revents))
+        if (np == 3 && p[2].revents && client_hung_up(x, p[2].revents))
             goto gone;
+        if (p[1].revents) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "PYSB: run %s: httpd is stopping, run killed", x->run_id);
+            p_stopping = 1;
+            goto gone;
+        }
         if (p[0].revents) {
             ssize_t n = pysb_decoder_read(d, x->conn);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -1358,11 +1392,13 @@ failed:
     }
     return OK;
 gone:
-    /* Closing our end makes the supervisor kill the run at once. */
+    /* The client went away, or httpd is stopping: closing our end makes
+     * the supervisor kill the run at once. */
     close_fd_cleanup(&x->conn);
     apr_table_setn(r->notes, "pysandbox-status", "cancelled");
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: run %s: client went away, run killed",
-                  x->run_id);
+    if (!p_stopping)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: run %s: client went away, run killed",
+                      x->run_id);
     r->connection->aborted = 1;
     return OK;
 }
@@ -1471,6 +1507,8 @@ static void pysb_register_hooks(apr_pool_t *p)
     ap_hook_check_config(pysb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pysb_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pysb_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pysb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_stopping(pysb_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 module AP_MODULE_DECLARE_DATA pysandbox_module = {

@@ -188,13 +188,9 @@ hello_ok() {
 
 @test "[$MPM] stop with a run in flight is prompt (under 3 s)" {
     [ -s "$H/stop-secs" ] || skip "the stop test did not run"
-    if [ "$MPM" = event ]; then
-        skip "BUG: event worker blocked in relay_run's poll ignores the stop; httpd takes ~10 s and SIGKILLs it (reported; took $(cat "$H/stop-secs") s)"
-    fi
     fgt 3 "$(cat "$H/stop-secs")" || fail "stop took $(cat "$H/stop-secs") s"
 }
 
 @test "[$MPM] stop: the socket file is removed and the parent exits cleanly" {
-    skip "BUG: httpd parent segfaults at exit (socket cleanup runs after the module is unloaded); socket left (reported)"
     [ -z "$(socket_files)" ] || fail "socket left: $(socket_files)"
 }
