@@ -168,9 +168,12 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
     };
     struct relay rel = { .fd = conn };
     pysb_result r;
-    if (pysb_run(&spec, relay_output, &rel, &r) < 0 || r.status == PYSB_INTERNAL_ERROR)
-        if (!rel.failed)
-            logf_(PYSB_LOG_ERR, 0, "run %s: %s", r.run_id, r.error);
+    if ((pysb_run(&spec, relay_output, &rel, &r) < 0 || r.status == PYSB_INTERNAL_ERROR) &&
+        !rel.failed) {
+        /* A client that leaves is routine; a layer that fails is not. */
+        int routine = !strncmp(r.error, "cancelled:", 10);
+        logf_(routine ? PYSB_LOG_INFO : PYSB_LOG_ERR, 0, "run %s: %s", r.run_id, r.error);
+    }
     if (rel.failed)
         _exit(0); /* the worker went away: nobody to tell */
     char *json = pysb_render_json(&r, NULL, 0, NULL, 0);
