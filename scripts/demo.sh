@@ -34,7 +34,7 @@ cat <<MSG
   Try:
     curl -s $url/run --data-urlencode 'code=print("hello from the sandbox")'
     curl -s $url/run -d format=json --data-urlencode 'code=import os; print(os.getuid())'
-    curl -s '$url/run?user_script=print("hello CGI!")'
+    curl -s '$url/run?user_script=print("hello%20CGI!")'
 
   Stop: Ctrl-C here, or: make demo-stop
 
