@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 
 #define A(n) { #n, PYSB_RULE_ALLOW }
@@ -86,9 +87,10 @@ const pysb_syscall_rule pysb_policy_table[] = {
     A(poll), A(ppoll), A(select), A(pselect6), A(epoll_create),
     A(epoll_create1), A(epoll_ctl), A(epoll_wait), A(epoll_pwait),
     A(epoll_pwait2), A(eventfd), A(eventfd2),
-    /* sockets: a connected pair between the run's own processes is
-     * harmless; creating, binding or connecting a socket is not */
-    A(socketpair), A(sendmsg), A(recvmsg), A(sendto), A(recvfrom),
+    /* sockets: a connected stream pair between the run's own processes
+     * is harmless (see add_special); creating, binding or connecting a
+     * socket is not */
+    S(socketpair), A(sendmsg), A(recvmsg), A(sendto), A(recvfrom),
     A(shutdown), A(getsockopt), A(setsockopt), A(getsockname),
     A(getpeername),
     D(socket), D(connect), D(bind), D(listen), D(accept), D(accept4),
@@ -179,6 +181,29 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
     if (!strcmp(name, "fork") || !strcmp(name, "vfork"))
         return add(ctx, allow_fork ? SCMP_ACT_ALLOW : deny, nr, 0, NULL, name,
                    err, errlen);
+    if (!strcmp(name, "socketpair")) {
+        /* Only AF_UNIX stream and seqpacket pairs: a datagram socket can
+         * sendto()/sendmsg() any socket file the uid may write (/dev/log),
+         * and sendmsg's address sits behind a pointer seccomp cannot
+         * read. Stream pairs refuse an address, seqpacket ones ignore it. */
+        static const int types[] = { SOCK_STREAM, SOCK_SEQPACKET };
+        for (size_t i = 0; i < 2; i++) {
+            struct scmp_arg_cmp a[] = {
+                SCMP_A0_64(SCMP_CMP_EQ, AF_UNIX),
+                SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xf, (uint64_t)types[i]),
+            };
+            if (add(ctx, SCMP_ACT_ALLOW, nr, 2, a, name, err, errlen) < 0)
+                return -1;
+        }
+        struct scmp_arg_cmp dgram[] = {
+            SCMP_A0_64(SCMP_CMP_EQ, AF_UNIX),
+            SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM),
+        };
+        struct scmp_arg_cmp other_family[] = { SCMP_A0_64(SCMP_CMP_NE, AF_UNIX) };
+        if (add(ctx, deny, nr, 1, other_family, name, err, errlen) < 0)
+            return -1;
+        return add(ctx, deny, nr, 2, dgram, name, err, errlen);
+    }
     if (!strcmp(name, "ioctl")) {
         for (size_t i = 0; i < sizeof allowed_ioctls / sizeof *allowed_ioctls; i++) {
             struct scmp_arg_cmp a[] = {

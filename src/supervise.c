@@ -4,7 +4,8 @@
  * Contract: see supervise.h. Process shape of a run:
  *
  *   supervisor (caller, root)
- *     └─ reaper: pid 1 of new pid/ipc/uts(/net) namespaces; rlimits, ids,
+ *     └─ reaper: pid 1 of new pid/mount/ipc/uts(/net) namespaces; its own
+ *        /proc, hostname and cwd; rlimits, ids,
  *        no_new_privs and Landlock applied; forks once, waits, reports the
  *        program's wait status on the status pipe, exits
  *          └─ program: seccomp loaded, execve of the interpreter
@@ -195,6 +196,8 @@ static __attribute__((noreturn)) void reaper_main(const struct child_args *a)
     if (pysb_confine_fds(&a->fds, err, sizeof err) < 0)
         child_fail(status_fd, err);
     status_fd = PYSB_FD_STATUS;
+    if (pysb_confine_namespaces(err, sizeof err) < 0)
+        child_fail(status_fd, err);
     if (pysb_confine_rlimits(&s->limits, 1, err, sizeof err) < 0)
         child_fail(status_fd, err);
     if (pysb_confine_ids(s->uid, s->gid, err, sizeof err) < 0)
@@ -622,7 +625,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         .fds = { in[0], o[1], e[1], c[0], st[1] },
         .use_landlock = abi > 0,
     };
-    unsigned long flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
     if (!(spec->flags & PYSB_SHARED_NETNS))
         flags |= CLONE_NEWNET;
     double t0 = now_sec();

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -72,7 +73,7 @@ static void test_needed_calls_allowed(void **state)
             fail_msg("%s must be allowed", allowed[i]);
     }
     static const char *const special[] = { "clone", "clone3", "fork", "vfork",
-                                           "ioctl", "prctl", NULL };
+                                           "ioctl", "prctl", "socketpair", NULL };
     for (int i = 0; special[i]; i++) {
         const pysb_syscall_rule *r = find(special[i]);
         if (!r || r->kind != PYSB_RULE_SPECIAL)
@@ -158,6 +159,18 @@ static int check(const char *what)
         int st;
         return p > 0 && waitpid(p, &st, 0) == p && WEXITSTATUS(st) == 7 ? 0 : 1;
     }
+    if (!strcmp(what, "socketpair-stream")) {
+        int sv[2];
+        return syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0 ? 0 : 1;
+    }
+    if (!strcmp(what, "socketpair-dgram")) {
+        int sv[2];
+        return syscall(SYS_socketpair, AF_UNIX, SOCK_DGRAM, 0, sv) == -1 && errno == EPERM ? 0 : 1;
+    }
+    if (!strcmp(what, "socketpair-inet")) {
+        int sv[2];
+        return syscall(SYS_socketpair, AF_INET, SOCK_STREAM, 0, sv) == -1 && errno == EPERM ? 0 : 1;
+    }
     if (!strcmp(what, "unshare"))
         return syscall(SYS_unshare, CLONE_NEWNET) == -1 && errno == EPERM ? 0 : 1;
     if (!strcmp(what, "ptrace"))
@@ -223,7 +236,9 @@ static void test_behaviour_no_fork(void **state)
     const char *checks[] = { "getpid", "socket", "unlisted", "fork-denied",
                              "clone-fork-denied", "clone3-enosys",
                              "clone-newns", "thread", "unshare", "ptrace",
-                             "tiocsti", "tcgets", "prctl-seccomp", NULL };
+                             "tiocsti", "tcgets", "prctl-seccomp",
+                             "socketpair-stream", "socketpair-dgram",
+                             "socketpair-inet", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(0, checks[i]);
 }
