@@ -48,53 +48,44 @@
  * prints tracebacks with source lines (linecache asks the module's
  * __loader__ for the text) minus the bootstrap's own frames.
  *
+ * Every line here is compiled on every run, so it is kept short.
+ *
  * exec() of the text, not compile(text, "main.py"): compile() first checks
  * whether its argument is an AST, which builds every AST class (0.6 ms, a
  * third of the sandbox's whole cost per run). The name comes instead from a
  * one-shot trace hook that renames the module's code object, nested code
  * included, before its first line runs.
  *
- * stdout and stderr are made unbuffered as -u would (-I ignores
- * PYTHONUNBUFFERED), so a run killed at a limit keeps everything it
+ * The interpreter runs with -u (added by pysb_run): -I ignores
+ * PYTHONUNBUFFERED, and a run killed at a limit must keep everything it
  * printed. exit() and quit() exist as with site (-S drops them). Threads'
- * uncaught exceptions go through the traceback module too (threading
- * takes its default hook from _thread at import), so they show source
- * lines as well. */
+ * uncaught exceptions go through the traceback module too (threading takes
+ * its default hook from _thread at import), so they show source lines. */
 const char pysb_bootstrap[] =
-    "import sys, io\n"
-    "for _fd, _name in ((1, 'stdout'), (2, 'stderr')):\n"
-    "    _s = io.TextIOWrapper(io.FileIO(_fd, 'w', closefd=False), encoding='utf-8',\n"
-    "                          errors='backslashreplace', write_through=True)\n"
-    "    setattr(sys, _name, _s); setattr(sys, '__%s__' % _name, _s)\n"
-    "class _Source:\n"
-    "    def __init__(self, text): self.text = text\n"
-    "    def get_source(self, name): return self.text\n"
-    "class _Quitter:\n"
-    "    def __init__(self, name): self.name = name\n"
-    "    def __repr__(self): return 'Use %s() to exit' % self.name\n"
-    "    def __call__(self, code=None): raise SystemExit(code)\n"
-    "__builtins__.exit, __builtins__.quit = _Quitter('exit'), _Quitter('quit')\n"
+    "import sys\n"
+    "def _exit(code=None):\n"
+    "    raise SystemExit(code)\n"
+    "__builtins__.exit = __builtins__.quit = _exit\n"
     "def _thread_hook(a):\n"
-    "    if a.exc_type is SystemExit: return\n"
-    "    import traceback\n"
-    "    name = a.thread.name if a.thread is not None else '?'\n"
-    "    print('Exception in thread %s:' % name, file=sys.stderr)\n"
-    "    traceback.print_exception(a.exc_type, a.exc_value, a.exc_traceback)\n"
+    "    if a.exc_type is not SystemExit:\n"
+    "        import traceback\n"
+    "        print('Exception in thread %s:' % (a.thread.name if a.thread else '?'), file=sys.stderr)\n"
+    "        traceback.print_exception(a.exc_type, a.exc_value, a.exc_traceback)\n"
     "__import__('_thread')._excepthook = _thread_hook\n"
-    "def _pysb_main():\n"
+    "def _main():\n"
     "    with open(3, 'rb') as f:\n"
-    "        text = f.read().decode('utf-8')\n"
+    "        text = f.read().decode()\n"
     "    main = type(sys)('__main__')\n"
     "    main.__file__ = 'main.py'\n"
-    "    main.__loader__ = _Source(text)\n"
+    "    main.__loader__ = type(sys.implementation)(get_source=lambda name: text)\n"
     "    main.__builtins__ = __builtins__\n"
     "    sys.modules['__main__'] = main\n"
     "    sys.argv[:] = ['main.py']\n"
-    "    def _name_it(frame, event, arg):\n"
+    "    def name_it(frame, event, arg):\n"
     "        sys.settrace(None)\n"
     "        __import__('_imp')._fix_co_filename(frame.f_code, 'main.py')\n"
     "    try:\n"
-    "        sys.settrace(_name_it)\n"
+    "        sys.settrace(name_it)\n"
     "        exec(text, main.__dict__)\n"
     "    except SystemExit:\n"
     "        raise\n"
@@ -103,7 +94,7 @@ const char pysb_bootstrap[] =
     "        if isinstance(e, SyntaxError) and e.filename == '<string>':\n"
     "            e.filename = 'main.py'\n"
     "        tb = e.__traceback__\n"
-    "        while tb is not None and tb.tb_frame.f_code.co_filename != 'main.py':\n"
+    "        while tb and tb.tb_frame.f_code.co_filename != 'main.py':\n"
     "            tb = tb.tb_next\n"
     "        try:\n"
     "            import traceback\n"
@@ -113,7 +104,7 @@ const char pysb_bootstrap[] =
     "        sys.exit(1)\n"
     "    finally:\n"
     "        sys.settrace(None)\n"
-    "_pysb_main()\n";
+    "_main()\n";
 
 /* One message on the status pipe; below PIPE_BUF, so written atomically. */
 enum { MSG_CONFINE_FAILED = 1, MSG_PROGRAM_ENDED = 2 };
@@ -597,9 +588,10 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         argc++;
     if (argc > 64)
         return start_error(r, "interpreter: too many arguments");
-    const char *argv[68];
+    const char *argv[69];
     memcpy(argv, spec->argv, argc * sizeof *argv);
     if (spec->code) {
+        argv[argc++] = "-u";
         argv[argc++] = "-c";
         argv[argc++] = pysb_bootstrap;
     }
