@@ -651,6 +651,7 @@ typedef struct {
     char *buf[2];                     /* json: all output per stream */
     apr_size_t len[2], cap[2];
     int last_nl;                      /* text: output ended with a newline */
+    apr_pool_t *scratch;              /* ndjson/sse: one event's buffers */
     int any_output;
 } req_ctx;
 
@@ -848,8 +849,14 @@ static int parse_request(req_ctx *x, int *done)
         *done = 0;
         return OK;
     }
-    /* Everything a request may carry, plus room for field names. */
-    apr_size_t cap = (apr_size_t)(e->max_code + e->max_stdin + 65536);
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    const char *mt = media_type(r->pool, ct);
+    /* Everything a request may carry, plus room for field names, as it
+     * travels: %XX triples a byte, JSON's \u00XX makes six of it. The
+     * decoded code and stdin are then held to their own limits. */
+    apr_size_t grow = !strcmp(mt, "application/x-www-form-urlencoded") ? 3
+                    : !strcmp(mt, "application/json") ? 6 : 1;
+    apr_size_t cap = (apr_size_t)((e->max_code + e->max_stdin) * grow + 65536);
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t declared, limit = ap_get_limit_req_body(r);
     /* Refused before reading a byte of it, with our one-line answer: past
@@ -861,8 +868,6 @@ static int parse_request(req_ctx *x, int *done)
                       "request body of %s bytes is larger than this location accepts (%s)", cl,
                       limit > 0 && declared > limit ? "LimitRequestBody" : "code and stdin sizes");
     }
-    const char *ct = apr_table_get(r->headers_in, "Content-Type");
-    const char *mt = media_type(r->pool, ct);
     if (!strcmp(mt, "application/x-www-form-urlencoded")) {
         int rc = parse_urlencoded(x, cap);
         if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
@@ -972,7 +977,7 @@ static int check_limits(req_ctx *x)
 {
     const effective *e = &x->e;
     pysb_limits *l = &x->limits;
-    const char *err;
+    const char *err = "contains a NUL byte";
     char b[32];
     pysb_limits_default(l);
     l->cpu_sec = e->cpu_def;
@@ -1044,7 +1049,10 @@ static int connect_launcher(request_rec *r, const char *path)
     apr_cpystrn(sa.sun_path, path, sizeof sa.sun_path);
     int waited = 0, last_errno = 0;
     for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* Non-blocking: a full backlog answers EAGAIN instead of holding
+         * the worker thread; the sends that follow carry their own
+         * timeouts. */
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: socket");
             return -1;
@@ -1077,7 +1085,7 @@ static int send_request(req_ctx *x)
     char *spec = pysb_spec_encode(&ws, err, sizeof err);
     if (!spec) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, x->r, "PYSB: encoding the run: %s", err);
-        return -1;
+        return -2;
     }
     int rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_SPEC, spec, strlen(spec), SEND_TIMEOUT_MS);
     free(spec);
@@ -1100,7 +1108,17 @@ static void client_write(req_ctx *x, const char *data, apr_size_t len, int flush
 {
     if (x->client_gone)
         return;
-    if ((len && ap_rwrite(data, (int)len, x->r) < 0) || (flush && ap_rflush(x->r) < 0)) {
+    /* ap_rwrite takes an int. */
+    while (len > 0) {
+        int n = len > (1u << 30) ? 1 << 30 : (int)len;
+        if (ap_rwrite(data, n, x->r) < 0) {
+            x->client_gone = 1;
+            return;
+        }
+        data += n;
+        len -= (apr_size_t)n;
+    }
+    if (flush && ap_rflush(x->r) < 0) {
         x->client_gone = 1;
         return;
     }
@@ -1113,7 +1131,7 @@ static char *utf8_chunk(req_ctx *x, int stream, const char *data, apr_size_t len
                         int final, apr_size_t *out_len)
 {
     apr_size_t total = x->carry_len[stream] + len;
-    char *all = apr_palloc(x->r->pool, total + 1);
+    char *all = apr_palloc(x->scratch, total + 1);
     memcpy(all, x->carry[stream], x->carry_len[stream]);
     memcpy(all + x->carry_len[stream], data, len);
     apr_size_t keep = total;
@@ -1156,10 +1174,13 @@ static void emit_event(req_ctx *x, int stream, const char *data, apr_size_t len,
     }
     const char *name = stream == PYSB_STDOUT ? "stdout" : "stderr";
     const char *line = x->format == FMT_NDJSON
-        ? apr_psprintf(x->r->pool, "{\"stream\":\"%s\",\"data\":%s}\n", name, js)
-        : apr_psprintf(x->r->pool, "event: %s\ndata: %s\n\n", name, js);
+        ? apr_psprintf(x->scratch, "{\"stream\":\"%s\",\"data\":%s}\n", name, js)
+        : apr_psprintf(x->scratch, "event: %s\ndata: %s\n\n", name, js);
     free(js);
     client_write(x, line, strlen(line), 1);
+    /* An event's buffers live until it is written, not until the end of a
+     * long stream. */
+    apr_pool_clear(x->scratch);
 }
 
 static void on_output(req_ctx *x, int stream, const char *data, apr_size_t len)
@@ -1290,6 +1311,8 @@ static int relay_run(req_ctx *x)
     apr_pool_cleanup_register(r->pool, d, decoder_cleanup, apr_pool_cleanup_null);
     double deadline = mono_now() + x->limits.wall_sec + RESULT_GRACE_SEC;
     int started = 0, p_stopping = 0;
+    if (apr_pool_create(&x->scratch, r->pool) != APR_SUCCESS)
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     x->client_fd = client_socket(r);
     for (;;) {
         pysb_frame f;
@@ -1491,7 +1514,10 @@ static int pysb_handler(request_rec *r)
         return refuse(x, HTTP_SERVICE_UNAVAILABLE, "the sandbox service is unavailable, retry shortly");
     }
     apr_pool_cleanup_register(r->pool, &x->conn, close_fd_cleanup, apr_pool_cleanup_null);
-    if (send_request(x) < 0 && errno != EPIPE && errno != ECONNRESET) {
+    int sent = send_request(x);
+    if (sent == -2)
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "could not describe the run to the launcher");
+    if (sent < 0 && errno != EPIPE && errno != ECONNRESET) {
         apr_status_t rv = APR_FROM_OS_ERROR(errno);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "PYSB: sending the run to the launcher");
         apr_table_setn(r->err_headers_out, "Retry-After", "1");

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "result.h"
@@ -28,6 +29,7 @@
 #include "wire.h"
 
 #define SEND_TIMEOUT_MS 30000
+#define RESULT_TIMEOUT_MS 5000
 
 static const pysb_launcher_config *cfg;
 
@@ -49,7 +51,18 @@ static void logf_(int level, int errnum, const char *fmt, ...)
 
 /* ---- the supervisor of one run ---------------------------------------- */
 
-struct relay { int fd; int failed; };
+struct relay {
+    int    fd;
+    int    failed;
+    double deadline;   /* the run's wall clock, CLOCK_MONOTONIC */
+};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 static int relay_output(void *ctx, int stream, const char *buf, size_t len)
 {
@@ -60,7 +73,14 @@ static int relay_output(void *ctx, int stream, const char *buf, size_t len)
     size_t max = pysb_frame_max_len(type);
     while (len > 0) {
         size_t n = len < max ? len : max;
-        if (pysb_wire_send_timeout(r->fd, type, buf, n, SEND_TIMEOUT_MS) < 0) {
+        /* A worker stalled by a slow client must not stretch the run past
+         * its wall clock: wait for it no longer than that. */
+        double left = r->deadline - mono_now();
+        int timeout = left <= 0 ? 0 : left * 1000 < SEND_TIMEOUT_MS ? (int)(left * 1000) + 1
+                                                                  : SEND_TIMEOUT_MS;
+        if (pysb_wire_send_timeout(r->fd, type, buf, n, timeout) < 0) {
+            if (errno == ETIMEDOUT && mono_now() >= r->deadline)
+                return PYSB_SINK_TIMEOUT;
             r->failed = errno;
             return -1;
         }
@@ -166,7 +186,7 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
         .flags = ws.flags | PYSB_SHARED_NETNS,
         .run_id = ws.run_id[0] ? ws.run_id : NULL,
     };
-    struct relay rel = { .fd = conn };
+    struct relay rel = { .fd = conn, .deadline = mono_now() + ws.limits.wall_sec };
     pysb_result r;
     if ((pysb_run(&spec, relay_output, &rel, &r) < 0 || r.status == PYSB_INTERNAL_ERROR) &&
         !rel.failed) {
@@ -178,7 +198,7 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
         _exit(0); /* the worker went away: nobody to tell */
     char *json = pysb_render_json(&r, NULL, 0, NULL, 0);
     if (!json || pysb_wire_send_timeout(conn, PYSB_FRAME_RESULT, json,
-                                        strlen(json), SEND_TIMEOUT_MS) < 0)
+                                        strlen(json), RESULT_TIMEOUT_MS) < 0)
         _exit(1);
     _exit(0);
 }
@@ -193,7 +213,12 @@ static uid_t next_uid;
 /* An flock on the uid's lease file, or -1 when all are taken. */
 static int lease_uid(uid_t *out)
 {
+    /* Only the first max_runs uids of the range: the leases, held by
+     * supervisors that outlive a restarted launcher, are then what caps
+     * the runs alive at once, across restarts too. */
     unsigned span = (unsigned)(cfg->uid_last - cfg->uid_first) + 1;
+    if (span > cfg->max_runs)
+        span = cfg->max_runs;
     for (unsigned i = 0; i < span; i++) {
         uid_t u = cfg->uid_first + (uid_t)((next_uid - cfg->uid_first + i) % span);
         char path[4200];

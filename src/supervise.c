@@ -343,7 +343,15 @@ static void drain_output(struct sup *s, int i, pysb_result *r, char *buf)
         r->bytes[i] += keep;
         if (i == PYSB_STDERR)
             keep_tail(s, buf, keep);
-        if (s->out && s->out(s->ctx, i, buf, keep) < 0) {
+        int rc = s->out ? s->out(s->ctx, i, buf, keep) : 0;
+        if (rc == PYSB_SINK_TIMEOUT) {
+            /* The reader is too slow to take the output within the run's
+             * wall clock: the clock has run out. */
+            s->killed_wall = 1;
+            kill_run(s);
+            return;
+        }
+        if (rc < 0) {
             s->cancelled = 1;
             snprintf(r->error, sizeof r->error, "cancelled: the output sink went away");
             kill_run(s);
@@ -500,7 +508,10 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
                 continue;
             snprintf(r->error, sizeof r->error, "supervisor: poll: %s", strerror(errno));
             s->cancelled = 1;
+            /* No loop left to wait for the reaper's own stop: SIGKILL. */
             kill_run(s);
+            s->hard_kill_at = now;
+            hard_kill(s);
             if (!s->reaped)
                 reap(s);
             break;
@@ -646,7 +657,10 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     if (s.pidfd < 0) {
         snprintf(r->error, sizeof r->error, "supervisor: pidfd_open: %s", strerror(errno));
         s.cancelled = 1;
-        kill_run(&s);
+        /* The reaper may not have its SIGUSR1 handler yet: SIGKILL. */
+        if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+            fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)pid, strerror(errno));
+        s.killed = 1;
         reap(&s);
     }
     int nb[] = { in[1], o[0], e[0], c[1], st[0] };

@@ -46,7 +46,12 @@ typedef struct pysb_run_spec {
 } pysb_run_spec;
 
 /* Called for each chunk of output kept under the cap, in arrival order.
- * Return 0 to go on, -1 to stop the run (e.g. the client went away). */
+ * Return 0 to go on, -1 to stop the run (e.g. the client went away), or
+ * PYSB_SINK_TIMEOUT when the chunk could not be delivered before the run's
+ * wall clock ran out (a slow reader): the run ends as wall_limit. The
+ * sink must bound its own blocking by that clock; the supervisor cannot
+ * watch it while the sink holds it. */
+#define PYSB_SINK_TIMEOUT (-2)
 typedef int (*pysb_output_fn)(void *ctx, int stream, const char *buf,
                               size_t len);
 
