@@ -184,6 +184,10 @@ static __attribute__((noreturn)) void reaper_main(const struct child_args *a)
 
     signal(SIGPIPE, SIG_DFL);
     prctl(PR_SET_NAME, "pysb-reaper", 0, 0, 0);
+    /* Die with the supervisor from the start; set again after the uid
+     * change below, which clears it. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        child_fail(status_fd, "reaper: PR_SET_PDEATHSIG failed");
     if (pysb_confine_fds(&a->fds, err, sizeof err) < 0)
         child_fail(status_fd, err);
     status_fd = PYSB_FD_STATUS;
