@@ -449,6 +449,9 @@ static void launcher_log(int level, int errnum, const char *msg)
 
 static void launcher_maintenance(int reason, void *data, apr_wait_t status);
 
+/* This generation's launcher, for the monitor hook; NULL once pconf goes. */
+static launcher_state *current_launcher;
+
 static apr_status_t start_launcher(launcher_state *ls)
 {
     pid_t pid = fork();
@@ -588,9 +591,30 @@ static int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     apr_pool_cleanup_register(pconf, ls->cfg.socket_path, unlink_socket,
                               apr_pool_cleanup_null);
+    current_launcher = ls;
+    apr_pool_cleanup_register(pconf, &current_launcher, ap_pool_cleanup_set_null,
+                              apr_pool_cleanup_null);
     if (start_launcher(ls) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     return OK;
+}
+
+/* Runs in the httpd parent about once a second: a launcher that could not
+ * be restarted (its fork failed) is tried again, so a passing shortage of
+ * memory or pids does not leave the service down for good. */
+static int pysb_monitor(apr_pool_t *p, server_rec *s)
+{
+    (void)p, (void)s;
+    int mpm_state;
+    launcher_state *ls = current_launcher;
+    if (!ls || ls->running)
+        return DECLINED;
+    if (ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) == APR_SUCCESS &&
+        mpm_state == AP_MPMQ_STOPPING)
+        return DECLINED;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ls->s, "PYSB: no launcher running, starting one");
+    start_launcher(ls);
+    return DECLINED;
 }
 
 /* ---- the child: waking workers when httpd stops ---------------------- */
@@ -1534,6 +1558,7 @@ static void pysb_register_hooks(apr_pool_t *p)
     ap_hook_post_config(pysb_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pysb_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pysb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(pysb_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(pysb_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
