@@ -184,6 +184,18 @@ static void effective_conf(apr_pool_t *p, const dir_conf *c, effective *e)
 
 /* ---- directives ------------------------------------------------------- */
 
+/* Every interpreter the configuration names (plus the default): the
+ * launcher compiles the bootstrap once for each. Rebuilt per reading. */
+static apr_array_header_t *configured_interpreters;
+
+static int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog, (void)ptemp;
+    configured_interpreters = apr_array_make(pconf, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(configured_interpreters, const char *) = default_argv[0];
+    return OK;
+}
+
 static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
                                    char *const argv[])
 {
@@ -202,6 +214,9 @@ static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
     c->interp = apr_array_make(cmd->pool, argc, sizeof(const char *));
     for (int i = 0; i < argc; i++)
         APR_ARRAY_PUSH(c->interp, const char *) = apr_pstrdup(cmd->pool, argv[i]);
+    if (configured_interpreters)
+        APR_ARRAY_PUSH(configured_interpreters, const char *) =
+            APR_ARRAY_IDX(c->interp, 0, const char *);
     return NULL;
 }
 
@@ -586,6 +601,12 @@ static int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ls->cfg.max_code = (uint32_t)pysb_frame_max_len(PYSB_FRAME_CODE);
     ls->cfg.max_stdin = 64u << 20;
     ls->cfg.log = launcher_log;
+    if (configured_interpreters) {
+        const char **list = apr_pcalloc(pconf, (configured_interpreters->nelts + 1) * sizeof *list);
+        memcpy(list, configured_interpreters->elts,
+               configured_interpreters->nelts * sizeof *list);
+        ls->cfg.interpreters = list;
+    }
     /* Resolve the socket path for the workers (they read sc). */
     sc->socket_path = ls->cfg.socket_path;
 
@@ -1554,6 +1575,7 @@ static int pysb_handler(request_rec *r)
 static void pysb_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_pre_config(pysb_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(pysb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pysb_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pysb_handler, NULL, NULL, APR_HOOK_MIDDLE);

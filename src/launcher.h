@@ -37,6 +37,9 @@ typedef struct pysb_launcher_config {
     uint32_t    max_code;       /* bytes of a CODE frame accepted */
     uint64_t    max_stdin;      /* bytes of all STDIN frames together */
     pysb_log_fn log;
+    /* Interpreters whose bootstrap to compile once at start (NULL-
+     * terminated, may be NULL); runs of others compile it themselves. */
+    const char *const *interpreters;
 } pysb_launcher_config;
 
 __attribute__((noreturn)) void pysb_launcher_main(const pysb_launcher_config *cfg);

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -105,6 +106,13 @@ const char pysb_bootstrap[] =
     "    finally:\n"
     "        sys.settrace(None)\n"
     "_main()\n";
+
+/* With a precompiled bootstrap the code pipe starts with its marshal data,
+ * after a 4-byte little-endian length; the bootstrap then reads the rest. */
+static const char bootstrap_stub[] =
+    "import marshal\n"
+    "_f = open(3, 'rb', buffering=0, closefd=False)\n"
+    "exec(marshal.loads(_f.read(int.from_bytes(_f.read(4), 'little'))))\n";
 
 /* One message on the status pipe; below PIPE_BUF, so written atomically. */
 enum { MSG_CONFINE_FAILED = 1, MSG_PROGRAM_ENDED = 2 };
@@ -261,6 +269,8 @@ struct sup {
     int pidfd;
     int out_fd[2];              /* read ends of stdout, stderr */
     int in_w, code_w, status_r;
+    const char *code_buf;       /* what goes down the code pipe */
+    size_t code_len;
     size_t code_off, stdin_off;
     char  *pump;                /* stdin bytes read from stdin_fd */
     size_t pump_len, pump_off;
@@ -536,8 +546,8 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
                 reap(s);
                 break;
             case 4:
-                write_some(&s->code_w, s->spec->code, s->spec->code_len, &s->code_off);
-                if (s->code_w >= 0 && s->code_off == s->spec->code_len)
+                write_some(&s->code_w, s->code_buf, s->code_len, &s->code_off);
+                if (s->code_w >= 0 && s->code_off == s->code_len)
                     close_fd(&s->code_w);
                 break;
             case 5:
@@ -605,10 +615,28 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         return start_error(r, "interpreter: too many arguments");
     const char *argv[69];
     memcpy(argv, spec->argv, argc * sizeof *argv);
+    /* The code pipe's content: the program, after the compiled bootstrap
+     * when there is one. */
+    char *code_buf = NULL;
+    size_t code_len = spec->code_len;
+    const int use_blob = spec->code && spec->bootstrap_blob && spec->bootstrap_blob_len &&
+                         spec->bootstrap_blob_len < (1u << 30);
+    if (use_blob) {
+        code_len = 4 + spec->bootstrap_blob_len + spec->code_len;
+        code_buf = malloc(code_len);
+        if (!code_buf)
+            return start_error(r, "supervisor: out of memory");
+        uint32_t n = (uint32_t)spec->bootstrap_blob_len;
+        unsigned char hdr[4] = { (unsigned char)n, (unsigned char)(n >> 8),
+                                 (unsigned char)(n >> 16), (unsigned char)(n >> 24) };
+        memcpy(code_buf, hdr, 4);
+        memcpy(code_buf + 4, spec->bootstrap_blob, spec->bootstrap_blob_len);
+        memcpy(code_buf + 4 + spec->bootstrap_blob_len, spec->code, spec->code_len);
+    }
     if (spec->code) {
         argv[argc++] = "-u";
         argv[argc++] = "-c";
-        argv[argc++] = pysb_bootstrap;
+        argv[argc++] = use_blob ? bootstrap_stub : pysb_bootstrap;
     }
     argv[argc] = NULL;
 
@@ -623,6 +651,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         for (size_t i = 0; i < sizeof all / sizeof *all; i++)
             if (all[i] >= 0)
                 close(all[i]);
+        free(code_buf);
         return start_error(r, r->error);
     }
     signal(SIGPIPE, SIG_IGN);
@@ -647,6 +676,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     struct sup s = {
         .spec = spec, .out = out, .ctx = ctx, .reaper = pid, .pidfd = -1,
         .out_fd = { o[0], e[0] }, .in_w = in[1], .code_w = c[1],
+        .code_buf = code_buf ? code_buf : spec->code, .code_len = code_len,
         .status_r = st[0], .stdin_src = spec->stdin_fd,
     };
     if (pid < 0) {
@@ -655,6 +685,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
             if (ours[i] >= 0)
                 close(ours[i]);
+        free(code_buf);
         return start_error(r, r->error);
     }
     s.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -684,6 +715,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         if (ours[i] >= 0)
             close(ours[i]);
     free(s.pump);
+    free(code_buf);
 
     r->user_sec = s.ru.ru_utime.tv_sec + s.ru.ru_utime.tv_usec / 1e6;
     r->system_sec = s.ru.ru_stime.tv_sec + s.ru.ru_stime.tv_usec / 1e6;
@@ -713,5 +745,96 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
                  "reaper ended without a report (wait status 0x%x)", s.reaper_status);
     if (r->status != PYSB_INTERNAL_ERROR)
         r->error[0] = '\0';
+    return 0;
+}
+
+int pysb_bootstrap_compile(const char *interp, uid_t uid, char **blob,
+                           size_t *len, char *err, size_t errlen)
+{
+    static const char gen[] =
+        "import marshal, sys\n"
+        "sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.buffer.read(), "
+        "'<pysandbox>', 'exec')))\n";
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "bootstrap: pipe: %s", strerror(errno));
+        return -1;
+    }
+    if (pipe2(out, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "bootstrap: pipe: %s", strerror(errno));
+        close(in[0]);
+        close(in[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Not as root: the interpreter runs nothing but compile(), but it
+         * has no reason to hold privileges while doing so. */
+        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || setgroups(0, NULL) < 0 ||
+            setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+            _exit(126);
+        execle(interp, interp, "-I", "-S", "-c", gen, (char *)NULL, pysb_child_env);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    if (pid < 0) {
+        snprintf(err, errlen, "bootstrap: fork: %s", strerror(errno));
+        close(in[1]);
+        close(out[0]);
+        return -1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    size_t src_len = strlen(pysb_bootstrap), off = 0;
+    while (off < src_len) {
+        ssize_t n = write(in[1], pysb_bootstrap + off, src_len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    close(in[1]);
+    size_t cap = 16384, got = 0;
+    char *buf = malloc(cap);
+    double deadline = now_sec() + 10.0;
+    int ok = buf != NULL;
+    while (ok) {
+        struct pollfd p = { out[0], POLLIN, 0 };
+        int left = (int)((deadline - now_sec()) * 1000);
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            ok = 0; /* a hung interpreter: give up, runs compile it */
+            break;
+        }
+        if (got == cap) {
+            char *nb = cap < (1u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                ok = 0;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = read(out[0], buf + got, cap - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(out[0]);
+    if (!ok)
+        kill(pid, SIGKILL);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!ok || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || got == 0) {
+        snprintf(err, errlen, "bootstrap: %s could not compile it (wait status 0x%x)",
+                 interp, ok ? (unsigned)st : 0u);
+        free(buf);
+        return -1;
+    }
+    *blob = buf;
+    *len = got;
     return 0;
 }
