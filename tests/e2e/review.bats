@@ -81,3 +81,14 @@ no_run_procs() { [ -z "$(uid_procs)" ]; }
 }
 
 two_runs() { [ "$(uid_procs | grep -c python3)" -ge 2 ]; }
+
+@test "the launcher compiled the bootstrap once; runs still show main.py tracebacks with source lines" {
+    grep -q 'bootstrap compiled for /usr/bin/python3' "$H/error.log" || fail "no compiled bootstrap"
+    req "$RUN" --data-urlencode $'code=def f():\n    return 1/0\nf()'
+    expect_code 200
+    body_has 'File "main.py", line 2, in f'
+    body_has 'return 1/0'
+    body_has 'ZeroDivisionError'
+    req "$RUN" -d format=json --data-urlencode $'code=import sys\nprint(sys.argv, __name__, __file__)'
+    expect_json '.status == "ok" and .stdout == "['"'"'main.py'"'"'] __main__ main.py\n"'
+}
