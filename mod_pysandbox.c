@@ -39,7 +39,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "src/form.h"
@@ -1341,20 +1340,13 @@ static int client_hung_up(req_ctx *x, short revents)
     return 0;
 }
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int relay_run(req_ctx *x)
 {
     request_rec *r = x->r;
     pysb_decoder *d = apr_pcalloc(r->pool, sizeof *d);
     pysb_decoder_init(d);
     apr_pool_cleanup_register(r->pool, d, decoder_cleanup, apr_pool_cleanup_null);
-    double deadline = mono_now() + x->limits.wall_sec + RESULT_GRACE_SEC;
+    double deadline = pysb_monotonic() + x->limits.wall_sec + RESULT_GRACE_SEC;
     int started = 0, p_stopping = 0;
     if (apr_pool_create(&x->scratch, r->pool) != APR_SUCCESS)
         return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
@@ -1408,7 +1400,7 @@ static int relay_run(req_ctx *x)
                 goto gone;
             continue;
         }
-        double left = deadline - mono_now();
+        double left = deadline - pysb_monotonic();
         if (left <= 0) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                           "PYSB: run %s: no result %d s after its wall limit", x->run_id,

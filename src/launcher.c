@@ -21,7 +21,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "result.h"
@@ -115,13 +114,6 @@ struct relay {
     double deadline;   /* the run's wall clock, CLOCK_MONOTONIC */
 };
 
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int relay_output(void *ctx, int stream, const char *buf, size_t len)
 {
     struct relay *r = ctx;
@@ -133,11 +125,11 @@ static int relay_output(void *ctx, int stream, const char *buf, size_t len)
         size_t n = len < max ? len : max;
         /* A worker stalled by a slow client must not stretch the run past
          * its wall clock: wait for it no longer than that. */
-        double left = r->deadline - mono_now();
+        double left = r->deadline - pysb_monotonic();
         int timeout = left <= 0 ? 0 : left * 1000 < SEND_TIMEOUT_MS ? (int)(left * 1000) + 1
                                                                   : SEND_TIMEOUT_MS;
         if (pysb_wire_send_timeout(r->fd, type, buf, n, timeout) < 0) {
-            if (errno == ETIMEDOUT && mono_now() >= r->deadline)
+            if (errno == ETIMEDOUT && pysb_monotonic() >= r->deadline)
                 return PYSB_SINK_TIMEOUT;
             r->failed = errno;
             return -1;
@@ -249,7 +241,7 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
         spec.bootstrap_blob = boot->blob;
         spec.bootstrap_blob_len = boot->len;
     }
-    struct relay rel = { .fd = conn, .deadline = mono_now() + ws.limits.wall_sec };
+    struct relay rel = { .fd = conn, .deadline = pysb_monotonic() + ws.limits.wall_sec };
     pysb_result r;
     if ((pysb_run(&spec, relay_output, &rel, &r) < 0 || r.status == PYSB_INTERNAL_ERROR) &&
         !rel.failed) {

@@ -145,7 +145,7 @@ void pysb_new_run_id(char out[37])
              b[11], b[12], b[13], b[14], b[15]);
 }
 
-static double now_sec(void)
+double pysb_monotonic(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -297,7 +297,7 @@ static void kill_run(struct sup *s)
         if (kill(s->reaper, SIGUSR1) < 0 && errno != ESRCH)
             fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)s->reaper,
                     strerror(errno));
-        s->hard_kill_at = now_sec() + REAPER_GRACE;
+        s->hard_kill_at = pysb_monotonic() + REAPER_GRACE;
     }
     s->killed = 1;
 }
@@ -494,7 +494,7 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
         if (!s->killed)
             WATCH(s->spec->watch_fd, POLLIN | POLLRDHUP, 7);
 #undef WATCH
-        double now = now_sec();
+        double now = pysb_monotonic();
         if (!s->killed && now >= deadline) {
             s->killed_wall = 1;
             kill_run(s);
@@ -664,7 +664,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
     if (!(spec->flags & PYSB_SHARED_NETNS))
         flags |= CLONE_NEWNET;
-    double t0 = now_sec();
+    double t0 = pysb_monotonic();
     pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0)
         reaper_main(&a);
@@ -709,7 +709,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     }
     if (!s.reaped)
         supervise(&s, r, t0 + spec->limits.wall_sec);
-    r->wall_sec = now_sec() - t0;
+    r->wall_sec = pysb_monotonic() - t0;
     int ours[] = { s.in_w, s.out_fd[0], s.out_fd[1], s.code_w, s.status_r };
     for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
         if (ours[i] >= 0)
@@ -797,11 +797,11 @@ int pysb_bootstrap_compile(const char *interp, uid_t uid, char **blob,
     close(in[1]);
     size_t cap = 16384, got = 0;
     char *buf = malloc(cap);
-    double deadline = now_sec() + 10.0;
+    double deadline = pysb_monotonic() + 10.0;
     int ok = buf != NULL;
     while (ok) {
         struct pollfd p = { out[0], POLLIN, 0 };
-        int left = (int)((deadline - now_sec()) * 1000);
+        int left = (int)((deadline - pysb_monotonic()) * 1000);
         if (left <= 0 || poll(&p, 1, left) <= 0) {
             ok = 0; /* a hung interpreter: give up, runs compile it */
             break;
