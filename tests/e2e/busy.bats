@@ -13,16 +13,6 @@ setup_file() {
 
 teardown_file() { e2e_stop; }
 
-setup() { BG_PIDS=(); }
-
-teardown() {
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-}
-
 # bg_req PREFIX CURL_ARGS…: body to PREFIX.b, HTTP status to PREFIX.c.
 bg_req() {
     local p=$1

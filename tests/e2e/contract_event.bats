@@ -59,22 +59,6 @@ teardown_file() {
     return "$rc"
 }
 
-setup() { BG_PIDS=(); }
-
-teardown() {
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-}
-
-# spawn CMD…: run in the background (fd 3 closed), remembered for teardown.
-spawn() {
-    "$@" 3>&- &
-    BG_PIDS+=("$!")
-}
-
 has_run_python() { uid_procs | grep -q python3; }
 no_run_procs() { [ -z "$(run_procs)" ]; }
 

@@ -361,3 +361,22 @@ access_line() {
         sleep 0.05
     done
 }
+
+# Background processes of a test: spawn CMD… runs CMD in the background
+# (fd 3 closed, or bats would wait for it) and remembers it; teardown kills
+# whatever a test left running, by pid. A file may define its own
+# setup/teardown after `load helpers`; all of ours share these.
+setup() { BG_PIDS=(); }
+
+teardown() {
+    local p
+    for p in "${BG_PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+}
+
+spawn() {
+    "$@" 3>&- &
+    BG_PIDS+=("$!")
+}

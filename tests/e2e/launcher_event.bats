@@ -25,21 +25,6 @@ setup_file() {
 
 teardown_file() { e2e_stop; }
 
-setup() { BG_PIDS=(); }
-
-teardown() {
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-}
-
-spawn() {
-    "$@" 3>&- &
-    BG_PIDS+=("$!")
-}
-
 # bg_req PREFIX CURL_ARGS…: a request in the background; the body goes to
 # PREFIX.b, the HTTP status (000 if curl failed) to PREFIX.c.
 bg_req() {

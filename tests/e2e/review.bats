@@ -14,16 +14,6 @@ setup_file() {
 
 teardown_file() { e2e_stop; }
 
-setup() { BG_PIDS=(); }
-
-teardown() {
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-}
-
 @test "a NUL byte in a limit field is a 400, in every encoding, and the server lives on" {
     req "$RUN" --data-urlencode 'code=print(1)' --data 'cpu_time=1%00'
     expect_refusal 400 'cpu_time'
