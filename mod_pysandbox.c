@@ -43,7 +43,7 @@
 
 #include "src/form.h"
 #include "src/launcher.h"
-#include "src/limits.h"
+#include "src/runlimits.h"
 #include "src/multipart.h"
 #include "src/result.h"
 #include "src/supervise.h"

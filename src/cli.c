@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "limits.h"
+#include "runlimits.h"
 #include "netns.h"
 #include "result.h"
 #include "supervise.h"

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "runlimits.h"
 
 /* Where things sit in the child: the program's pipes on 0/1/2, the code
  * pipe on 3 (the bootstrap reads and closes it), the status pipe to the

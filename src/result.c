@@ -9,6 +9,7 @@
 #include "result.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -379,11 +380,10 @@ static json_t *json_bytes(const char *buf, size_t len)
     return j;
 }
 
-/* INT64_MAX, not LLONG_MAX: <limits.h> is shadowed by src/limits.h when a
- * build adds -Isrc (the fuzz targets do). json_int_t is long long. */
+/* json_int_t is long long: larger counts are clamped, not wrapped. */
 static json_t *json_count(uint64_t n)
 {
-    return json_integer(n > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)n);
+    return json_integer(n > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)n);
 }
 
 static json_t *limits_object(const pysb_limits *l)

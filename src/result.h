@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "limits.h"
+#include "runlimits.h"
 
 typedef enum pysb_status {
     PYSB_OK = 0,

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "runlimits.h"
 #include "result.h"
 
 enum {

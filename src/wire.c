@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -27,11 +28,6 @@
 #include <jansson.h>
 
 #include "supervise.h"   /* PYSB_WAIVE_LANDLOCK, PYSB_SHARED_NETNS */
-
-/* Under -Isrc, <limits.h> is our own limits.h; take the compiler's values
- * the way its <limits.h> does. */
-#define WIRE_INT_MAX  __INT_MAX__
-#define WIRE_UINT_MAX (__INT_MAX__ * 2U + 1U)
 
 /* ---- frame types ---- */
 
@@ -187,7 +183,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
                 errno = ETIMEDOUT;
                 return -1;
             }
-            wait = deadline - now > WIRE_INT_MAX ? WIRE_INT_MAX
+            wait = deadline - now > INT_MAX ? INT_MAX
                                                  : (int)(deadline - now);
         }
         r = poll(&pfd, 1, wait);
@@ -803,7 +799,7 @@ static int parse_limits(json_t *o, pysb_limits *l, char *err, size_t errlen)
         } else {
             unsigned count = (unsigned)n;
             /* Above UINT_MAX a cast would wrap into range: refuse here. */
-            if ((unsigned long long)n > WIRE_UINT_MAX)
+            if ((unsigned long long)n > UINT_MAX)
                 return failf(err, errlen, "limits.%s is too large", k);
             memcpy(field, &count, sizeof count);
         }
@@ -975,7 +971,7 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
     if (v) {
         json_int_t f;
         if (!json_is_integer(v) || (f = json_integer_value(v)) < 0 ||
-            f > WIRE_INT_MAX) {
+            f > INT_MAX) {
             failf(err, errlen, "flags must be a non-negative integer");
             goto fail;
         }

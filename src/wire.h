@@ -63,7 +63,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "runlimits.h"
 
 #define PYSB_WIRE_MAGIC       0x50
 #define PYSB_WIRE_VERSION     1

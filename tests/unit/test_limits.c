@@ -1,4 +1,4 @@
-/* test_limits.c — unit tests of src/limits.c: defaults, the size, duration
+/* test_limits.c — unit tests of src/runlimits.c: defaults, the size, duration
  * and integer parsers (every accepted form and every rejected one the
  * contract names), validation at both sides of each bound, size formatting.
  *
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "runlimits.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,4 +1,4 @@
-/* limits.c — engine defaults, parsers for the sizes and durations admins and
+/* runlimits.c — engine defaults, parsers for the sizes and durations admins and
  * users write, and the range check every run's limits go through.
  *
  * Contract: parsers read plain ASCII decimal only (their own scanner, not
@@ -6,7 +6,7 @@
  * no sign and no surrounding blanks, and fail with a static one-line reason.
  * Sizes are exact: "1.5K" is 1536 and a fraction of a byte is rounded down.
  * pysb_limits_validate names the first field out of range with its bounds. */
-#include "limits.h"
+#include "runlimits.h"
 
 #include <stdio.h>
 #include <string.h>

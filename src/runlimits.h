@@ -1,4 +1,4 @@
-/* limits.h — the resource limits of one run, and the parsing and validation
+/* runlimits.h — the resource limits of one run, and the parsing and validation
  * of the values admins and users write for them.
  *
  * Contract: sizes are bytes (suffixes K, M, G, powers of 1024; KB-style
@@ -7,8 +7,8 @@
  * negative numbers, NaN/inf or overflow. Validation rejects 0 and absurd
  * values with a one-line reason. No Apache headers: shared by the CLI, the
  * module and the unit tests. */
-#ifndef PYSB_LIMITS_H
-#define PYSB_LIMITS_H
+#ifndef PYSB_RUNLIMITS_H
+#define PYSB_RUNLIMITS_H
 
 #include <stddef.h>
 #include <stdint.h>
