@@ -47,6 +47,7 @@
 #include "src/multipart.h"
 #include "src/result.h"
 #include "src/supervise.h"
+#include "src/utf8.h"
 #include "src/wire.h"
 
 module AP_MODULE_DECLARE_DATA pysandbox_module;
@@ -1178,22 +1179,8 @@ static char *utf8_chunk(req_ctx *x, int stream, const char *data, apr_size_t len
     char *all = apr_palloc(x->scratch, total + 1);
     memcpy(all, x->carry[stream], x->carry_len[stream]);
     memcpy(all + x->carry_len[stream], data, len);
-    apr_size_t keep = total;
-    if (!final) {
-        /* Look back at most 3 bytes for a lead byte whose sequence is cut. */
-        for (apr_size_t back = 1; back <= 3 && back <= total; back++) {
-            unsigned char c = (unsigned char)all[total - back];
-            if ((c & 0xC0) == 0x80)
-                continue;
-            /* Bytes that never start a sequence (C0, C1, F5-FF) are
-             * invalid now and go out at once, as U+FFFD. */
-            apr_size_t need = c >= 0xF5 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3
-                            : c >= 0xC2 ? 2 : 1;
-            if (need > back)
-                keep = total - back;
-            break;
-        }
-    }
+    /* A character cut between two frames waits for its end. */
+    apr_size_t keep = final ? total : total - pysb_utf8_incomplete_tail(all, total);
     x->carry_len[stream] = total - keep;
     memcpy(x->carry[stream], all + keep, total - keep);
     *out_len = keep;

@@ -20,6 +20,7 @@
 #include "netns.h"
 #include "result.h"
 #include "supervise.h"
+#include "utf8.h"
 
 #define MAX_CODE (64u << 20)
 #define MAX_RO   32

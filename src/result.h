@@ -82,11 +82,4 @@ char *pysb_render_json(const pysb_result *r,
                        const char *out, size_t out_len,
                        const char *err, size_t err_len);
 
-/* Copy of buf with every invalid UTF-8 sequence replaced by U+FFFD.
- * Returns a malloc'd buffer (NUL-terminated, *out_len without it). */
-char *pysb_utf8_sanitize(const char *buf, size_t len, size_t *out_len);
-
-/* 1 when buf is entirely valid UTF-8. */
-int pysb_utf8_valid(const char *buf, size_t len);
-
 #endif

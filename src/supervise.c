@@ -40,6 +40,7 @@
 #include "confine.h"
 #include "landlock.h"
 #include "policy.h"
+#include "utf8.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434

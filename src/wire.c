@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include <jansson.h>
 
 #include "supervise.h"   /* PYSB_WAIVE_LANDLOCK, PYSB_SHARED_NETNS */
+#include "utf8.h"
 
 /* ---- frame types ---- */
 
@@ -502,46 +502,6 @@ int pysb_wire_recv(int fd, pysb_decoder *d, pysb_frame *out, int timeout_ms)
 
 #define SPEC_FLAGS (PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS)
 
-/* What jansson accepts as a string: well-formed UTF-8, no overlongs, no
- * surrogates, nothing above U+10FFFF. */
-static bool utf8_ok(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned c = s[i], n, cp;
-
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (len - i <= n)
-            return false;
-        for (unsigned k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-            return false;
-        i += n + 1;
-    }
-    return true;
-}
-
 static int check_run_id(const char *what, const char *id, char *err,
                         size_t errlen)
 {
@@ -571,7 +531,7 @@ static int check_string(const char *what, size_t index, const char *s,
     if (len > PYSB_WIRE_STR_MAX)
         return failf(err, errlen, "%s[%zu] is longer than %d bytes", what,
                      index, PYSB_WIRE_STR_MAX);
-    if (!utf8_ok((const unsigned char *)s, len))
+    if (!pysb_utf8_valid(s, len))
         return failf(err, errlen, "%s[%zu] is not valid UTF-8", what, index);
     return 0;
 }

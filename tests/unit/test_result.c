@@ -1,7 +1,6 @@
 /* test_result.c — unit tests of src/result.c: every classifier rule and its
  * precedence, status names and safeexec's words, the text report line by
- * line, the JSON object (parsed back: keys, order, types, presence), and the
- * UTF-8 sanitizer against what Python's decode('utf-8', 'replace') gives.
+ * line, and the JSON object (parsed back: keys, order, types, presence).
  *
  * Wait statuses are built by hand: W_EXITCODE(code, 0) for an exit, the bare
  * signal number for a death by signal. */
@@ -686,85 +685,6 @@ static void test_json_odd_numbers(void **state)
     free(text);
 }
 
-/* ---- UTF-8 ---------------------------------------------------------- */
-
-struct utf8_case {
-    const char *in;
-    size_t in_len;
-    const char *want;
-    size_t want_len;
-};
-
-/* Expected outputs are those of Python's bytes.decode('utf-8', 'replace'). */
-static const struct utf8_case utf8_cases[] = {
-    { S(""), S("") },
-    { S("hello, world\n"), S("hello, world\n") },
-    { S("\xC3\xA9"), S("\xC3\xA9") },                       /* é */
-    { S("\xE2\x82\xAC"), S("\xE2\x82\xAC") },               /* € */
-    { S("\xF0\x9F\x98\x80"), S("\xF0\x9F\x98\x80") },       /* 😀 */
-    { S("\xC2\x80"), S("\xC2\x80") },                       /* U+0080 */
-    { S("\xE0\xA0\x80"), S("\xE0\xA0\x80") },               /* U+0800 */
-    { S("\xED\x9F\xBF"), S("\xED\x9F\xBF") },               /* U+D7FF */
-    { S("\xEE\x80\x80"), S("\xEE\x80\x80") },               /* U+E000 */
-    { S("\xEF\xBF\xBF"), S("\xEF\xBF\xBF") },               /* U+FFFF */
-    { S("\xF0\x90\x80\x80"), S("\xF0\x90\x80\x80") },       /* U+10000 */
-    { S("\xF4\x8F\xBF\xBF"), S("\xF4\x8F\xBF\xBF") },       /* U+10FFFF */
-    { S("a\0b"), S("a\0b") },                               /* NUL kept */
-    { S("\0"), S("\0") },
-    { S("\x80"), S(FFFD) },                                 /* lone cont. */
-    { S("a\x80" "b"), S("a" FFFD "b") },
-    { S("\xBF\xBF"), S(FFFD FFFD) },
-    { S("\xff"), S(FFFD) },
-    { S("\xfe\xff"), S(FFFD FFFD) },
-    { S("\xE2\x82"), S(FFFD) },                             /* truncated */
-    { S("\xE2\x82" "a"), S(FFFD "a") },
-    { S("\xE2"), S(FFFD) },
-    { S("\xC2"), S(FFFD) },
-    { S("\xC2" "A"), S(FFFD "A") },
-    { S("\xF0\x9F\x98"), S(FFFD) },
-    { S("\xF0\x9F\x98" "a"), S(FFFD "a") },
-    { S("\xF0\x9F\x98\xF0\x9F\x98\x80"), S(FFFD "\xF0\x9F\x98\x80") },
-    { S("\xC0\xAF"), S(FFFD FFFD) },                        /* overlong / */
-    { S("\xC1\xBF"), S(FFFD FFFD) },
-    { S("\xE0\x80\xAF"), S(FFFD FFFD FFFD) },               /* overlong */
-    { S("\xF0\x80\x80\xAF"), S(FFFD FFFD FFFD FFFD) },
-    { S("\xED\xA0\x80"), S(FFFD FFFD FFFD) },               /* surrogate */
-    { S("\xED\xBF\xBF"), S(FFFD FFFD FFFD) },
-    { S("\xF4\x90\x80\x80"), S(FFFD FFFD FFFD FFFD) },      /* > 10FFFF */
-    { S("\xF5\x80\x80\x80"), S(FFFD FFFD FFFD FFFD) },
-    { S("\xF8\x88\x80\x80\x80"), S(FFFD FFFD FFFD FFFD FFFD) },
-    { S("\xE1\x80\xE2\xF0\x91\x92\xF1\xBF\x41"),             /* Unicode 3-8 */
-      S(FFFD FFFD FFFD FFFD "A") },
-    { S("\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64"),
-      S("a" FFFD FFFD FFFD "b" FFFD "c" FFFD FFFD "d") },
-};
-
-static void test_utf8_sanitize(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < N_ELEMS(utf8_cases); i++) {
-        const struct utf8_case *c = &utf8_cases[i];
-        size_t n = 999;
-        char *out = pysb_utf8_sanitize(c->in, c->in_len, &n);
-        assert_non_null(out);
-        if (n != c->want_len || memcmp(out, c->want, n) != 0)
-            fail_msg("sanitize case #%zu: got %zu bytes, want %zu", i, n,
-                     c->want_len);
-        assert_int_equal(out[n], '\0');
-        int valid = c->in_len == c->want_len &&
-                    memcmp(c->in, c->want, c->in_len) == 0;
-        if (pysb_utf8_valid(c->in, c->in_len) != valid)
-            fail_msg("utf8_valid case #%zu: got %d", i, !valid);
-        /* Whatever comes out is valid and a fixed point. */
-        assert_true(pysb_utf8_valid(out, n));
-        free(out);
-    }
-    /* out_len is optional. */
-    char *out = pysb_utf8_sanitize("x\xff", 2, NULL);
-    assert_string_equal(out, "x" FFFD);
-    free(out);
-}
-
 static void test_json_utf8(void **state)
 {
     (void)state;
@@ -818,7 +738,6 @@ int main(void)
         cmocka_unit_test(test_json_exit_event),
         cmocka_unit_test(test_json_error_field),
         cmocka_unit_test(test_json_odd_numbers),
-        cmocka_unit_test(test_utf8_sanitize),
         cmocka_unit_test(test_json_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
