@@ -41,6 +41,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "src/clock.h"
 #include "src/form.h"
 #include "src/launcher.h"
 #include "src/runlimits.h"

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "result.h"
 #include "supervise.h"
 #include "wire.h"

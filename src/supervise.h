@@ -66,14 +66,6 @@ typedef int (*pysb_output_fn)(void *ctx, int stream, const char *buf,
 int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
              pysb_result *r);
 
-/* CLOCK_MONOTONIC in seconds: the clock of every deadline of a run, on
- * both sides of the wire. */
-double pysb_monotonic(void);
-
-/* A random UUID (version 4) as 36 characters and a NUL: the run id given
- * to runs whose spec has none. */
-void pysb_new_run_id(char out[37]);
-
 /* The Python code that reads the program from fd 3 and runs it as
  * __main__ from "main.py". */
 extern const char pysb_bootstrap[];

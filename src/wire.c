@@ -21,11 +21,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "supervise.h"   /* PYSB_WAIVE_LANDLOCK, PYSB_SHARED_NETNS */
 #include "utf8.h"
 
@@ -144,27 +144,10 @@ int pysb_wire_header_parse(const uint8_t hdr[PYSB_WIRE_HDR_LEN], int *type,
 
 /* ---- waiting ---- */
 
-static int now_ms(int64_t *out)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return -1;
-    *out = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    return 0;
-}
-
 /* deadline < 0: none. */
-static int deadline_after(int timeout_ms, int64_t *deadline)
+static int64_t deadline_after(int timeout_ms)
 {
-    if (timeout_ms < 0) {
-        *deadline = -1;
-        return 0;
-    }
-    if (now_ms(deadline) < 0)
-        return -1;
-    *deadline += timeout_ms;
-    return 0;
+    return timeout_ms < 0 ? -1 : pysb_monotonic_ms() + timeout_ms;
 }
 
 /* Waits until fd is ready for `events` or reports an error/hang-up (the
@@ -176,9 +159,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
         int wait = -1, r;
 
         if (deadline >= 0) {
-            int64_t now;
-            if (now_ms(&now) < 0)
-                return -1;
+            int64_t now = pysb_monotonic_ms();
             if (now >= deadline) {
                 errno = ETIMEDOUT;
                 return -1;
@@ -220,8 +201,7 @@ int pysb_wire_send_timeout(int fd, int type, const void *payload, size_t len,
         errno = EMSGSIZE;
         return -1;
     }
-    if (deadline_after(timeout_ms, &deadline) < 0)
-        return -1;
+    deadline = deadline_after(timeout_ms);
 
     pysb_wire_header(hdr, type, (uint32_t)len);
     iov[0].iov_base = hdr;
@@ -469,8 +449,7 @@ int pysb_wire_recv(int fd, pysb_decoder *d, pysb_frame *out, int timeout_ms)
 {
     int64_t deadline;
 
-    if (deadline_after(timeout_ms, &deadline) < 0)
-        return -1;
+    deadline = deadline_after(timeout_ms);
     for (;;) {
         int r = pysb_decoder_next(d, out);
         ssize_t n;
