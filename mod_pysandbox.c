@@ -46,6 +46,7 @@
 #include "src/launcher.h"
 #include "src/runlimits.h"
 #include "src/multipart.h"
+#include "src/payload.h"
 #include "src/result.h"
 #include "src/supervise.h"
 #include "src/utf8.h"
@@ -1275,7 +1276,7 @@ static void on_result(req_ctx *x, const pysb_result *res)
         break;
     }
     case FMT_JSON: {
-        char *j = pysb_render_json(res, x->buf[0] ? x->buf[0] : "", x->len[0],
+        char *j = pysb_result_to_json(res, x->buf[0] ? x->buf[0] : "", x->len[0],
                                    x->buf[1] ? x->buf[1] : "", x->len[1]);
         if (!j) {
             r->status = HTTP_INTERNAL_SERVER_ERROR;
@@ -1290,7 +1291,7 @@ static void on_result(req_ctx *x, const pysb_result *res)
     default: {
         for (int s = 0; s < 2; s++)
             emit_event(x, s, "", 0, 1);
-        char *j = pysb_render_json(res, NULL, 0, NULL, 0);
+        char *j = pysb_result_to_json(res, NULL, 0, NULL, 0);
         if (!j)
             return;
         const char *line = x->format == FMT_NDJSON

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "payload.h"
 #include "wire.h"
 
 enum {

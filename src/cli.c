@@ -18,6 +18,7 @@
 
 #include "runlimits.h"
 #include "netns.h"
+#include "payload.h"
 #include "result.h"
 #include "supervise.h"
 #include "utf8.h"
@@ -338,7 +339,7 @@ int main(int argc, char **argv)
     if (!rep)
         die("--report-fd %d: %s", report_fd, strerror(errno));
     if (json) {
-        char *j = pysb_render_json(&r, sink.buf[0] ? sink.buf[0] : "", sink.len[0],
+        char *j = pysb_result_to_json(&r, sink.buf[0] ? sink.buf[0] : "", sink.len[0],
                                    sink.buf[1] ? sink.buf[1] : "", sink.len[1]);
         if (!j)
             die("out of memory");

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "result.h"
 #include "supervise.h"
+#include "payload.h"
 #include "wire.h"
 
 #define SEND_TIMEOUT_MS 30000
@@ -252,7 +253,7 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
     }
     if (rel.failed)
         _exit(0); /* the worker went away: nobody to tell */
-    char *json = pysb_render_json(&r, NULL, 0, NULL, 0);
+    char *json = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     if (!json || pysb_wire_send_timeout(conn, PYSB_FRAME_RESULT, json,
                                         strlen(json), RESULT_TIMEOUT_MS) < 0)
         _exit(1);

@@ -1,10 +1,9 @@
-/* result.h — what one run came to, its verdict, and the renderers that turn
- * it into the words of the HTTP contract (DESIGN §4): safeexec's text report
- * and the JSON result object.
+/* result.h — what one run came to, its verdict, and the words of the HTTP
+ * contract for it (DESIGN §4): status names, safeexec's messages and text
+ * report. The JSON result object is payload.h's.
  *
  * Contract: pysb_classify is a pure function of what the supervisor saw, so
- * the unit tests drive it with every combination. Renderers never fail on
- * odd bytes: output that is not UTF-8 becomes U+FFFD, NUL stays \u0000. */
+ * the unit tests drive it with every combination. */
 #ifndef PYSB_RESULT_H
 #define PYSB_RESULT_H
 
@@ -71,15 +70,11 @@ int pysb_format_report(const pysb_result *r, char *buf, size_t len);
 /* "cpu_limit" → PYSB_CPU_LIMIT. Returns 0, or -1 for an unknown name. */
 int pysb_status_from_name(const char *name, pysb_status *out);
 
-/* The inverse of pysb_render_json for every field it writes except
- * stdout/stderr (the supervisor's RESULT frame; the worker renders the
- * response from it). Returns 0, or -1 when json is not a result object. */
-int pysb_result_from_json(const char *json, size_t len, pysb_result *r);
-
-/* The JSON result object as a malloc'd string (caller frees), one line.
- * stdout/stderr may be NULL: the fields are then omitted (exit events). */
-char *pysb_render_json(const pysb_result *r,
-                       const char *out, size_t out_len,
-                       const char *err, size_t err_len);
+/* A name for any signal number, for the message and the JSON: real-time
+ * signals have none in the table but can still end a program
+ * ("SIGRTMIN+2", else "SIG70"). pysb_signal_from_label inverts it: the
+ * number, or -1. */
+void pysb_signal_label(int sig, char *buf, size_t len);
+int pysb_signal_from_label(const char *label);
 
 #endif

@@ -25,7 +25,7 @@
  *     STARTED = 17  JSON {"run_id":"…","uid":N}  4 KiB
  *     STDOUT  = 18  output bytes                64 KiB each
  *     STDERR  = 19  output bytes                64 KiB each
- *     RESULT  = 20  pysb_render_json() object with stdout/stderr omitted
+ *     RESULT  = 20  the result object (payload.h), no stdout/stderr
  *                                               64 KiB
  *     ERROR   = 21  one line: why the request was refused   4 KiB
  *
@@ -34,24 +34,7 @@
  * then STDOUT/STDERR in arrival order, then RESULT (or ERROR), and closes.
  * Ordering is the callers' state machine; this file only frames.
  *
- * The SPEC payload is one JSON object, strictly checked (unknown keys, wrong
- * types, duplicate keys and out-of-range values are refused):
- *
- *   {"run_id": "…",                     optional, 1..36 of [A-Za-z0-9-]
- *    "interpreter": ["/abs/path", …],   required, 1..32 non-empty strings
- *    "ro_paths": ["/abs/path", …],      optional, 0..64 absolute paths
- *    "flags": N,                        optional, PYSB_WAIVE_LANDLOCK |
- *                                       PYSB_SHARED_NETNS, nothing else
- *    "limits": {"cpu_time": s, "wall_time": s,          (JSON numbers)
- *               "memory": B, "output": B, "processes": N, "threads": N,
- *               "fsize": B, "nofile": N, "stack": B}}   (JSON integers)
- *                                       required, every key, in the ranges
- *                                       of pysb_limits_validate
- *
- * Paths (argv[0], ro_paths) must be absolute with no "." or ".." component,
- * so a launcher can compare them with its configured set as strings. Strings
- * are at most PYSB_WIRE_STR_MAX bytes and never contain NUL. Code and stdin
- * never travel in the spec.
+ * The payloads of SPEC, STARTED and RESULT are payload.h's.
  *
  * Senders use MSG_NOSIGNAL on sockets; on other fds the process must ignore
  * SIGPIPE. A send that fails half-way leaves the stream unusable: close it.
@@ -62,8 +45,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-#include "runlimits.h"
 
 #define PYSB_WIRE_MAGIC       0x50
 #define PYSB_WIRE_VERSION     1
@@ -191,45 +172,10 @@ size_t pysb_decoder_pending(const pysb_decoder *d);
  * frame), ETIMEDOUT, or what read/poll report. */
 int pysb_wire_recv(int fd, pysb_decoder *d, pysb_frame *out, int timeout_ms);
 
-/* ---- the SPEC payload ---- */
-
-#define PYSB_WIRE_RUN_ID_MAX   36
-#define PYSB_WIRE_ARGV_MAX     32
-#define PYSB_WIRE_RO_PATHS_MAX 64
-#define PYSB_WIRE_STR_MAX      4095   /* bytes of one argument or path */
-
-typedef struct pysb_wire_spec {
-    pysb_limits  limits;
-    char         run_id[PYSB_WIRE_RUN_ID_MAX + 1];   /* "" when none */
-    const char **argv;      /* interpreter argv, NULL-terminated, 1..32 */
-    const char **ro_paths;  /* NULL-terminated; may be NULL when encoding,
-                               never NULL after a successful decode */
-    int          flags;     /* PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS */
-} pysb_wire_spec;
-
-/* The spec as one line of JSON (malloc'd; caller frees), checked as
- * strictly as the decoder will check it and no longer than the SPEC
- * maximum. Returns NULL with errno EINVAL and a reason in err (may be NULL)
- * when the spec is not valid, EMSGSIZE when too long, ENOMEM. */
-char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen);
-
-/* Parses a SPEC payload into *s. Returns 0 (release s with
- * pysb_wire_spec_free), or -1 with a one-line reason in err and nothing
- * left allocated in *s. */
-int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
-                     char *err, size_t errlen);
-
-/* Frees what pysb_spec_decode allocated, and zeroes argv and ro_paths.
- * Only for decoded specs: encoders fill their own arrays. */
-void pysb_wire_spec_free(pysb_wire_spec *s);
-
-/* ---- the STARTED payload ---- */
-
-/* {"run_id":"…","uid":N}: run_id as in the spec (required), uid 1..2^32-2.
- * encode returns malloc'd JSON or NULL (EINVAL, ENOMEM). */
-char *pysb_started_encode(const char *run_id, uid_t uid);
-int pysb_started_decode(const char *json, size_t len,
-                        char run_id[PYSB_WIRE_RUN_ID_MAX + 1], uid_t *uid,
-                        char *err, size_t errlen);
+/* A one-line reason into err (may be NULL): printf, then every byte that
+ * is not printable ASCII becomes '?', so a reason that quotes peer bytes is
+ * safe in logs and HTTP headers. Returns -1, for "return pysb_reason(…)". */
+int pysb_reason(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "result.h"
+#include "payload.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define FFFD "\xEF\xBF\xBD"
@@ -465,7 +465,7 @@ static void test_json_ok(void **state)
         "cpu_time", "wall_time", "memory", "output", "processes", "threads",
     };
     pysb_result r = sample_result();
-    char *text = pysb_render_json(&r, "hello\n", 6, "", 0);
+    char *text = pysb_result_to_json(&r, "hello\n", 6, "", 0);
     json_t *j = parse(text);
 
     assert_keys(j, keys, N_ELEMS(keys));
@@ -526,7 +526,7 @@ static void test_json_signaled_and_truncated(void **state)
     r.limits.cpu_sec = 0.1;
     r.limits.memory_bytes = 1ULL << 40;
     r.run_id[0] = '\0';
-    char *text = pysb_render_json(&r, "yyyy", 4, "", 0);
+    char *text = pysb_result_to_json(&r, "yyyy", 4, "", 0);
     json_t *j = parse(text);
 
     assert_string_equal(json_string_value(json_object_get(j, "status")),
@@ -554,7 +554,7 @@ static void test_json_signaled_and_truncated(void **state)
     r.status = PYSB_SIGNAL;
     r.signal = SIGSEGV;
     r.exit_code = -1;
-    text = pysb_render_json(&r, "", 0, "", 0);
+    text = pysb_result_to_json(&r, "", 0, "", 0);
     j = parse(text);
     assert_string_equal(json_string_value(json_object_get(j, "message")),
                         "Command terminated by signal (11: SIGSEGV)");
@@ -568,7 +568,7 @@ static void test_json_signaled_and_truncated(void **state)
     r = sample_result();
     r.status = PYSB_NONZERO_EXIT;
     r.exit_code = 3;
-    text = pysb_render_json(&r, "", 0, "", 0);
+    text = pysb_result_to_json(&r, "", 0, "", 0);
     j = parse(text);
     assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 3);
     assert_true(json_is_null(json_object_get(j, "signal")));
@@ -586,7 +586,7 @@ static void test_json_exit_event(void **state)
         "memory_kb", "limits", "run_id", "landlock_abi",
     };
     pysb_result r = sample_result();
-    char *text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    char *text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     json_t *j = parse(text);
     assert_keys(j, keys, N_ELEMS(keys));
     assert_null(json_object_get(j, "stdout"));
@@ -595,7 +595,7 @@ static void test_json_exit_event(void **state)
     free(text);
 
     /* Only one stream given. */
-    text = pysb_render_json(&r, NULL, 0, "e", 1);
+    text = pysb_result_to_json(&r, NULL, 0, "e", 1);
     j = parse(text);
     assert_null(json_object_get(j, "stdout"));
     assert_string_equal(json_string_value(json_object_get(j, "stderr")), "e");
@@ -610,7 +610,7 @@ static void test_json_error_field(void **state)
     r.status = PYSB_INTERNAL_ERROR;
     r.exit_code = -1;
     snprintf(r.error, sizeof r.error, "landlock: ruleset: ENOSYS");
-    char *text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    char *text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     json_t *j = parse(text);
     assert_string_equal(json_string_value(json_object_get(j, "status")),
                         "internal_error");
@@ -630,7 +630,7 @@ static void test_json_error_field(void **state)
 
     /* Empty error: no field. */
     r.error[0] = '\0';
-    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     j = parse(text);
     assert_null(json_object_get(j, "error"));
     json_decref(j);
@@ -639,7 +639,7 @@ static void test_json_error_field(void **state)
     /* Error text on another status: not shown. */
     r = sample_result();
     snprintf(r.error, sizeof r.error, "stale");
-    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     j = parse(text);
     assert_null(json_object_get(j, "error"));
     json_decref(j);
@@ -649,7 +649,7 @@ static void test_json_error_field(void **state)
     r = sample_result();
     r.status = PYSB_INTERNAL_ERROR;
     r.exit_code = 0;
-    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     j = parse(text);
     assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 0);
     json_decref(j);
@@ -664,7 +664,7 @@ static void test_json_odd_numbers(void **state)
     r.cpu_sec = INFINITY;
     r.user_sec = 1.2345;
     r.system_sec = 2.9996;
-    char *text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    char *text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     json_t *j = parse(text);
     assert_true(json_real_value(json_object_get(j, "wall_time")) == 0.0);
     assert_true(json_real_value(json_object_get(j, "cpu_time")) == 0.0);
@@ -677,7 +677,7 @@ static void test_json_odd_numbers(void **state)
     /* run_id filling its array, without a terminating NUL. */
     r = sample_result();
     memset(r.run_id, 'a', sizeof r.run_id);
-    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     j = parse(text);
     assert_int_equal(json_string_length(json_object_get(j, "run_id")),
                      sizeof r.run_id);
@@ -690,7 +690,7 @@ static void test_json_utf8(void **state)
     (void)state;
     pysb_result r = sample_result();
     static const char err[] = "e\0f\xED\xA0\x80";
-    char *text = pysb_render_json(&r, "\xff", 1, err, sizeof err - 1);
+    char *text = pysb_result_to_json(&r, "\xff", 1, err, sizeof err - 1);
     assert_non_null(text);
     /* jansson writes U+FFFD as raw UTF-8 and NUL as \u0000. */
     assert_non_null(strstr(text, "\"stdout\":\"" FFFD "\""));
@@ -710,7 +710,7 @@ static void test_json_utf8(void **state)
     r.status = PYSB_INTERNAL_ERROR;
     snprintf(r.run_id, sizeof r.run_id, "id\xC0");
     snprintf(r.error, sizeof r.error, "bad \xff");
-    text = pysb_render_json(&r, NULL, 0, NULL, 0);
+    text = pysb_result_to_json(&r, NULL, 0, NULL, 0);
     j = parse(text);
     assert_string_equal(json_string_value(json_object_get(j, "run_id")),
                         "id" FFFD);

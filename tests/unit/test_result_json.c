@@ -1,4 +1,4 @@
-/* test_result_json.c — pysb_result_from_json inverts pysb_render_json: the
+/* test_result_json.c — pysb_result_from_json inverts pysb_result_to_json: the
  * worker renders responses from the supervisor's RESULT frame, so every
  * field must survive the trip, for every status. */
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "result.h"
+#include "payload.h"
 
 static pysb_result sample(pysb_status st)
 {
@@ -40,10 +40,10 @@ static void test_roundtrip_every_status(void **state)
     (void)state;
     for (int st = PYSB_OK; st <= PYSB_INTERNAL_ERROR; st++) {
         pysb_result a = sample((pysb_status)st), b;
-        char *ja = pysb_render_json(&a, NULL, 0, NULL, 0);
+        char *ja = pysb_result_to_json(&a, NULL, 0, NULL, 0);
         assert_non_null(ja);
         assert_int_equal(pysb_result_from_json(ja, strlen(ja), &b), 0);
-        char *jb = pysb_render_json(&b, NULL, 0, NULL, 0);
+        char *jb = pysb_result_to_json(&b, NULL, 0, NULL, 0);
         assert_string_equal(ja, jb);
         char ra[512], rb[512];
         pysb_format_report(&a, ra, sizeof ra);

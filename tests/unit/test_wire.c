@@ -27,6 +27,7 @@
 #include <jansson.h>
 
 #include "supervise.h"
+#include "payload.h"
 #include "wire.h"
 
 static const int all_types[] = {

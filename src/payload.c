@@ -1,0 +1,740 @@
+/* payload.c — what the frames carry: the SPEC a worker sends, the STARTED
+ * a supervisor answers, and the RESULT object it ends with (which is also
+ * the json format's response and the exit event of ndjson/sse).
+ *
+ * Contract (details in payload.h): the SPEC and STARTED decoders are strict
+ * (unknown or duplicate keys, wrong types, out-of-range values are errors)
+ * and the encoders check exactly what the decoders check, so a bad spec is
+ * caught on the side that built it. The result writer never fails on odd
+ * bytes: output that is not UTF-8 becomes U+FFFD exactly as Python's
+ * decode('utf-8', 'replace') does, NUL stays (\u0000). Reasons are one
+ * line of printable ASCII. */
+#include "payload.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "supervise.h"   /* PYSB_WAIVE_LANDLOCK, PYSB_SHARED_NETNS */
+#include "utf8.h"
+#include "wire.h"
+
+/* ---- JSON checks shared by encoders and decoders ---- */
+
+#define SPEC_FLAGS (PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS)
+
+static int check_run_id(const char *what, const char *id, char *err,
+                        size_t errlen)
+{
+    size_t len = strlen(id);
+
+    if (len == 0 || len > PYSB_WIRE_RUN_ID_MAX)
+        return pysb_reason(err, errlen, "%s must be 1..%d characters", what,
+                     PYSB_WIRE_RUN_ID_MAX);
+    for (size_t i = 0; i < len; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-'))
+            return pysb_reason(err, errlen, "%s may only contain A-Z a-z 0-9 -",
+                         what);
+    }
+    return 0;
+}
+
+/* what and index name the element in the reason, e.g. "ro_paths[3]". */
+static int check_string(const char *what, size_t index, const char *s,
+                        char *err, size_t errlen)
+{
+    size_t len = strlen(s);
+
+    if (len == 0)
+        return pysb_reason(err, errlen, "%s[%zu] must not be empty", what, index);
+    if (len > PYSB_WIRE_STR_MAX)
+        return pysb_reason(err, errlen, "%s[%zu] is longer than %d bytes", what,
+                     index, PYSB_WIRE_STR_MAX);
+    if (!pysb_utf8_valid(s, len))
+        return pysb_reason(err, errlen, "%s[%zu] is not valid UTF-8", what, index);
+    return 0;
+}
+
+/* Absolute, and no "." or ".." component: a launcher may then compare a
+ * path against its configured ones as a string, and "/usr/lib/../../etc"
+ * cannot pass for something under /usr/lib. */
+static int check_path(const char *what, size_t index, const char *s,
+                      char *err, size_t errlen)
+{
+    if (s[0] != '/')
+        return pysb_reason(err, errlen, "%s[%zu] must be an absolute path", what,
+                     index);
+    for (const char *p = s; *p;) {
+        size_t seg;
+
+        while (*p == '/')
+            p++;
+        seg = strcspn(p, "/");
+        if ((seg == 1 && p[0] == '.') ||
+            (seg == 2 && p[0] == '.' && p[1] == '.'))
+            return pysb_reason(err, errlen,
+                         "%s[%zu] must not contain . or .. components", what,
+                         index);
+        p += seg;
+    }
+    return 0;
+}
+
+/* Everything about a spec that is not JSON structure; run by the encoder
+ * on what the caller built and by the decoder on what it parsed. */
+static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
+{
+    char why[200];
+    size_t n;
+
+    if (memchr(s->run_id, '\0', sizeof s->run_id) == NULL)
+        return pysb_reason(err, errlen, "run_id must be 1..%d characters",
+                     PYSB_WIRE_RUN_ID_MAX);
+    if (s->run_id[0] && check_run_id("run_id", s->run_id, err, errlen) < 0)
+        return -1;
+
+    if (!s->argv || !s->argv[0])
+        return pysb_reason(err, errlen, "interpreter must have 1..%d arguments",
+                     PYSB_WIRE_ARGV_MAX);
+    for (n = 0; s->argv[n]; n++) {
+        if (n == PYSB_WIRE_ARGV_MAX)
+            return pysb_reason(err, errlen, "interpreter must have 1..%d arguments",
+                         PYSB_WIRE_ARGV_MAX);
+        if (check_string("interpreter", n, s->argv[n], err, errlen) < 0)
+            return -1;
+    }
+    if (check_path("interpreter", 0, s->argv[0], err, errlen) < 0)
+        return -1;
+
+    for (n = 0; s->ro_paths && s->ro_paths[n]; n++) {
+        if (n == PYSB_WIRE_RO_PATHS_MAX)
+            return pysb_reason(err, errlen, "ro_paths must have at most %d entries",
+                         PYSB_WIRE_RO_PATHS_MAX);
+        if (check_string("ro_paths", n, s->ro_paths[n], err, errlen) < 0 ||
+            check_path("ro_paths", n, s->ro_paths[n], err, errlen) < 0)
+            return -1;
+    }
+
+    if (s->flags < 0 || (s->flags & ~SPEC_FLAGS) != 0)
+        return pysb_reason(err, errlen, "flags has unknown bits 0x%x",
+                     (unsigned)s->flags & ~(unsigned)SPEC_FLAGS);
+
+    if (pysb_limits_validate(&s->limits, why, sizeof why) < 0)
+        return pysb_reason(err, errlen, "limits: %s", why);
+    return 0;
+}
+
+/* The limits object: key, JSON kind, and where the value goes. */
+enum limit_kind { SECONDS, BYTES, COUNT };
+
+static const struct {
+    const char     *key;
+    enum limit_kind kind;
+    size_t          off;
+} limit_keys[] = {
+    { "cpu_time",  SECONDS, offsetof(pysb_limits, cpu_sec) },
+    { "wall_time", SECONDS, offsetof(pysb_limits, wall_sec) },
+    { "memory",    BYTES,   offsetof(pysb_limits, memory_bytes) },
+    { "output",    BYTES,   offsetof(pysb_limits, output_bytes) },
+    { "processes", COUNT,   offsetof(pysb_limits, processes) },
+    { "threads",   COUNT,   offsetof(pysb_limits, threads) },
+    { "fsize",     BYTES,   offsetof(pysb_limits, fsize_bytes) },
+    { "nofile",    COUNT,   offsetof(pysb_limits, nofile) },
+    { "stack",     BYTES,   offsetof(pysb_limits, stack_bytes) },
+};
+#define N_LIMIT_KEYS (sizeof limit_keys / sizeof limit_keys[0])
+
+/* ---- SPEC encoding ---- */
+
+static json_t *string_array(const char **v)
+{
+    json_t *a = json_array();
+
+    if (!a)
+        return NULL;
+    for (size_t i = 0; v && v[i]; i++) {
+        if (json_array_append_new(a, json_string(v[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static json_t *limits_object(const pysb_limits *l)
+{
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < N_LIMIT_KEYS; i++) {
+        const char *field = (const char *)l + limit_keys[i].off;
+        json_t *v = NULL;
+        double sec;
+        uint64_t bytes;
+        unsigned count;
+
+        /* memcpy: the table knows each field's type only by its kind. */
+        switch (limit_keys[i].kind) {
+        case SECONDS:
+            memcpy(&sec, field, sizeof sec);
+            v = json_real(sec);
+            break;
+        case BYTES:   /* validated: far below 2^63 */
+            memcpy(&bytes, field, sizeof bytes);
+            v = json_integer((json_int_t)bytes);
+            break;
+        case COUNT:
+            memcpy(&count, field, sizeof count);
+            v = json_integer(count);
+            break;
+        }
+        if (json_object_set_new(o, limit_keys[i].key, v) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen)
+{
+    json_t *o;
+    char *out = NULL;
+    size_t len;
+
+    if (check_spec(s, err, errlen) < 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    o = json_object();
+    if (!o ||
+        (s->run_id[0] &&
+         json_object_set_new(o, "run_id", json_string(s->run_id)) < 0) ||
+        json_object_set_new(o, "interpreter", string_array(s->argv)) < 0 ||
+        json_object_set_new(o, "ro_paths", string_array(s->ro_paths)) < 0 ||
+        json_object_set_new(o, "flags", json_integer(s->flags)) < 0 ||
+        json_object_set_new(o, "limits", limits_object(&s->limits)) < 0)
+        goto nomem;
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!out)
+        goto nomem;
+    len = strlen(out);
+    if (len > pysb_frame_max_len(PYSB_FRAME_SPEC)) {
+        pysb_reason(err, errlen, "spec too long: %zu > %zu bytes", len,
+              pysb_frame_max_len(PYSB_FRAME_SPEC));
+        free(out);
+        errno = EMSGSIZE;
+        return NULL;
+    }
+    return out;
+
+nomem:
+    json_decref(o);
+    pysb_reason(err, errlen, "out of memory");
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* ---- SPEC decoding ---- */
+
+static int parse_limits(json_t *o, pysb_limits *l, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(o))
+        return pysb_reason(err, errlen, "limits must be an object");
+    json_object_foreach(o, key, v) {
+        size_t i;
+        for (i = 0; i < N_LIMIT_KEYS; i++)
+            if (strcmp(key, limit_keys[i].key) == 0)
+                break;
+        if (i == N_LIMIT_KEYS)
+            return pysb_reason(err, errlen, "unknown key \"limits.%.40s\"", key);
+    }
+    for (size_t i = 0; i < N_LIMIT_KEYS; i++) {
+        char *field = (char *)l + limit_keys[i].off;
+        const char *k = limit_keys[i].key;
+        json_int_t n;
+
+        v = json_object_get(o, k);
+        if (!v)
+            return pysb_reason(err, errlen, "missing key \"limits.%s\"", k);
+        if (limit_keys[i].kind == SECONDS) {
+            if (!json_is_number(v))
+                return pysb_reason(err, errlen, "limits.%s must be a number", k);
+            double sec = json_number_value(v);
+            memcpy(field, &sec, sizeof sec);
+            continue;
+        }
+        if (!json_is_integer(v) || (n = json_integer_value(v)) < 0)
+            return pysb_reason(err, errlen,
+                         "limits.%s must be a non-negative integer", k);
+        if (limit_keys[i].kind == BYTES) {
+            uint64_t bytes = (uint64_t)n;
+            memcpy(field, &bytes, sizeof bytes);
+        } else {
+            unsigned count = (unsigned)n;
+            /* Above UINT_MAX a cast would wrap into range: refuse here. */
+            if ((unsigned long long)n > UINT_MAX)
+                return pysb_reason(err, errlen, "limits.%s is too large", k);
+            memcpy(field, &count, sizeof count);
+        }
+    }
+    return 0;
+}
+
+static void free_strings(const char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free((void *)v[i]);
+    free((void *)v);
+}
+
+/* A JSON array of strings as a malloc'd NULL-terminated vector. */
+static int parse_strings(json_t *a, const char *what, size_t min, size_t max,
+                         const char ***out, char *err, size_t errlen)
+{
+    size_t n, i;
+    const char **v;
+
+    if (!json_is_array(a))
+        return pysb_reason(err, errlen, "%s must be an array of strings", what);
+    n = json_array_size(a);
+    if (n < min || n > max)
+        return min > 0
+            ? pysb_reason(err, errlen, "%s must have %zu..%zu arguments", what,
+                    min, max)
+            : pysb_reason(err, errlen, "%s must have at most %zu entries", what,
+                    max);
+    v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return pysb_reason(err, errlen, "out of memory");
+    for (i = 0; i < n; i++) {
+        json_t *e = json_array_get(a, i);
+        if (!json_is_string(e)) {
+            pysb_reason(err, errlen, "%s[%zu] must be a string", what, i);
+            goto fail;
+        }
+        /* jansson refuses \u0000 unless asked; keep that a hard rule. */
+        if (strlen(json_string_value(e)) != json_string_length(e)) {
+            pysb_reason(err, errlen, "%s[%zu] contains NUL", what, i);
+            goto fail;
+        }
+        v[i] = strdup(json_string_value(e));
+        if (!v[i]) {
+            pysb_reason(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    *out = v;
+    return 0;
+
+fail:
+    free_strings(v);
+    return -1;
+}
+
+void pysb_wire_spec_free(pysb_wire_spec *s)
+{
+    free_strings(s->argv);
+    free_strings(s->ro_paths);
+    s->argv = NULL;
+    s->ro_paths = NULL;
+}
+
+/* Loads a JSON object strictly: duplicate keys are an error (which of two
+ * values would the launcher believe?), NUL inside strings too. */
+static json_t *load_object(const char *json, size_t len, const char *what,
+                           char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root;
+
+    if (!json) {
+        pysb_reason(err, errlen, "%s is empty", what);
+        return NULL;
+    }
+    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        pysb_reason(err, errlen, "%s is not valid JSON: %s (at byte %d)", what,
+              je.text, je.position);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        pysb_reason(err, errlen, "%s is not a JSON object", what);
+        return NULL;
+    }
+    return root;
+}
+
+/* A run id given as a JSON string: checked, then copied. */
+static int parse_run_id(json_t *v, char *dst, char *err, size_t errlen)
+{
+    const char *s;
+
+    if (!json_is_string(v))
+        return pysb_reason(err, errlen, "run_id must be a string");
+    s = json_string_value(v);
+    if (json_string_length(v) != strlen(s))
+        return pysb_reason(err, errlen, "run_id may only contain A-Z a-z 0-9 -");
+    if (check_run_id("run_id", s, err, errlen) < 0)
+        return -1;
+    memcpy(dst, s, strlen(s) + 1);
+    return 0;
+}
+
+int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
+                     char *err, size_t errlen)
+{
+    static const char *const keys[] = {
+        "run_id", "interpreter", "ro_paths", "flags", "limits",
+    };
+    const char *key;
+    json_t *root, *v;
+
+    memset(s, 0, sizeof *s);
+    root = load_object(json, len, "spec", err, errlen);
+    if (!root)
+        return -1;
+    json_object_foreach(root, key, v) {
+        size_t i;
+        for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            if (strcmp(key, keys[i]) == 0)
+                break;
+        if (i == sizeof keys / sizeof keys[0]) {
+            pysb_reason(err, errlen, "unknown key \"%.40s\"", key);
+            goto fail;
+        }
+    }
+
+    v = json_object_get(root, "limits");
+    if (!v) {
+        pysb_reason(err, errlen, "missing key \"limits\"");
+        goto fail;
+    }
+    if (parse_limits(v, &s->limits, err, errlen) < 0)
+        goto fail;
+
+    v = json_object_get(root, "interpreter");
+    if (!v) {
+        pysb_reason(err, errlen, "missing key \"interpreter\"");
+        goto fail;
+    }
+    if (parse_strings(v, "interpreter", 1, PYSB_WIRE_ARGV_MAX, &s->argv,
+                      err, errlen) < 0)
+        goto fail;
+
+    v = json_object_get(root, "ro_paths");
+    if (v) {
+        if (parse_strings(v, "ro_paths", 0, PYSB_WIRE_RO_PATHS_MAX,
+                          &s->ro_paths, err, errlen) < 0)
+            goto fail;
+    } else {
+        /* Never NULL after decoding: pysb_run_spec wants a list. */
+        s->ro_paths = calloc(1, sizeof *s->ro_paths);
+        if (!s->ro_paths) {
+            pysb_reason(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+
+    v = json_object_get(root, "run_id");
+    if (v && parse_run_id(v, s->run_id, err, errlen) < 0)
+        goto fail;
+
+    v = json_object_get(root, "flags");
+    if (v) {
+        json_int_t f;
+        if (!json_is_integer(v) || (f = json_integer_value(v)) < 0 ||
+            f > INT_MAX) {
+            pysb_reason(err, errlen, "flags must be a non-negative integer");
+            goto fail;
+        }
+        s->flags = (int)f;
+    }
+
+    if (check_spec(s, err, errlen) < 0)
+        goto fail;
+    json_decref(root);
+    return 0;
+
+fail:
+    json_decref(root);
+    pysb_wire_spec_free(s);
+    return -1;
+}
+
+/* ---- STARTED ---- */
+
+#define UID_MAX_VALID 4294967294ULL   /* (uid_t)-1 means "no change" */
+
+char *pysb_started_encode(const char *run_id, uid_t uid)
+{
+    json_t *o;
+    char *out;
+
+    if (!run_id || check_run_id("run_id", run_id, NULL, 0) < 0 || uid == 0 ||
+        (unsigned long long)uid > UID_MAX_VALID) {
+        errno = EINVAL;
+        return NULL;
+    }
+    o = json_object();
+    if (!o || json_object_set_new(o, "run_id", json_string(run_id)) < 0 ||
+        json_object_set_new(o, "uid", json_integer((json_int_t)uid)) < 0) {
+        json_decref(o);
+        errno = ENOMEM;
+        return NULL;
+    }
+    out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!out)
+        errno = ENOMEM;
+    return out;
+}
+
+int pysb_started_decode(const char *json, size_t len,
+                        char run_id[PYSB_WIRE_RUN_ID_MAX + 1], uid_t *uid,
+                        char *err, size_t errlen)
+{
+    const char *key;
+    json_t *root, *v;
+    json_int_t u;
+    int rc = -1;
+
+    root = load_object(json, len, "STARTED", err, errlen);
+    if (!root)
+        return -1;
+    json_object_foreach(root, key, v) {
+        if (strcmp(key, "run_id") != 0 && strcmp(key, "uid") != 0) {
+            pysb_reason(err, errlen, "unknown key \"%.40s\"", key);
+            goto out;
+        }
+    }
+    v = json_object_get(root, "run_id");
+    if (!v) {
+        pysb_reason(err, errlen, "missing key \"run_id\"");
+        goto out;
+    }
+    if (parse_run_id(v, run_id, err, errlen) < 0)
+        goto out;
+    v = json_object_get(root, "uid");
+    if (!v) {
+        pysb_reason(err, errlen, "missing key \"uid\"");
+        goto out;
+    }
+    if (!json_is_integer(v) || (u = json_integer_value(v)) < 1 ||
+        (unsigned long long)u > UID_MAX_VALID) {
+        pysb_reason(err, errlen, "uid must be an integer in 1..%llu", UID_MAX_VALID);
+        goto out;
+    }
+    *uid = (uid_t)u;
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+/* ---- RESULT: the result object ---- */
+
+/* Times are reported to the millisecond; more digits would be noise.
+ * Done without libm (round) so users of the library need no -lm. */
+static double round_ms(double x)
+{
+    if (!isfinite(x))
+        return 0.0;         /* jansson refuses NaN and inf */
+    if (x > 1e15 || x < -1e15)
+        return x;
+    double ms = x * 1000.0;
+    long long k = (long long)(ms < 0 ? ms - 0.5 : ms + 0.5);
+    return (double)k / 1000.0;
+}
+
+static json_t *json_seconds(double x)
+{
+    return json_real(isfinite(x) ? x : 0.0);
+}
+
+/* A JSON string of arbitrary bytes: valid UTF-8 as is, the rest through
+ * the sanitizer. */
+static json_t *json_bytes(const char *buf, size_t len)
+{
+    if (pysb_utf8_valid(buf, len))
+        return json_stringn(buf, len);
+
+    size_t clean_len;
+    char *clean = pysb_utf8_sanitize(buf, len, &clean_len);
+    if (!clean)
+        return NULL;
+    json_t *j = json_stringn(clean, clean_len);
+    free(clean);
+    return j;
+}
+
+/* json_int_t is long long: larger counts are clamped, not wrapped. */
+static json_t *json_count(uint64_t n)
+{
+    return json_integer(n > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)n);
+}
+
+static json_t *result_limits_object(const pysb_limits *l)
+{
+    json_t *o = json_object();
+    int bad = 0;
+
+    if (!o)
+        return NULL;
+    bad |= json_object_set_new(o, "cpu_time", json_seconds(l->cpu_sec));
+    bad |= json_object_set_new(o, "wall_time", json_seconds(l->wall_sec));
+    bad |= json_object_set_new(o, "memory", json_count(l->memory_bytes));
+    bad |= json_object_set_new(o, "output", json_count(l->output_bytes));
+    bad |= json_object_set_new(o, "processes", json_integer(l->processes));
+    bad |= json_object_set_new(o, "threads", json_integer(l->threads));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+char *pysb_result_to_json(const pysb_result *r,
+                          const char *out, size_t out_len,
+                          const char *err, size_t err_len)
+{
+    json_t *o = json_object();
+    char msg[128], sig[32];
+    char *text = NULL;
+    int bad = 0;
+
+    if (!o)
+        return NULL;
+    pysb_status_message(r, msg, sizeof msg);
+
+    /* json_object_set_new takes ownership even on failure and refuses a
+     * NULL value, so one flag catches every allocation failure. */
+    bad |= json_object_set_new(o, "status",
+                               json_string(pysb_status_name(r->status)));
+    bad |= json_object_set_new(o, "message", json_string(msg));
+    bad |= json_object_set_new(o, "exit_code", r->exit_code >= 0
+                               ? json_integer(r->exit_code) : json_null());
+    if (r->signal > 0) {
+        pysb_signal_label(r->signal, sig, sizeof sig);
+        bad |= json_object_set_new(o, "signal", json_string(sig));
+    } else {
+        bad |= json_object_set_new(o, "signal", json_null());
+    }
+    if (out)
+        bad |= json_object_set_new(o, "stdout", json_bytes(out, out_len));
+    if (err)
+        bad |= json_object_set_new(o, "stderr", json_bytes(err, err_len));
+    bad |= json_object_set_new(o, "stdout_truncated",
+                               json_boolean(r->truncated[PYSB_STDOUT]));
+    bad |= json_object_set_new(o, "stderr_truncated",
+                               json_boolean(r->truncated[PYSB_STDERR]));
+    bad |= json_object_set_new(o, "stdout_bytes",
+                               json_count(r->bytes[PYSB_STDOUT]));
+    bad |= json_object_set_new(o, "stderr_bytes",
+                               json_count(r->bytes[PYSB_STDERR]));
+    bad |= json_object_set_new(o, "wall_time", json_real(round_ms(r->wall_sec)));
+    bad |= json_object_set_new(o, "cpu_time", json_real(round_ms(r->cpu_sec)));
+    bad |= json_object_set_new(o, "user_time", json_real(round_ms(r->user_sec)));
+    bad |= json_object_set_new(o, "system_time",
+                               json_real(round_ms(r->system_sec)));
+    bad |= json_object_set_new(o, "memory_kb", json_integer(r->memory_kb));
+    bad |= json_object_set_new(o, "limits", result_limits_object(&r->limits));
+    bad |= json_object_set_new(o, "run_id",
+                               json_bytes(r->run_id,
+                                          strnlen(r->run_id,
+                                                  sizeof r->run_id)));
+    bad |= json_object_set_new(o, "landlock_abi",
+                               json_integer(r->landlock_abi));
+    if (r->status == PYSB_INTERNAL_ERROR && r->error[0])
+        bad |= json_object_set_new(o, "error",
+                                   json_bytes(r->error,
+                                              strnlen(r->error,
+                                                      sizeof r->error)));
+
+    /* 15 digits: shortest text for ms-rounded times and typed limits
+     * ("0.1", not jansson's default "0.10000000000000001"). */
+    if (!bad)
+        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                 JSON_REAL_PRECISION(15));
+    json_decref(o);
+    return text;
+}
+
+static double get_real(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : 0.0;
+}
+
+static uint64_t get_count(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return json_is_integer(v) && json_integer_value(v) > 0
+               ? (uint64_t)json_integer_value(v) : 0;
+}
+
+static void get_text(json_t *o, const char *key, char *buf, size_t len)
+{
+    json_t *v = json_object_get(o, key);
+    snprintf(buf, len, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+int pysb_result_from_json(const char *json, size_t len, pysb_result *r)
+{
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, 0, &jerr);
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return -1;
+    }
+    json_t *status = json_object_get(o, "status");
+    json_t *sig = json_object_get(o, "signal");
+    json_t *code = json_object_get(o, "exit_code");
+    json_t *lim = json_object_get(o, "limits");
+    int rc = 0;
+    if (!json_is_string(status) ||
+        pysb_status_from_name(json_string_value(status), &r->status) < 0 ||
+        !json_is_object(lim))
+        rc = -1;
+    r->exit_code = json_is_integer(code) ? (int)json_integer_value(code) : -1;
+    r->signal = json_is_string(sig) ? pysb_signal_from_label(json_string_value(sig)) : 0;
+    if (r->signal < 0)
+        rc = -1;
+    r->truncated[PYSB_STDOUT] = json_is_true(json_object_get(o, "stdout_truncated"));
+    r->truncated[PYSB_STDERR] = json_is_true(json_object_get(o, "stderr_truncated"));
+    r->bytes[PYSB_STDOUT] = get_count(o, "stdout_bytes");
+    r->bytes[PYSB_STDERR] = get_count(o, "stderr_bytes");
+    r->wall_sec = get_real(o, "wall_time");
+    r->cpu_sec = get_real(o, "cpu_time");
+    r->user_sec = get_real(o, "user_time");
+    r->system_sec = get_real(o, "system_time");
+    r->memory_kb = (long)get_count(o, "memory_kb");
+    r->landlock_abi = (int)get_count(o, "landlock_abi");
+    get_text(o, "run_id", r->run_id, sizeof r->run_id);
+    get_text(o, "error", r->error, sizeof r->error);
+    if (json_is_object(lim)) {
+        r->limits.cpu_sec = get_real(lim, "cpu_time");
+        r->limits.wall_sec = get_real(lim, "wall_time");
+        r->limits.memory_bytes = get_count(lim, "memory");
+        r->limits.output_bytes = get_count(lim, "output");
+        r->limits.processes = (unsigned)get_count(lim, "processes");
+        r->limits.threads = (unsigned)get_count(lim, "threads");
+    }
+    json_decref(o);
+    return rc;
+}

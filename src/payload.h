@@ -1,0 +1,90 @@
+/* payload.h — the payloads of the frames (wire.h frames them): SPEC from
+ * the worker, STARTED and RESULT from the supervisor.
+ *
+ * The SPEC payload is one JSON object, strictly checked (unknown keys, wrong
+ * types, duplicate keys and out-of-range values are refused):
+ *
+ *   {"run_id": "…",                     optional, 1..36 of [A-Za-z0-9-]
+ *    "interpreter": ["/abs/path", …],   required, 1..32 non-empty strings
+ *    "ro_paths": ["/abs/path", …],      optional, 0..64 absolute paths
+ *    "flags": N,                        optional, PYSB_WAIVE_LANDLOCK |
+ *                                       PYSB_SHARED_NETNS, nothing else
+ *    "limits": {"cpu_time": s, "wall_time": s,          (JSON numbers)
+ *               "memory": B, "output": B, "processes": N, "threads": N,
+ *               "fsize": B, "nofile": N, "stack": B}}   (JSON integers)
+ *                                       required, every key, in the ranges
+ *                                       of pysb_limits_validate
+ *
+ * Paths (argv[0], ro_paths) must be absolute with no "." or ".." component,
+ * so a launcher can compare them with its configured set as strings. Strings
+ * are at most PYSB_WIRE_STR_MAX bytes and never contain NUL. Code and stdin
+ * never travel in the spec.
+ *
+ * STARTED is {"run_id":"…","uid":N}. RESULT is the result object of
+ * DESIGN §4 (pysb_result_to_json) without stdout and stderr.
+ * No Apache headers: shared by the module, the launcher and the tests. */
+#ifndef PYSB_PAYLOAD_H
+#define PYSB_PAYLOAD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "result.h"
+#include "runlimits.h"
+
+/* ---- the SPEC payload ---- */
+
+#define PYSB_WIRE_RUN_ID_MAX   36
+#define PYSB_WIRE_ARGV_MAX     32
+#define PYSB_WIRE_RO_PATHS_MAX 64
+#define PYSB_WIRE_STR_MAX      4095   /* bytes of one argument or path */
+
+typedef struct pysb_wire_spec {
+    pysb_limits  limits;
+    char         run_id[PYSB_WIRE_RUN_ID_MAX + 1];   /* "" when none */
+    const char **argv;      /* interpreter argv, NULL-terminated, 1..32 */
+    const char **ro_paths;  /* NULL-terminated; may be NULL when encoding,
+                               never NULL after a successful decode */
+    int          flags;     /* PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS */
+} pysb_wire_spec;
+
+/* The spec as one line of JSON (malloc'd; caller frees), checked as
+ * strictly as the decoder will check it and no longer than the SPEC
+ * maximum. Returns NULL with errno EINVAL and a reason in err (may be NULL)
+ * when the spec is not valid, EMSGSIZE when too long, ENOMEM. */
+char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen);
+
+/* Parses a SPEC payload into *s. Returns 0 (release s with
+ * pysb_wire_spec_free), or -1 with a one-line reason in err and nothing
+ * left allocated in *s. */
+int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
+                     char *err, size_t errlen);
+
+/* Frees what pysb_spec_decode allocated, and zeroes argv and ro_paths.
+ * Only for decoded specs: encoders fill their own arrays. */
+void pysb_wire_spec_free(pysb_wire_spec *s);
+
+/* ---- the STARTED payload ---- */
+
+/* {"run_id":"…","uid":N}: run_id as in the spec (required), uid 1..2^32-2.
+ * encode returns malloc'd JSON or NULL (EINVAL, ENOMEM). */
+char *pysb_started_encode(const char *run_id, uid_t uid);
+int pysb_started_decode(const char *json, size_t len,
+                        char run_id[PYSB_WIRE_RUN_ID_MAX + 1], uid_t *uid,
+                        char *err, size_t errlen);
+
+/* ---- the RESULT payload, and the json format's object ---- */
+
+/* The JSON result object as a malloc'd string (caller frees), one line.
+ * stdout/stderr may be NULL: the fields are then omitted (RESULT frames,
+ * exit events). */
+char *pysb_result_to_json(const pysb_result *r,
+                          const char *out, size_t out_len,
+                          const char *err, size_t err_len);
+
+/* The inverse of pysb_result_to_json for every field it writes except
+ * stdout/stderr (the supervisor's RESULT frame; the worker renders the
+ * response from it). Returns 0, or -1 when json is not a result object. */
+int pysb_result_from_json(const char *json, size_t len, pysb_result *r);
+
+#endif
