@@ -25,6 +25,74 @@
 #include "utf8.h"
 #include "wire.h"
 
+/* ---- the limits object (SPEC and RESULT), from the one table ---- */
+
+static json_t *json_seconds(double x)
+{
+    return json_real(isfinite(x) ? x : 0.0);
+}
+
+/* json_int_t is long long: larger counts are clamped, not wrapped. */
+static json_t *json_count(uint64_t n)
+{
+    return json_integer(n > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)n);
+}
+
+/* Every row of the table (flags 0) or those with one of flags. */
+static json_t *limits_object(const pysb_limits *l, unsigned flags)
+{
+    json_t *o = json_object();
+
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (flags && !(d->flags & flags))
+            continue;
+        json_t *v = d->kind == PYSB_LIMIT_SECONDS ? json_seconds(pysb_limit_seconds(l, d))
+                                                  : json_count(pysb_limit_amount(l, d));
+        if (json_object_set_new(o, d->key, v) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+/* The SPEC's limits: every key of the table, nothing else, each typed. */
+static int parse_limits(json_t *o, pysb_limits *l, char *err, size_t errlen)
+{
+    const char *key;
+    json_t *v;
+
+    if (!json_is_object(o))
+        return pysb_reason(err, errlen, "limits must be an object");
+    json_object_foreach(o, key, v) {
+        if (!pysb_limit_find(key, strlen(key)))
+            return pysb_reason(err, errlen, "unknown key \"limits.%.40s\"", key);
+    }
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        json_int_t n;
+
+        v = json_object_get(o, d->key);
+        if (!v)
+            return pysb_reason(err, errlen, "missing key \"limits.%s\"", d->key);
+        if (d->kind == PYSB_LIMIT_SECONDS) {
+            if (!json_is_number(v))
+                return pysb_reason(err, errlen, "limits.%s must be a number", d->key);
+            pysb_limit_set_seconds(l, d, json_number_value(v));
+            continue;
+        }
+        if (!json_is_integer(v) || (n = json_integer_value(v)) < 0)
+            return pysb_reason(err, errlen,
+                               "limits.%s must be a non-negative integer", d->key);
+        if (pysb_limit_set_amount(l, d, (uint64_t)n) < 0)
+            return pysb_reason(err, errlen, "limits.%s is too large", d->key);
+    }
+    return 0;
+}
+
 /* ---- JSON checks shared by encoders and decoders ---- */
 
 #define SPEC_FLAGS (PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS)
@@ -36,13 +104,13 @@ static int check_run_id(const char *what, const char *id, char *err,
 
     if (len == 0 || len > PYSB_WIRE_RUN_ID_MAX)
         return pysb_reason(err, errlen, "%s must be 1..%d characters", what,
-                     PYSB_WIRE_RUN_ID_MAX);
+                           PYSB_WIRE_RUN_ID_MAX);
     for (size_t i = 0; i < len; i++) {
         char c = id[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
               (c >= '0' && c <= '9') || c == '-'))
             return pysb_reason(err, errlen, "%s may only contain A-Z a-z 0-9 -",
-                         what);
+                               what);
     }
     return 0;
 }
@@ -57,7 +125,7 @@ static int check_string(const char *what, size_t index, const char *s,
         return pysb_reason(err, errlen, "%s[%zu] must not be empty", what, index);
     if (len > PYSB_WIRE_STR_MAX)
         return pysb_reason(err, errlen, "%s[%zu] is longer than %d bytes", what,
-                     index, PYSB_WIRE_STR_MAX);
+                           index, PYSB_WIRE_STR_MAX);
     if (!pysb_utf8_valid(s, len))
         return pysb_reason(err, errlen, "%s[%zu] is not valid UTF-8", what, index);
     return 0;
@@ -71,7 +139,7 @@ static int check_path(const char *what, size_t index, const char *s,
 {
     if (s[0] != '/')
         return pysb_reason(err, errlen, "%s[%zu] must be an absolute path", what,
-                     index);
+                           index);
     for (const char *p = s; *p;) {
         size_t seg;
 
@@ -81,8 +149,8 @@ static int check_path(const char *what, size_t index, const char *s,
         if ((seg == 1 && p[0] == '.') ||
             (seg == 2 && p[0] == '.' && p[1] == '.'))
             return pysb_reason(err, errlen,
-                         "%s[%zu] must not contain . or .. components", what,
-                         index);
+                               "%s[%zu] must not contain . or .. components", what,
+                               index);
         p += seg;
     }
     return 0;
@@ -97,17 +165,17 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
 
     if (memchr(s->run_id, '\0', sizeof s->run_id) == NULL)
         return pysb_reason(err, errlen, "run_id must be 1..%d characters",
-                     PYSB_WIRE_RUN_ID_MAX);
+                           PYSB_WIRE_RUN_ID_MAX);
     if (s->run_id[0] && check_run_id("run_id", s->run_id, err, errlen) < 0)
         return -1;
 
     if (!s->argv || !s->argv[0])
         return pysb_reason(err, errlen, "interpreter must have 1..%d arguments",
-                     PYSB_WIRE_ARGV_MAX);
+                           PYSB_WIRE_ARGV_MAX);
     for (n = 0; s->argv[n]; n++) {
         if (n == PYSB_WIRE_ARGV_MAX)
             return pysb_reason(err, errlen, "interpreter must have 1..%d arguments",
-                         PYSB_WIRE_ARGV_MAX);
+                               PYSB_WIRE_ARGV_MAX);
         if (check_string("interpreter", n, s->argv[n], err, errlen) < 0)
             return -1;
     }
@@ -117,7 +185,7 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
     for (n = 0; s->ro_paths && s->ro_paths[n]; n++) {
         if (n == PYSB_WIRE_RO_PATHS_MAX)
             return pysb_reason(err, errlen, "ro_paths must have at most %d entries",
-                         PYSB_WIRE_RO_PATHS_MAX);
+                               PYSB_WIRE_RO_PATHS_MAX);
         if (check_string("ro_paths", n, s->ro_paths[n], err, errlen) < 0 ||
             check_path("ro_paths", n, s->ro_paths[n], err, errlen) < 0)
             return -1;
@@ -125,32 +193,13 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
 
     if (s->flags < 0 || (s->flags & ~SPEC_FLAGS) != 0)
         return pysb_reason(err, errlen, "flags has unknown bits 0x%x",
-                     (unsigned)s->flags & ~(unsigned)SPEC_FLAGS);
+                           (unsigned)s->flags & ~(unsigned)SPEC_FLAGS);
 
     if (pysb_limits_validate(&s->limits, why, sizeof why) < 0)
         return pysb_reason(err, errlen, "limits: %s", why);
     return 0;
 }
 
-/* The limits object: key, JSON kind, and where the value goes. */
-enum limit_kind { SECONDS, BYTES, COUNT };
-
-static const struct {
-    const char     *key;
-    enum limit_kind kind;
-    size_t          off;
-} limit_keys[] = {
-    { "cpu_time",  SECONDS, offsetof(pysb_limits, cpu_sec) },
-    { "wall_time", SECONDS, offsetof(pysb_limits, wall_sec) },
-    { "memory",    BYTES,   offsetof(pysb_limits, memory_bytes) },
-    { "output",    BYTES,   offsetof(pysb_limits, output_bytes) },
-    { "processes", COUNT,   offsetof(pysb_limits, processes) },
-    { "threads",   COUNT,   offsetof(pysb_limits, threads) },
-    { "fsize",     BYTES,   offsetof(pysb_limits, fsize_bytes) },
-    { "nofile",    COUNT,   offsetof(pysb_limits, nofile) },
-    { "stack",     BYTES,   offsetof(pysb_limits, stack_bytes) },
-};
-#define N_LIMIT_KEYS (sizeof limit_keys / sizeof limit_keys[0])
 
 /* ---- SPEC encoding ---- */
 
@@ -169,41 +218,6 @@ static json_t *string_array(const char **v)
     return a;
 }
 
-static json_t *limits_object(const pysb_limits *l)
-{
-    json_t *o = json_object();
-
-    if (!o)
-        return NULL;
-    for (size_t i = 0; i < N_LIMIT_KEYS; i++) {
-        const char *field = (const char *)l + limit_keys[i].off;
-        json_t *v = NULL;
-        double sec;
-        uint64_t bytes;
-        unsigned count;
-
-        /* memcpy: the table knows each field's type only by its kind. */
-        switch (limit_keys[i].kind) {
-        case SECONDS:
-            memcpy(&sec, field, sizeof sec);
-            v = json_real(sec);
-            break;
-        case BYTES:   /* validated: far below 2^63 */
-            memcpy(&bytes, field, sizeof bytes);
-            v = json_integer((json_int_t)bytes);
-            break;
-        case COUNT:
-            memcpy(&count, field, sizeof count);
-            v = json_integer(count);
-            break;
-        }
-        if (json_object_set_new(o, limit_keys[i].key, v) < 0) {
-            json_decref(o);
-            return NULL;
-        }
-    }
-    return o;
-}
 
 char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen)
 {
@@ -222,7 +236,7 @@ char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen)
         json_object_set_new(o, "interpreter", string_array(s->argv)) < 0 ||
         json_object_set_new(o, "ro_paths", string_array(s->ro_paths)) < 0 ||
         json_object_set_new(o, "flags", json_integer(s->flags)) < 0 ||
-        json_object_set_new(o, "limits", limits_object(&s->limits)) < 0)
+        json_object_set_new(o, "limits", limits_object(&s->limits, 0)) < 0)
         goto nomem;
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -231,7 +245,7 @@ char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen)
     len = strlen(out);
     if (len > pysb_frame_max_len(PYSB_FRAME_SPEC)) {
         pysb_reason(err, errlen, "spec too long: %zu > %zu bytes", len,
-              pysb_frame_max_len(PYSB_FRAME_SPEC));
+                    pysb_frame_max_len(PYSB_FRAME_SPEC));
         free(out);
         errno = EMSGSIZE;
         return NULL;
@@ -247,52 +261,6 @@ nomem:
 
 /* ---- SPEC decoding ---- */
 
-static int parse_limits(json_t *o, pysb_limits *l, char *err, size_t errlen)
-{
-    const char *key;
-    json_t *v;
-
-    if (!json_is_object(o))
-        return pysb_reason(err, errlen, "limits must be an object");
-    json_object_foreach(o, key, v) {
-        size_t i;
-        for (i = 0; i < N_LIMIT_KEYS; i++)
-            if (strcmp(key, limit_keys[i].key) == 0)
-                break;
-        if (i == N_LIMIT_KEYS)
-            return pysb_reason(err, errlen, "unknown key \"limits.%.40s\"", key);
-    }
-    for (size_t i = 0; i < N_LIMIT_KEYS; i++) {
-        char *field = (char *)l + limit_keys[i].off;
-        const char *k = limit_keys[i].key;
-        json_int_t n;
-
-        v = json_object_get(o, k);
-        if (!v)
-            return pysb_reason(err, errlen, "missing key \"limits.%s\"", k);
-        if (limit_keys[i].kind == SECONDS) {
-            if (!json_is_number(v))
-                return pysb_reason(err, errlen, "limits.%s must be a number", k);
-            double sec = json_number_value(v);
-            memcpy(field, &sec, sizeof sec);
-            continue;
-        }
-        if (!json_is_integer(v) || (n = json_integer_value(v)) < 0)
-            return pysb_reason(err, errlen,
-                         "limits.%s must be a non-negative integer", k);
-        if (limit_keys[i].kind == BYTES) {
-            uint64_t bytes = (uint64_t)n;
-            memcpy(field, &bytes, sizeof bytes);
-        } else {
-            unsigned count = (unsigned)n;
-            /* Above UINT_MAX a cast would wrap into range: refuse here. */
-            if ((unsigned long long)n > UINT_MAX)
-                return pysb_reason(err, errlen, "limits.%s is too large", k);
-            memcpy(field, &count, sizeof count);
-        }
-    }
-    return 0;
-}
 
 static void free_strings(const char **v)
 {
@@ -314,9 +282,9 @@ static int parse_strings(json_t *a, const char *what, size_t min, size_t max,
     if (n < min || n > max)
         return min > 0
             ? pysb_reason(err, errlen, "%s must have %zu..%zu arguments", what,
-                    min, max)
-            : pysb_reason(err, errlen, "%s must have at most %zu entries", what,
-                    max);
+                          min, max)
+                          : pysb_reason(err, errlen, "%s must have at most %zu entries", what,
+                          max);
     v = calloc(n + 1, sizeof *v);
     if (!v)
         return pysb_reason(err, errlen, "out of memory");
@@ -368,7 +336,7 @@ static json_t *load_object(const char *json, size_t len, const char *what,
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
         pysb_reason(err, errlen, "%s is not valid JSON: %s (at byte %d)", what,
-              je.text, je.position);
+                    je.text, je.position);
         return NULL;
     }
     if (!json_is_object(root)) {
@@ -561,10 +529,6 @@ static double round_ms(double x)
     return (double)k / 1000.0;
 }
 
-static json_t *json_seconds(double x)
-{
-    return json_real(isfinite(x) ? x : 0.0);
-}
 
 /* A JSON string of arbitrary bytes: valid UTF-8 as is, the rest through
  * the sanitizer. */
@@ -582,31 +546,7 @@ static json_t *json_bytes(const char *buf, size_t len)
     return j;
 }
 
-/* json_int_t is long long: larger counts are clamped, not wrapped. */
-static json_t *json_count(uint64_t n)
-{
-    return json_integer(n > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)n);
-}
 
-static json_t *result_limits_object(const pysb_limits *l)
-{
-    json_t *o = json_object();
-    int bad = 0;
-
-    if (!o)
-        return NULL;
-    bad |= json_object_set_new(o, "cpu_time", json_seconds(l->cpu_sec));
-    bad |= json_object_set_new(o, "wall_time", json_seconds(l->wall_sec));
-    bad |= json_object_set_new(o, "memory", json_count(l->memory_bytes));
-    bad |= json_object_set_new(o, "output", json_count(l->output_bytes));
-    bad |= json_object_set_new(o, "processes", json_integer(l->processes));
-    bad |= json_object_set_new(o, "threads", json_integer(l->threads));
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
 
 char *pysb_result_to_json(const pysb_result *r,
                           const char *out, size_t out_len,
@@ -652,7 +592,7 @@ char *pysb_result_to_json(const pysb_result *r,
     bad |= json_object_set_new(o, "system_time",
                                json_real(round_ms(r->system_sec)));
     bad |= json_object_set_new(o, "memory_kb", json_integer(r->memory_kb));
-    bad |= json_object_set_new(o, "limits", result_limits_object(&r->limits));
+    bad |= json_object_set_new(o, "limits", limits_object(&r->limits, PYSB_LIMIT_SHOWN));
     bad |= json_object_set_new(o, "run_id",
                                json_bytes(r->run_id,
                                           strnlen(r->run_id,
@@ -727,13 +667,14 @@ int pysb_result_from_json(const char *json, size_t len, pysb_result *r)
     r->landlock_abi = (int)get_count(o, "landlock_abi");
     get_text(o, "run_id", r->run_id, sizeof r->run_id);
     get_text(o, "error", r->error, sizeof r->error);
-    if (json_is_object(lim)) {
-        r->limits.cpu_sec = get_real(lim, "cpu_time");
-        r->limits.wall_sec = get_real(lim, "wall_time");
-        r->limits.memory_bytes = get_count(lim, "memory");
-        r->limits.output_bytes = get_count(lim, "output");
-        r->limits.processes = (unsigned)get_count(lim, "processes");
-        r->limits.threads = (unsigned)get_count(lim, "threads");
+    for (size_t i = 0; json_is_object(lim) && i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (!(d->flags & PYSB_LIMIT_SHOWN))
+            continue;
+        if (d->kind == PYSB_LIMIT_SECONDS)
+            pysb_limit_set_seconds(&r->limits, d, get_real(lim, d->key));
+        else
+            pysb_limit_set_amount(&r->limits, d, get_count(lim, d->key));
     }
     json_decref(o);
     return rc;

@@ -1,5 +1,5 @@
-/* runlimits.c — engine defaults, parsers for the sizes and durations admins and
- * users write, and the range check every run's limits go through.
+/* runlimits.c — the table of limits, parsers for the sizes and durations
+ * admins and users write, and the range check every run's limits go through.
  *
  * Contract: parsers read plain ASCII decimal only (their own scanner, not
  * strtod, so locale, hex, exponents, "inf" and "nan" can never slip in), take
@@ -8,21 +8,90 @@
  * pysb_limits_validate names the first field out of range with its bounds. */
 #include "runlimits.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+
+#define ROW(key, kind, field, min, max, def, flags) \
+    { key, PYSB_LIMIT_##kind, offsetof(pysb_limits, field), min, max, def, flags }
+#define REQ   PYSB_LIMIT_PER_REQUEST
+#define SHOWN PYSB_LIMIT_SHOWN
+
+/* Table order is struct order: validation reports the first field out of
+ * range, and the JSON objects list the keys in this order. */
+const pysb_limit_def pysb_limit_table[] = {
+    ROW("cpu_time",  SECONDS, cpu_sec,      0, PYSB_MAX_CPU_SEC,  5,          REQ | SHOWN),
+    ROW("wall_time", SECONDS, wall_sec,     0, PYSB_MAX_WALL_SEC, 10,         REQ | SHOWN),
+    ROW("memory",    BYTES,   memory_bytes, PYSB_MIN_MEMORY, PYSB_MAX_MEMORY, 256 << 20, REQ | SHOWN),
+    ROW("output",    BYTES,   output_bytes, 1, PYSB_MAX_OUTPUT,   1 << 20,    REQ | SHOWN),
+    ROW("processes", COUNT,   processes,    1, PYSB_MAX_TASKS,    1,          SHOWN),
+    ROW("threads",   COUNT,   threads,      1, PYSB_MAX_TASKS,    16,         SHOWN),
+    ROW("fsize",     BYTES,   fsize_bytes,  1, PYSB_MAX_FSIZE,    8 << 20,    0),
+    /* CPython opens a few files of its own before user code runs. */
+    ROW("nofile",    COUNT,   nofile,       8, PYSB_MAX_NOFILE,   64,         0),
+    ROW("stack",     BYTES,   stack_bytes,  PYSB_MIN_STACK, PYSB_MAX_STACK, 8 << 20, 0),
+};
+const size_t pysb_limit_count = sizeof pysb_limit_table / sizeof pysb_limit_table[0];
+
+const pysb_limit_def *pysb_limit_find(const char *key, size_t len)
+{
+    for (size_t i = 0; i < pysb_limit_count; i++)
+        if (strlen(pysb_limit_table[i].key) == len &&
+            memcmp(pysb_limit_table[i].key, key, len) == 0)
+            return &pysb_limit_table[i];
+    return NULL;
+}
+
+/* memcpy: the table knows each field's type only by its kind. */
+double pysb_limit_seconds(const pysb_limits *l, const pysb_limit_def *d)
+{
+    double v;
+    memcpy(&v, (const char *)l + d->offset, sizeof v);
+    return v;
+}
+
+uint64_t pysb_limit_amount(const pysb_limits *l, const pysb_limit_def *d)
+{
+    const char *p = (const char *)l + d->offset;
+    if (d->kind == PYSB_LIMIT_COUNT) {
+        unsigned v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+void pysb_limit_set_seconds(pysb_limits *l, const pysb_limit_def *d, double v)
+{
+    memcpy((char *)l + d->offset, &v, sizeof v);
+}
+
+int pysb_limit_set_amount(pysb_limits *l, const pysb_limit_def *d, uint64_t v)
+{
+    char *p = (char *)l + d->offset;
+    if (d->kind == PYSB_LIMIT_COUNT) {
+        if (v > UINT_MAX)
+            return -1;
+        unsigned u = (unsigned)v;
+        memcpy(p, &u, sizeof u);
+        return 0;
+    }
+    memcpy(p, &v, sizeof v);
+    return 0;
+}
 
 void pysb_limits_default(pysb_limits *l)
 {
     memset(l, 0, sizeof *l);
-    l->cpu_sec = 5.0;
-    l->wall_sec = 10.0;
-    l->memory_bytes = 256ULL << 20;
-    l->output_bytes = 1ULL << 20;
-    l->processes = 1;
-    l->threads = 16;
-    l->fsize_bytes = 8ULL << 20;
-    l->nofile = 64;
-    l->stack_bytes = 8ULL << 20;
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (d->kind == PYSB_LIMIT_SECONDS)
+            pysb_limit_set_seconds(l, d, d->def);
+        else
+            pysb_limit_set_amount(l, d, (uint64_t)d->def);
+    }
 }
 
 /* Parsers report through this so callers may pass err == NULL. */
@@ -255,67 +324,91 @@ void pysb_format_size(uint64_t bytes, char *buf, size_t len)
     snprintf(buf, len, "%llu", (unsigned long long)bytes);
 }
 
-static int size_out_of_range(const char *field, uint64_t v, uint64_t min,
-                             uint64_t max, char *err, size_t errlen)
+int pysb_limit_parse(const pysb_limit_def *d, const char *text, pysb_limits *l,
+                     const char **err)
 {
-    char lo[32], hi[32];
+    double sec;
+    uint64_t n;
+    unsigned long long u;
 
-    if (v >= min && v <= max)
+    switch (d->kind) {
+    case PYSB_LIMIT_SECONDS:
+        if (pysb_parse_duration(text, &sec, err) < 0)
+            return -1;
+        pysb_limit_set_seconds(l, d, sec);
         return 0;
-    pysb_format_size(min, lo, sizeof lo);
-    pysb_format_size(max, hi, sizeof hi);
-    snprintf(err, errlen, "%s must be between %s and %s", field, lo, hi);
-    return 1;
+    case PYSB_LIMIT_BYTES:
+        if (pysb_parse_size(text, &n, err) < 0)
+            return -1;
+        return pysb_limit_set_amount(l, d, n);
+    case PYSB_LIMIT_COUNT:
+        if (pysb_parse_uint(text, 0, UINT_MAX, &u, err) < 0)
+            return -1;
+        return pysb_limit_set_amount(l, d, u);
+    }
+    return fail(err, "unknown kind of limit");
 }
 
-static int count_out_of_range(const char *field, unsigned v, unsigned min,
-                              unsigned max, char *err, size_t errlen)
+int pysb_limit_compare(const pysb_limits *a, const pysb_limits *b,
+                       const pysb_limit_def *d)
 {
-    if (v >= min && v <= max)
-        return 0;
-    snprintf(err, errlen, "%s must be between %u and %u", field, min, max);
-    return 1;
+    if (d->kind == PYSB_LIMIT_SECONDS) {
+        double x = pysb_limit_seconds(a, d), y = pysb_limit_seconds(b, d);
+        return x < y ? -1 : x > y;
+    }
+    uint64_t x = pysb_limit_amount(a, d), y = pysb_limit_amount(b, d);
+    return x < y ? -1 : x > y;
 }
 
-static int seconds_out_of_range(const char *field, double v, double max,
-                                char *err, size_t errlen)
+void pysb_limit_format(const pysb_limits *l, const pysb_limit_def *d, char *buf,
+                       size_t len)
 {
-    /* Written so that NaN fails too. */
-    if (v > 0 && v <= max)
-        return 0;
-    snprintf(err, errlen, "%s must be > 0 and at most %g seconds", field, max);
-    return 1;
+    if (d->kind == PYSB_LIMIT_SECONDS)
+        snprintf(buf, len, "%g seconds", pysb_limit_seconds(l, d));
+    else if (d->kind == PYSB_LIMIT_BYTES)
+        pysb_format_size(pysb_limit_amount(l, d), buf, len);
+    else
+        snprintf(buf, len, "%llu", (unsigned long long)pysb_limit_amount(l, d));
 }
 
-int pysb_limits_validate(const pysb_limits *l, char *err, size_t errlen)
+int pysb_limit_check(const pysb_limits *l, const pysb_limit_def *d, char *err,
+                     size_t errlen)
 {
-    char scratch[8];
+    char scratch[8], lo[32], hi[32];
 
     /* Callers may pass no buffer when only the verdict matters. */
     if (!err || errlen == 0) {
         err = scratch;
         errlen = sizeof scratch;
     }
-    if (seconds_out_of_range("cpu_time", l->cpu_sec, PYSB_MAX_CPU_SEC,
-                             err, errlen) ||
-        seconds_out_of_range("wall_time", l->wall_sec, PYSB_MAX_WALL_SEC,
-                             err, errlen) ||
-        size_out_of_range("memory", l->memory_bytes, PYSB_MIN_MEMORY,
-                          PYSB_MAX_MEMORY, err, errlen) ||
-        size_out_of_range("output", l->output_bytes, 1, PYSB_MAX_OUTPUT,
-                          err, errlen) ||
-        count_out_of_range("processes", l->processes, 1, PYSB_MAX_TASKS,
-                           err, errlen) ||
-        count_out_of_range("threads", l->threads, 1, PYSB_MAX_TASKS,
-                           err, errlen) ||
-        size_out_of_range("fsize", l->fsize_bytes, 1, PYSB_MAX_FSIZE,
-                          err, errlen) ||
-        /* CPython opens a few files of its own before user code runs. */
-        count_out_of_range("nofile", l->nofile, 8, PYSB_MAX_NOFILE,
-                           err, errlen) ||
-        size_out_of_range("stack", l->stack_bytes, PYSB_MIN_STACK,
-                          PYSB_MAX_STACK, err, errlen))
+    if (d->kind == PYSB_LIMIT_SECONDS) {
+        double v = pysb_limit_seconds(l, d);
+        /* Written so that NaN fails too. */
+        if (v > d->min && v <= d->max)
+            return 0;
+        snprintf(err, errlen, "%s must be > 0 and at most %g seconds", d->key, d->max);
         return -1;
-    err[0] = '\0';
+    }
+    uint64_t v = pysb_limit_amount(l, d);
+    if (v >= (uint64_t)d->min && v <= (uint64_t)d->max)
+        return 0;
+    if (d->kind == PYSB_LIMIT_BYTES) {
+        pysb_format_size((uint64_t)d->min, lo, sizeof lo);
+        pysb_format_size((uint64_t)d->max, hi, sizeof hi);
+    } else {
+        snprintf(lo, sizeof lo, "%llu", (unsigned long long)d->min);
+        snprintf(hi, sizeof hi, "%llu", (unsigned long long)d->max);
+    }
+    snprintf(err, errlen, "%s must be between %s and %s", d->key, lo, hi);
+    return -1;
+}
+
+int pysb_limits_validate(const pysb_limits *l, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < pysb_limit_count; i++)
+        if (pysb_limit_check(l, &pysb_limit_table[i], err, errlen) < 0)
+            return -1;
+    if (err && errlen > 0)
+        err[0] = '\0';
     return 0;
 }

@@ -71,9 +71,9 @@ static void ascii_line(char *s)
 }
 
 int pysb_reason(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen > 0) {
-        va_list ap;
+                {
+                if (err && errlen > 0) {
+                va_list ap;
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
@@ -105,22 +105,22 @@ static int check_header(const uint8_t *p, size_t have, const uint32_t *max,
 {
     if (have >= 1 && p[0] != PYSB_WIRE_MAGIC)
         return pysb_reason(err, errlen, "bad magic byte 0x%02x (want 0x%02x)",
-                     p[0], PYSB_WIRE_MAGIC);
+                           p[0], PYSB_WIRE_MAGIC);
     if (have >= 2 && p[1] != PYSB_WIRE_VERSION)
         return pysb_reason(err, errlen, "unsupported protocol version %u (want %u)",
-                     p[1], PYSB_WIRE_VERSION);
+                           p[1], PYSB_WIRE_VERSION);
     if (have >= 3 && !pysb_frame_type_known(p[2]))
         return pysb_reason(err, errlen, "unknown frame type %u", p[2]);
     if (have >= 4 && p[3] != 0)
         return pysb_reason(err, errlen, "reserved header byte is 0x%02x (must be 0)",
-                     p[3]);
+                           p[3]);
     if (have >= PYSB_WIRE_HDR_LEN) {
         uint32_t l = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
                      (uint32_t)p[6] << 8 | (uint32_t)p[7];
         uint32_t m = max ? max[p[2]] : frame_types[p[2]].max;
         if (l > m)
             return pysb_reason(err, errlen, "frame type %s too long: %" PRIu32
-                         " > %" PRIu32, frame_types[p[2]].name, l, m);
+                               " > %" PRIu32, frame_types[p[2]].name, l, m);
         *type = p[2];
         *len = l;
     }

@@ -444,6 +444,84 @@ static void test_format_size(void **state)
     assert_string_equal(small, "25");
 }
 
+/* ---- the table ------------------------------------------------------ */
+
+static void test_table_rows(void **state)
+{
+    (void)state;
+    pysb_limits l;
+    pysb_limits_default(&l);
+    assert_int_equal(pysb_limit_count, 9);
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        /* Found by its name, and nothing else is. */
+        assert_ptr_equal(pysb_limit_find(d->key, strlen(d->key)), d);
+        assert_null(pysb_limit_find(d->key, strlen(d->key) - 1));
+        /* The default is in range and is what pysb_limits_default set. */
+        assert_int_equal(pysb_limit_check(&l, d, NULL, 0), 0);
+        if (d->kind == PYSB_LIMIT_SECONDS)
+            assert_true(pysb_limit_seconds(&l, d) == d->def);
+        else
+            assert_int_equal(pysb_limit_amount(&l, d), (uint64_t)d->def);
+        /* A limit a request may ask for is one its answers show. */
+        if (d->flags & PYSB_LIMIT_PER_REQUEST)
+            assert_true(d->flags & PYSB_LIMIT_SHOWN);
+        /* Rows are in struct order, one field each. */
+        if (i > 0)
+            assert_true(d->offset > pysb_limit_table[i - 1].offset);
+    }
+    assert_null(pysb_limit_find("timeout", 7));
+    assert_null(pysb_limit_find("", 0));
+}
+
+static void test_table_parse_format_compare(void **state)
+{
+    (void)state;
+    const pysb_limit_def *cpu = pysb_limit_find("cpu_time", 8);
+    const pysb_limit_def *mem = pysb_limit_find("memory", 6);
+    const pysb_limit_def *thr = pysb_limit_find("threads", 7);
+    pysb_limits a, b;
+    const char *err = NULL;
+    char buf[64];
+
+    pysb_limits_default(&a);
+    pysb_limits_default(&b);
+    assert_int_equal(pysb_limit_parse(cpu, "1500ms", &a, &err), 0);
+    assert_true(a.cpu_sec == 1.5);
+    pysb_limit_format(&a, cpu, buf, sizeof buf);
+    assert_string_equal(buf, "1.5 seconds");
+    assert_int_equal(pysb_limit_compare(&a, &b, cpu), -1);
+
+    assert_int_equal(pysb_limit_parse(mem, "1.5G", &a, &err), 0);
+    assert_int_equal(a.memory_bytes, 1536ULL << 20);
+    pysb_limit_format(&a, mem, buf, sizeof buf);
+    assert_string_equal(buf, "1536M");
+    assert_int_equal(pysb_limit_compare(&a, &b, mem), 1);
+    assert_int_equal(pysb_limit_compare(&b, &b, mem), 0);
+
+    assert_int_equal(pysb_limit_parse(thr, "8", &a, &err), 0);
+    assert_int_equal(a.threads, 8);
+    pysb_limit_format(&a, thr, buf, sizeof buf);
+    assert_string_equal(buf, "8");
+
+    /* Each kind's own parser, with its reason. */
+    assert_int_equal(pysb_limit_parse(cpu, "5 s", &a, &err), -1);
+    assert_non_null(strstr(err, "not a duration"));
+    assert_int_equal(pysb_limit_parse(mem, "1.5", &a, &err), -1);
+    assert_non_null(strstr(err, "no decimals"));
+    assert_int_equal(pysb_limit_parse(thr, "4294967296", &a, &err), -1);
+    assert_int_equal(a.threads, 8);              /* untouched on failure */
+
+    /* A count that does not fit its field is refused, not wrapped. */
+    assert_int_equal(pysb_limit_set_amount(&a, thr, 1ULL << 32), -1);
+    assert_int_equal(a.threads, 8);
+
+    /* The reason of a check names the row and its bounds. */
+    a.memory_bytes = 1;
+    assert_int_equal(pysb_limit_check(&a, mem, buf, sizeof buf), -1);
+    assert_string_equal(buf, "memory must be between 16M and 1T");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -457,6 +535,8 @@ int main(void)
         cmocka_unit_test(test_validate_bounds),
         cmocka_unit_test(test_validate_odd_values),
         cmocka_unit_test(test_format_size),
+        cmocka_unit_test(test_table_rows),
+        cmocka_unit_test(test_table_parse_format_compare),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
