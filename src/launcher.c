@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bootstrap.h"
 #include "clock.h"
 #include "result.h"
 #include "supervise.h"
@@ -52,60 +53,19 @@ static void logf_(int level, int errnum, const char *fmt, ...)
 
 /* ---- compiled bootstraps ---------------------------------------------- */
 
-/* One interpreter's compiled bootstrap, and the binary it suits. */
-struct compiled {
-    const char *path;
-    dev_t dev;
-    ino_t ino;
-    struct timespec mtime;
-    char *blob;
-    size_t len;
-};
-#define MAX_COMPILED 16
-static struct compiled compiled[MAX_COMPILED];
-static size_t n_compiled;
-
 static void compile_bootstraps(void)
 {
-    for (size_t i = 0; cfg->interpreters && cfg->interpreters[i] && n_compiled < MAX_COMPILED; i++) {
-        struct compiled *c = &compiled[n_compiled];
-        struct stat st;
+    for (size_t i = 0; cfg->interpreters && cfg->interpreters[i]; i++) {
         char err[256];
-        c->path = cfg->interpreters[i];
-        for (size_t k = 0; k < n_compiled; k++)
-            if (!strcmp(compiled[k].path, c->path))
-                goto next;
-        if (stat(c->path, &st) < 0)
-            continue;
-        if (pysb_bootstrap_compile(c->path, cfg->uid_first, &c->blob, &c->len, err,
-                                   sizeof err) < 0) {
+        size_t len;
+        int rc = pysb_bootstrap_cache_add(cfg->interpreters[i], cfg->uid_first, &len, err,
+                                          sizeof err);
+        if (rc < 0)
             logf_(PYSB_LOG_WARN, 0, "%s; runs will compile it themselves", err);
-            continue;
-        }
-        c->dev = st.st_dev;
-        c->ino = st.st_ino;
-        c->mtime = st.st_mtim;
-        n_compiled++;
-        logf_(PYSB_LOG_INFO, 0, "bootstrap compiled for %s (%zu bytes)", c->path, c->len);
-    next:;
+        else if (rc > 0)
+            logf_(PYSB_LOG_INFO, 0, "bootstrap compiled for %s (%zu bytes)",
+                  cfg->interpreters[i], len);
     }
-}
-
-/* The compiled bootstrap for interp, if it still suits the binary there
- * (a package upgrade replaces it: then the run compiles its own). */
-static const struct compiled *compiled_for(const char *interp)
-{
-    for (size_t i = 0; i < n_compiled; i++) {
-        struct stat st;
-        if (strcmp(compiled[i].path, interp))
-            continue;
-        if (stat(interp, &st) == 0 && st.st_dev == compiled[i].dev &&
-            st.st_ino == compiled[i].ino && st.st_mtim.tv_sec == compiled[i].mtime.tv_sec &&
-            st.st_mtim.tv_nsec == compiled[i].mtime.tv_nsec)
-            return &compiled[i];
-        return NULL;
-    }
-    return NULL;
 }
 
 /* ---- the supervisor of one run ---------------------------------------- */
@@ -238,11 +198,7 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
         .flags = ws.flags | PYSB_SHARED_NETNS,
         .run_id = ws.run_id[0] ? ws.run_id : NULL,
     };
-    const struct compiled *boot = compiled_for(ws.argv[0]);
-    if (boot) {
-        spec.bootstrap_blob = boot->blob;
-        spec.bootstrap_blob_len = boot->len;
-    }
+    pysb_bootstrap_cached(ws.argv[0], &spec.bootstrap_blob, &spec.bootstrap_blob_len);
     struct relay rel = { .fd = conn, .deadline = pysb_monotonic() + ws.limits.wall_sec };
     pysb_result r;
     if ((pysb_run(&spec, relay_output, &rel, &r) < 0 || r.status == PYSB_INTERNAL_ERROR) &&

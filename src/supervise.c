@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -37,6 +36,7 @@
 
 #include "clock.h"
 #include "confine.h"
+#include "bootstrap.h"
 #include "landlock.h"
 #include "policy.h"
 #include "utf8.h"
@@ -44,75 +44,6 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-
-/* Reads the program from fd 3, runs it as __main__ from "main.py", and
- * prints tracebacks with source lines (linecache asks the module's
- * __loader__ for the text) minus the bootstrap's own frames.
- *
- * Every line here is compiled on every run, so it is kept short.
- *
- * exec() of the text, not compile(text, "main.py"): compile() first checks
- * whether its argument is an AST, which builds every AST class (0.6 ms, a
- * third of the sandbox's whole cost per run). The name comes instead from a
- * one-shot trace hook that renames the module's code object, nested code
- * included, before its first line runs.
- *
- * The interpreter runs with -u (added by pysb_run): -I ignores
- * PYTHONUNBUFFERED, and a run killed at a limit must keep everything it
- * printed. exit() and quit() exist as with site (-S drops them). Threads'
- * uncaught exceptions go through the traceback module too (threading takes
- * its default hook from _thread at import), so they show source lines. */
-const char pysb_bootstrap[] =
-    "import sys\n"
-    "def _exit(code=None):\n"
-    "    raise SystemExit(code)\n"
-    "__builtins__.exit = __builtins__.quit = _exit\n"
-    "def _thread_hook(a):\n"
-    "    if a.exc_type is not SystemExit:\n"
-    "        import traceback\n"
-    "        print('Exception in thread %s:' % (a.thread.name if a.thread else '?'), file=sys.stderr)\n"
-    "        traceback.print_exception(a.exc_type, a.exc_value, a.exc_traceback)\n"
-    "__import__('_thread')._excepthook = _thread_hook\n"
-    "def _main():\n"
-    "    with open(3, 'rb') as f:\n"
-    "        text = f.read().decode()\n"
-    "    main = type(sys)('__main__')\n"
-    "    main.__file__ = 'main.py'\n"
-    "    main.__loader__ = type(sys.implementation)(get_source=lambda name: text)\n"
-    "    main.__builtins__ = __builtins__\n"
-    "    sys.modules['__main__'] = main\n"
-    "    sys.argv[:] = ['main.py']\n"
-    "    def name_it(frame, event, arg):\n"
-    "        sys.settrace(None)\n"
-    "        __import__('_imp')._fix_co_filename(frame.f_code, 'main.py')\n"
-    "    try:\n"
-    "        sys.settrace(name_it)\n"
-    "        exec(text, main.__dict__)\n"
-    "    except SystemExit:\n"
-    "        raise\n"
-    "    except BaseException as e:\n"
-    "        sys.settrace(None)\n"
-    "        if isinstance(e, SyntaxError) and e.filename == '<string>':\n"
-    "            e.filename = 'main.py'\n"
-    "        tb = e.__traceback__\n"
-    "        while tb and tb.tb_frame.f_code.co_filename != 'main.py':\n"
-    "            tb = tb.tb_next\n"
-    "        try:\n"
-    "            import traceback\n"
-    "            traceback.print_exception(type(e), e, tb)\n"
-    "        except BaseException:\n"
-    "            sys.__excepthook__(type(e), e, tb)\n"
-    "        sys.exit(1)\n"
-    "    finally:\n"
-    "        sys.settrace(None)\n"
-    "_main()\n";
-
-/* With a precompiled bootstrap the code pipe starts with its marshal data,
- * after a 4-byte little-endian length; the bootstrap then reads the rest. */
-static const char bootstrap_stub[] =
-    "import marshal\n"
-    "_f = open(3, 'rb', buffering=0, closefd=False)\n"
-    "exec(marshal.loads(_f.read(int.from_bytes(_f.read(4), 'little'))))\n";
 
 /* One message on the status pipe; below PIPE_BUF, so written atomically. */
 enum { MSG_CONFINE_FAILED = 1, MSG_PROGRAM_ENDED = 2 };
@@ -590,26 +521,14 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     memcpy(argv, spec->argv, argc * sizeof *argv);
     /* The code pipe's content: the program, after the compiled bootstrap
      * when there is one. */
-    char *code_buf = NULL;
-    size_t code_len = spec->code_len;
-    const int use_blob = spec->code && spec->bootstrap_blob && spec->bootstrap_blob_len &&
-                         spec->bootstrap_blob_len < (1u << 30);
-    if (use_blob) {
-        code_len = 4 + spec->bootstrap_blob_len + spec->code_len;
-        code_buf = malloc(code_len);
-        if (!code_buf)
-            return start_error(r, "supervisor: out of memory");
-        uint32_t n = (uint32_t)spec->bootstrap_blob_len;
-        unsigned char hdr[4] = { (unsigned char)n, (unsigned char)(n >> 8),
-                                 (unsigned char)(n >> 16), (unsigned char)(n >> 24) };
-        memcpy(code_buf, hdr, 4);
-        memcpy(code_buf + 4, spec->bootstrap_blob, spec->bootstrap_blob_len);
-        memcpy(code_buf + 4 + spec->bootstrap_blob_len, spec->code, spec->code_len);
-    }
+    pysb_code_pipe pipe_content = { spec->code, spec->code_len, NULL, pysb_bootstrap };
+    if (spec->code && pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len,
+                                          spec->code, spec->code_len, &pipe_content) < 0)
+        return start_error(r, "supervisor: out of memory");
     if (spec->code) {
         argv[argc++] = "-u";
         argv[argc++] = "-c";
-        argv[argc++] = use_blob ? bootstrap_stub : pysb_bootstrap;
+        argv[argc++] = pipe_content.arg;
     }
     argv[argc] = NULL;
 
@@ -624,7 +543,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         for (size_t i = 0; i < sizeof all / sizeof *all; i++)
             if (all[i] >= 0)
                 close(all[i]);
-        free(code_buf);
+        free(pipe_content.owned);
         return start_error(r, r->error);
     }
     signal(SIGPIPE, SIG_IGN);
@@ -649,7 +568,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     struct sup s = {
         .spec = spec, .out = out, .ctx = ctx, .reaper = pid, .pidfd = -1,
         .out_fd = { o[0], e[0] }, .in_w = in[1], .code_w = c[1],
-        .code_buf = code_buf ? code_buf : spec->code, .code_len = code_len,
+        .code_buf = pipe_content.data, .code_len = pipe_content.len,
         .status_r = st[0], .stdin_src = spec->stdin_fd,
     };
     if (pid < 0) {
@@ -658,7 +577,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
             if (ours[i] >= 0)
                 close(ours[i]);
-        free(code_buf);
+        free(pipe_content.owned);
         return start_error(r, r->error);
     }
     s.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -688,7 +607,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         if (ours[i] >= 0)
             close(ours[i]);
     free(s.pump);
-    free(code_buf);
+    free(pipe_content.owned);
 
     r->user_sec = s.ru.ru_utime.tv_sec + s.ru.ru_utime.tv_usec / 1e6;
     r->system_sec = s.ru.ru_stime.tv_sec + s.ru.ru_stime.tv_usec / 1e6;
@@ -718,96 +637,5 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
                  "reaper ended without a report (wait status 0x%x)", s.reaper_status);
     if (r->status != PYSB_INTERNAL_ERROR)
         r->error[0] = '\0';
-    return 0;
-}
-
-int pysb_bootstrap_compile(const char *interp, uid_t uid, char **blob,
-                           size_t *len, char *err, size_t errlen)
-{
-    static const char gen[] =
-        "import marshal, sys\n"
-        "sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.buffer.read(), "
-        "'<pysandbox>', 'exec')))\n";
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "bootstrap: pipe: %s", strerror(errno));
-        return -1;
-    }
-    if (pipe2(out, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "bootstrap: pipe: %s", strerror(errno));
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Not as root: the interpreter runs nothing but compile(), but it
-         * has no reason to hold privileges while doing so. */
-        if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || setgroups(0, NULL) < 0 ||
-            setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
-            _exit(126);
-        execle(interp, interp, "-I", "-S", "-c", gen, (char *)NULL, pysb_child_env);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    if (pid < 0) {
-        snprintf(err, errlen, "bootstrap: fork: %s", strerror(errno));
-        close(in[1]);
-        close(out[0]);
-        return -1;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    size_t src_len = strlen(pysb_bootstrap), off = 0;
-    while (off < src_len) {
-        ssize_t n = write(in[1], pysb_bootstrap + off, src_len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    close(in[1]);
-    size_t cap = 16384, got = 0;
-    char *buf = malloc(cap);
-    double deadline = pysb_monotonic() + 10.0;
-    int ok = buf != NULL;
-    while (ok) {
-        struct pollfd p = { out[0], POLLIN, 0 };
-        int left = (int)((deadline - pysb_monotonic()) * 1000);
-        if (left <= 0 || poll(&p, 1, left) <= 0) {
-            ok = 0; /* a hung interpreter: give up, runs compile it */
-            break;
-        }
-        if (got == cap) {
-            char *nb = cap < (1u << 20) ? realloc(buf, cap * 2) : NULL;
-            if (!nb) {
-                ok = 0;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(out[0], buf + got, cap - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(out[0]);
-    if (!ok)
-        kill(pid, SIGKILL);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    if (!ok || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || got == 0) {
-        snprintf(err, errlen, "bootstrap: %s could not compile it (wait status 0x%x)",
-                 interp, ok ? (unsigned)st : 0u);
-        free(buf);
-        return -1;
-    }
-    *blob = buf;
-    *len = got;
     return 0;
 }

@@ -43,9 +43,8 @@ typedef struct pysb_run_spec {
     const char *const *ro_paths;  /* extra read-only paths, NULL-terminated */
     int         flags;
     const char *run_id;           /* copied into the result; may be NULL */
-    /* The bootstrap already compiled by this interpreter
-     * (pysb_bootstrap_compile), or NULL: it is then compiled from source
-     * on every run, about 0.3 ms. */
+    /* The bootstrap already compiled by this interpreter (bootstrap.h), or
+     * NULL: it is then compiled from source on every run, about 0.3 ms. */
     const char *bootstrap_blob;
     size_t      bootstrap_blob_len;
 } pysb_run_spec;
@@ -65,17 +64,5 @@ typedef int (*pysb_output_fn)(void *ctx, int stream, const char *buf,
  * then PYSB_INTERNAL_ERROR too). */
 int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
              pysb_result *r);
-
-/* The Python code that reads the program from fd 3 and runs it as
- * __main__ from "main.py". */
-extern const char pysb_bootstrap[];
-
-/* Compile pysb_bootstrap with interp (run as uid/gid `uid`, -I -S) and
- * return its marshal data in a malloc'd *blob: the launcher does this once
- * per interpreter so runs skip the compilation. The data only suits that
- * very binary: callers check it has not changed (same inode and mtime)
- * before use. Returns 0, or -1 with a reason. */
-int pysb_bootstrap_compile(const char *interp, uid_t uid, char **blob,
-                           size_t *len, char *err, size_t errlen);
 
 #endif
