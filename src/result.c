@@ -2,10 +2,12 @@
  *
  * Contract: pysb_classify maps what the supervisor observed to one status
  * with fixed precedence (internal error, output cap, wall clock, then the
- * wait status); it touches only status, exit_code and signal. The words are
+ * wait status, then CPU used over a fractional limit); it touches only
+ * status, exit_code and signal. The words are
  * safeexec's; signal names are fixed ASCII, never localised. */
 #include "result.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,13 @@
 /* The RLIMIT_CPU hard limit (soft + 1 s) ends a run with SIGKILL; CPU time
  * accounting is tick-grained, so allow a little slack below the limit. */
 #define CPU_KILL_SLACK 0.05
+
+/* What RLIMIT_CPU was set to for a limit: whole seconds, rounded up
+ * (confine.c does the same), at least one. */
+static double cpu_rlimit_sec(double limit)
+{
+    return fmax(1.0, ceil(limit));
+}
 
 static int is_blank(char c)
 {
@@ -90,7 +99,7 @@ static pysb_status classify_signal(const pysb_observed *o, int sig)
     if (sig == SIGXCPU)
         return PYSB_CPU_LIMIT;
     if (sig == SIGKILL && o->cpu_limit_sec > 0 &&
-        o->cpu_sec >= o->cpu_limit_sec - CPU_KILL_SLACK)
+        o->cpu_sec >= cpu_rlimit_sec(o->cpu_limit_sec) - CPU_KILL_SLACK)
         return PYSB_CPU_LIMIT;
     if ((sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS ||
          sig == SIGKILL) && tail_mentions_memory_failure(o))
@@ -113,11 +122,11 @@ void pysb_classify(const pysb_observed *o, pysb_result *r)
             r->exit_code = WEXITSTATUS(ws);
     }
 
-    if (o->internal_error)
+    if (o->layer_failed || o->stop >= PYSB_STOP_CANCELLED)
         r->status = PYSB_INTERNAL_ERROR;
-    else if (o->killed_output)
+    else if (o->stop == PYSB_STOP_OUTPUT)
         r->status = PYSB_OUTPUT_LIMIT;
-    else if (o->killed_wall)
+    else if (o->stop == PYSB_STOP_WALL)
         r->status = PYSB_WALL_LIMIT;
     else if (!o->have_status)
         r->status = PYSB_INTERNAL_ERROR;    /* nothing known of the program */
@@ -129,6 +138,12 @@ void pysb_classify(const pysb_observed *o, pysb_result *r)
                   : PYSB_NONZERO_EXIT;
     else
         r->status = PYSB_INTERNAL_ERROR;    /* stopped/continued: not an end */
+
+    /* RLIMIT_CPU counts whole seconds: a program that ended on its own
+     * having used more CPU than a fractional limit still exceeded it. */
+    if ((r->status == PYSB_OK || r->status == PYSB_NONZERO_EXIT ||
+         r->status == PYSB_SIGNAL) && o->cpu_limit_sec > 0 && o->cpu_sec > o->cpu_limit_sec)
+        r->status = PYSB_CPU_LIMIT;
 }
 
 /* ---- names and words ------------------------------------------------ */

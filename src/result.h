@@ -40,15 +40,27 @@ typedef struct pysb_result {
     pysb_limits limits;        /* the limits the run had */
 } pysb_result;
 
+/* Why the supervisor stopped a run, if it did. When two stops come
+ * together the later value in this order wins: it is the classifier's
+ * precedence (a cancelled run is an internal error even if it had also
+ * overflowed its output). */
+typedef enum pysb_stop {
+    PYSB_STOP_NONE = 0,
+    PYSB_STOP_WALL,         /* the wall clock ran out, or a reader was too
+                               slow to take the output within it */
+    PYSB_STOP_OUTPUT,       /* the first byte over the output cap */
+    PYSB_STOP_CANCELLED,    /* the client or the output sink went away */
+    PYSB_STOP_FAILED,       /* the supervisor itself failed */
+} pysb_stop;
+
 /* What the supervisor observed; input of the classifier. */
 typedef struct pysb_observed {
     int    wait_status;        /* of the program (not of the reaper) */
     int    have_status;        /* 0 when the program never reported one */
-    int    killed_wall;        /* supervisor stopped it at the wall limit */
-    int    killed_output;      /* supervisor stopped it at the output cap */
-    int    internal_error;     /* a layer failed, or the supervisor did */
-    double cpu_sec;
-    double cpu_limit_sec;
+    pysb_stop stop;            /* why the supervisor stopped it */
+    int    layer_failed;       /* a confinement layer failed (the reaper said) */
+    double cpu_sec;            /* CPU the run used */
+    double cpu_limit_sec;      /* the run's CPU limit, exact (0: none) */
     const char *stderr_tail;   /* last bytes of stderr, may be NULL */
     size_t stderr_tail_len;
 } pysb_observed;

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -182,7 +181,7 @@ struct sup {
     uint64_t kept;              /* output bytes kept so far */
     char   tail[TAIL_LEN];      /* last stderr bytes kept */
     size_t tail_len;
-    int killed, killed_wall, killed_output, cancelled;
+    pysb_stop stop;             /* why we stopped the run; NONE: we did not */
     double hard_kill_at;        /* SIGKILL the reaper then, 0: not due */
     int reaped, have_status, confine_failed;
     int program_status;
@@ -195,15 +194,27 @@ struct sup {
  * namespace, its death takes every process of the run with it. */
 #define REAPER_GRACE 0.5
 
-static void kill_run(struct sup *s)
+/* Stops the run for `why`. A second reason only replaces the first when it
+ * ranks higher (the order of pysb_stop, which is the classifier's
+ * precedence): a run stopped at its wall clock whose last output then
+ * overflows the cap ends as output_limit. */
+static void kill_run(struct sup *s, pysb_stop why)
 {
-    if (!s->killed && !s->reaped) {
+    if (s->stop == PYSB_STOP_NONE && !s->reaped) {
         if (kill(s->reaper, SIGUSR1) < 0 && errno != ESRCH)
             fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)s->reaper,
                     strerror(errno));
         s->hard_kill_at = pysb_monotonic() + REAPER_GRACE;
     }
-    s->killed = 1;
+    if (why > s->stop)
+        s->stop = why;
+}
+
+/* A stop of the supervisor's own making, with its reason in r->error. */
+static void fail_run(struct sup *s, pysb_result *r, pysb_stop why, const char *msg)
+{
+    snprintf(r->error, sizeof r->error, "%s", msg);
+    kill_run(s, why);
 }
 
 static void hard_kill(struct sup *s)
@@ -220,6 +231,13 @@ static void close_fd(int *fd)
     if (*fd >= 0)
         close(*fd);
     *fd = -1;
+}
+
+static void close_all(const int *fds, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
 }
 
 static void keep_tail(struct sup *s, const char *buf, size_t n)
@@ -252,8 +270,8 @@ static void drain_output(struct sup *s, int i, pysb_result *r, char *buf)
         close_fd(&s->out_fd[i]);
         return;
     }
-    if (s->killed_output || s->cancelled)
-        return; /* after the stop: discarded */
+    if (s->stop >= PYSB_STOP_OUTPUT)
+        return; /* after the cap or a cancel: discarded */
     uint64_t room = s->spec->limits.output_bytes - s->kept;
     size_t keep = (uint64_t)n > room ? (size_t)room : (size_t)n;
     if (keep > 0) {
@@ -265,21 +283,17 @@ static void drain_output(struct sup *s, int i, pysb_result *r, char *buf)
         if (rc == PYSB_SINK_TIMEOUT) {
             /* The reader is too slow to take the output within the run's
              * wall clock: the clock has run out. */
-            s->killed_wall = 1;
-            kill_run(s);
+            kill_run(s, PYSB_STOP_WALL);
             return;
         }
         if (rc < 0) {
-            s->cancelled = 1;
-            snprintf(r->error, sizeof r->error, "cancelled: the output sink went away");
-            kill_run(s);
+            fail_run(s, r, PYSB_STOP_CANCELLED, "cancelled: the output sink went away");
             return;
         }
     }
     if ((size_t)n > keep) {
         r->truncated[i] = 1;
-        s->killed_output = 1;
-        kill_run(s);
+        kill_run(s, PYSB_STOP_OUTPUT);
     }
 }
 
@@ -290,6 +304,13 @@ static void write_some(int *fd, const char *buf, size_t len, size_t *off)
         *off += (size_t)n;
     else if (n < 0 && errno != EAGAIN && errno != EINTR)
         close_fd(fd); /* EPIPE: the program closed it or ended */
+}
+
+static void pump_code(struct sup *s)
+{
+    write_some(&s->code_w, s->code_buf, s->code_len, &s->code_off);
+    if (s->code_w >= 0 && s->code_off == s->code_len)
+        close_fd(&s->code_w);
 }
 
 static void pump_stdin(struct sup *s)
@@ -320,6 +341,16 @@ static void refill_stdin(struct sup *s)
     }
     s->pump_len = (size_t)n;
     s->pump_off = 0;
+}
+
+/* The client's connection (watch_fd): closed or hung up, the run ends. */
+static void watch_client(struct sup *s, pysb_result *r, short revents)
+{
+    char junk[256];
+    ssize_t m = (revents & (POLLHUP | POLLERR | POLLRDHUP))
+                    ? 0 : read(s->spec->watch_fd, junk, sizeof junk);
+    if (m == 0 || (m < 0 && errno != EAGAIN && errno != EINTR))
+        fail_run(s, r, PYSB_STOP_CANCELLED, "cancelled: the client went away");
 }
 
 static void read_status(struct sup *s, pysb_result *r)
@@ -370,115 +401,271 @@ static int start_error(pysb_result *r, const char *why)
     return -1;
 }
 
+/* ---- the pump: one poll loop until nothing of the run is left --------- */
+
+/* What the loop watches, tagged with what to do when it is ready. */
+enum { W_STDOUT, W_STDERR, W_STATUS, W_REAPER, W_CODE, W_STDIN, W_STDIN_SRC, W_CLIENT };
+
+struct watch {
+    struct pollfd p[8];
+    int tag[8];
+    int n;
+};
+
+static void watch_add(struct watch *w, int fd, short events, int tag)
+{
+    if (fd < 0)
+        return;
+    w->p[w->n] = (struct pollfd){ .fd = fd, .events = events };
+    w->tag[w->n++] = tag;
+}
+
+static void watch_build(const struct sup *s, struct watch *w)
+{
+    w->n = 0;
+    watch_add(w, s->out_fd[0], POLLIN, W_STDOUT);
+    watch_add(w, s->out_fd[1], POLLIN, W_STDERR);
+    watch_add(w, s->status_r, POLLIN, W_STATUS);
+    watch_add(w, s->pidfd, POLLIN, W_REAPER);
+    watch_add(w, s->code_w, POLLOUT, W_CODE);
+    int have_pending = s->stdin_off < s->spec->stdin_len || s->pump_off < s->pump_len;
+    if (s->in_w >= 0 && (have_pending || s->stdin_src < 0))
+        watch_add(w, s->in_w, POLLOUT, W_STDIN);
+    if (s->in_w >= 0 && !have_pending && s->stdin_src >= 0)
+        watch_add(w, s->stdin_src, POLLIN, W_STDIN_SRC);
+    if (s->stop == PYSB_STOP_NONE)
+        watch_add(w, s->spec->watch_fd, POLLIN | POLLRDHUP, W_CLIENT);
+}
+
+static void dispatch(struct sup *s, pysb_result *r, char *buf, int tag, short revents)
+{
+    switch (tag) {
+    case W_STDOUT:
+    case W_STDERR:
+        if (buf)
+            drain_output(s, tag == W_STDOUT ? PYSB_STDOUT : PYSB_STDERR, r, buf);
+        break;
+    case W_STATUS:
+        read_status(s, r);
+        break;
+    case W_REAPER:
+        reap(s);
+        break;
+    case W_CODE:
+        pump_code(s);
+        break;
+    case W_STDIN:
+        pump_stdin(s);
+        break;
+    case W_STDIN_SRC:
+        refill_stdin(s);
+        break;
+    case W_CLIENT:
+        watch_client(s, r, revents);
+        break;
+    }
+}
+
+/* The clocks: the wall limit, the reaper's grace after a stop, and the
+ * drain once everything is dead. Returns how long poll may wait (ms), or -1
+ * when the loop is done. */
+static int check_clocks(struct sup *s, double deadline, double *drain_until)
+{
+    double now = pysb_monotonic();
+    if (s->stop == PYSB_STOP_NONE && now >= deadline)
+        kill_run(s, PYSB_STOP_WALL);
+    if (s->hard_kill_at > 0 && now >= s->hard_kill_at)
+        hard_kill(s);
+    if (s->reaped) {
+        /* Everything of the run is dead; the pipes close at once. A second
+         * is generous and keeps a kernel surprise from hanging us. */
+        if (*drain_until == 0)
+            *drain_until = now + 1.0;
+        if (now >= *drain_until)
+            return -1;
+    }
+    double until = s->reaped ? *drain_until
+                 : s->hard_kill_at > 0 ? s->hard_kill_at
+                 : s->stop != PYSB_STOP_NONE ? now + 0.1 : deadline;
+    int timeout = (int)((until - now) * 1000.0) + 1;
+    return timeout < 0 ? 0 : timeout;
+}
+
 /* Poll loop until the reaper is reaped and both output pipes are closed. */
 static void supervise(struct sup *s, pysb_result *r, double deadline)
 {
     char *buf = malloc(READ_CHUNK);
-    if (!buf) {
-        snprintf(r->error, sizeof r->error, "supervisor: out of memory");
-        s->cancelled = 1;
-        kill_run(s);
-    }
+    if (!buf)
+        fail_run(s, r, PYSB_STOP_FAILED, "supervisor: out of memory");
     double drain_until = 0;
     while (!s->reaped || s->out_fd[0] >= 0 || s->out_fd[1] >= 0) {
-        struct pollfd p[8];
-        int idx[8], n = 0;
-#define WATCH(fd_, ev_, tag_) \
-        if ((fd_) >= 0) { p[n].fd = (fd_); p[n].events = (ev_); p[n].revents = 0; idx[n++] = (tag_); }
-        for (int i = 0; i < 2; i++)
-            WATCH(s->out_fd[i], POLLIN, i);
-        WATCH(s->status_r, POLLIN, 2);
-        WATCH(s->pidfd, POLLIN, 3);
-        WATCH(s->code_w, POLLOUT, 4);
-        int have_pending = s->stdin_off < s->spec->stdin_len || s->pump_off < s->pump_len;
-        if (s->in_w >= 0 && (have_pending || s->stdin_src < 0))
-            WATCH(s->in_w, POLLOUT, 5);
-        if (s->in_w >= 0 && !have_pending && s->stdin_src >= 0)
-            WATCH(s->stdin_src, POLLIN, 6);
-        if (!s->killed)
-            WATCH(s->spec->watch_fd, POLLIN | POLLRDHUP, 7);
-#undef WATCH
-        double now = pysb_monotonic();
-        if (!s->killed && now >= deadline) {
-            s->killed_wall = 1;
-            kill_run(s);
-        }
-        if (s->hard_kill_at > 0 && now >= s->hard_kill_at)
-            hard_kill(s);
-        if (s->reaped) {
-            /* Everything of the run is dead; the pipes close at once. A
-             * second is generous and keeps a kernel surprise from
-             * hanging us. */
-            if (drain_until == 0)
-                drain_until = now + 1.0;
-            if (now >= drain_until)
-                break;
-        }
-        double until = s->reaped ? drain_until
-                     : s->hard_kill_at > 0 ? s->hard_kill_at
-                     : s->killed ? now + 0.1 : deadline;
-        int timeout = (int)((until - now) * 1000.0) + 1;
+        struct watch w;
+        watch_build(s, &w);
+        int timeout = check_clocks(s, deadline, &drain_until);
         if (timeout < 0)
-            timeout = 0;
-        int rc = poll(p, (nfds_t)n, timeout);
-        if (rc < 0) {
+            break;
+        if (poll(w.p, (nfds_t)w.n, timeout) < 0) {
             if (errno == EINTR)
                 continue;
-            snprintf(r->error, sizeof r->error, "supervisor: poll: %s", strerror(errno));
-            s->cancelled = 1;
+            char why[128];
+            snprintf(why, sizeof why, "supervisor: poll: %s", strerror(errno));
+            fail_run(s, r, PYSB_STOP_FAILED, why);
             /* No loop left to wait for the reaper's own stop: SIGKILL. */
-            kill_run(s);
-            s->hard_kill_at = now;
+            s->hard_kill_at = pysb_monotonic();
             hard_kill(s);
             if (!s->reaped)
                 reap(s);
             break;
         }
-        for (int k = 0; k < n; k++) {
-            if (!p[k].revents)
-                continue;
-            switch (idx[k]) {
-            case 0:
-            case 1:
-                if (buf)
-                    drain_output(s, idx[k], r, buf);
-                break;
-            case 2:
-                read_status(s, r);
-                break;
-            case 3:
-                reap(s);
-                break;
-            case 4:
-                write_some(&s->code_w, s->code_buf, s->code_len, &s->code_off);
-                if (s->code_w >= 0 && s->code_off == s->code_len)
-                    close_fd(&s->code_w);
-                break;
-            case 5:
-                pump_stdin(s);
-                break;
-            case 6:
-                refill_stdin(s);
-                break;
-            case 7: {
-                char junk[256];
-                ssize_t m = (p[k].revents & (POLLHUP | POLLERR | POLLRDHUP))
-                                ? 0 : read(s->spec->watch_fd, junk, sizeof junk);
-                if (m == 0 || (m < 0 && errno != EAGAIN && errno != EINTR)) {
-                    s->cancelled = 1;
-                    snprintf(r->error, sizeof r->error, "cancelled: the client went away");
-                    kill_run(s);
-                }
-                break;
-            }
-            }
-        }
+        for (int k = 0; k < w.n; k++)
+            if (w.p[k].revents)
+                dispatch(s, r, buf, w.tag[k], w.p[k].revents);
     }
     /* Leftovers on the status pipe (the report races the exit); every
      * writer is dead by now, so a read ends in data or EOF. */
     for (int i = 0; i < 4 && s->status_r >= 0; i++)
         read_status(s, r);
     free(buf);
+}
+
+/* ---- the phases of a run ---------------------------------------------- */
+
+/* Everything about the spec and the host checked before a process exists:
+ * the limits, the ids, the interpreter, the code, the paths and Landlock. */
+static int check_run(const pysb_run_spec *spec, pysb_path_set *paths, int *abi,
+                     pysb_result *r)
+{
+    if (pysb_limits_validate(&spec->limits, r->error, sizeof r->error) < 0)
+        return start_error(r, r->error);
+    if (spec->uid == 0 || spec->gid == 0)
+        return start_error(r, "ids: refusing to run as uid/gid 0");
+    if (!spec->argv || !spec->argv[0] || spec->argv[0][0] != '/')
+        return start_error(r, "interpreter: an absolute path is required");
+    if (spec->code && !pysb_utf8_valid(spec->code, spec->code_len))
+        return start_error(r, "code: not valid UTF-8");
+    if (pysb_interp_paths(spec->argv[0], spec->ro_paths, paths, r->error,
+                          sizeof r->error) < 0)
+        return start_error(r, r->error);
+    *abi = pysb_landlock_abi();
+    if (*abi == 0 && !(spec->flags & PYSB_WAIVE_LANDLOCK))
+        return start_error(r, "landlock: not supported by this kernel "
+                              "(an explicit waiver is needed to run without it)");
+    r->landlock_abi = *abi;
+    return 0;
+}
+
+#define MAX_ARGS 64
+
+/* The interpreter's argv (the spec's, then "-u -c <bootstrap>" for code)
+ * and the code pipe's content. */
+static int build_argv(const pysb_run_spec *spec, const char *argv[MAX_ARGS + 5],
+                      pysb_code_pipe *pipe_content, pysb_result *r)
+{
+    size_t argc = 0;
+    while (spec->argv[argc])
+        argc++;
+    if (argc > MAX_ARGS)
+        return start_error(r, "interpreter: too many arguments");
+    memcpy(argv, spec->argv, argc * sizeof *argv);
+    *pipe_content = (pysb_code_pipe){ spec->code, spec->code_len, NULL, pysb_bootstrap };
+    if (spec->code) {
+        if (pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len,
+                                spec->code, spec->code_len, pipe_content) < 0)
+            return start_error(r, "supervisor: out of memory");
+        argv[argc++] = "-u";
+        argv[argc++] = "-c";
+        argv[argc++] = pipe_content->arg;
+    }
+    argv[argc] = NULL;
+    return 0;
+}
+
+/* The run's pipes: [0] read end, [1] write end; the child's ends go to the
+ * reaper, ours stay. */
+struct pipes {
+    int in[2], out[2], err[2], code[2], status[2];
+};
+
+static int open_pipes(struct pipes *p, int need_code, pysb_result *r)
+{
+    *p = (struct pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+    if (make_pipe(p->in, r->error, sizeof r->error) < 0 ||
+        make_pipe(p->out, r->error, sizeof r->error) < 0 ||
+        make_pipe(p->err, r->error, sizeof r->error) < 0 ||
+        (need_code && make_pipe(p->code, r->error, sizeof r->error) < 0) ||
+        make_pipe(p->status, r->error, sizeof r->error) < 0) {
+        close_all((const int *)p, sizeof *p / sizeof(int));
+        return start_error(r, r->error);
+    }
+    return 0;
+}
+
+/* Clones the reaper into its namespaces and keeps our ends of the pipes in
+ * s. Returns 0 (s->reaped already when the reaper could not be watched and
+ * was killed at once), or -1 with nothing left open but the caller's. */
+static int spawn(struct sup *s, const struct child_args *a, struct pipes *p,
+                 pysb_result *r)
+{
+    unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    if (!(s->spec->flags & PYSB_SHARED_NETNS))
+        flags |= CLONE_NEWNET;
+    signal(SIGPIPE, SIG_IGN);
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
+    if (pid == 0)
+        reaper_main(a);
+    int clone_errno = errno;
+    const int child_ends[] = { p->in[0], p->out[1], p->err[1], p->code[0], p->status[1] };
+    const int ours[] = { p->in[1], p->out[0], p->err[0], p->code[1], p->status[0] };
+    close_all(child_ends, 5);
+    if (pid < 0) {
+        close_all(ours, 5);
+        snprintf(r->error, sizeof r->error, "namespaces: clone: %s", strerror(clone_errno));
+        return start_error(r, r->error);
+    }
+    s->reaper = pid;
+    s->out_fd[0] = p->out[0];
+    s->out_fd[1] = p->err[0];
+    s->in_w = p->in[1];
+    s->code_w = p->code[1];
+    s->status_r = p->status[0];
+    for (size_t i = 0; i < 5; i++)
+        if (ours[i] >= 0)
+            fcntl(ours[i], F_SETFL, O_NONBLOCK);
+    s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (s->pidfd < 0) {
+        snprintf(r->error, sizeof r->error, "supervisor: pidfd_open: %s", strerror(errno));
+        /* The reaper may not have its SIGUSR1 handler yet: SIGKILL. */
+        if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
+            fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)pid, strerror(errno));
+        s->stop = PYSB_STOP_FAILED;
+        reap(s);
+    }
+    return 0;
+}
+
+/* After the run: statistics from the reaper's rusage, then the verdict. */
+static void conclude(const struct sup *s, pysb_result *r)
+{
+    r->user_sec = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6;
+    r->system_sec = s->ru.ru_stime.tv_sec + s->ru.ru_stime.tv_usec / 1e6;
+    r->cpu_sec = r->user_sec + r->system_sec;
+    r->memory_kb = s->ru.ru_maxrss;
+    pysb_observed ob = {
+        .wait_status = s->program_status,
+        .have_status = s->have_status,
+        .stop = s->stop,
+        .layer_failed = s->confine_failed,
+        .cpu_sec = r->cpu_sec,
+        .cpu_limit_sec = s->spec->limits.cpu_sec,
+        .stderr_tail = s->tail,
+        .stderr_tail_len = s->tail_len,
+    };
+    pysb_classify(&ob, r);
+    if (r->status == PYSB_INTERNAL_ERROR && !r->error[0])
+        snprintf(r->error, sizeof r->error,
+                 "reaper ended without a report (wait status 0x%x)", s->reaper_status);
+    if (r->status != PYSB_INTERNAL_ERROR)
+        r->error[0] = '\0';
 }
 
 int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
@@ -492,150 +679,41 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     else
         pysb_new_run_id(r->run_id);
 
-    if (pysb_limits_validate(&spec->limits, r->error, sizeof r->error) < 0)
-        return start_error(r, r->error);
-    if (spec->uid == 0 || spec->gid == 0)
-        return start_error(r, "ids: refusing to run as uid/gid 0");
-    if (!spec->argv || !spec->argv[0] || spec->argv[0][0] != '/')
-        return start_error(r, "interpreter: an absolute path is required");
-    if (spec->code && !pysb_utf8_valid(spec->code, spec->code_len))
-        return start_error(r, "code: not valid UTF-8");
-
     pysb_path_set paths;
-    if (pysb_interp_paths(spec->argv[0], spec->ro_paths, &paths, r->error,
-                          sizeof r->error) < 0)
-        return start_error(r, r->error);
-    int abi = pysb_landlock_abi();
-    if (abi == 0 && !(spec->flags & PYSB_WAIVE_LANDLOCK))
-        return start_error(r, "landlock: not supported by this kernel "
-                              "(an explicit waiver is needed to run without it)");
-    r->landlock_abi = abi;
-
-    /* argv + "-c" bootstrap + NULL */
-    size_t argc = 0;
-    while (spec->argv[argc])
-        argc++;
-    if (argc > 64)
-        return start_error(r, "interpreter: too many arguments");
-    const char *argv[69];
-    memcpy(argv, spec->argv, argc * sizeof *argv);
-    /* The code pipe's content: the program, after the compiled bootstrap
-     * when there is one. */
-    pysb_code_pipe pipe_content = { spec->code, spec->code_len, NULL, pysb_bootstrap };
-    if (spec->code && pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len,
-                                          spec->code, spec->code_len, &pipe_content) < 0)
-        return start_error(r, "supervisor: out of memory");
-    if (spec->code) {
-        argv[argc++] = "-u";
-        argv[argc++] = "-c";
-        argv[argc++] = pipe_content.arg;
-    }
-    argv[argc] = NULL;
-
-    int in[2] = { -1, -1 }, o[2] = { -1, -1 }, e[2] = { -1, -1 };
-    int c[2] = { -1, -1 }, st[2] = { -1, -1 };
-    if (make_pipe(in, r->error, sizeof r->error) < 0 ||
-        make_pipe(o, r->error, sizeof r->error) < 0 ||
-        make_pipe(e, r->error, sizeof r->error) < 0 ||
-        (spec->code && make_pipe(c, r->error, sizeof r->error) < 0) ||
-        make_pipe(st, r->error, sizeof r->error) < 0) {
-        int all[] = { in[0], in[1], o[0], o[1], e[0], e[1], c[0], c[1], st[0], st[1] };
-        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-            if (all[i] >= 0)
-                close(all[i]);
+    const char *argv[MAX_ARGS + 5];
+    pysb_code_pipe pipe_content;
+    struct pipes p;
+    int abi;
+    if (check_run(spec, &paths, &abi, r) < 0 || build_argv(spec, argv, &pipe_content, r) < 0)
+        return -1;
+    if (open_pipes(&p, spec->code != NULL, r) < 0) {
         free(pipe_content.owned);
-        return start_error(r, r->error);
+        return -1;
     }
-    signal(SIGPIPE, SIG_IGN);
-
     struct child_args a = {
         .spec = spec, .argv = argv, .paths = &paths,
-        .fds = { in[0], o[1], e[1], c[0], st[1] },
+        .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1] },
         .use_landlock = abi > 0,
     };
-    unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
-    if (!(spec->flags & PYSB_SHARED_NETNS))
-        flags |= CLONE_NEWNET;
-    double t0 = pysb_monotonic();
-    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
-    if (pid == 0)
-        reaper_main(&a);
-    int clone_errno = errno;
-    int child_ends[] = { in[0], o[1], e[1], c[0], st[1] };
-    for (size_t i = 0; i < sizeof child_ends / sizeof *child_ends; i++)
-        if (child_ends[i] >= 0)
-            close(child_ends[i]);
     struct sup s = {
-        .spec = spec, .out = out, .ctx = ctx, .reaper = pid, .pidfd = -1,
-        .out_fd = { o[0], e[0] }, .in_w = in[1], .code_w = c[1],
+        .spec = spec, .out = out, .ctx = ctx, .pidfd = -1,
         .code_buf = pipe_content.data, .code_len = pipe_content.len,
-        .status_r = st[0], .stdin_src = spec->stdin_fd,
+        .stdin_src = spec->stdin_fd,
     };
-    if (pid < 0) {
-        snprintf(r->error, sizeof r->error, "namespaces: clone: %s", strerror(clone_errno));
-        int ours[] = { in[1], o[0], e[0], c[1], st[0] };
-        for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
-            if (ours[i] >= 0)
-                close(ours[i]);
+    double t0 = pysb_monotonic();
+    if (spawn(&s, &a, &p, r) < 0) {
         free(pipe_content.owned);
-        return start_error(r, r->error);
+        return -1;
     }
-    s.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (s.pidfd < 0) {
-        snprintf(r->error, sizeof r->error, "supervisor: pidfd_open: %s", strerror(errno));
-        s.cancelled = 1;
-        /* The reaper may not have its SIGUSR1 handler yet: SIGKILL. */
-        if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
-            fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)pid, strerror(errno));
-        s.killed = 1;
-        reap(&s);
-    }
-    int nb[] = { in[1], o[0], e[0], c[1], st[0] };
-    for (size_t i = 0; i < sizeof nb / sizeof *nb; i++)
-        if (nb[i] >= 0)
-            fcntl(nb[i], F_SETFL, O_NONBLOCK);
-    if (spec->stdin_fd >= 0) {
-        s.pump = malloc(READ_CHUNK);
-        if (!s.pump)
-            s.stdin_src = -1;
-    }
+    if (spec->stdin_fd >= 0 && !(s.pump = malloc(READ_CHUNK)))
+        s.stdin_src = -1;
     if (!s.reaped)
         supervise(&s, r, t0 + spec->limits.wall_sec);
     r->wall_sec = pysb_monotonic() - t0;
-    int ours[] = { s.in_w, s.out_fd[0], s.out_fd[1], s.code_w, s.status_r };
-    for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
-        if (ours[i] >= 0)
-            close(ours[i]);
+    const int ours[] = { s.in_w, s.out_fd[0], s.out_fd[1], s.code_w, s.status_r };
+    close_all(ours, 5);
     free(s.pump);
     free(pipe_content.owned);
-
-    r->user_sec = s.ru.ru_utime.tv_sec + s.ru.ru_utime.tv_usec / 1e6;
-    r->system_sec = s.ru.ru_stime.tv_sec + s.ru.ru_stime.tv_usec / 1e6;
-    r->cpu_sec = r->user_sec + r->system_sec;
-    r->memory_kb = s.ru.ru_maxrss;
-
-    pysb_observed ob = {
-        .wait_status = s.program_status,
-        .have_status = s.have_status,
-        .killed_wall = s.killed_wall,
-        .killed_output = s.killed_output,
-        .internal_error = s.confine_failed || s.cancelled,
-        .cpu_sec = r->cpu_sec,
-        /* what RLIMIT_CPU was set to (confine.c rounds up) */
-        .cpu_limit_sec = fmax(1.0, ceil(spec->limits.cpu_sec)),
-        .stderr_tail = s.tail,
-        .stderr_tail_len = s.tail_len,
-    };
-    pysb_classify(&ob, r);
-    /* RLIMIT_CPU counts whole seconds; a program that finished over a
-     * fractional limit still exceeded it. */
-    if ((r->status == PYSB_OK || r->status == PYSB_NONZERO_EXIT ||
-         r->status == PYSB_SIGNAL) && r->cpu_sec > spec->limits.cpu_sec)
-        r->status = PYSB_CPU_LIMIT;
-    if (r->status == PYSB_INTERNAL_ERROR && !r->error[0])
-        snprintf(r->error, sizeof r->error,
-                 "reaper ended without a report (wait status 0x%x)", s.reaper_status);
-    if (r->status != PYSB_INTERNAL_ERROR)
-        r->error[0] = '\0';
+    conclude(&s, r);
     return 0;
 }

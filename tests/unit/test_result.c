@@ -212,20 +212,27 @@ static void test_classify_signal_memory(void **state)
 static void test_classify_precedence(void **state)
 {
     (void)state;
-    /* 1. internal error beats everything. */
+    /* 1. internal error beats everything: a layer that failed, a run the
+     * supervisor cancelled or failed at. */
     pysb_observed o = signaled(SIGXCPU, "MemoryError\n");
-    o.internal_error = o.killed_output = o.killed_wall = 1;
+    o.layer_failed = 1;
+    o.stop = PYSB_STOP_OUTPUT;
     pysb_result r = classify(&o);
     assert_int_equal(r.status, PYSB_INTERNAL_ERROR);
     assert_int_equal(r.signal, SIGXCPU);    /* still reported */
+    o.layer_failed = 0;
+    o.stop = PYSB_STOP_CANCELLED;
+    assert_int_equal(classify(&o).status, PYSB_INTERNAL_ERROR);
+    o.stop = PYSB_STOP_FAILED;
+    assert_int_equal(classify(&o).status, PYSB_INTERNAL_ERROR);
 
-    /* 2. output cap beats wall clock and the wait status. */
-    o.internal_error = 0;
+    /* 2. output cap beats the wait status. */
+    o.stop = PYSB_STOP_OUTPUT;
     assert_int_equal(classify(&o).status, PYSB_OUTPUT_LIMIT);
 
     /* 3. wall clock beats the wait status (the supervisor's SIGKILL). */
     o = signaled(SIGKILL, NULL);
-    o.killed_wall = 1;
+    o.stop = PYSB_STOP_WALL;
     o.cpu_sec = 5.0;                        /* would be cpu_limit otherwise */
     r = classify(&o);
     assert_int_equal(r.status, PYSB_WALL_LIMIT);
@@ -233,7 +240,7 @@ static void test_classify_precedence(void **state)
     assert_int_equal(r.exit_code, -1);
 
     o = exited(3, NULL);
-    o.killed_wall = 1;
+    o.stop = PYSB_STOP_WALL;
     r = classify(&o);
     assert_int_equal(r.status, PYSB_WALL_LIMIT);
     assert_int_equal(r.exit_code, 3);
@@ -249,16 +256,68 @@ static void test_classify_precedence(void **state)
     assert_int_equal(r.signal, 0);
 
     /* But a wall kill with no status is still a wall limit. */
-    o.killed_wall = 1;
+    o.stop = PYSB_STOP_WALL;
     assert_int_equal(classify(&o).status, PYSB_WALL_LIMIT);
-    o.killed_wall = 0;
-    o.killed_output = 1;
+    o.stop = PYSB_STOP_OUTPUT;
     assert_int_equal(classify(&o).status, PYSB_OUTPUT_LIMIT);
 
     /* A stopped child is not an end. */
     o = exited(0, NULL);
     o.wait_status = W_STOPCODE(SIGSTOP);
     assert_int_equal(classify(&o).status, PYSB_INTERNAL_ERROR);
+}
+
+/* RLIMIT_CPU is whole seconds (a fractional limit rounds up); the
+ * classifier holds a run to the exact limit. */
+static void test_classify_fractional_cpu(void **state)
+{
+    (void)state;
+    /* Ended on its own, over the exact limit: cpu_limit, codes kept. */
+    pysb_observed o = exited(0, NULL);
+    o.cpu_limit_sec = 0.5;
+    o.cpu_sec = 0.7;
+    pysb_result r = classify(&o);
+    assert_int_equal(r.status, PYSB_CPU_LIMIT);
+    assert_int_equal(r.exit_code, 0);
+    o = exited(2, NULL);
+    o.cpu_limit_sec = 0.5;
+    o.cpu_sec = 0.7;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);
+    o = signaled(SIGSEGV, NULL);
+    o.cpu_limit_sec = 0.5;
+    o.cpu_sec = 0.7;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);
+
+    /* At or under it: the wait status decides. */
+    o = exited(0, NULL);
+    o.cpu_limit_sec = 0.5;
+    o.cpu_sec = 0.5;
+    assert_int_equal(classify(&o).status, PYSB_OK);
+
+    /* The hard limit's SIGKILL comes at the rounded-up rlimit + 1 s: 0.5
+     * rounds to 1, so 0.96 s is the limit's kill, with its slack. */
+    o = signaled(SIGKILL, NULL);
+    o.cpu_limit_sec = 0.5;
+    o.cpu_sec = 0.96;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);
+    o.cpu_limit_sec = 2.5;                  /* rlimit 3 */
+    o.cpu_sec = 2.9;
+    assert_int_equal(classify(&o).status, PYSB_CPU_LIMIT);   /* over 2.5 */
+    o.cpu_sec = 2.0;
+    assert_int_equal(classify(&o).status, PYSB_SIGNAL);
+
+    /* The verdicts the supervisor decided, and memory, stay. */
+    o = exited(1, "MemoryError\n");
+    o.cpu_limit_sec = 0.5;
+    o.cpu_sec = 0.7;
+    assert_int_equal(classify(&o).status, PYSB_MEMORY_LIMIT);
+    o = exited(0, NULL);
+    o.cpu_limit_sec = 0.5;
+    o.cpu_sec = 0.7;
+    o.stop = PYSB_STOP_WALL;
+    assert_int_equal(classify(&o).status, PYSB_WALL_LIMIT);
+    o.stop = PYSB_STOP_OUTPUT;
+    assert_int_equal(classify(&o).status, PYSB_OUTPUT_LIMIT);
 }
 
 static void test_classify_touches_only_verdict(void **state)
@@ -729,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_classify_cpu),
         cmocka_unit_test(test_classify_signal_memory),
         cmocka_unit_test(test_classify_precedence),
+        cmocka_unit_test(test_classify_fractional_cpu),
         cmocka_unit_test(test_classify_touches_only_verdict),
         cmocka_unit_test(test_status_names_and_messages),
         cmocka_unit_test(test_signal_names),
