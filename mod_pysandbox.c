@@ -48,6 +48,7 @@
 #include "src/multipart.h"
 #include "src/payload.h"
 #include "src/result.h"
+#include "src/session.h"
 #include "src/supervise.h"
 #include "src/utf8.h"
 #include "src/wire.h"
@@ -1082,9 +1083,9 @@ static apr_status_t close_fd_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t decoder_cleanup(void *data)
+static apr_status_t session_cleanup(void *data)
 {
-    pysb_decoder_free(data);
+    pysb_session_free(data);
     return APR_SUCCESS;
 }
 
@@ -1119,33 +1120,30 @@ static int connect_launcher(request_rec *r, const char *path)
     return -1;
 }
 
+/* Returns 0, -2 when the run could not be described (logged), or -1 with
+ * errno from the socket. */
 static int send_request(req_ctx *x)
 {
-    pysb_wire_spec ws = {
-        .limits = x->limits,
-        .argv = (const char **)x->e.argv,
-        .ro_paths = (const char **)x->e.ro_paths,
-        .flags = 0,
+    const field *code = &x->f[F_CODE], *in = &x->f[F_STDIN];
+    pysb_session_request req = {
+        .spec = {
+            .limits = x->limits,
+            .argv = (const char **)x->e.argv,
+            .ro_paths = (const char **)x->e.ro_paths,
+            .flags = 0,
+        },
+        .code = code->data,
+        .code_len = code->len,
+        .stdin_data = in->set ? in->data : NULL,
+        .stdin_len = in->set ? in->len : 0,
     };
-    apr_cpystrn(ws.run_id, x->run_id, sizeof ws.run_id);
-    char err[256];
-    char *spec = pysb_spec_encode(&ws, err, sizeof err);
-    if (!spec) {
+    apr_cpystrn(req.spec.run_id, x->run_id, sizeof req.spec.run_id);
+    char err[256] = "";
+    int rc = pysb_session_send(x->conn, &req, SEND_TIMEOUT_MS, err, sizeof err);
+    if (rc < 0 && err[0]) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, x->r, "PYSB: encoding the run: %s", err);
         return -2;
     }
-    int rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_SPEC, spec, strlen(spec), SEND_TIMEOUT_MS);
-    free(spec);
-    const field *code = &x->f[F_CODE], *in = &x->f[F_STDIN];
-    if (rc == 0)
-        rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_CODE, code->data, code->len, SEND_TIMEOUT_MS);
-    size_t chunk = pysb_frame_max_len(PYSB_FRAME_STDIN);
-    for (size_t off = 0; rc == 0 && in->set && off < in->len; off += chunk) {
-        size_t n = in->len - off < chunk ? in->len - off : chunk;
-        rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_STDIN, in->data + off, n, SEND_TIMEOUT_MS);
-    }
-    if (rc == 0)
-        rc = pysb_wire_send_timeout(x->conn, PYSB_FRAME_START, NULL, 0, SEND_TIMEOUT_MS);
     return rc;
 }
 
@@ -1332,32 +1330,31 @@ static int client_hung_up(req_ctx *x, short revents)
 static int relay_run(req_ctx *x)
 {
     request_rec *r = x->r;
-    pysb_decoder *d = apr_pcalloc(r->pool, sizeof *d);
-    pysb_decoder_init(d);
-    apr_pool_cleanup_register(r->pool, d, decoder_cleanup, apr_pool_cleanup_null);
+    pysb_session *ss = apr_pcalloc(r->pool, sizeof *ss);
+    pysb_session_init(ss, x->conn);
+    apr_pool_cleanup_register(r->pool, ss, session_cleanup, apr_pool_cleanup_null);
     double deadline = pysb_monotonic() + x->limits.wall_sec + RESULT_GRACE_SEC;
-    int started = 0, p_stopping = 0;
+    int p_stopping = 0;
     if (apr_pool_create(&x->scratch, r->pool) != APR_SUCCESS)
         return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     x->client_fd = client_socket(r);
     for (;;) {
-        pysb_frame f;
-        int rc = pysb_decoder_next(d, &f);
+        pysb_event ev;
+        int rc = pysb_session_next(ss, &ev);
         if (rc < 0) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: protocol error: %s",
-                          x->run_id, pysb_decoder_error(d));
+                          x->run_id, pysb_session_error(ss));
             break;
         }
         if (rc == 1) {
-            switch (f.type) {
-            case PYSB_FRAME_BUSY:
+            switch (ev.type) {
+            case PYSB_EV_BUSY:
                 apr_table_setn(r->err_headers_out, "Retry-After", "1");
                 return refuse(x, HTTP_SERVICE_UNAVAILABLE, "all run slots are busy, retry shortly");
-            case PYSB_FRAME_ERROR:
+            case PYSB_EV_ERROR:
                 return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "the launcher refused the run: %s",
-                              f.payload);
-            case PYSB_FRAME_STARTED:
-                started = 1;
+                              ev.data);
+            case PYSB_EV_STARTED:
                 ap_set_content_type(r, format_types[x->format]);
                 if (x->format == FMT_NDJSON || x->format == FMT_SSE) {
                     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
@@ -1366,24 +1363,12 @@ static int relay_run(req_ctx *x)
                     client_write(x, NULL, 0, 1); /* headers now: the stream is open */
                 }
                 break;
-            case PYSB_FRAME_STDOUT:
-            case PYSB_FRAME_STDERR:
-                on_output(x, f.type == PYSB_FRAME_STDOUT ? PYSB_STDOUT : PYSB_STDERR,
-                          f.payload, f.len);
+            case PYSB_EV_OUTPUT:
+                on_output(x, ev.stream, ev.data, ev.len);
                 break;
-            case PYSB_FRAME_RESULT: {
-                pysb_result res;
-                if (pysb_result_from_json(f.payload, f.len, &res) < 0) {
-                    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: bad RESULT", x->run_id);
-                    goto failed;
-                }
-                on_result(x, &res);
+            case PYSB_EV_RESULT:
+                on_result(x, &ev.result);
                 return OK;
-            }
-            default:
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: unexpected %s frame",
-                              x->run_id, pysb_frame_type_name(f.type));
-                goto failed;
             }
             if (x->client_gone)
                 goto gone;
@@ -1414,12 +1399,12 @@ static int relay_run(req_ctx *x)
             goto gone;
         }
         if (p[0].revents) {
-            ssize_t n = pysb_decoder_read(d, x->conn);
+            ssize_t n = pysb_session_read(ss);
             if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, n < 0 ? APR_FROM_OS_ERROR(errno) : 0, r,
                               "PYSB: run %s: the supervisor went away %s", x->run_id,
-                              started ? "mid-run" : "before starting");
-                if (!started) {
+                              pysb_session_started(ss) ? "mid-run" : "before starting");
+                if (!pysb_session_started(ss)) {
                     apr_table_setn(r->err_headers_out, "Retry-After", "1");
                     return refuse(x, HTTP_SERVICE_UNAVAILABLE, "the sandbox service is unavailable");
                 }

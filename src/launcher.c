@@ -26,12 +26,9 @@
 #include "bootstrap.h"
 #include "clock.h"
 #include "result.h"
+#include "session.h"
 #include "supervise.h"
-#include "payload.h"
 #include "wire.h"
-
-#define SEND_TIMEOUT_MS 30000
-#define RESULT_TIMEOUT_MS 5000
 
 static const pysb_launcher_config *cfg;
 
@@ -70,150 +67,58 @@ static void compile_bootstraps(void)
 
 /* ---- the supervisor of one run ---------------------------------------- */
 
-struct relay {
-    int    fd;
-    int    failed;
-    double deadline;   /* the run's wall clock, CLOCK_MONOTONIC */
+struct run_ctx {
+    int   conn;
+    uid_t uid;
 };
 
-static int relay_output(void *ctx, int stream, const char *buf, size_t len)
+/* The run of a served request: the engine, with the leased uid, the
+ * launcher's network namespace and its compiled bootstrap. */
+static int run_request(void *ctx, const pysb_session_request *req, pysb_output_fn out,
+                       void *out_ctx, pysb_result *r)
 {
-    struct relay *r = ctx;
-    int type = stream == PYSB_STDOUT ? PYSB_FRAME_STDOUT : PYSB_FRAME_STDERR;
-    /* STDOUT/STDERR frames hold 64 KiB; the engine hands out at most that,
-     * but split anyway so the two limits can never disagree. */
-    size_t max = pysb_frame_max_len(type);
-    while (len > 0) {
-        size_t n = len < max ? len : max;
-        /* A worker stalled by a slow client must not stretch the run past
-         * its wall clock: wait for it no longer than that. */
-        double left = r->deadline - pysb_monotonic();
-        int timeout = left <= 0 ? 0 : left * 1000 < SEND_TIMEOUT_MS ? (int)(left * 1000) + 1
-                                                                  : SEND_TIMEOUT_MS;
-        if (pysb_wire_send_timeout(r->fd, type, buf, n, timeout) < 0) {
-            if (errno == ETIMEDOUT && pysb_monotonic() >= r->deadline)
-                return PYSB_SINK_TIMEOUT;
-            r->failed = errno;
-            return -1;
-        }
-        buf += n;
-        len -= n;
-    }
-    return 0;
-}
-
-static __attribute__((noreturn)) void refuse(int fd, const char *why)
-{
-    logf_(PYSB_LOG_WARN, 0, "request refused: %s", why);
-    pysb_wire_send_timeout(fd, PYSB_FRAME_ERROR, why, strlen(why), 1000);
-    _exit(1);
-}
-
-/* Appends a STDIN chunk to the growing buffer, within max_stdin. */
-static int add_stdin(char **buf, size_t *len, size_t *cap, const char *p,
-                     size_t n)
-{
-    if (*len + n > cfg->max_stdin)
-        return -1;
-    if (*len + n > *cap) {
-        size_t c = *cap ? *cap : 65536;
-        while (c < *len + n)
-            c *= 2;
-        char *nb = realloc(*buf, c);
-        if (!nb)
-            return -1;
-        *buf = nb;
-        *cap = c;
-    }
-    memcpy(*buf + *len, p, n);
-    *len += n;
-    return 0;
+    const struct run_ctx *c = ctx;
+    const pysb_wire_spec *ws = &req->spec;
+    pysb_run_spec spec = {
+        .argv = ws->argv,
+        .code = req->code,
+        .code_len = req->code_len,
+        .stdin_data = req->stdin_data,
+        .stdin_len = req->stdin_len,
+        .stdin_fd = -1,
+        .watch_fd = c->conn,
+        .limits = ws->limits,
+        .uid = c->uid,
+        .gid = (gid_t)c->uid,
+        .ro_paths = ws->ro_paths,
+        /* All runs share the launcher's empty network namespace. */
+        .flags = ws->flags | PYSB_SHARED_NETNS,
+        .run_id = ws->run_id[0] ? ws->run_id : NULL,
+    };
+    pysb_bootstrap_cached(ws->argv[0], &spec.bootstrap_blob, &spec.bootstrap_blob_len);
+    return pysb_run(&spec, out, out_ctx, r);
 }
 
 static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
 {
     prctl(PR_SET_NAME, "pysb-run", 0, 0, 0);
-    pysb_decoder d;
-    pysb_decoder_init(&d);
-    pysb_decoder_set_max(&d, PYSB_FRAME_CODE, cfg->max_code);
-    pysb_wire_spec ws;
-    int have_spec = 0;
-    char *code = NULL, *in = NULL, err[256];
-    size_t code_len = 0, in_len = 0, in_cap = 0;
-    int have_code = 0;
-
-    for (;;) {
-        pysb_frame f;
-        int rc = pysb_wire_recv(conn, &d, &f, PYSB_REQUEST_TIMEOUT_MS);
-        if (rc == 0)
-            _exit(0); /* the worker gave up before START */
-        if (rc < 0) {
-            snprintf(err, sizeof err, "reading the request: %s",
-                     errno == EPROTO ? pysb_decoder_error(&d) : strerror(errno));
-            refuse(conn, err);
-        }
-        if (f.type == PYSB_FRAME_SPEC && !have_spec) {
-            if (pysb_spec_decode(f.payload, f.len, &ws, err, sizeof err) < 0)
-                refuse(conn, err);
-            have_spec = 1;
-        } else if (f.type == PYSB_FRAME_CODE && have_spec && !have_code) {
-            code = malloc(f.len + 1);
-            if (!code)
-                refuse(conn, "out of memory");
-            memcpy(code, f.payload, f.len);
-            code_len = f.len;
-            have_code = 1;
-        } else if (f.type == PYSB_FRAME_STDIN && have_code) {
-            if (add_stdin(&in, &in_len, &in_cap, f.payload, f.len) < 0)
-                refuse(conn, "stdin larger than allowed");
-        } else if (f.type == PYSB_FRAME_START && have_code) {
-            break;
-        } else {
-            snprintf(err, sizeof err, "unexpected %s frame",
-                     pysb_frame_type_name(f.type));
-            refuse(conn, err);
-        }
-    }
-    pysb_decoder_free(&d);
-
-    char *started = pysb_started_encode(ws.run_id, uid);
-    if (!started || pysb_wire_send_timeout(conn, PYSB_FRAME_STARTED, started,
-                                           strlen(started), SEND_TIMEOUT_MS) < 0)
-        _exit(1); /* the worker is gone */
-    free(started);
-
-    pysb_run_spec spec = {
-        .argv = ws.argv,
-        .code = code,
-        .code_len = code_len,
-        .stdin_data = in,
-        .stdin_len = in_len,
-        .stdin_fd = -1,
-        .watch_fd = conn,
-        .limits = ws.limits,
-        .uid = uid,
-        .gid = (gid_t)uid,
-        .ro_paths = ws.ro_paths,
-        /* All runs share the launcher's empty network namespace. */
-        .flags = ws.flags | PYSB_SHARED_NETNS,
-        .run_id = ws.run_id[0] ? ws.run_id : NULL,
+    const pysb_session_bounds bounds = {
+        .max_code = cfg->max_code,
+        .max_stdin = cfg->max_stdin,
+        .timeout_ms = PYSB_REQUEST_TIMEOUT_MS,
     };
-    pysb_bootstrap_cached(ws.argv[0], &spec.bootstrap_blob, &spec.bootstrap_blob_len);
-    struct relay rel = { .fd = conn, .deadline = pysb_monotonic() + ws.limits.wall_sec };
-    pysb_result r;
-    if ((pysb_run(&spec, relay_output, &rel, &r) < 0 || r.status == PYSB_INTERNAL_ERROR) &&
-        !rel.failed) {
+    struct run_ctx ctx = { conn, uid };
+    pysb_session_outcome o;
+    int status = pysb_session_serve(conn, uid, &bounds, run_request, &ctx, &o);
+    if (o.refused)
+        logf_(PYSB_LOG_WARN, 0, "request refused: %s", o.why);
+    if (o.ran && o.result.status == PYSB_INTERNAL_ERROR && !o.worker_gone) {
         /* A client that leaves is routine; a layer that fails is not. */
-        int routine = !strncmp(r.error, "cancelled:", 10);
-        logf_(routine ? PYSB_LOG_INFO : PYSB_LOG_ERR, 0, "run %s: %s", r.run_id, r.error);
+        int routine = !strncmp(o.result.error, "cancelled:", 10);
+        logf_(routine ? PYSB_LOG_INFO : PYSB_LOG_ERR, 0, "run %s: %s", o.result.run_id,
+              o.result.error);
     }
-    if (rel.failed)
-        _exit(0); /* the worker went away: nobody to tell */
-    char *json = pysb_result_to_json(&r, NULL, 0, NULL, 0);
-    if (!json || pysb_wire_send_timeout(conn, PYSB_FRAME_RESULT, json,
-                                        strlen(json), RESULT_TIMEOUT_MS) < 0)
-        _exit(1);
-    _exit(0);
+    _exit(status);
 }
 
 /* ---- the launcher ----------------------------------------------------- */

@@ -7,9 +7,9 @@
  * a Unix socket (mode 0600, owned by the httpd User), accepts only peers
  * with that uid or root (SO_PEERCRED), answers BUSY at max_runs live runs,
  * and otherwise leases a uid from the range and forks one supervisor per
- * connection. The supervisor reads the request frames (SPEC, CODE, STDIN…,
- * START), sends STARTED, relays output as STDOUT/STDERR frames, ends with
- * RESULT, and kills the run if the worker hangs up. A uid lease is an
+ * connection, which serves the supervisor's half of the session
+ * (session.h): the request, STARTED, the output as it comes, RESULT; the
+ * run is killed if the worker hangs up. A uid lease is an
  * flock on <lease_dir>/<uid> held by the supervisor for its lifetime: it
  * survives launcher restarts, so no two live runs ever share a uid. On
  * SIGTERM/SIGHUP/SIGINT the launcher stops accepting and exits; runs in
@@ -43,8 +43,5 @@ typedef struct pysb_launcher_config {
 } pysb_launcher_config;
 
 __attribute__((noreturn)) void pysb_launcher_main(const pysb_launcher_config *cfg);
-
-/* Milliseconds a supervisor waits for a complete request. */
-#define PYSB_REQUEST_TIMEOUT_MS 30000
 
 #endif
