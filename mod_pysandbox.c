@@ -47,6 +47,7 @@
 #include "src/runlimits.h"
 #include "src/multipart.h"
 #include "src/payload.h"
+#include "src/render.h"
 #include "src/result.h"
 #include "src/session.h"
 #include "src/supervise.h"
@@ -63,12 +64,6 @@ APLOG_USE_MODULE(pysandbox);
 /* Beyond the run's own wall limit, how long a worker waits for RESULT. */
 #define RESULT_GRACE_SEC 15
 
-enum { FMT_TEXT = 0, FMT_JSON, FMT_NDJSON, FMT_SSE, FMT_COUNT };
-static const char *const format_names[FMT_COUNT] = { "text", "json", "ndjson", "sse" };
-static const char *const format_types[FMT_COUNT] = {
-    "text/plain; charset=utf-8", "application/json",
-    "application/x-ndjson", "text/event-stream",
-};
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -182,7 +177,7 @@ static void effective_conf(apr_pool_t *p, const dir_conf *c, effective *e)
     e->max_code = c->max_code != UNSET ? (apr_uint64_t)c->max_code : 64 * 1024;
     e->max_stdin = c->max_stdin != UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
     e->allow_get = c->allow_get == 1;
-    e->default_format = c->default_format != UNSET ? c->default_format : FMT_TEXT;
+    e->default_format = c->default_format != UNSET ? c->default_format : PYSB_FMT_TEXT;
 }
 
 /* ---- directives ------------------------------------------------------- */
@@ -345,18 +340,10 @@ static const char *set_allow_get(cmd_parms *cmd, void *dv, int on)
     return NULL;
 }
 
-static int format_from_name(const char *s, size_t len)
-{
-    for (int f = 0; f < FMT_COUNT; f++)
-        if (strlen(format_names[f]) == len && !strncasecmp(s, format_names[f], len))
-            return f;
-    return UNSET;
-}
-
 static const char *set_default_format(cmd_parms *cmd, void *dv, const char *arg)
 {
-    int f = format_from_name(arg, strlen(arg));
-    if (f == UNSET)
+    int f = pysb_format_from_name(arg, strlen(arg));
+    if (f < 0)
         return apr_psprintf(cmd->pool, "PySandboxDefaultFormat %s: one of text, json, ndjson, sse", arg);
     ((dir_conf *)dv)->default_format = f;
     return NULL;
@@ -694,13 +681,7 @@ typedef struct {
     int client_fd;
     int headers_out;                  /* something was sent to the client */
     int client_gone;
-    char carry[2][4];                 /* incomplete UTF-8 tail per stream */
-    apr_size_t carry_len[2];
-    char *buf[2];                     /* json: all output per stream */
-    apr_size_t len[2], cap[2];
-    int last_nl;                      /* text: output ended with a newline */
-    apr_pool_t *scratch;              /* ndjson/sse: one event's buffers */
-    int any_output;
+    pysb_render *render;              /* the response in its format */
 } req_ctx;
 
 static int field_index(const char *name, apr_size_t len)
@@ -743,17 +724,13 @@ static int refuse(req_ctx *x, int status, const char *fmt, ...)
                   "PYSB: %d %s", status, why);
     r->status = status;
     apr_table_setn(r->notes, "pysandbox-status", status >= 500 ? "unavailable" : "refused");
-    if (x->format == FMT_TEXT) {
-        ap_set_content_type(r, "text/plain; charset=utf-8");
-        ap_rvputs(r, "pysandbox: ", why, "\n", NULL);
-    } else {
-        json_t *o = json_pack("{s:s, s:i}", "error", why, "status", status);
-        char *j = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        ap_set_content_type(r, "application/json");
-        ap_rvputs(r, j ? j : "{}", "\n", NULL);
-        free(j);
-        json_decref(o);
-    }
+    const char *mime;
+    size_t len;
+    char *body = pysb_render_refusal(x->format, status, why, &len, &mime);
+    ap_set_content_type(r, mime);
+    if (body)
+        ap_rwrite(body, (int)len, r);
+    free(body);
     return OK;
 }
 
@@ -983,42 +960,13 @@ static int choose_format(req_ctx *x, int *bad)
 {
     *bad = 0;
     if (x->f[F_FORMAT].set) {
-        int f = format_from_name(x->f[F_FORMAT].data, x->f[F_FORMAT].len);
-        if (f == UNSET)
+        int f = pysb_format_from_name(x->f[F_FORMAT].data, x->f[F_FORMAT].len);
+        if (f < 0)
             *bad = 1;
-        return f == UNSET ? x->e.default_format : f;
+        return f < 0 ? x->e.default_format : f;
     }
-    const char *accept = apr_table_get(x->r->headers_in, "Accept");
-    if (accept) {
-        static const struct { const char *type; int fmt; } known[] = {
-            { "application/json", FMT_JSON }, { "application/x-ndjson", FMT_NDJSON },
-            { "text/event-stream", FMT_SSE }, { "text/plain", FMT_TEXT },
-        };
-        char *list = apr_pstrdup(x->r->pool, accept), *state, *item;
-        int best = UNSET;
-        double best_q = 0.0;
-        /* The served type with the highest q wins, the first listed on a
-         * tie; q=0 excludes; wildcards leave it to the default. */
-        for (item = apr_strtok(list, ",", &state); item; item = apr_strtok(NULL, ",", &state)) {
-            char *semi = strchr(item, ';');
-            double q = 1.0;
-            if (semi) {
-                const char *qp = strstr(semi, "q=");
-                if (qp)
-                    q = strtod(qp + 2, NULL);
-                *semi = '\0';
-            }
-            apr_collapse_spaces(item, item);
-            for (size_t k = 0; k < sizeof known / sizeof *known; k++)
-                if (!strcasecmp(item, known[k].type) && q > best_q) {
-                    best = known[k].fmt;
-                    best_q = q;
-                }
-        }
-        if (best != UNSET)
-            return best;
-    }
-    return x->e.default_format;
+    int f = pysb_format_from_accept(apr_table_get(x->r->headers_in, "Accept"));
+    return f < 0 ? x->e.default_format : f;
 }
 
 static int check_limits(req_ctx *x)
@@ -1170,77 +1118,29 @@ static void client_write(req_ctx *x, const char *data, apr_size_t len, int flush
     x->headers_out = 1;
 }
 
-/* The complete UTF-8 prefix of carry+data for ndjson/sse: a sequence cut
- * between two frames waits for its end instead of becoming U+FFFD. */
-static char *utf8_chunk(req_ctx *x, int stream, const char *data, apr_size_t len,
-                        int final, apr_size_t *out_len)
+/* The renderer's sink: the client, through httpd's output filters. */
+static int sink_write(void *ctx, const char *p, size_t n)
 {
-    apr_size_t total = x->carry_len[stream] + len;
-    char *all = apr_palloc(x->scratch, total + 1);
-    memcpy(all, x->carry[stream], x->carry_len[stream]);
-    memcpy(all + x->carry_len[stream], data, len);
-    /* A character cut between two frames waits for its end. */
-    apr_size_t keep = final ? total : total - pysb_utf8_incomplete_tail(all, total);
-    x->carry_len[stream] = total - keep;
-    memcpy(x->carry[stream], all + keep, total - keep);
-    *out_len = keep;
-    return all;
+    req_ctx *x = ctx;
+    client_write(x, p, n, 1);
+    return x->client_gone ? -1 : 0;
 }
 
-static void emit_event(req_ctx *x, int stream, const char *data, apr_size_t len, int final)
+static void sink_flush(void *ctx)
 {
-    apr_size_t n;
-    char *chunk = utf8_chunk(x, stream, data, len, final, &n);
-    if (n == 0)
-        return;
-    size_t clean_len;
-    char *clean = pysb_utf8_sanitize(chunk, n, &clean_len);
-    json_t *s = clean ? json_stringn(clean, clean_len) : NULL;
-    free(clean);
-    char *js = s ? json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    json_decref(s);
-    if (!js) {
-        x->client_gone = 1;
-        return;
-    }
-    const char *name = stream == PYSB_STDOUT ? "stdout" : "stderr";
-    const char *line = x->format == FMT_NDJSON
-        ? apr_psprintf(x->scratch, "{\"stream\":\"%s\",\"data\":%s}\n", name, js)
-        : apr_psprintf(x->scratch, "event: %s\ndata: %s\n\n", name, js);
-    free(js);
-    client_write(x, line, strlen(line), 1);
-    /* An event's buffers live until it is written, not until the end of a
-     * long stream. */
-    apr_pool_clear(x->scratch);
+    client_write(ctx, NULL, 0, 1);
+}
+
+static apr_status_t render_cleanup(void *data)
+{
+    pysb_render_free(data);
+    return APR_SUCCESS;
 }
 
 static void on_output(req_ctx *x, int stream, const char *data, apr_size_t len)
 {
-    if (len == 0)
-        return;
-    x->any_output = 1;
-    switch (x->format) {
-    case FMT_TEXT:
-        x->last_nl = data[len - 1] == '\n';
-        client_write(x, data, len, 1);
-        break;
-    case FMT_JSON:
-        if (x->len[stream] + len > x->cap[stream]) {
-            apr_size_t cap = x->cap[stream] ? x->cap[stream] * 2 : 65536;
-            while (cap < x->len[stream] + len)
-                cap *= 2;
-            char *nb = apr_palloc(x->r->pool, cap);
-            memcpy(nb, x->buf[stream], x->len[stream]);
-            x->buf[stream] = nb;
-            x->cap[stream] = cap;
-        }
-        memcpy(x->buf[stream] + x->len[stream], data, len);
-        x->len[stream] += len;
-        break;
-    default:
-        emit_event(x, stream, data, len, 0);
-        break;
-    }
+    if (pysb_render_output(x->render, stream, data, len) < 0)
+        x->client_gone = 1;
 }
 
 static void set_notes(req_ctx *x, const pysb_result *res)
@@ -1264,41 +1164,13 @@ static void on_result(req_ctx *x, const pysb_result *res)
         if (!x->headers_out)
             r->status = HTTP_INTERNAL_SERVER_ERROR;
     }
-    switch (x->format) {
-    case FMT_TEXT: {
-        char report[512];
-        pysb_format_report(res, report, sizeof report);
-        if (x->any_output && !x->last_nl)
-            client_write(x, "\n", 1, 0);
-        client_write(x, report, strlen(report), 1);
-        break;
-    }
-    case FMT_JSON: {
-        char *j = pysb_result_to_json(res, x->buf[0] ? x->buf[0] : "", x->len[0],
-                                   x->buf[1] ? x->buf[1] : "", x->len[1]);
-        if (!j) {
-            r->status = HTTP_INTERNAL_SERVER_ERROR;
-            return;
-        }
+    if (x->format == PYSB_FMT_JSON)
         apr_table_setn(r->headers_out, "X-PySandbox-Status", pysb_status_name(res->status));
-        client_write(x, j, strlen(j), 0);
-        client_write(x, "\n", 1, 1);
-        free(j);
-        break;
-    }
-    default: {
-        for (int s = 0; s < 2; s++)
-            emit_event(x, s, "", 0, 1);
-        char *j = pysb_result_to_json(res, NULL, 0, NULL, 0);
-        if (!j)
-            return;
-        const char *line = x->format == FMT_NDJSON
-            ? apr_psprintf(r->pool, "{\"stream\":\"exit\",%s\n", j + 1)
-            : apr_psprintf(r->pool, "event: exit\ndata: %s\n\n", j);
-        free(j);
-        client_write(x, line, strlen(line), 1);
-        break;
-    }
+    if (pysb_render_result(x->render, res) < 0 && !x->client_gone) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: out of memory rendering it",
+                      x->run_id);
+        if (!x->headers_out)
+            r->status = HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 
@@ -1335,8 +1207,11 @@ static int relay_run(req_ctx *x)
     apr_pool_cleanup_register(r->pool, ss, session_cleanup, apr_pool_cleanup_null);
     double deadline = pysb_monotonic() + x->limits.wall_sec + RESULT_GRACE_SEC;
     int p_stopping = 0;
-    if (apr_pool_create(&x->scratch, r->pool) != APR_SUCCESS)
+    const pysb_sink sink = { sink_write, sink_flush, x };
+    x->render = pysb_render_new(x->format, &sink);
+    if (!x->render)
         return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    apr_pool_cleanup_register(r->pool, x->render, render_cleanup, apr_pool_cleanup_null);
     x->client_fd = client_socket(r);
     for (;;) {
         pysb_event ev;
@@ -1355,13 +1230,13 @@ static int relay_run(req_ctx *x)
                 return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "the launcher refused the run: %s",
                               ev.data);
             case PYSB_EV_STARTED:
-                ap_set_content_type(r, format_types[x->format]);
-                if (x->format == FMT_NDJSON || x->format == FMT_SSE) {
+                ap_set_content_type(r, pysb_format_mime(x->format));
+                if (pysb_format_streams(x->format)) {
                     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-                    if (x->format == FMT_SSE)
+                    if (x->format == PYSB_FMT_SSE)
                         apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
-                    client_write(x, NULL, 0, 1); /* headers now: the stream is open */
                 }
+                pysb_render_open(x->render); /* streams: headers now */
                 break;
             case PYSB_EV_OUTPUT:
                 on_output(x, ev.stream, ev.data, ev.len);
@@ -1451,7 +1326,7 @@ static int send_info(req_ctx *x)
                           "max_code_size", (json_int_t)e->max_code,
                           "max_stdin_size", (json_int_t)e->max_stdin,
                           "allow_get", e->allow_get,
-                          "default_format", format_names[e->default_format],
+                          "default_format", pysb_format_name(e->default_format),
                           "formats", "text", "json", "ndjson", "sse");
     char *j = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(o);

@@ -19,6 +19,7 @@
 #include "runlimits.h"
 #include "netns.h"
 #include "payload.h"
+#include "render.h"
 #include "result.h"
 #include "supervise.h"
 #include "utf8.h"

@@ -548,17 +548,12 @@ static json_t *json_bytes(const char *buf, size_t len)
 
 
 
-char *pysb_result_to_json(const pysb_result *r,
-                          const char *out, size_t out_len,
-                          const char *err, size_t err_len)
+int pysb_result_fields(json_t *o, const pysb_result *r, const char *out,
+                       size_t out_len, const char *err, size_t err_len)
 {
-    json_t *o = json_object();
     char msg[128], sig[32];
-    char *text = NULL;
     int bad = 0;
 
-    if (!o)
-        return NULL;
     pysb_status_message(r, msg, sizeof msg);
 
     /* json_object_set_new takes ownership even on failure and refuses a
@@ -604,12 +599,18 @@ char *pysb_result_to_json(const pysb_result *r,
                                    json_bytes(r->error,
                                               strnlen(r->error,
                                                       sizeof r->error)));
+    return bad ? -1 : 0;
+}
 
-    /* 15 digits: shortest text for ms-rounded times and typed limits
-     * ("0.1", not jansson's default "0.10000000000000001"). */
-    if (!bad)
-        text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-                                 JSON_REAL_PRECISION(15));
+char *pysb_result_to_json(const pysb_result *r,
+                          const char *out, size_t out_len,
+                          const char *err, size_t err_len)
+{
+    json_t *o = json_object();
+    char *text = NULL;
+
+    if (o && pysb_result_fields(o, r, out, out_len, err, err_len) == 0)
+        text = json_dumps(o, PYSB_RESULT_DUMP_FLAGS);
     json_decref(o);
     return text;
 }

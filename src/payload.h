@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "result.h"
 #include "runlimits.h"
 
@@ -81,6 +83,16 @@ int pysb_started_decode(const char *json, size_t len,
 char *pysb_result_to_json(const pysb_result *r,
                           const char *out, size_t out_len,
                           const char *err, size_t err_len);
+
+/* The same fields appended to o, in their order (an ndjson exit event
+ * puts its "stream" key first). Returns 0, or -1 when out of memory. */
+int pysb_result_fields(json_t *o, const pysb_result *r, const char *out,
+                       size_t out_len, const char *err, size_t err_len);
+
+/* How a result object is written: one line; 15 digits give the shortest
+ * text for ms-rounded times and typed limits ("0.1", not jansson's default
+ * "0.10000000000000001"). */
+#define PYSB_RESULT_DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
 
 /* The inverse of pysb_result_to_json for every field it writes except
  * stdout/stderr (the supervisor's RESULT frame; the worker renders the

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -233,27 +234,6 @@ void pysb_status_message(const pysb_result *r, char *buf, size_t len)
         snprintf(buf, len, "Internal Error");
         break;
     }
-}
-
-int pysb_format_report(const pysb_result *r, char *buf, size_t len)
-{
-    char msg[128];
-
-    pysb_status_message(r, msg, sizeof msg);
-    return snprintf(buf, len,
-                    "%s\n"
-                    "elapsed time: %.3f seconds\n"
-                    "memory usage: %ld kbytes\n"
-                    "cpu usage: %.3f seconds\n",
-                    msg, r->wall_sec, r->memory_kb, r->cpu_sec);
-}
-
-void pysb_render_report(const pysb_result *r, FILE *out)
-{
-    char buf[512];
-
-    pysb_format_report(r, buf, sizeof buf);
-    fputs(buf, out);
 }
 
 int pysb_status_from_name(const char *name, pysb_status *out)

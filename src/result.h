@@ -1,6 +1,6 @@
 /* result.h — what one run came to, its verdict, and the words of the HTTP
- * contract for it (DESIGN §4): status names, safeexec's messages and text
- * report. The JSON result object is payload.h's.
+ * contract for it (DESIGN §4): status names and safeexec's messages. The
+ * JSON result object is payload.h's, the text report render.h's.
  *
  * Contract: pysb_classify is a pure function of what the supervisor saw, so
  * the unit tests drive it with every combination. */
@@ -9,7 +9,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "runlimits.h"
 
@@ -72,12 +71,6 @@ const char *pysb_status_name(pysb_status s);      /* "cpu_limit" */
 /* safeexec's words: "OK", "Command exited with non-zero status (1)", … */
 void pysb_status_message(const pysb_result *r, char *buf, size_t len);
 const char *pysb_signal_name(int sig);            /* "SIGKILL", or NULL */
-
-/* The text report: message line then elapsed/memory/cpu lines. */
-void pysb_render_report(const pysb_result *r, FILE *out);
-
-/* The same report into buf (NUL-terminated); returns what snprintf does. */
-int pysb_format_report(const pysb_result *r, char *buf, size_t len);
 
 /* "cpu_limit" → PYSB_CPU_LIMIT. Returns 0, or -1 for an unknown name. */
 int pysb_status_from_name(const char *name, pysb_status *out);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "payload.h"
+#include "render.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 #define FFFD "\xEF\xBF\xBD"

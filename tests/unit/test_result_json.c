@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "payload.h"
+#include "render.h"
 
 static pysb_result sample(pysb_status st)
 {

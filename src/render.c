@@ -1,0 +1,320 @@
+/* render.c — the four response formats, through a sink.
+ *
+ * Contract: see render.h. A renderer keeps what its format needs between
+ * calls: json the whole output of each stream (capped upstream by the
+ * run's output limit), ndjson/sse up to three bytes per stream of a
+ * character still to be completed, text whether the output ended in a
+ * newline. */
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "payload.h"
+#include "utf8.h"
+
+/* ---- formats ------------------------------------------------------------ */
+
+static const struct {
+    const char *name, *mime;
+} formats[PYSB_FMT_COUNT] = {
+    [PYSB_FMT_TEXT]   = { "text",   "text/plain; charset=utf-8" },
+    [PYSB_FMT_JSON]   = { "json",   "application/json" },
+    [PYSB_FMT_NDJSON] = { "ndjson", "application/x-ndjson" },
+    [PYSB_FMT_SSE]    = { "sse",    "text/event-stream" },
+};
+
+const char *pysb_format_name(pysb_format f)
+{
+    return f >= 0 && f < PYSB_FMT_COUNT ? formats[f].name : "text";
+}
+
+const char *pysb_format_mime(pysb_format f)
+{
+    return f >= 0 && f < PYSB_FMT_COUNT ? formats[f].mime : formats[0].mime;
+}
+
+int pysb_format_from_name(const char *s, size_t len)
+{
+    for (int f = 0; f < PYSB_FMT_COUNT; f++)
+        if (strlen(formats[f].name) == len && !strncasecmp(s, formats[f].name, len))
+            return f;
+    return -1;
+}
+
+int pysb_format_streams(pysb_format f)
+{
+    return f == PYSB_FMT_NDJSON || f == PYSB_FMT_SSE;
+}
+
+int pysb_format_from_accept(const char *accept)
+{
+    static const struct { const char *type; pysb_format fmt; } known[] = {
+        { "application/json", PYSB_FMT_JSON }, { "application/x-ndjson", PYSB_FMT_NDJSON },
+        { "text/event-stream", PYSB_FMT_SSE }, { "text/plain", PYSB_FMT_TEXT },
+    };
+    int best = -1;
+    double best_q = 0.0;
+
+    for (const char *item = accept; item && *item;) {
+        size_t len = strcspn(item, ",");
+        const char *semi = memchr(item, ';', len);
+        size_t tlen = semi ? (size_t)(semi - item) : len;
+        double q = 1.0;
+        char type[64], params[64];
+        size_t n = 0;
+        /* The type with every blank dropped, as apr_collapse_spaces did. */
+        for (size_t i = 0; i < tlen && n + 1 < sizeof type; i++)
+            if (item[i] != ' ' && item[i] != '\t')
+                type[n++] = item[i];
+        type[n] = '\0';
+        if (semi) {
+            size_t plen = len - tlen;
+            if (plen >= sizeof params)
+                plen = sizeof params - 1;
+            memcpy(params, semi, plen);
+            params[plen] = '\0';
+            const char *qp = strstr(params, "q=");
+            if (qp)
+                q = strtod(qp + 2, NULL);
+        }
+        for (size_t k = 0; k < sizeof known / sizeof *known; k++)
+            if (!strcasecmp(type, known[k].type) && q > best_q) {
+                best = known[k].fmt;
+                best_q = q;
+            }
+        item += len + (item[len] == ',');
+    }
+    return best;
+}
+
+/* ---- the renderers ------------------------------------------------------ */
+
+struct pysb_render {
+    pysb_format format;
+    pysb_sink   sink;
+    int         failed;          /* the sink failed: write nothing more */
+    int         any_output;      /* text */
+    int         last_nl;         /* text: the output ended in a newline */
+    char        carry[2][4];     /* ndjson/sse: a character's first bytes */
+    size_t      carry_len[2];
+    char       *buf[2];          /* json: all output per stream */
+    size_t      len[2], cap[2];
+};
+
+pysb_render *pysb_render_new(pysb_format f, const pysb_sink *sink)
+{
+    pysb_render *r = calloc(1, sizeof *r);
+    if (r) {
+        r->format = f;
+        r->sink = *sink;
+    }
+    return r;
+}
+
+void pysb_render_free(pysb_render *r)
+{
+    if (!r)
+        return;
+    free(r->buf[0]);
+    free(r->buf[1]);
+    free(r);
+}
+
+static int put(pysb_render *r, const char *p, size_t n)
+{
+    if (r->failed)
+        return -1;
+    if (n > 0 && r->sink.write(r->sink.ctx, p, n) < 0)
+        r->failed = 1;
+    return r->failed ? -1 : 0;
+}
+
+/* A JSON value and the text around it, in one write (one event is one
+ * write: a client never sees half of it for long). Takes v. */
+static int put_json(pysb_render *r, const char *before, json_t *v, size_t flags,
+                    const char *after)
+{
+    char *j = v ? json_dumps(v, flags) : NULL;
+    json_decref(v);
+    if (!j)
+        return -1;
+    size_t nb = strlen(before), nj = strlen(j), na = strlen(after);
+    char *line = malloc(nb + nj + na);
+    if (!line) {
+        free(j);
+        return -1;
+    }
+    memcpy(line, before, nb);
+    memcpy(line + nb, j, nj);
+    memcpy(line + nb + nj, after, na);
+    free(j);
+    int rc = put(r, line, nb + nj + na);
+    free(line);
+    return rc;
+}
+
+int pysb_render_open(pysb_render *r)
+{
+    if (pysb_format_streams(r->format) && r->sink.flush && !r->failed)
+        r->sink.flush(r->sink.ctx);
+    return r->failed ? -1 : 0;
+}
+
+static int keep(pysb_render *r, int stream, const char *p, size_t n)
+{
+    if (r->len[stream] + n > r->cap[stream]) {
+        size_t cap = r->cap[stream] ? r->cap[stream] * 2 : 65536;
+        while (cap < r->len[stream] + n)
+            cap *= 2;
+        char *nb = realloc(r->buf[stream], cap);
+        if (!nb)
+            return -1;
+        r->buf[stream] = nb;
+        r->cap[stream] = cap;
+    }
+    memcpy(r->buf[stream] + r->len[stream], p, n);
+    r->len[stream] += n;
+    return 0;
+}
+
+/* One ndjson/sse output event of carry + p, all of it when final, else up
+ * to the last complete character. */
+static int event(pysb_render *r, int stream, const char *p, size_t n, int final)
+{
+    size_t total = r->carry_len[stream] + n;
+    char *all = malloc(total + 1);
+    if (!all)
+        return -1;
+    memcpy(all, r->carry[stream], r->carry_len[stream]);
+    memcpy(all + r->carry_len[stream], p, n);
+    size_t out = final ? total : total - pysb_utf8_incomplete_tail(all, total);
+    r->carry_len[stream] = total - out;
+    memcpy(r->carry[stream], all + out, total - out);
+    int rc = 0;
+    if (out > 0) {
+        size_t clean_len;
+        char *clean = pysb_utf8_sanitize(all, out, &clean_len);
+        json_t *s = clean ? json_stringn(clean, clean_len) : NULL;
+        free(clean);
+        const char *name = stream == PYSB_STDOUT ? "stdout" : "stderr";
+        if (r->format == PYSB_FMT_NDJSON) {
+            json_t *o = s ? json_pack("{s:s, s:o}", "stream", name, "data", s) : NULL;
+            rc = put_json(r, "", o, JSON_COMPACT | JSON_PRESERVE_ORDER, "\n");
+        } else {
+            char before[32];
+            snprintf(before, sizeof before, "event: %s\ndata: ", name);
+            rc = put_json(r, before, s, JSON_ENCODE_ANY | JSON_COMPACT, "\n\n");
+        }
+    }
+    free(all);
+    return rc;
+}
+
+int pysb_render_output(pysb_render *r, int stream, const char *p, size_t n)
+{
+    if (n == 0)
+        return r->failed ? -1 : 0;
+    switch (r->format) {
+    case PYSB_FMT_TEXT:
+        r->any_output = 1;
+        r->last_nl = p[n - 1] == '\n';
+        return put(r, p, n);
+    case PYSB_FMT_JSON:
+        return keep(r, stream, p, n);
+    default:
+        return event(r, stream, p, n, 0);
+    }
+}
+
+int pysb_render_result(pysb_render *r, const pysb_result *res)
+{
+    char report[512];
+    json_t *o;
+
+    switch (r->format) {
+    case PYSB_FMT_TEXT:
+        pysb_format_report(res, report, sizeof report);
+        if (r->any_output && !r->last_nl && put(r, "\n", 1) < 0)
+            return -1;
+        return put(r, report, strlen(report));
+    case PYSB_FMT_JSON:
+        o = json_object();
+        if (o && pysb_result_fields(o, res, r->buf[0] ? r->buf[0] : "", r->len[0],
+                                    r->buf[1] ? r->buf[1] : "", r->len[1]) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        return put_json(r, "", o, PYSB_RESULT_DUMP_FLAGS, "\n");
+    default:
+        for (int s = 0; s < 2; s++)
+            if (event(r, s, "", 0, 1) < 0)
+                return -1;
+        if (r->format == PYSB_FMT_NDJSON) {
+            o = json_pack("{s:s}", "stream", "exit");
+            if (o && pysb_result_fields(o, res, NULL, 0, NULL, 0) < 0) {
+                json_decref(o);
+                o = NULL;
+            }
+            return put_json(r, "", o, PYSB_RESULT_DUMP_FLAGS, "\n");
+        }
+        o = json_object();
+        if (o && pysb_result_fields(o, res, NULL, 0, NULL, 0) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        return put_json(r, "event: exit\ndata: ", o, PYSB_RESULT_DUMP_FLAGS, "\n\n");
+    }
+}
+
+/* ---- refusals and the report -------------------------------------------- */
+
+char *pysb_render_refusal(pysb_format f, int status, const char *why, size_t *len,
+                          const char **mime)
+{
+    char *body = NULL;
+    if (f == PYSB_FMT_TEXT) {
+        size_t n = strlen(why);
+        body = malloc(n + 13);
+        if (body)
+            snprintf(body, n + 13, "pysandbox: %s\n", why);
+        *mime = formats[PYSB_FMT_TEXT].mime;
+    } else {
+        /* json_pack refuses a reason that is not UTF-8: then "{}". */
+        json_t *o = json_pack("{s:s, s:i}", "error", why, "status", status);
+        char *j = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        json_decref(o);
+        size_t n = j ? strlen(j) : 2;
+        body = malloc(n + 2);
+        if (body)
+            snprintf(body, n + 2, "%s\n", j ? j : "{}");
+        free(j);
+        *mime = formats[PYSB_FMT_JSON].mime;
+    }
+    *len = body ? strlen(body) : 0;
+    return body;
+}
+
+int pysb_format_report(const pysb_result *r, char *buf, size_t len)
+{
+    char msg[128];
+
+    pysb_status_message(r, msg, sizeof msg);
+    return snprintf(buf, len,
+                    "%s\n"
+                    "elapsed time: %.3f seconds\n"
+                    "memory usage: %ld kbytes\n"
+                    "cpu usage: %.3f seconds\n",
+                    msg, r->wall_sec, r->memory_kb, r->cpu_sec);
+}
+
+void pysb_render_report(const pysb_result *r, FILE *out)
+{
+    char buf[512];
+
+    pysb_format_report(r, buf, sizeof buf);
+    fputs(buf, out);
+}

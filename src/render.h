@@ -1,0 +1,89 @@
+/* render.h — the response formats of a run (DESIGN §4): their names, MIME
+ * types and Accept negotiation, one renderer per format writing through a
+ * sink, refusals in each format, and safeexec's text report.
+ *
+ * Contract:
+ *   text    the program's bytes as they come (stdout and stderr in arrival
+ *           order), then a newline if the output did not end in one, then
+ *           the report (pysb_format_report);
+ *   json    nothing until the end, then one line: the result object with
+ *           stdout and stderr (payload.h);
+ *   ndjson  {"stream":"stdout"|"stderr","data":"…"} lines as output comes,
+ *           then {"stream":"exit",…the result object without the output};
+ *   sse     "event: stdout|stderr\ndata: <JSON string>\n\n" as output
+ *           comes, then "event: exit\ndata: <result object>\n\n".
+ * A character cut between two chunks waits in the renderer for its end
+ * (ndjson, sse); bytes that are not UTF-8 become U+FFFD, NUL \u0000. Every
+ * JSON text is built with jansson. Renderers never flush: the sink's
+ * owner decides when (the module flushes before it waits for more); a
+ * renderer only hints, through flush, that a stream has opened and its
+ * headers should go out. No Apache headers. */
+#ifndef PYSB_RENDER_H
+#define PYSB_RENDER_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "result.h"
+
+typedef enum pysb_format {
+    PYSB_FMT_TEXT = 0,
+    PYSB_FMT_JSON,
+    PYSB_FMT_NDJSON,
+    PYSB_FMT_SSE,
+    PYSB_FMT_COUNT
+} pysb_format;
+
+const char *pysb_format_name(pysb_format f);     /* "ndjson" */
+const char *pysb_format_mime(pysb_format f);     /* "application/x-ndjson" */
+
+/* "json" (any case) → PYSB_FMT_JSON; -1 for a name that is not a format. */
+int pysb_format_from_name(const char *s, size_t len);
+
+/* The format an Accept header asks for: the served type with the highest
+ * q wins, the first listed on a tie; q=0 excludes; wildcards and types we
+ * do not serve leave it to the caller: -1. */
+int pysb_format_from_accept(const char *accept);
+
+/* 1 for the formats whose response starts when the run starts (ndjson,
+ * sse): their headers go out at once. */
+int pysb_format_streams(pysb_format f);
+
+/* Where a renderer writes. write returns 0, or -1 when the bytes cannot be
+ * delivered (the client left): the renderer then stops writing. flush may
+ * be NULL. */
+typedef struct pysb_sink {
+    int  (*write)(void *ctx, const char *p, size_t n);
+    void (*flush)(void *ctx);
+    void  *ctx;
+} pysb_sink;
+
+typedef struct pysb_render pysb_render;
+
+/* A renderer of format f into sink (copied). NULL when out of memory. */
+pysb_render *pysb_render_new(pysb_format f, const pysb_sink *sink);
+void pysb_render_free(pysb_render *r);
+
+/* The run started: streaming formats hint a flush (headers now). */
+int pysb_render_open(pysb_render *r);
+
+/* A chunk of the program's output, stream PYSB_STDOUT or PYSB_STDERR. */
+int pysb_render_output(pysb_render *r, int stream, const char *p, size_t n);
+
+/* The end: held bytes, then the verdict in the format's words. */
+int pysb_render_result(pysb_render *r, const pysb_result *res);
+/* Each returns 0, or -1 when the sink failed or memory ran out. */
+
+/* A refusal (the run never happened) in format f: "pysandbox: WHY\n" as
+ * text/plain for text, {"error":WHY,"status":N} and a newline as
+ * application/json for the others. Returns a malloc'd body (*len without
+ * the NUL), NULL when out of memory; *mime is its Content-Type. */
+char *pysb_render_refusal(pysb_format f, int status, const char *why, size_t *len,
+                          const char **mime);
+
+/* The text report: the message line then elapsed/memory/cpu lines, into
+ * buf (NUL-terminated; returns what snprintf does) or out. */
+int pysb_format_report(const pysb_result *r, char *buf, size_t len);
+void pysb_render_report(const pysb_result *r, FILE *out);
+
+#endif

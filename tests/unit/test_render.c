@@ -1,0 +1,265 @@
+/* test_render.c — unit tests of src/render.c: each format's bytes through a
+ * memory sink (text, json, ndjson, sse), characters cut between chunks,
+ * the flush hint, a failing sink, refusals, format names and Accept. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "payload.h"
+#include "render.h"
+
+#define FFFD "\xEF\xBF\xBD"
+
+/* A sink that keeps everything, counts flush hints, and can fail after a
+ * number of writes. */
+struct mem {
+    char buf[1 << 16];
+    size_t len;
+    int writes, flushes, fail_after;
+};
+
+static int mem_write(void *ctx, const char *p, size_t n)
+{
+    struct mem *m = ctx;
+    if (m->fail_after && m->writes >= m->fail_after)
+        return -1;
+    assert_true(m->len + n < sizeof m->buf);
+    memcpy(m->buf + m->len, p, n);
+    m->len += n;
+    m->buf[m->len] = '\0';
+    m->writes++;
+    return 0;
+}
+
+static void mem_flush(void *ctx)
+{
+    ((struct mem *)ctx)->flushes++;
+}
+
+static pysb_render *renderer(pysb_format f, struct mem *m)
+{
+    memset(m, 0, sizeof *m);
+    const pysb_sink sink = { mem_write, mem_flush, m };
+    pysb_render *r = pysb_render_new(f, &sink);
+    assert_non_null(r);
+    return r;
+}
+
+static pysb_result sample(void)
+{
+    pysb_result r;
+    memset(&r, 0, sizeof r);
+    r.status = PYSB_NONZERO_EXIT;
+    r.exit_code = 2;
+    r.wall_sec = 0.25;
+    r.cpu_sec = 0.125;
+    r.memory_kb = 9000;
+    snprintf(r.run_id, sizeof r.run_id, "rid-1");
+    pysb_limits_default(&r.limits);
+    return r;
+}
+
+static void test_text(void **state)
+{
+    (void)state;
+    struct mem m;
+    pysb_result res = sample();
+    pysb_render *r = renderer(PYSB_FMT_TEXT, &m);
+    assert_int_equal(pysb_render_open(r), 0);
+    assert_int_equal(m.flushes, 0);             /* text: headers with the output */
+    assert_int_equal(pysb_render_output(r, PYSB_STDOUT, "out\n", 4), 0);
+    assert_int_equal(pysb_render_output(r, PYSB_STDERR, "err", 3), 0);
+    assert_int_equal(pysb_render_result(r, &res), 0);
+    /* The bytes as they came, a newline because they did not end in one,
+     * then safeexec's report. */
+    assert_string_equal(m.buf, "out\nerr\n"
+                               "Command exited with non-zero status (2)\n"
+                               "elapsed time: 0.250 seconds\n"
+                               "memory usage: 9000 kbytes\n"
+                               "cpu usage: 0.125 seconds\n");
+    pysb_render_free(r);
+
+    /* No output: the report alone; output ending in a newline: no extra. */
+    r = renderer(PYSB_FMT_TEXT, &m);
+    pysb_render_result(r, &res);
+    assert_int_equal(strncmp(m.buf, "Command exited", 14), 0);
+    pysb_render_free(r);
+    r = renderer(PYSB_FMT_TEXT, &m);
+    pysb_render_output(r, PYSB_STDOUT, "a\n", 2);
+    pysb_render_result(r, &res);
+    assert_int_equal(strncmp(m.buf, "a\nCommand exited", 16), 0);
+    pysb_render_free(r);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    struct mem m;
+    pysb_result res = sample();
+    pysb_render *r = renderer(PYSB_FMT_JSON, &m);
+    pysb_render_open(r);
+    pysb_render_output(r, PYSB_STDOUT, "a", 1);
+    pysb_render_output(r, PYSB_STDERR, "b\xff", 2);
+    pysb_render_output(r, PYSB_STDOUT, "c\n", 2);
+    assert_int_equal(m.len, 0);                 /* nothing before the end */
+    assert_int_equal(pysb_render_result(r, &res), 0);
+    /* Exactly the result object with the output, and a newline. */
+    char *want = pysb_result_to_json(&res, "ac\n", 3, "b\xff", 2);
+    assert_int_equal(m.len, strlen(want) + 1);
+    assert_memory_equal(m.buf, want, strlen(want));
+    assert_int_equal(m.buf[m.len - 1], '\n');
+    assert_non_null(strstr(m.buf, "\"stdout\":\"ac\\n\",\"stderr\":\"b" FFFD "\""));
+    free(want);
+    pysb_render_free(r);
+}
+
+static void test_ndjson(void **state)
+{
+    (void)state;
+    struct mem m;
+    pysb_result res = sample();
+    pysb_render *r = renderer(PYSB_FMT_NDJSON, &m);
+    assert_int_equal(pysb_render_open(r), 0);
+    assert_int_equal(m.flushes, 1);             /* the stream is open */
+    pysb_render_output(r, PYSB_STDOUT, "x\xE2\x82", 3);    /* € cut */
+    pysb_render_output(r, PYSB_STDERR, "e\"\n", 3);
+    pysb_render_output(r, PYSB_STDOUT, "\xAC", 1);
+    pysb_render_output(r, PYSB_STDOUT, "\xC3", 1);         /* é cut by the end */
+    assert_int_equal(pysb_render_result(r, &res), 0);
+    char *exit_fields = pysb_result_to_json(&res, NULL, 0, NULL, 0);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "{\"stream\":\"stdout\",\"data\":\"x\"}\n"
+             "{\"stream\":\"stderr\",\"data\":\"e\\\"\\n\"}\n"
+             "{\"stream\":\"stdout\",\"data\":\"\xE2\x82\xAC\"}\n"
+             "{\"stream\":\"stdout\",\"data\":\"" FFFD "\"}\n"
+             "{\"stream\":\"exit\",%s\n", exit_fields + 1);
+    assert_string_equal(m.buf, want);
+    free(exit_fields);
+    pysb_render_free(r);
+}
+
+static void test_sse(void **state)
+{
+    (void)state;
+    struct mem m;
+    pysb_result res = sample();
+    pysb_render *r = renderer(PYSB_FMT_SSE, &m);
+    pysb_render_open(r);
+    assert_int_equal(m.flushes, 1);
+    pysb_render_output(r, PYSB_STDOUT, "line 1\nline 2\n", 14);
+    pysb_render_output(r, PYSB_STDERR, "\0!", 2);
+    assert_int_equal(pysb_render_result(r, &res), 0);
+    char *exit_obj = pysb_result_to_json(&res, NULL, 0, NULL, 0);
+    char want[4096];
+    snprintf(want, sizeof want,
+             "event: stdout\ndata: \"line 1\\nline 2\\n\"\n\n"
+             "event: stderr\ndata: \"\\u0000!\"\n\n"
+             "event: exit\ndata: %s\n\n", exit_obj);
+    assert_string_equal(m.buf, want);
+    free(exit_obj);
+    pysb_render_free(r);
+}
+
+/* A sink that fails: the renderer says so and writes nothing more. */
+static void test_failing_sink(void **state)
+{
+    (void)state;
+    struct mem m;
+    pysb_result res = sample();
+    pysb_render *r = renderer(PYSB_FMT_NDJSON, &m);
+    m.fail_after = 1;
+    assert_int_equal(pysb_render_output(r, PYSB_STDOUT, "a", 1), 0);
+    assert_int_equal(pysb_render_output(r, PYSB_STDOUT, "b", 1), -1);
+    size_t len = m.len;
+    m.fail_after = 0;                           /* even if it would work now */
+    assert_int_equal(pysb_render_output(r, PYSB_STDOUT, "c", 1), -1);
+    assert_int_equal(pysb_render_result(r, &res), -1);
+    assert_int_equal(m.len, len);
+    pysb_render_free(r);
+}
+
+static void test_refusal(void **state)
+{
+    (void)state;
+    const char *mime;
+    size_t len;
+    char *b = pysb_render_refusal(PYSB_FMT_TEXT, 400, "no code", &len, &mime);
+    assert_string_equal(b, "pysandbox: no code\n");
+    assert_int_equal(len, strlen(b));
+    assert_string_equal(mime, "text/plain; charset=utf-8");
+    free(b);
+    for (int f = PYSB_FMT_JSON; f < PYSB_FMT_COUNT; f++) {
+        b = pysb_render_refusal(f, 413, "too \"big\"", &len, &mime);
+        assert_string_equal(b, "{\"error\":\"too \\\"big\\\"\",\"status\":413}\n");
+        assert_string_equal(mime, "application/json");
+        free(b);
+    }
+    /* A reason that is not UTF-8 cannot be a JSON string. */
+    b = pysb_render_refusal(PYSB_FMT_JSON, 415, "type \xff", &len, &mime);
+    assert_string_equal(b, "{}\n");
+    free(b);
+}
+
+static void test_names_and_accept(void **state)
+{
+    (void)state;
+    static const char *const names[] = { "text", "json", "ndjson", "sse" };
+    static const char *const mimes[] = { "text/plain; charset=utf-8", "application/json",
+                                         "application/x-ndjson", "text/event-stream" };
+    for (int f = 0; f < PYSB_FMT_COUNT; f++) {
+        assert_string_equal(pysb_format_name(f), names[f]);
+        assert_string_equal(pysb_format_mime(f), mimes[f]);
+        assert_int_equal(pysb_format_from_name(names[f], strlen(names[f])), f);
+        assert_int_equal(pysb_format_streams(f), f >= PYSB_FMT_NDJSON);
+    }
+    assert_int_equal(pysb_format_from_name("NDJSON", 6), PYSB_FMT_NDJSON);
+    assert_int_equal(pysb_format_from_name("jsonx", 5), -1);
+    assert_int_equal(pysb_format_from_name("json", 3), -1);
+    assert_int_equal(pysb_format_from_name("xml", 3), -1);
+
+    static const struct { const char *accept; int want; } rows[] = {
+        { NULL, -1 },
+        { "", -1 },
+        { "*/*", -1 },
+        { "text/html, application/xhtml+xml", -1 },
+        { "application/json", PYSB_FMT_JSON },
+        { "Application/JSON", PYSB_FMT_JSON },
+        { "text/event-stream", PYSB_FMT_SSE },
+        { "application/x-ndjson", PYSB_FMT_NDJSON },
+        { "text/plain;q=0.5, application/json;q=0.9", PYSB_FMT_JSON },
+        { "application/json;q=0.2, text/plain", PYSB_FMT_TEXT },
+        { "application/json, text/plain", PYSB_FMT_JSON },      /* tie: first */
+        { "application/json;q=0", -1 },
+        { "application/json;q=0, text/event-stream;q=0.1", PYSB_FMT_SSE },
+        { " application/x-ndjson ; q=1 , */*;q=0.1", PYSB_FMT_NDJSON },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        int got = pysb_format_from_accept(rows[i].accept);
+        if (got != rows[i].want)
+            fail_msg("Accept \"%s\": %d, want %d", rows[i].accept ? rows[i].accept : "(null)",
+                     got, rows[i].want);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_ndjson),
+        cmocka_unit_test(test_sse),
+        cmocka_unit_test(test_failing_sink),
+        cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_names_and_accept),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
