@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "src/clock.h"
+#include "src/fields.h"
 #include "src/form.h"
 #include "src/launcher.h"
 #include "src/runlimits.h"
@@ -68,20 +69,9 @@ APLOG_USE_MODULE(pysandbox);
 /* ---- configuration ---------------------------------------------------- */
 
 typedef struct {
-    int set;
-    double def, max;
-} dur_limit;
-
-typedef struct {
-    int set;
-    apr_uint64_t def, max;
-} size_limit;
-
-typedef struct {
     apr_array_header_t *interp;     /* const char *, argv; NULL: unset */
-    dur_limit cpu, wall;
-    size_limit memory, output;
-    int processes, threads;
+    pysb_limits def, max;           /* limits the Location sets ... */
+    unsigned limits_set;            /* ... bit i: row i of pysb_limit_table */
     apr_int64_t max_code, max_stdin;
     apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
     int allow_get;
@@ -99,7 +89,7 @@ static void *create_dir_conf(apr_pool_t *p, char *dir)
 {
     (void)dir;
     dir_conf *c = apr_pcalloc(p, sizeof *c);
-    c->processes = c->threads = c->allow_get = c->default_format = UNSET;
+    c->allow_get = c->default_format = UNSET;
     c->max_code = c->max_stdin = UNSET;
     return c;
 }
@@ -108,12 +98,18 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     dir_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof *c);
     c->interp = add->interp ? add->interp : base->interp;
-    c->cpu = add->cpu.set ? add->cpu : base->cpu;
-    c->wall = add->wall.set ? add->wall : base->wall;
-    c->memory = add->memory.set ? add->memory : base->memory;
-    c->output = add->output.set ? add->output : base->output;
-    c->processes = add->processes != UNSET ? add->processes : base->processes;
-    c->threads = add->threads != UNSET ? add->threads : base->threads;
+    /* Each limit as a whole (default and maximum), from the inner scope
+     * when it sets it. */
+    c->def = base->def;
+    c->max = base->max;
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (!(add->limits_set & (1u << i)))
+            continue;
+        pysb_limit_copy(&c->def, &add->def, d);
+        pysb_limit_copy(&c->max, &add->max, d);
+    }
+    c->limits_set = base->limits_set | add->limits_set;
     c->max_code = add->max_code != UNSET ? add->max_code : base->max_code;
     c->max_stdin = add->max_stdin != UNSET ? add->max_stdin : base->max_stdin;
     /* Read-only paths accumulate from the outer scope inwards. */
@@ -137,19 +133,13 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 typedef struct {
     const char *const *argv;
     const char *const *ro_paths;
-    double cpu_def, cpu_max, wall_def, wall_max;
-    apr_uint64_t mem_def, mem_max, out_def, out_max;
-    unsigned processes, threads;
-    apr_uint64_t max_code, max_stdin;
-    int allow_get, default_format;
+    pysb_location loc;
 } effective;
 
 static const char *const default_argv[] = { "/usr/bin/python3", "-I", "-S", NULL };
 
 static void effective_conf(apr_pool_t *p, const dir_conf *c, effective *e)
 {
-    pysb_limits d;
-    pysb_limits_default(&d);
     if (c->interp) {
         const char **argv = apr_pcalloc(p, (c->interp->nelts + 1) * sizeof *argv);
         memcpy(argv, c->interp->elts, c->interp->nelts * sizeof *argv);
@@ -164,20 +154,20 @@ static void effective_conf(apr_pool_t *p, const dir_conf *c, effective *e)
     } else {
         e->ro_paths = NULL;
     }
-    e->cpu_def = c->cpu.set ? c->cpu.def : d.cpu_sec;
-    e->cpu_max = c->cpu.set ? c->cpu.max : d.cpu_sec;
-    e->wall_def = c->wall.set ? c->wall.def : d.wall_sec;
-    e->wall_max = c->wall.set ? c->wall.max : d.wall_sec;
-    e->mem_def = c->memory.set ? c->memory.def : d.memory_bytes;
-    e->mem_max = c->memory.set ? c->memory.max : d.memory_bytes;
-    e->out_def = c->output.set ? c->output.def : d.output_bytes;
-    e->out_max = c->output.set ? c->output.max : d.output_bytes;
-    e->processes = c->processes != UNSET ? (unsigned)c->processes : d.processes;
-    e->threads = c->threads != UNSET ? (unsigned)c->threads : d.threads;
-    e->max_code = c->max_code != UNSET ? (apr_uint64_t)c->max_code : 64 * 1024;
-    e->max_stdin = c->max_stdin != UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
-    e->allow_get = c->allow_get == 1;
-    e->default_format = c->default_format != UNSET ? c->default_format : PYSB_FMT_TEXT;
+    pysb_location *l = &e->loc;
+    pysb_limits_default(&l->def);
+    pysb_limits_default(&l->max);
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (!(c->limits_set & (1u << i)))
+            continue;
+        pysb_limit_copy(&l->def, &c->def, d);
+        pysb_limit_copy(&l->max, &c->max, d);
+    }
+    l->max_code = c->max_code != UNSET ? (apr_uint64_t)c->max_code : 64 * 1024;
+    l->max_stdin = c->max_stdin != UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
+    l->allow_get = c->allow_get == 1;
+    l->default_format = c->default_format != UNSET ? c->default_format : PYSB_FMT_TEXT;
 }
 
 /* ---- directives ------------------------------------------------------- */
@@ -218,31 +208,6 @@ static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
     return NULL;
 }
 
-static const char *set_duration(cmd_parms *cmd, void *dv, const char *a1,
-                                const char *a2)
-{
-    dir_conf *c = dv;
-    dur_limit *l = cmd->info == (void *)0 ? &c->cpu : &c->wall;
-    const char *err;
-    double def, max;
-    if (pysb_parse_duration(a1, &def, &err) < 0 ||
-        (a2 && pysb_parse_duration(a2, &max, &err) < 0))
-        return apr_psprintf(cmd->pool, "%s %s%s%s: %s", cmd->cmd->name, a1,
-                            a2 ? " " : "", a2 ? a2 : "", err);
-    if (!a2)
-        max = def;
-    if (def <= 0 || max > PYSB_MAX_CPU_SEC)
-        return apr_psprintf(cmd->pool, "%s: seconds must be > 0 and at most %g",
-                            cmd->cmd->name, PYSB_MAX_CPU_SEC);
-    if (def > max)
-        return apr_psprintf(cmd->pool, "%s: the default %s is above the maximum %s",
-                            cmd->cmd->name, a1, a2);
-    l->set = 1;
-    l->def = def;
-    l->max = max;
-    return NULL;
-}
-
 static const char *parse_size_arg(cmd_parms *cmd, const char *arg, apr_uint64_t *out)
 {
     const char *err;
@@ -253,48 +218,84 @@ static const char *parse_size_arg(cmd_parms *cmd, const char *arg, apr_uint64_t 
     return NULL;
 }
 
-static const char *set_size_limit(cmd_parms *cmd, void *dv, const char *a1,
-                                  const char *a2)
+/* A limit's value as the directive gave it; counts within the table's
+ * bounds already. */
+static const char *limit_arg(cmd_parms *cmd, const pysb_limit_def *d, const char *a1,
+                             const char *a2, const char *arg, pysb_limits *into)
 {
-    dir_conf *c = dv;
-    int is_memory = cmd->info == (void *)0;
-    size_limit *l = is_memory ? &c->memory : &c->output;
-    apr_uint64_t def = 0, max = 0;
-    const char *err = parse_size_arg(cmd, a1, &def);
-    if (!err && a2)
-        err = parse_size_arg(cmd, a2, &max);
-    if (err)
+    const char *err = NULL;
+    unsigned long long n;
+    apr_uint64_t v = 0;
+    switch (d->kind) {
+    case PYSB_LIMIT_SECONDS:
+        if (pysb_limit_parse(d, arg, into, &err) < 0)
+            return apr_psprintf(cmd->pool, "%s %s%s%s: %s", cmd->cmd->name, a1,
+                                a2 ? " " : "", a2 ? a2 : "", err);
+        return NULL;
+    case PYSB_LIMIT_COUNT:
+        if (pysb_parse_uint(arg, (unsigned long long)d->min, (unsigned long long)d->max, &n,
+                            &err) < 0)
+            return apr_psprintf(cmd->pool, "%s %s: %s (%llu to %llu)", cmd->cmd->name, arg,
+                                err, (unsigned long long)d->min, (unsigned long long)d->max);
+        pysb_limit_set_amount(into, d, n);
+        return NULL;
+    case PYSB_LIMIT_BYTES:
+        if ((err = parse_size_arg(cmd, arg, &v)) == NULL)
+            pysb_limit_set_amount(into, d, v);
         return err;
-    if (!a2)
-        max = def;
-    apr_uint64_t lo = is_memory ? PYSB_MIN_MEMORY : 1;
-    apr_uint64_t hi = is_memory ? PYSB_MAX_MEMORY : PYSB_MAX_OUTPUT;
-    if (def < lo || max > hi) {
-        char los[32], his[32];
-        pysb_format_size(lo, los, sizeof los);
-        pysb_format_size(hi, his, sizeof his);
-        return apr_psprintf(cmd->pool, "%s: sizes must be between %s and %s",
-                            cmd->cmd->name, los, his);
     }
-    if (def > max)
-        return apr_psprintf(cmd->pool, "%s: the default %s is above the maximum %s",
-                            cmd->cmd->name, a1, a2);
-    l->set = 1;
-    l->def = def;
-    l->max = max;
+    return "unknown kind of limit";
+}
+
+/* The default at or above the table's minimum, the maximum at or below its
+ * maximum (the default is then checked against the maximum). */
+static const char *limit_bounds(cmd_parms *cmd, const pysb_limit_def *d,
+                                const pysb_limits *def, const pysb_limits *max)
+{
+    char lo[32], hi[32];
+    if (d->kind == PYSB_LIMIT_SECONDS) {
+        if (!(pysb_limit_seconds(def, d) > d->min) || pysb_limit_seconds(max, d) > d->max)
+            return apr_psprintf(cmd->pool, "%s: seconds must be > 0 and at most %g",
+                                cmd->cmd->name, d->max);
+    } else if (d->kind == PYSB_LIMIT_BYTES) {
+        if (pysb_limit_amount(def, d) < (uint64_t)d->min ||
+            pysb_limit_amount(max, d) > (uint64_t)d->max) {
+            pysb_format_size((uint64_t)d->min, lo, sizeof lo);
+            pysb_format_size((uint64_t)d->max, hi, sizeof hi);
+            return apr_psprintf(cmd->pool, "%s: sizes must be between %s and %s",
+                                cmd->cmd->name, lo, hi);
+        }
+    }
     return NULL;
 }
 
-static const char *set_tasks(cmd_parms *cmd, void *dv, const char *arg)
+/* PySandboxCPUTime and its kind: "default [max]" for a limit a request may
+ * ask for, one value for the others. cmd->info: the limit's key. */
+static const char *set_limit(cmd_parms *cmd, void *dv, const char *a1, const char *a2)
 {
     dir_conf *c = dv;
-    unsigned long long n;
-    const char *err;
-    if (pysb_parse_uint(arg, 1, PYSB_MAX_TASKS, &n, &err) < 0)
-        return apr_psprintf(cmd->pool, "%s %s: %s (1 to %u)", cmd->cmd->name, arg,
-                            err, PYSB_MAX_TASKS);
-    *(cmd->info == (void *)0 ? &c->processes : &c->threads) = (int)n;
+    const char *key = cmd->info;
+    const pysb_limit_def *d = pysb_limit_find(key, strlen(key));
+    pysb_limits def = c->def, max = c->max;
+    const char *err = limit_arg(cmd, d, a1, a2, a1, &def);
+    if (!err)
+        err = limit_arg(cmd, d, a1, a2, a2 ? a2 : a1, &max);
+    if (!err)
+        err = limit_bounds(cmd, d, &def, &max);
+    if (err)
+        return err;
+    if (pysb_limit_compare(&def, &max, d) > 0)
+        return apr_psprintf(cmd->pool, "%s: the default %s is above the maximum %s",
+                            cmd->cmd->name, a1, a2);
+    c->def = def;
+    c->max = max;
+    c->limits_set |= 1u << (d - pysb_limit_table);
     return NULL;
+}
+
+static const char *set_limit1(cmd_parms *cmd, void *dv, const char *arg)
+{
+    return set_limit(cmd, dv, arg, NULL);
 }
 
 static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
@@ -401,17 +402,19 @@ static const char *set_user_range(cmd_parms *cmd, void *dv, const char *a1,
 static const command_rec pysb_cmds[] = {
     AP_INIT_TAKE_ARGV("PySandboxInterpreter", set_interpreter, NULL, OR_ALL,
                       "interpreter path and its flags (default /usr/bin/python3 -I -S)"),
-    AP_INIT_TAKE12("PySandboxCPUTime", set_duration, (void *)0, OR_ALL,
+    /* One line per limit of the table a Location sets (cmd->info: its
+     * key); TAKE12 for those a request may ask for. */
+    AP_INIT_TAKE12("PySandboxCPUTime", set_limit, "cpu_time", OR_ALL,
                    "default [max] CPU seconds"),
-    AP_INIT_TAKE12("PySandboxWallTime", set_duration, (void *)1, OR_ALL,
+    AP_INIT_TAKE12("PySandboxWallTime", set_limit, "wall_time", OR_ALL,
                    "default [max] wall-clock seconds"),
-    AP_INIT_TAKE12("PySandboxMemory", set_size_limit, (void *)0, OR_ALL,
+    AP_INIT_TAKE12("PySandboxMemory", set_limit, "memory", OR_ALL,
                    "default [max] address space (K/M/G)"),
-    AP_INIT_TAKE12("PySandboxOutputLimit", set_size_limit, (void *)1, OR_ALL,
+    AP_INIT_TAKE12("PySandboxOutputLimit", set_limit, "output", OR_ALL,
                    "default [max] bytes of stdout+stderr"),
-    AP_INIT_TAKE1("PySandboxProcesses", set_tasks, (void *)0, OR_ALL,
+    AP_INIT_TAKE1("PySandboxProcesses", set_limit1, "processes", OR_ALL,
                   "processes a run may have (1 = no fork)"),
-    AP_INIT_TAKE1("PySandboxThreads", set_tasks, (void *)1, OR_ALL,
+    AP_INIT_TAKE1("PySandboxThreads", set_limit1, "threads", OR_ALL,
                   "threads a run may have"),
     AP_INIT_TAKE1("PySandboxMaxCodeSize", set_max_size, (void *)0, OR_ALL,
                   "largest program accepted"),
@@ -659,23 +662,12 @@ static void pysb_child_stopping(apr_pool_t *pchild, int graceful)
 /* ---- the request ------------------------------------------------------ */
 
 typedef struct {
-    const char *data;
-    apr_size_t len;
-    int set;
-} field;
-
-enum { F_CODE, F_STDIN, F_CPU, F_WALL, F_MEMORY, F_OUTPUT, F_FORMAT, F_INFO, F_COUNT };
-static const char *const field_names[F_COUNT] = {
-    "code", "stdin", "cpu_time", "wall_time", "memory", "output", "format", "info",
-};
-
-typedef struct {
     request_rec *r;
     effective e;
-    field f[F_COUNT];
+    pysb_fields f;
+    pysb_run_request run;
     const char *run_id;
     int format;
-    pysb_limits limits;
     /* streaming state */
     int conn;
     int client_fd;
@@ -684,29 +676,11 @@ typedef struct {
     pysb_render *render;              /* the response in its format */
 } req_ctx;
 
-static int field_index(const char *name, apr_size_t len)
-{
-    if (len == 11 && !memcmp(name, "user_script", 11))
-        return F_CODE; /* the classic form's name */
-    for (int i = 0; i < F_COUNT; i++)
-        if (strlen(field_names[i]) == len && !memcmp(name, field_names[i], len))
-            return i;
-    return UNSET;
-}
-
 static void set_field(req_ctx *x, const char *name, apr_size_t name_len,
                       const char *data, apr_size_t len)
 {
-    int i = field_index(name, name_len);
-    if (i == UNSET)
-        return; /* submit buttons and the like */
-    /* Limits and names are parsed as C strings; multipart values point
-     * into the body and end where the next part begins. */
-    if (i != F_CODE && i != F_STDIN)
-        data = apr_pstrmemdup(x->r->pool, data, len);
-    x->f[i].data = data;
-    x->f[i].len = len;
-    x->f[i].set = 1;
+    /* Names that are no field (submit buttons and the like) are ignored. */
+    pysb_fields_set(&x->f, name, name_len, data, len);
 }
 
 /* A one-line refusal: the body is the reason (JSON for the JSON-ish
@@ -824,16 +798,18 @@ static int parse_urlencoded(req_ctx *x, apr_size_t cap)
 /* A JSON value as field text: strings as they are, numbers printed. */
 static int json_field(req_ctx *x, const char *key, json_t *v)
 {
-    int i = field_index(key, strlen(key));
-    if (i == UNSET)
+    pysb_fields probe;
+    pysb_fields_init(&probe);
+    if (!pysb_fields_set(&probe, key, strlen(key), "", 0))
         return 0;
+    int numeric = pysb_fields_numeric(key, strlen(key));
     if (json_is_string(v)) {
         set_field(x, key, strlen(key), json_string_value(v), json_string_length(v));
-    } else if (json_is_integer(v) && i >= F_CPU && i <= F_OUTPUT) {
+    } else if (json_is_integer(v) && numeric) {
         const char *s = apr_psprintf(x->r->pool, "%" APR_INT64_T_FMT,
                                      (apr_int64_t)json_integer_value(v));
         set_field(x, key, strlen(key), s, strlen(s));
-    } else if (json_is_real(v) && i >= F_CPU && i <= F_OUTPUT) {
+    } else if (json_is_real(v) && numeric) {
         const char *s = apr_psprintf(x->r->pool, "%.17g", json_real_value(v));
         set_field(x, key, strlen(key), s, strlen(s));
     } else if (!json_is_null(v)) {
@@ -841,7 +817,6 @@ static int json_field(req_ctx *x, const char *key, json_t *v)
     }
     return 0;
 }
-
 static apr_status_t json_release(void *data)
 {
     json_decref(data);
@@ -881,7 +856,7 @@ static int parse_request(req_ctx *x, int *done)
      * decoded code and stdin are then held to their own limits. */
     apr_size_t grow = !strcmp(mt, "application/x-www-form-urlencoded") ? 3
                     : !strcmp(mt, "application/json") ? 6 : 1;
-    apr_size_t cap = (apr_size_t)((e->max_code + e->max_stdin) * grow + 65536);
+    apr_size_t cap = (apr_size_t)((e->loc.max_code + e->loc.max_stdin) * grow + 65536);
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t declared, limit = ap_get_limit_req_body(r);
     /* Refused before reading a byte of it, with our one-line answer: past
@@ -928,7 +903,7 @@ static int parse_request(req_ctx *x, int *done)
     if (rc != OK)
         return rc; /* the input filters answered already (LimitRequestBody) */
     if (raw) {
-        x->f[F_CODE] = (field){ body, len, 1 };
+        set_field(x, "code", 4, body, len);
     } else if (json) {
         json_error_t jerr;
         json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
@@ -955,70 +930,7 @@ static int parse_request(req_ctx *x, int *done)
     return OK;
 }
 
-/* Format: the field, else Accept, else the Location's default. */
-static int choose_format(req_ctx *x, int *bad)
-{
-    *bad = 0;
-    if (x->f[F_FORMAT].set) {
-        int f = pysb_format_from_name(x->f[F_FORMAT].data, x->f[F_FORMAT].len);
-        if (f < 0)
-            *bad = 1;
-        return f < 0 ? x->e.default_format : f;
-    }
-    int f = pysb_format_from_accept(apr_table_get(x->r->headers_in, "Accept"));
-    return f < 0 ? x->e.default_format : f;
-}
 
-static int check_limits(req_ctx *x)
-{
-    const effective *e = &x->e;
-    pysb_limits *l = &x->limits;
-    const char *err = "contains a NUL byte";
-    char b[32];
-    pysb_limits_default(l);
-    l->cpu_sec = e->cpu_def;
-    l->wall_sec = e->wall_def;
-    l->memory_bytes = e->mem_def;
-    l->output_bytes = e->out_def;
-    l->processes = e->processes;
-    l->threads = e->threads;
-    struct { int f; double *v; double max; const char *name; } durs[] = {
-        { F_CPU, &l->cpu_sec, e->cpu_max, "cpu_time" },
-        { F_WALL, &l->wall_sec, e->wall_max, "wall_time" },
-    };
-    for (size_t i = 0; i < 2; i++) {
-        const field *f = &x->f[durs[i].f];
-        if (!f->set)
-            continue;
-        if (memchr(f->data, '\0', f->len) || pysb_parse_duration(f->data, durs[i].v, &err) < 0)
-            return refuse(x, HTTP_BAD_REQUEST, "%s: %s", durs[i].name, err);
-        if (*durs[i].v <= 0)
-            return refuse(x, HTTP_BAD_REQUEST, "%s must be above 0", durs[i].name);
-        if (*durs[i].v > durs[i].max)
-            return refuse(x, HTTP_BAD_REQUEST, "%s %s is above this location's maximum of %g seconds",
-                          durs[i].name, f->data, durs[i].max);
-    }
-    struct { int f; uint64_t *v; apr_uint64_t max; const char *name; } sizes[] = {
-        { F_MEMORY, &l->memory_bytes, e->mem_max, "memory" },
-        { F_OUTPUT, &l->output_bytes, e->out_max, "output" },
-    };
-    for (size_t i = 0; i < 2; i++) {
-        const field *f = &x->f[sizes[i].f];
-        if (!f->set)
-            continue;
-        if (memchr(f->data, '\0', f->len) || pysb_parse_size(f->data, sizes[i].v, &err) < 0)
-            return refuse(x, HTTP_BAD_REQUEST, "%s: %s", sizes[i].name, err);
-        if (*sizes[i].v > sizes[i].max) {
-            pysb_format_size(sizes[i].max, b, sizeof b);
-            return refuse(x, HTTP_BAD_REQUEST, "%s %s is above this location's maximum of %s",
-                          sizes[i].name, f->data, b);
-        }
-    }
-    char reason[256];
-    if (pysb_limits_validate(l, reason, sizeof reason) < 0)
-        return refuse(x, HTTP_BAD_REQUEST, "%s", reason);
-    return UNSET; /* fine */
-}
 
 /* ---- talking to the launcher ------------------------------------------ */
 
@@ -1072,18 +984,17 @@ static int connect_launcher(request_rec *r, const char *path)
  * errno from the socket. */
 static int send_request(req_ctx *x)
 {
-    const field *code = &x->f[F_CODE], *in = &x->f[F_STDIN];
     pysb_session_request req = {
         .spec = {
-            .limits = x->limits,
+            .limits = x->run.limits,
             .argv = (const char **)x->e.argv,
             .ro_paths = (const char **)x->e.ro_paths,
             .flags = 0,
         },
-        .code = code->data,
-        .code_len = code->len,
-        .stdin_data = in->set ? in->data : NULL,
-        .stdin_len = in->set ? in->len : 0,
+        .code = x->run.code,
+        .code_len = x->run.code_len,
+        .stdin_data = x->run.stdin_data,
+        .stdin_len = x->run.stdin_len,
     };
     apr_cpystrn(req.spec.run_id, x->run_id, sizeof req.spec.run_id);
     char err[256] = "";
@@ -1205,7 +1116,7 @@ static int relay_run(req_ctx *x)
     pysb_session *ss = apr_pcalloc(r->pool, sizeof *ss);
     pysb_session_init(ss, x->conn);
     apr_pool_cleanup_register(r->pool, ss, session_cleanup, apr_pool_cleanup_null);
-    double deadline = pysb_monotonic() + x->limits.wall_sec + RESULT_GRACE_SEC;
+    double deadline = pysb_monotonic() + x->run.limits.wall_sec + RESULT_GRACE_SEC;
     int p_stopping = 0;
     const pysb_sink sink = { sink_write, sink_flush, x };
     x->render = pysb_render_new(x->format, &sink);
@@ -1294,7 +1205,7 @@ failed:
         memset(&res, 0, sizeof res);
         res.status = PYSB_INTERNAL_ERROR;
         res.exit_code = -1;
-        res.limits = x->limits;
+        res.limits = x->run.limits;
         apr_cpystrn(res.run_id, x->run_id, sizeof res.run_id);
         apr_cpystrn(res.error, "the run's supervisor failed", sizeof res.error);
         on_result(x, &res);
@@ -1315,21 +1226,7 @@ gone:
 /* GET ?info=1: the effective limits of this Location, for pages. */
 static int send_info(req_ctx *x)
 {
-    const effective *e = &x->e;
-    json_t *o = json_pack("{s:{s:f,s:f}, s:{s:f,s:f}, s:{s:I,s:I}, s:{s:I,s:I}, "
-                          "s:i, s:i, s:I, s:I, s:b, s:s, s:[ssss]}",
-                          "cpu_time", "default", e->cpu_def, "max", e->cpu_max,
-                          "wall_time", "default", e->wall_def, "max", e->wall_max,
-                          "memory", "default", (json_int_t)e->mem_def, "max", (json_int_t)e->mem_max,
-                          "output", "default", (json_int_t)e->out_def, "max", (json_int_t)e->out_max,
-                          "processes", (int)e->processes, "threads", (int)e->threads,
-                          "max_code_size", (json_int_t)e->max_code,
-                          "max_stdin_size", (json_int_t)e->max_stdin,
-                          "allow_get", e->allow_get,
-                          "default_format", pysb_format_name(e->default_format),
-                          "formats", "text", "json", "ndjson", "sse");
-    char *j = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(o);
+    char *j = pysb_location_info(&x->e.loc);
     if (!j)
         return HTTP_INTERNAL_SERVER_ERROR;
     ap_set_content_type(x->r, "application/json");
@@ -1350,7 +1247,8 @@ static int pysb_handler(request_rec *r)
     x->conn = -1;
     x->client_fd = -1;
     effective_conf(r->pool, dc, &x->e);
-    x->format = x->e.default_format;
+    x->format = x->e.loc.default_format;
+    pysb_fields_init(&x->f);
     char *run_id = apr_palloc(r->pool, 37);
     pysb_new_run_id(run_id);
     x->run_id = run_id;
@@ -1359,40 +1257,32 @@ static int pysb_handler(request_rec *r)
 
     r->allowed = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_GET);
     if (r->method_number != M_POST && r->method_number != M_GET) {
-        apr_table_setn(r->err_headers_out, "Allow", x->e.allow_get ? "GET, POST" : "POST, GET");
+        apr_table_setn(r->err_headers_out, "Allow", x->e.loc.allow_get ? "GET, POST" : "POST, GET");
         return refuse(x, HTTP_METHOD_NOT_ALLOWED, "method %s not allowed (use POST%s)",
-                      r->method, x->e.allow_get ? " or GET" : "");
+                      r->method, x->e.loc.allow_get ? " or GET" : "");
     }
-    int done, bad_format;
+    int done;
     int rc = parse_request(x, &done);
     if (done)
         return rc;
-    x->format = choose_format(x, &bad_format);
-    if (bad_format)
-        return refuse(x, HTTP_BAD_REQUEST, "format must be one of text, json, ndjson, sse");
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    char why[512];
+    pysb_format fmt;
+    rc = pysb_fields_format(&x->f, &x->e.loc, accept, &fmt, why, sizeof why);
+    x->format = fmt;
+    if (rc)
+        return refuse(x, rc, "%s", why);
     if (r->method_number == M_GET) {
-        const char *accept = apr_table_get(r->headers_in, "Accept");
-        if (x->f[F_INFO].set || (!x->f[F_CODE].set && accept && strstr(accept, "application/json")))
+        if (pysb_fields_wants_info(&x->f, accept))
             return send_info(x);
-        if (!x->e.allow_get) {
+        if (!x->e.loc.allow_get) {
             apr_table_setn(r->err_headers_out, "Allow", "POST");
             return refuse(x, HTTP_METHOD_NOT_ALLOWED,
                           "GET runs are off here (PySandboxAllowGet); use POST");
         }
     }
-    const field *code = &x->f[F_CODE];
-    if (!code->set)
-        return refuse(x, HTTP_BAD_REQUEST, "no code: send the program as the field \"code\"");
-    if (code->len > x->e.max_code)
-        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE, "code of %lu bytes is over this location's %lu",
-                      (unsigned long)code->len, (unsigned long)x->e.max_code);
-    if (x->f[F_STDIN].set && x->f[F_STDIN].len > x->e.max_stdin)
-        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE, "stdin of %lu bytes is over this location's %lu",
-                      (unsigned long)x->f[F_STDIN].len, (unsigned long)x->e.max_stdin);
-    if (!pysb_utf8_valid(code->data, code->len) || memchr(code->data, '\0', code->len))
-        return refuse(x, HTTP_BAD_REQUEST, "the code is not valid UTF-8 text");
-    if ((rc = check_limits(x)) != UNSET)
-        return rc;
+    if ((rc = pysb_fields_request(&x->f, &x->e.loc, &x->run, why, sizeof why)) != 0)
+        return refuse(x, rc, "%s", why);
 
     x->conn = connect_launcher(r, sc->socket_path);
     if (x->conn < 0) {

@@ -82,6 +82,14 @@ int pysb_limit_set_amount(pysb_limits *l, const pysb_limit_def *d, uint64_t v)
     return 0;
 }
 
+void pysb_limit_copy(pysb_limits *dst, const pysb_limits *src, const pysb_limit_def *d)
+{
+    if (d->kind == PYSB_LIMIT_SECONDS)
+        pysb_limit_set_seconds(dst, d, pysb_limit_seconds(src, d));
+    else
+        pysb_limit_set_amount(dst, d, pysb_limit_amount(src, d));
+}
+
 void pysb_limits_default(pysb_limits *l)
 {
     memset(l, 0, sizeof *l);

@@ -79,6 +79,9 @@ uint64_t pysb_limit_amount(const pysb_limits *l, const pysb_limit_def *d);
 void pysb_limit_set_seconds(pysb_limits *l, const pysb_limit_def *d, double v);
 int pysb_limit_set_amount(pysb_limits *l, const pysb_limit_def *d, uint64_t v);
 
+/* The row's field of src into dst, the rest of dst unchanged. */
+void pysb_limit_copy(pysb_limits *dst, const pysb_limits *src, const pysb_limit_def *d);
+
 /* Parses text as the row's kind (a duration, a size, a whole number) into
  * its field of *l. Returns 0, or -1 with *err a static reason. Bounds are
  * not checked here (pysb_limit_check does). */

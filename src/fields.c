@@ -1,0 +1,195 @@
+/* fields.c — request fields to a run request, within a Location's bounds.
+ *
+ * Contract: see fields.h. The field names of the limits are the keys of the
+ * limits table, so a limit added there is a request field without an edit
+ * here. Reasons quote the value as sent; values are parsed from a NUL-ended
+ * copy (a NUL inside one is refused by name). */
+#include "fields.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "utf8.h"
+
+void pysb_fields_init(pysb_fields *f)
+{
+    memset(f, 0, sizeof *f);
+}
+
+/* The per-request row named name, or NULL. */
+static const pysb_limit_def *request_limit(const char *name, size_t len)
+{
+    const pysb_limit_def *d = pysb_limit_find(name, len);
+    return d && (d->flags & PYSB_LIMIT_PER_REQUEST) ? d : NULL;
+}
+
+static int is(const char *name, size_t len, const char *want)
+{
+    return strlen(want) == len && memcmp(name, want, len) == 0;
+}
+
+int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
+                    const char *value, size_t len)
+{
+    pysb_field *slot = NULL;
+    const pysb_limit_def *d;
+
+    /* user_script: the classic form's name for the program. */
+    if (is(name, name_len, "code") || is(name, name_len, "user_script"))
+        slot = &f->code;
+    else if (is(name, name_len, "stdin"))
+        slot = &f->stdin_data;
+    else if (is(name, name_len, "format"))
+        slot = &f->format;
+    else if (is(name, name_len, "info"))
+        slot = &f->info;
+    else if ((d = request_limit(name, name_len)) != NULL)
+        slot = &f->limit[d - pysb_limit_table];
+    if (!slot)
+        return 0;
+    *slot = (pysb_field){ value, len, 1 };
+    return 1;
+}
+
+int pysb_fields_numeric(const char *name, size_t name_len)
+{
+    return request_limit(name, name_len) != NULL;
+}
+
+int pysb_fields_format(const pysb_fields *f, const pysb_location *loc, const char *accept,
+                       pysb_format *out, char *why, size_t whylen)
+{
+    *out = loc->default_format;
+    if (f->format.set) {
+        int fmt = pysb_format_from_name(f->format.data, f->format.len);
+        if (fmt < 0) {
+            snprintf(why, whylen, "format must be one of text, json, ndjson, sse");
+            return 400;
+        }
+        *out = fmt;
+        return 0;
+    }
+    int fmt = pysb_format_from_accept(accept);
+    if (fmt >= 0)
+        *out = fmt;
+    return 0;
+}
+
+int pysb_fields_wants_info(const pysb_fields *f, const char *accept)
+{
+    return f->info.set || (!f->code.set && accept && strstr(accept, "application/json"));
+}
+
+/* One limit field into *l, checked against the Location's maximum. */
+static int request_one(const pysb_field *v, const pysb_limit_def *d, const pysb_limits *max,
+                       pysb_limits *l, char *why, size_t whylen)
+{
+    const char *err = "contains a NUL byte";
+    char *text = malloc(v->len + 1), bound[48];
+    int status = 0;
+
+    if (!text) {
+        snprintf(why, whylen, "%s: out of memory", d->key);
+        return 400;
+    }
+    memcpy(text, v->data, v->len);
+    text[v->len] = '\0';
+    if (memchr(v->data, '\0', v->len) || pysb_limit_parse(d, text, l, &err) < 0) {
+        snprintf(why, whylen, "%s: %s", d->key, err);
+        status = 400;
+    } else if (d->kind == PYSB_LIMIT_SECONDS && !(pysb_limit_seconds(l, d) > 0)) {
+        snprintf(why, whylen, "%s must be above 0", d->key);
+        status = 400;
+    } else if (pysb_limit_compare(l, max, d) > 0) {
+        pysb_limit_format(max, d, bound, sizeof bound);
+        snprintf(why, whylen, "%s %s is above this location's maximum of %s", d->key, text,
+                 bound);
+        status = 400;
+    }
+    free(text);
+    return status;
+}
+
+int pysb_fields_request(const pysb_fields *f, const pysb_location *loc,
+                        pysb_run_request *out, char *why, size_t whylen)
+{
+    const pysb_field *code = &f->code, *in = &f->stdin_data;
+
+    memset(out, 0, sizeof *out);
+    if (!code->set) {
+        snprintf(why, whylen, "no code: send the program as the field \"code\"");
+        return 400;
+    }
+    if (code->len > loc->max_code) {
+        snprintf(why, whylen, "code of %lu bytes is over this location's %lu",
+                 (unsigned long)code->len, (unsigned long)loc->max_code);
+        return 413;
+    }
+    if (in->set && in->len > loc->max_stdin) {
+        snprintf(why, whylen, "stdin of %lu bytes is over this location's %lu",
+                 (unsigned long)in->len, (unsigned long)loc->max_stdin);
+        return 413;
+    }
+    if (!pysb_utf8_valid(code->data, code->len) || memchr(code->data, '\0', code->len)) {
+        snprintf(why, whylen, "the code is not valid UTF-8 text");
+        return 400;
+    }
+    out->limits = loc->def;
+    for (size_t i = 0; i < pysb_limit_count && i < PYSB_FIELDS_LIMIT_MAX; i++) {
+        int status;
+        if (f->limit[i].set &&
+            (status = request_one(&f->limit[i], &pysb_limit_table[i], &loc->max,
+                                  &out->limits, why, whylen)) != 0)
+            return status;
+    }
+    if (pysb_limits_validate(&out->limits, why, whylen) < 0)
+        return 400;
+    out->code = code->data;
+    out->code_len = code->len;
+    out->stdin_data = in->set ? in->data : NULL;
+    out->stdin_len = in->set ? in->len : 0;
+    return 0;
+}
+
+/* A limit's value as JSON: seconds real, sizes and counts integers. */
+static json_t *limit_value(const pysb_limits *l, const pysb_limit_def *d)
+{
+    return d->kind == PYSB_LIMIT_SECONDS ? json_real(pysb_limit_seconds(l, d))
+                                         : json_integer((json_int_t)pysb_limit_amount(l, d));
+}
+
+char *pysb_location_info(const pysb_location *loc)
+{
+    json_t *o = json_object();
+    int bad = !o;
+
+    for (size_t i = 0; !bad && i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (!(d->flags & PYSB_LIMIT_SHOWN))
+            continue;
+        json_t *v = !(d->flags & PYSB_LIMIT_PER_REQUEST)
+                        ? limit_value(&loc->def, d)
+                        : json_pack("{s:o, s:o}", "default", limit_value(&loc->def, d),
+                                    "max", limit_value(&loc->max, d));
+        bad |= json_object_set_new(o, d->key, v);
+    }
+    json_t *formats = json_array();
+    for (int fmt = 0; formats && fmt < PYSB_FMT_COUNT; fmt++)
+        bad |= json_array_append_new(formats, json_string(pysb_format_name(fmt)));
+    if (!bad)
+        bad |= json_object_set_new(o, "max_code_size", json_integer((json_int_t)loc->max_code)) |
+               json_object_set_new(o, "max_stdin_size", json_integer((json_int_t)loc->max_stdin)) |
+               json_object_set_new(o, "allow_get", json_boolean(loc->allow_get)) |
+               json_object_set_new(o, "default_format",
+                                   json_string(pysb_format_name(loc->default_format))) |
+               json_object_set_new(o, "formats", formats);
+    else
+        json_decref(formats);
+    char *j = bad ? NULL
+                  : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    json_decref(o);
+    return j;
+}

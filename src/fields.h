@@ -1,0 +1,88 @@
+/* fields.h — the fields of a run request, whatever encoding brought them,
+ * checked against what a Location allows, and that Location's description
+ * (?info=1).
+ *
+ * Contract: a request is a set of name/value pairs (DESIGN §4): code (alias
+ * user_script), stdin, format, info, and one field per limit a request may
+ * ask for (the rows of the limits table marked per-request: cpu_time,
+ * wall_time, memory, output). A later pair of the same name replaces an
+ * earlier one (body fields are set after query fields, so they win).
+ * Values are not copied: they must outlive the pysb_fields. Checking gives
+ * either a run request within the Location's bounds or an HTTP status (400
+ * or 413) with a one-line reason that names the field. No Apache headers:
+ * the module's encodings hand their pairs to this file, and the unit tests
+ * drive it directly. */
+#ifndef PYSB_FIELDS_H
+#define PYSB_FIELDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "render.h"
+#include "runlimits.h"
+
+/* What a Location allows: its limits (default, and the most a request may
+ * ask for), the sizes of code and stdin, GET, the default format. */
+typedef struct pysb_location {
+    pysb_limits def, max;
+    uint64_t    max_code, max_stdin;
+    int         allow_get;
+    pysb_format default_format;
+} pysb_location;
+
+typedef struct pysb_field {
+    const char *data;
+    size_t      len;
+    int         set;
+} pysb_field;
+
+#define PYSB_FIELDS_LIMIT_MAX 16   /* rows of the limits table, at most */
+
+typedef struct pysb_fields {
+    pysb_field code, stdin_data, format, info;
+    pysb_field limit[PYSB_FIELDS_LIMIT_MAX];    /* by row of pysb_limit_table */
+} pysb_fields;
+
+/* What a checked request asks for. code and stdin point into the fields'
+ * values. */
+typedef struct pysb_run_request {
+    pysb_limits limits;
+    const char *code;
+    size_t      code_len;
+    const char *stdin_data;     /* NULL when no stdin was given */
+    size_t      stdin_len;
+} pysb_run_request;
+
+void pysb_fields_init(pysb_fields *f);
+
+/* Records name=value. Returns 1 when the name is a field, 0 when it is not
+ * (the pair is ignored). */
+int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
+                    const char *value, size_t len);
+
+/* 1 when a JSON number is a fine value for the field named (a limit). */
+int pysb_fields_numeric(const char *name, size_t name_len);
+
+/* The response format: the format field, else the Accept header (may be
+ * NULL), else the Location's default. Returns 0, or 400 with a reason (an
+ * unknown format= names the ones there are) — *out is then the default. */
+int pysb_fields_format(const pysb_fields *f, const pysb_location *loc, const char *accept,
+                       pysb_format *out, char *why, size_t whylen);
+
+/* A GET that asks for the Location's description rather than a run: info
+ * given, or no code and an Accept naming application/json. */
+int pysb_fields_wants_info(const pysb_fields *f, const char *accept);
+
+/* The run the fields ask for, within the Location's bounds: 0 with *out
+ * set, or 400 (no code, code not UTF-8, a limit that does not parse or is
+ * above the Location's maximum) or 413 (code or stdin over the Location's
+ * size) with a one-line reason. */
+int pysb_fields_request(const pysb_fields *f, const pysb_location *loc,
+                        pysb_run_request *out, char *why, size_t whylen);
+
+/* ?info=1: the Location's limits (default and max per request limit, the
+ * others as values), sizes, GET, formats — one line of JSON, malloc'd;
+ * NULL when out of memory. */
+char *pysb_location_info(const pysb_location *loc);
+
+#endif
