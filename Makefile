@@ -59,11 +59,17 @@ $(B)/pic/policy_bpf.o: $(B)/gen/policy_bpf.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIC -iquote src -c -o $@ $<
 
-$(B)/pic/mod_pysandbox.o: mod_pysandbox.c $(HEADERS)
-	@mkdir -p $(dir $@)
-	$(CC) $(AP_CFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+# The glue: mod_pysandbox.c and httpd/, the only sources with Apache headers;
+# their includes are relative to the top ("httpd/conf.h", "src/wire.h").
+GLUE_SRC := mod_pysandbox.c $(wildcard httpd/*.c)
+GLUE_OBJ := $(patsubst %.c,$(B)/pic/glue/%.o,$(GLUE_SRC))
+GLUE_HEADERS := $(wildcard httpd/*.h)
 
-$(B)/mod_pysandbox.so: $(B)/pic/mod_pysandbox.o $(PIC_OBJ)
+$(B)/pic/glue/%.o: %.c $(HEADERS) $(GLUE_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(AP_CFLAGS) $(CFLAGS) -iquote . -fPIC -c -o $@ $<
+
+$(B)/mod_pysandbox.so: $(GLUE_OBJ) $(PIC_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
 
 $(B)/test_%: tests/unit/test_%.c $(B)/libpysb.a $(HEADERS)

@@ -1,0 +1,397 @@
+/* conf.c — directives, the per-directory and per-server records, their
+ * merging, and the effective values.
+ *
+ * Contract: see conf.h. */
+#include "httpd/conf.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "apr_strings.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "src/payload.h"
+#include "src/render.h"
+#include "src/wire.h"
+
+
+
+void *pysb_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    (void)dir;
+    pysb_dir_conf *c = apr_pcalloc(p, sizeof *c);
+    c->allow_get = c->default_format = PYSB_UNSET;
+    c->max_code = c->max_stdin = PYSB_UNSET;
+    return c;
+}
+
+void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    pysb_dir_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof *c);
+    c->interp = add->interp ? add->interp : base->interp;
+    /* Each limit as a whole (default and maximum), from the inner scope
+     * when it sets it. */
+    c->def = base->def;
+    c->max = base->max;
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (!(add->limits_set & (1u << i)))
+            continue;
+        pysb_limit_copy(&c->def, &add->def, d);
+        pysb_limit_copy(&c->max, &add->max, d);
+    }
+    c->limits_set = base->limits_set | add->limits_set;
+    c->max_code = add->max_code != PYSB_UNSET ? add->max_code : base->max_code;
+    c->max_stdin = add->max_stdin != PYSB_UNSET ? add->max_stdin : base->max_stdin;
+    /* Read-only paths accumulate from the outer scope inwards. */
+    if (base->ro_paths && add->ro_paths)
+        c->ro_paths = apr_array_append(p, base->ro_paths, add->ro_paths);
+    else
+        c->ro_paths = add->ro_paths ? add->ro_paths : base->ro_paths;
+    c->allow_get = add->allow_get != PYSB_UNSET ? add->allow_get : base->allow_get;
+    c->default_format = add->default_format != PYSB_UNSET ? add->default_format
+                                                     : base->default_format;
+    return c;
+}
+
+void *pysb_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    (void)s;
+    return apr_pcalloc(p, sizeof(pysb_srv_conf));
+}
+
+
+static const char *const default_argv[] = { "/usr/bin/python3", "-I", "-S", NULL };
+
+void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *e)
+{
+    if (c->interp) {
+        const char **argv = apr_pcalloc(p, (c->interp->nelts + 1) * sizeof *argv);
+        memcpy(argv, c->interp->elts, c->interp->nelts * sizeof *argv);
+        e->argv = argv;
+    } else {
+        e->argv = default_argv;
+    }
+    if (c->ro_paths) {
+        const char **ro = apr_pcalloc(p, (c->ro_paths->nelts + 1) * sizeof *ro);
+        memcpy(ro, c->ro_paths->elts, c->ro_paths->nelts * sizeof *ro);
+        e->ro_paths = ro;
+    } else {
+        e->ro_paths = NULL;
+    }
+    pysb_location *l = &e->loc;
+    pysb_limits_default(&l->def);
+    pysb_limits_default(&l->max);
+    for (size_t i = 0; i < pysb_limit_count; i++) {
+        const pysb_limit_def *d = &pysb_limit_table[i];
+        if (!(c->limits_set & (1u << i)))
+            continue;
+        pysb_limit_copy(&l->def, &c->def, d);
+        pysb_limit_copy(&l->max, &c->max, d);
+    }
+    l->max_code = c->max_code != PYSB_UNSET ? (apr_uint64_t)c->max_code : 64 * 1024;
+    l->max_stdin = c->max_stdin != PYSB_UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
+    l->allow_get = c->allow_get == 1;
+    l->default_format = c->default_format != PYSB_UNSET ? c->default_format : PYSB_FMT_TEXT;
+}
+
+/* ---- directives ------------------------------------------------------- */
+
+/* Every interpreter the configuration names (plus the default): the
+ * launcher compiles the bootstrap once for each. Rebuilt per reading. */
+static apr_array_header_t *configured_interpreters;
+
+const char **pysb_configured_interpreters(apr_pool_t *p)
+{
+    if (!configured_interpreters)
+        return NULL;
+    const char **list = apr_pcalloc(p, (configured_interpreters->nelts + 1) * sizeof *list);
+    memcpy(list, configured_interpreters->elts,
+           configured_interpreters->nelts * sizeof *list);
+    return list;
+}
+
+int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    (void)plog, (void)ptemp;
+    configured_interpreters = apr_array_make(pconf, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(configured_interpreters, const char *) = default_argv[0];
+    return OK;
+}
+
+static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
+                                   char *const argv[])
+{
+    pysb_dir_conf *c = dv;
+    struct stat st;
+    if (argc < 1)
+        return "PySandboxInterpreter needs a path";
+    if (argc > PYSB_WIRE_ARGV_MAX - 2)
+        return "PySandboxInterpreter: too many arguments";
+    if (argv[0][0] != '/')
+        return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: an absolute path is required", argv[0]);
+    if (stat(argv[0], &st) != 0)
+        return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: %s", argv[0], strerror(errno));
+    if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
+        return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: not an executable file", argv[0]);
+    c->interp = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (int i = 0; i < argc; i++)
+        APR_ARRAY_PUSH(c->interp, const char *) = apr_pstrdup(cmd->pool, argv[i]);
+    if (configured_interpreters)
+        APR_ARRAY_PUSH(configured_interpreters, const char *) =
+            APR_ARRAY_IDX(c->interp, 0, const char *);
+    return NULL;
+}
+
+static const char *parse_size_arg(cmd_parms *cmd, const char *arg, apr_uint64_t *out)
+{
+    const char *err;
+    uint64_t v;
+    if (pysb_parse_size(arg, &v, &err) < 0)
+        return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name, arg, err);
+    *out = v;
+    return NULL;
+}
+
+/* A limit's value as the directive gave it; counts within the table's
+ * bounds already. */
+static const char *limit_arg(cmd_parms *cmd, const pysb_limit_def *d, const char *a1,
+                             const char *a2, const char *arg, pysb_limits *into)
+{
+    const char *err = NULL;
+    unsigned long long n;
+    apr_uint64_t v = 0;
+    switch (d->kind) {
+    case PYSB_LIMIT_SECONDS:
+        if (pysb_limit_parse(d, arg, into, &err) < 0)
+            return apr_psprintf(cmd->pool, "%s %s%s%s: %s", cmd->cmd->name, a1,
+                                a2 ? " " : "", a2 ? a2 : "", err);
+        return NULL;
+    case PYSB_LIMIT_COUNT:
+        if (pysb_parse_uint(arg, (unsigned long long)d->min, (unsigned long long)d->max, &n,
+                            &err) < 0)
+            return apr_psprintf(cmd->pool, "%s %s: %s (%llu to %llu)", cmd->cmd->name, arg,
+                                err, (unsigned long long)d->min, (unsigned long long)d->max);
+        pysb_limit_set_amount(into, d, n);
+        return NULL;
+    case PYSB_LIMIT_BYTES:
+        if ((err = parse_size_arg(cmd, arg, &v)) == NULL)
+            pysb_limit_set_amount(into, d, v);
+        return err;
+    }
+    return "unknown kind of limit";
+}
+
+/* The default at or above the table's minimum, the maximum at or below its
+ * maximum (the default is then checked against the maximum). */
+static const char *limit_bounds(cmd_parms *cmd, const pysb_limit_def *d,
+                                const pysb_limits *def, const pysb_limits *max)
+{
+    char lo[32], hi[32];
+    if (d->kind == PYSB_LIMIT_SECONDS) {
+        if (!(pysb_limit_seconds(def, d) > d->min) || pysb_limit_seconds(max, d) > d->max)
+            return apr_psprintf(cmd->pool, "%s: seconds must be > 0 and at most %g",
+                                cmd->cmd->name, d->max);
+    } else if (d->kind == PYSB_LIMIT_BYTES) {
+        if (pysb_limit_amount(def, d) < (uint64_t)d->min ||
+            pysb_limit_amount(max, d) > (uint64_t)d->max) {
+            pysb_format_size((uint64_t)d->min, lo, sizeof lo);
+            pysb_format_size((uint64_t)d->max, hi, sizeof hi);
+            return apr_psprintf(cmd->pool, "%s: sizes must be between %s and %s",
+                                cmd->cmd->name, lo, hi);
+        }
+    }
+    return NULL;
+}
+
+/* PySandboxCPUTime and its kind: "default [max]" for a limit a request may
+ * ask for, one value for the others. cmd->info: the limit's key. */
+static const char *set_limit(cmd_parms *cmd, void *dv, const char *a1, const char *a2)
+{
+    pysb_dir_conf *c = dv;
+    const char *key = cmd->info;
+    const pysb_limit_def *d = pysb_limit_find(key, strlen(key));
+    pysb_limits def = c->def, max = c->max;
+    const char *err = limit_arg(cmd, d, a1, a2, a1, &def);
+    if (!err)
+        err = limit_arg(cmd, d, a1, a2, a2 ? a2 : a1, &max);
+    if (!err)
+        err = limit_bounds(cmd, d, &def, &max);
+    if (err)
+        return err;
+    if (pysb_limit_compare(&def, &max, d) > 0)
+        return apr_psprintf(cmd->pool, "%s: the default %s is above the maximum %s",
+                            cmd->cmd->name, a1, a2);
+    c->def = def;
+    c->max = max;
+    c->limits_set |= 1u << (d - pysb_limit_table);
+    return NULL;
+}
+
+static const char *set_limit1(cmd_parms *cmd, void *dv, const char *arg)
+{
+    return set_limit(cmd, dv, arg, NULL);
+}
+
+static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
+{
+    pysb_dir_conf *c = dv;
+    int is_code = cmd->info == (void *)0;
+    apr_uint64_t v = 0;
+    const char *err = parse_size_arg(cmd, arg, &v);
+    if (err)
+        return err;
+    /* The wire caps one CODE frame; stdin travels in chunks but the
+     * supervisor holds all of it in memory. */
+    apr_uint64_t hi = is_code ? pysb_frame_max_len(PYSB_FRAME_CODE) : (64u << 20);
+    if (v < 1 || v > hi) {
+        char his[32];
+        pysb_format_size(hi, his, sizeof his);
+        return apr_psprintf(cmd->pool, "%s: must be between 1 and %s", cmd->cmd->name, his);
+    }
+    *(is_code ? &c->max_code : &c->max_stdin) = (apr_int64_t)v;
+    return NULL;
+}
+
+static const char *add_ro_path(cmd_parms *cmd, void *dv, const char *arg)
+{
+    pysb_dir_conf *c = dv;
+    struct stat st;
+    if (arg[0] != '/' || strstr(arg, "/../") || strstr(arg, "/./"))
+        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: an absolute, normalised path is required", arg);
+    if (stat(arg, &st) != 0)
+        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: %s", arg, strerror(errno));
+    if (!c->ro_paths)
+        c->ro_paths = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    if (c->ro_paths->nelts >= PYSB_WIRE_RO_PATHS_MAX)
+        return "PySandboxReadOnlyPath: too many paths";
+    APR_ARRAY_PUSH(c->ro_paths, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *set_allow_get(cmd_parms *cmd, void *dv, int on)
+{
+    (void)cmd;
+    ((pysb_dir_conf *)dv)->allow_get = on;
+    return NULL;
+}
+
+static const char *set_default_format(cmd_parms *cmd, void *dv, const char *arg)
+{
+    int f = pysb_format_from_name(arg, strlen(arg));
+    if (f < 0)
+        return apr_psprintf(cmd->pool, "PySandboxDefaultFormat %s: one of text, json, ndjson, sse", arg);
+    ((pysb_dir_conf *)dv)->default_format = f;
+    return NULL;
+}
+
+static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
+{
+    (void)dv;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    if (err)
+        return err;
+    pysb_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    sc->socket_path = ap_runtime_dir_relative(cmd->pool, arg);
+    if (!sc->socket_path || strlen(sc->socket_path) + 24 >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return apr_psprintf(cmd->pool, "PySandboxSocket %s: path too long for a Unix socket", arg);
+    return NULL;
+}
+
+static const char *set_max_runs(cmd_parms *cmd, void *dv, const char *arg)
+{
+    (void)dv;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    unsigned long long n;
+    if (err)
+        return err;
+    if (pysb_parse_uint(arg, 1, 100000, &n, &err) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxMaxRuns %s: %s (1 to 100000)", arg, err);
+    pysb_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    sc->max_runs = (int)n;
+    return NULL;
+}
+
+static const char *set_user_range(cmd_parms *cmd, void *dv, const char *a1,
+                                  const char *a2)
+{
+    (void)dv;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    unsigned long long first, last;
+    if (err)
+        return err;
+    if (pysb_parse_uint(a1, 0, 0xfffffffeu, &first, &err) < 0 ||
+        pysb_parse_uint(a2, 0, 0xfffffffeu, &last, &err) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxUserRange %s %s: %s", a1, a2, err);
+    if (first == 0)
+        return "PySandboxUserRange: the range must not contain uid 0";
+    if (first > last)
+        return apr_psprintf(cmd->pool, "PySandboxUserRange: first %s is above last %s", a1, a2);
+    pysb_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    sc->range_set = 1;
+    sc->uid_first = (apr_int64_t)first;
+    sc->uid_last = (apr_int64_t)last;
+    return NULL;
+}
+
+const command_rec pysb_cmds[] = {
+    AP_INIT_TAKE_ARGV("PySandboxInterpreter", set_interpreter, NULL, OR_ALL,
+                      "interpreter path and its flags (default /usr/bin/python3 -I -S)"),
+    /* One line per limit of the table a Location sets (cmd->info: its
+     * key); TAKE12 for those a request may ask for. */
+    AP_INIT_TAKE12("PySandboxCPUTime", set_limit, "cpu_time", OR_ALL,
+                   "default [max] CPU seconds"),
+    AP_INIT_TAKE12("PySandboxWallTime", set_limit, "wall_time", OR_ALL,
+                   "default [max] wall-clock seconds"),
+    AP_INIT_TAKE12("PySandboxMemory", set_limit, "memory", OR_ALL,
+                   "default [max] address space (K/M/G)"),
+    AP_INIT_TAKE12("PySandboxOutputLimit", set_limit, "output", OR_ALL,
+                   "default [max] bytes of stdout+stderr"),
+    AP_INIT_TAKE1("PySandboxProcesses", set_limit1, "processes", OR_ALL,
+                  "processes a run may have (1 = no fork)"),
+    AP_INIT_TAKE1("PySandboxThreads", set_limit1, "threads", OR_ALL,
+                  "threads a run may have"),
+    AP_INIT_TAKE1("PySandboxMaxCodeSize", set_max_size, (void *)0, OR_ALL,
+                  "largest program accepted"),
+    AP_INIT_TAKE1("PySandboxMaxStdinSize", set_max_size, (void *)1, OR_ALL,
+                  "largest stdin accepted"),
+    AP_INIT_ITERATE("PySandboxReadOnlyPath", add_ro_path, NULL, OR_ALL,
+                    "extra paths a run may read"),
+    AP_INIT_FLAG("PySandboxAllowGet", set_allow_get, NULL, OR_ALL,
+                 "accept GET ?user_script=..."),
+    AP_INIT_TAKE1("PySandboxDefaultFormat", set_default_format, NULL, OR_ALL,
+                  "text, json, ndjson or sse"),
+    AP_INIT_TAKE1("PySandboxSocket", set_socket, NULL, RSRC_CONF,
+                  "the launcher's socket (default DefaultRuntimeDir/pysandbox.<pid>.sock)"),
+    AP_INIT_TAKE1("PySandboxMaxRuns", set_max_runs, NULL, RSRC_CONF,
+                  "concurrent runs, server-wide (default 2 x CPUs)"),
+    AP_INIT_TAKE2("PySandboxUserRange", set_user_range, NULL, RSRC_CONF,
+                  "first last uid given to runs (default 600000 600999)"),
+    { NULL },
+};
+
+/* ---- the server's values ----------------------------------------------- */
+
+const char *pysb_srv_socket_path(apr_pool_t *p, const pysb_srv_conf *sc)
+{
+    return sc->socket_path ? sc->socket_path
+                           : ap_runtime_dir_relative(p, apr_psprintf(p, "pysandbox.%ld.sock",
+                                                                    (long)getpid()));
+}
+
+int pysb_srv_max_runs(const pysb_srv_conf *sc)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return sc->max_runs ? sc->max_runs : (int)(cpus > 0 ? 2 * cpus : 2);
+}
+
+void pysb_srv_uid_range(const pysb_srv_conf *sc, uid_t *first, uid_t *last)
+{
+    *first = sc->range_set ? (uid_t)sc->uid_first : 600000;
+    *last = sc->range_set ? (uid_t)sc->uid_last : 600999;
+}

@@ -1,0 +1,73 @@
+/* conf.h — mod_pysandbox's configuration: the directives, the per-directory
+ * and per-server records and their merging, and the effective values a
+ * request or the launcher works with (DESIGN §5).
+ *
+ * Contract: Location-scope directives merge outward-in like core ones (a
+ * limit is taken whole, default with maximum, from the innermost scope that
+ * sets it; read-only paths accumulate). Server-scope directives belong to
+ * the main server: there is one launcher per httpd. Values are checked
+ * where they are read, so a bad one fails `apachectl configtest` with one
+ * line naming it. Only httpd/ includes Apache headers. */
+#ifndef PYSB_HTTPD_CONF_H
+#define PYSB_HTTPD_CONF_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "apr_tables.h"
+
+#include <sys/types.h>
+
+#include "src/fields.h"
+#include "src/runlimits.h"
+
+extern module AP_MODULE_DECLARE_DATA pysandbox_module;
+
+/* A directive not given (ints of the records). */
+#define PYSB_UNSET (-1)
+
+typedef struct pysb_dir_conf {
+    apr_array_header_t *interp;     /* const char *, argv; NULL: unset */
+    pysb_limits def, max;           /* limits the Location sets ... */
+    unsigned limits_set;            /* ... bit i: row i of pysb_limit_table */
+    apr_int64_t max_code, max_stdin;
+    apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
+    int allow_get;
+    int default_format;
+} pysb_dir_conf;
+
+typedef struct pysb_srv_conf {
+    const char *socket_path;        /* NULL: DefaultRuntimeDir default */
+    int max_runs;                   /* 0: 2 × CPUs */
+    int range_set;
+    apr_int64_t uid_first, uid_last;
+} pysb_srv_conf;
+
+/* The effective values of a Location, defaults filled in. */
+typedef struct pysb_effective {
+    const char *const *argv;
+    const char *const *ro_paths;
+    pysb_location loc;
+} pysb_effective;
+
+extern const command_rec pysb_cmds[];
+
+void *pysb_create_dir_conf(apr_pool_t *p, char *dir);
+void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+void *pysb_create_srv_conf(apr_pool_t *p, server_rec *s);
+
+/* pre_config: starts this reading's list of configured interpreters. */
+int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+
+/* The Location's values, defaults filled in (arrays in p). */
+void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *e);
+
+/* Every interpreter the configuration names, and the default, NULL-ended
+ * in p: the launcher compiles the bootstrap once for each. */
+const char **pysb_configured_interpreters(apr_pool_t *p);
+
+/* The server's values, defaults filled in. */
+const char *pysb_srv_socket_path(apr_pool_t *p, const pysb_srv_conf *sc);
+int pysb_srv_max_runs(const pysb_srv_conf *sc);
+void pysb_srv_uid_range(const pysb_srv_conf *sc, uid_t *first, uid_t *last);
+
+#endif

@@ -1,0 +1,227 @@
+/* parent.c — the launcher's life in the httpd parent, and the stop notice
+ * in each child.
+ *
+ * Contract: see parent.h. */
+#include "httpd/parent.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+#include "unixd.h"
+#include "apr_strings.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "httpd/conf.h"
+#include "src/launcher.h"
+#include "src/wire.h"
+
+APLOG_USE_MODULE(pysandbox);
+
+typedef struct {
+    apr_pool_t *pool;               /* pconf */
+    server_rec *s;
+    pysb_launcher_config cfg;
+    apr_proc_t proc;
+    int running;
+} launcher_state;
+
+static server_rec *log_server;
+
+static void launcher_log(int level, int errnum, const char *msg)
+{
+    static const int levels[] = { APLOG_ERR, APLOG_WARNING, APLOG_INFO, APLOG_DEBUG };
+    int lv = level >= 0 && level <= PYSB_LOG_DEBUG ? levels[level] : APLOG_ERR;
+    ap_log_error(APLOG_MARK, lv, errnum ? APR_FROM_OS_ERROR(errnum) : APR_SUCCESS,
+                 log_server, "PYSB launcher: %s", msg);
+}
+
+static void launcher_maintenance(int reason, void *data, apr_wait_t status);
+
+/* This generation's launcher, for the monitor hook; NULL once pconf goes. */
+static launcher_state *current_launcher;
+
+static apr_status_t start_launcher(launcher_state *ls)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ls->s, "PYSB: fork of the launcher failed");
+        return rv;
+    }
+    if (pid == 0)
+        pysb_launcher_main(&ls->cfg);
+    ls->proc.pid = pid;
+    ls->running = 1;
+    apr_proc_other_child_register(&ls->proc, launcher_maintenance, ls, NULL, ls->pool);
+    return APR_SUCCESS;
+}
+
+static void launcher_maintenance(int reason, void *data, apr_wait_t status)
+{
+    launcher_state *ls = data;
+    int mpm_state;
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+    case APR_OC_REASON_LOST:
+        ls->running = 0;
+        apr_proc_other_child_unregister(ls);
+        /* Restart unless httpd itself is on its way down. */
+        if (ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) == APR_SUCCESS &&
+            mpm_state == AP_MPMQ_STOPPING)
+            break;
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ls->s,
+                     "PYSB: launcher %d ended (wait status 0x%x), restarting",
+                     (int)ls->proc.pid, (unsigned)status);
+        start_launcher(ls);
+        break;
+    case APR_OC_REASON_RESTART:
+        apr_proc_other_child_unregister(ls);
+        break;
+    case APR_OC_REASON_UNREGISTER:
+        /* pconf is going: httpd stops or restarts. The launcher exits on
+         * SIGTERM; runs in flight finish under their supervisors. */
+        if (ls->running && kill(ls->proc.pid, SIGTERM) < 0 && errno != ESRCH)
+            ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), ls->s,
+                         "PYSB: could not signal launcher %d", (int)ls->proc.pid);
+        ls->running = 0;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Checks that need the whole configuration; they run under apache2 -t. */
+int pysb_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
+{
+    (void)pconf, (void)plog, (void)ptemp;
+    pysb_srv_conf *sc = ap_get_module_config(s->module_config, &pysandbox_module);
+    uid_t first, last;
+    pysb_srv_uid_range(sc, &first, &last);
+    uid_t user = ap_unixd_config.user_id;
+    gid_t group = ap_unixd_config.group_id;
+    if (user >= first && user <= last) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PYSB: PySandboxUserRange %u-%u contains httpd's User (uid %u)",
+                     (unsigned)first, (unsigned)last, (unsigned)user);
+        return !OK;
+    }
+    if (group >= first && group <= last) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PYSB: PySandboxUserRange %u-%u contains httpd's Group (gid %u); runs use gid = uid",
+                     (unsigned)first, (unsigned)last, (unsigned)group);
+        return !OK;
+    }
+    unsigned long span = (unsigned long)(last - first) + 1;
+    if (span < (unsigned long)pysb_srv_max_runs(sc)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     "PYSB: PySandboxUserRange %u-%u holds %lu uids, fewer than PySandboxMaxRuns %d",
+                     (unsigned)first, (unsigned)last, span, pysb_srv_max_runs(sc));
+        return !OK;
+    }
+    return OK;
+}
+
+/* On pconf: when httpd finally exits (not on a restart, when the new
+ * launcher has already renamed its socket over the old one), remove the
+ * socket. pconf's cleanups run before mod_so unloads the module. */
+static apr_status_t unlink_socket(void *data)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING)
+        unlink((const char *)data);
+    return APR_SUCCESS;
+}
+
+int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog, (void)ptemp;
+    /* httpd reads its configuration twice at start-up; the first pass
+     * only checks it. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    log_server = s;
+    pysb_srv_conf *sc = ap_get_module_config(s->module_config, &pysandbox_module);
+    launcher_state *ls = apr_pcalloc(pconf, sizeof *ls);
+    ls->pool = pconf;
+    ls->s = s;
+    ls->cfg.socket_path = pysb_srv_socket_path(pconf, sc);
+    ls->cfg.lease_dir = ap_runtime_dir_relative(pconf, "pysandbox-uids");
+    ls->cfg.peer_uid = ap_unixd_config.user_id;
+    ls->cfg.peer_gid = ap_unixd_config.group_id;
+    ls->cfg.parent = getpid();
+    ls->cfg.max_runs = (unsigned)pysb_srv_max_runs(sc);
+    pysb_srv_uid_range(sc, &ls->cfg.uid_first, &ls->cfg.uid_last);
+    ls->cfg.max_code = (uint32_t)pysb_frame_max_len(PYSB_FRAME_CODE);
+    ls->cfg.max_stdin = 64u << 20;
+    ls->cfg.log = launcher_log;
+    ls->cfg.interpreters = pysb_configured_interpreters(pconf);
+    /* Resolve the socket path for the workers (they read sc). */
+    sc->socket_path = ls->cfg.socket_path;
+
+    apr_pool_cleanup_register(pconf, ls->cfg.socket_path, unlink_socket,
+                              apr_pool_cleanup_null);
+    current_launcher = ls;
+    apr_pool_cleanup_register(pconf, &current_launcher, ap_pool_cleanup_set_null,
+                              apr_pool_cleanup_null);
+    if (start_launcher(ls) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return OK;
+}
+
+/* Runs in the httpd parent about once a second: a launcher that could not
+ * be restarted (its fork failed) is tried again, so a passing shortage of
+ * memory or pids does not leave the service down for good. */
+int pysb_monitor(apr_pool_t *p, server_rec *s)
+{
+    (void)p, (void)s;
+    int mpm_state;
+    launcher_state *ls = current_launcher;
+    if (!ls || ls->running)
+        return DECLINED;
+    if (ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) == APR_SUCCESS &&
+        mpm_state == AP_MPMQ_STOPPING)
+        return DECLINED;
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ls->s, "PYSB: no launcher running, starting one");
+    start_launcher(ls);
+    return DECLINED;
+}
+
+/* ---- the child: waking workers when httpd stops ---------------------- */
+
+/* Written once when this child is told to stop at once (not gracefully):
+ * every worker waiting on a run also polls the read end, so none of them
+ * sits out httpd's shutdown timeout. A graceful stop or restart lets runs
+ * finish. */
+static int stop_pipe[2] = { -1, -1 };
+
+int pysb_stop_fd(void)
+{
+    return stop_pipe[0];
+}
+
+void pysb_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    if (pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_FROM_OS_ERROR(errno), s,
+                     "PYSB: pipe for stop notices; runs will not end early on stop");
+        stop_pipe[0] = stop_pipe[1] = -1;
+    }
+}
+
+void pysb_child_stopping(apr_pool_t *pchild, int graceful)
+{
+    (void)pchild;
+    if (!graceful && stop_pipe[1] >= 0) {
+        /* EAGAIN means it was written already: nothing to add. */
+        ssize_t n = write(stop_pipe[1], "!", 1);
+        (void)n;
+    }
+}

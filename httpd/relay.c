@@ -1,0 +1,384 @@
+/* relay.c — the launcher's socket in, the client's response out.
+ *
+ * Contract: see relay.h. */
+#include "httpd/relay.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "httpd/parent.h"
+#include "src/clock.h"
+#include "src/session.h"
+
+APLOG_USE_MODULE(pysandbox);
+
+#define CONNECT_RETRY_MS 1000
+#define SEND_TIMEOUT_MS 10000
+/* Beyond the run's own wall limit, how long a worker waits for RESULT. */
+#define RESULT_GRACE_SEC 15
+
+typedef struct relay {
+    pysb_req     *x;
+    request_rec  *r;
+    int           conn;           /* to the launcher, then the supervisor */
+    int           client_fd;      /* the client's socket; -1: not watched */
+    int           headers_out;    /* something was sent to the client */
+    int           client_gone;
+    pysb_session *session;
+    pysb_render  *render;
+    double        deadline;       /* for RESULT */
+} relay;
+
+/* How the relay loop ended. */
+typedef enum { R_MORE, R_DONE, R_REFUSED, R_FAILED, R_GONE, R_STOPPING } relay_end;
+
+static apr_status_t close_fd_cleanup(void *data)
+{
+    int *fd = data;
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
+    return APR_SUCCESS;
+}
+
+static apr_status_t session_cleanup(void *data)
+{
+    pysb_session_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t render_cleanup(void *data)
+{
+    pysb_render_free(data);
+    return APR_SUCCESS;
+}
+
+/* ---- to the launcher ---------------------------------------------------- */
+
+/* Connected socket, or -1: the launcher may be restarting, so retry for
+ * a moment before giving up. */
+static int connect_launcher(request_rec *r, const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    apr_cpystrn(sa.sun_path, path, sizeof sa.sun_path);
+    int waited = 0, last_errno = 0;
+    for (;;) {
+        /* Non-blocking: a full backlog answers EAGAIN instead of holding
+         * the worker thread; the sends that follow carry their own
+         * timeouts. */
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: socket");
+            return -1;
+        }
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            return fd;
+        last_errno = errno;
+        close(fd);
+        if (waited >= CONNECT_RETRY_MS ||
+            (last_errno != ENOENT && last_errno != ECONNREFUSED && last_errno != EAGAIN))
+            break;
+        usleep(50 * 1000);
+        waited += 50;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(last_errno), r,
+                  "PYSB: cannot reach the launcher at %s", path);
+    return -1;
+}
+
+/* Connects and sends the run: OK, or a refusal. */
+static int open_run(relay *rl)
+{
+    pysb_req *x = rl->x;
+    request_rec *r = rl->r;
+    pysb_srv_conf *sc = ap_get_module_config(r->server->module_config, &pysandbox_module);
+    rl->conn = connect_launcher(r, sc->socket_path);
+    if (rl->conn < 0)
+        return pysb_unavailable(x, "the sandbox service is unavailable, retry shortly");
+    apr_pool_cleanup_register(r->pool, &rl->conn, close_fd_cleanup, apr_pool_cleanup_null);
+    pysb_session_request req = {
+        .spec = {
+            .limits = x->run.limits,
+            .argv = (const char **)x->e.argv,
+            .ro_paths = (const char **)x->e.ro_paths,
+            .flags = 0,
+        },
+        .code = x->run.code,
+        .code_len = x->run.code_len,
+        .stdin_data = x->run.stdin_data,
+        .stdin_len = x->run.stdin_len,
+    };
+    apr_cpystrn(req.spec.run_id, x->run_id, sizeof req.spec.run_id);
+    char err[256] = "";
+    if (pysb_session_send(rl->conn, &req, SEND_TIMEOUT_MS, err, sizeof err) == 0)
+        return OK;
+    if (err[0]) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: encoding the run: %s", err);
+        return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR,
+                         "could not describe the run to the launcher");
+    }
+    /* On EPIPE the launcher may have said BUSY and closed: read it. */
+    if (errno == EPIPE || errno == ECONNRESET)
+        return OK;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
+                  "PYSB: sending the run to the launcher");
+    return pysb_unavailable(x, "the sandbox service is unavailable, retry shortly");
+}
+
+/* ---- to the client ------------------------------------------------------ */
+
+static void client_write(relay *rl, const char *data, apr_size_t len, int flush)
+{
+    if (rl->client_gone)
+        return;
+    /* ap_rwrite takes an int. */
+    while (len > 0) {
+        int n = len > (1u << 30) ? 1 << 30 : (int)len;
+        if (ap_rwrite(data, n, rl->r) < 0) {
+            rl->client_gone = 1;
+            return;
+        }
+        data += n;
+        len -= (apr_size_t)n;
+    }
+    if (flush && ap_rflush(rl->r) < 0) {
+        rl->client_gone = 1;
+        return;
+    }
+    rl->headers_out = 1;
+}
+
+/* The renderer's sink: the client, through httpd's output filters. */
+static int sink_write(void *ctx, const char *p, size_t n)
+{
+    relay *rl = ctx;
+    client_write(rl, p, n, 1);
+    return rl->client_gone ? -1 : 0;
+}
+
+static void sink_flush(void *ctx)
+{
+    client_write(ctx, NULL, 0, 1);
+}
+
+static void set_notes(request_rec *r, const pysb_result *res)
+{
+    apr_table_setn(r->notes, "pysandbox-status", pysb_status_name(res->status));
+    apr_table_setn(r->notes, "pysandbox-wall-ms",
+                   apr_psprintf(r->pool, "%ld", (long)(res->wall_sec * 1000 + 0.5)));
+    apr_table_setn(r->notes, "pysandbox-cpu-ms",
+                   apr_psprintf(r->pool, "%ld", (long)(res->cpu_sec * 1000 + 0.5)));
+    apr_table_setn(r->notes, "pysandbox-mem-kb", apr_psprintf(r->pool, "%ld", res->memory_kb));
+}
+
+static void on_started(relay *rl)
+{
+    request_rec *r = rl->r;
+    pysb_format f = rl->x->format;
+    ap_set_content_type(r, pysb_format_mime(f));
+    if (pysb_format_streams(f)) {
+        apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+        if (f == PYSB_FMT_SSE)
+            apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
+    }
+    pysb_render_open(rl->render); /* streams: headers now */
+}
+
+static void on_result(relay *rl, const pysb_result *res)
+{
+    request_rec *r = rl->r;
+    set_notes(r, res);
+    if (res->status == PYSB_INTERNAL_ERROR) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: internal error: %s",
+                      rl->x->run_id, res->error);
+        if (!rl->headers_out)
+            r->status = HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (rl->x->format == PYSB_FMT_JSON)
+        apr_table_setn(r->headers_out, "X-PySandbox-Status", pysb_status_name(res->status));
+    if (pysb_render_result(rl->render, res) < 0 && !rl->client_gone) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: out of memory rendering it",
+                      rl->x->run_id);
+        if (!rl->headers_out)
+            r->status = HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static relay_end handle_event(relay *rl, const pysb_event *ev)
+{
+    pysb_req *x = rl->x;
+    switch (ev->type) {
+    case PYSB_EV_BUSY:
+        pysb_unavailable(x, "all run slots are busy, retry shortly");
+        return R_REFUSED;
+    case PYSB_EV_ERROR:
+        pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "the launcher refused the run: %s", ev->data);
+        return R_REFUSED;
+    case PYSB_EV_STARTED:
+        on_started(rl);
+        break;
+    case PYSB_EV_OUTPUT:
+        if (pysb_render_output(rl->render, ev->stream, ev->data, ev->len) < 0)
+            rl->client_gone = 1;
+        break;
+    case PYSB_EV_RESULT:
+        on_result(rl, &ev->result);
+        return R_DONE;
+    }
+    return rl->client_gone ? R_GONE : R_MORE;
+}
+
+/* The client's socket, to notice a disconnect while the run is silent. */
+static int client_socket(request_rec *r)
+{
+    apr_socket_t *csd = ap_get_conn_socket(r->connection);
+    apr_os_sock_t fd;
+    if (!csd || apr_os_sock_get(&fd, csd) != APR_SUCCESS)
+        return -1;
+    return fd;
+}
+
+/* 1 when the client has hung up; a readable socket with data is a
+ * pipelined request, after which the socket tells nothing more. */
+static int client_hung_up(relay *rl, short revents)
+{
+    if (revents & (POLLHUP | POLLERR | POLLRDHUP))
+        return 1;
+    char c;
+    ssize_t n = recv(rl->client_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return 1;
+    if (n > 0)
+        rl->client_fd = -1;
+    return 0;
+}
+
+/* Waits for the supervisor, the client or a stop, and reads what came. */
+static relay_end wait_input(relay *rl)
+{
+    request_rec *r = rl->r;
+    double left = rl->deadline - pysb_monotonic();
+    if (left <= 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "PYSB: run %s: no result %d s after its wall limit", rl->x->run_id,
+                      RESULT_GRACE_SEC);
+        return R_FAILED;
+    }
+    struct pollfd p[3] = { { rl->conn, POLLIN, 0 }, { pysb_stop_fd(), POLLIN, 0 },
+                           { rl->client_fd, POLLIN | POLLRDHUP, 0 } };
+    int np = rl->client_fd >= 0 ? 3 : 2;
+    if (poll(p, (nfds_t)np, (int)(left * 1000) + 1) < 0) {
+        if (errno == EINTR)
+            return R_MORE;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: poll");
+        return R_FAILED;
+    }
+    if (np == 3 && p[2].revents && client_hung_up(rl, p[2].revents))
+        return R_GONE;
+    if (p[1].revents) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "PYSB: run %s: httpd is stopping, run killed", rl->x->run_id);
+        return R_STOPPING;
+    }
+    if (!p[0].revents)
+        return R_MORE;
+    ssize_t n = pysb_session_read(rl->session);
+    if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
+        return R_MORE;
+    int started = pysb_session_started(rl->session);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, n < 0 ? APR_FROM_OS_ERROR(errno) : 0, r,
+                  "PYSB: run %s: the supervisor went away %s", rl->x->run_id,
+                  started ? "mid-run" : "before starting");
+    if (started)
+        return R_FAILED;
+    pysb_unavailable(rl->x, "the sandbox service is unavailable");
+    return R_REFUSED;
+}
+
+static relay_end relay_loop(relay *rl)
+{
+    for (;;) {
+        pysb_event ev;
+        relay_end end;
+        int rc;
+        while ((rc = pysb_session_next(rl->session, &ev)) == 1)
+            if ((end = handle_event(rl, &ev)) != R_MORE)
+                return end;
+        if (rc < 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rl->r, "PYSB: run %s: protocol error: %s",
+                          rl->x->run_id, pysb_session_error(rl->session));
+            return R_FAILED;
+        }
+        if ((end = wait_input(rl)) != R_MORE)
+            return end;
+    }
+}
+
+/* A run whose end we could not learn: said in the format at hand. */
+static void end_unknown(relay *rl)
+{
+    pysb_result res;
+    memset(&res, 0, sizeof res);
+    res.status = PYSB_INTERNAL_ERROR;
+    res.exit_code = -1;
+    res.limits = rl->x->run.limits;
+    apr_cpystrn(res.run_id, rl->x->run_id, sizeof res.run_id);
+    apr_cpystrn(res.error, "the run's supervisor failed", sizeof res.error);
+    on_result(rl, &res);
+}
+
+/* The client went away, or httpd is stopping: closing our end makes the
+ * supervisor kill the run at once. */
+static void end_gone(relay *rl, int stopping)
+{
+    request_rec *r = rl->r;
+    close_fd_cleanup(&rl->conn);
+    apr_table_setn(r->notes, "pysandbox-status", "cancelled");
+    if (!stopping)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: run %s: client went away, run killed",
+                      rl->x->run_id);
+    r->connection->aborted = 1;
+}
+
+int pysb_relay_run(pysb_req *x)
+{
+    request_rec *r = x->r;
+    relay *rl = apr_pcalloc(r->pool, sizeof *rl);
+    rl->x = x;
+    rl->r = r;
+    rl->conn = -1;
+    rl->client_fd = -1;
+    int rc = open_run(rl);
+    if (rc != OK)
+        return rc;
+    rl->session = apr_pcalloc(r->pool, sizeof *rl->session);
+    pysb_session_init(rl->session, rl->conn);
+    apr_pool_cleanup_register(r->pool, rl->session, session_cleanup, apr_pool_cleanup_null);
+    const pysb_sink sink = { sink_write, sink_flush, rl };
+    rl->render = pysb_render_new(x->format, &sink);
+    if (!rl->render)
+        return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    apr_pool_cleanup_register(r->pool, rl->render, render_cleanup, apr_pool_cleanup_null);
+    rl->deadline = pysb_monotonic() + x->run.limits.wall_sec + RESULT_GRACE_SEC;
+    rl->client_fd = client_socket(r);
+    relay_end end = relay_loop(rl);
+    if (end == R_REFUSED)
+        return x->status;
+    if (end == R_FAILED)
+        end_unknown(rl);
+    else if (end == R_GONE || end == R_STOPPING)
+        end_gone(rl, end == R_STOPPING);
+    return OK;
+}

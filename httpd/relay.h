@@ -1,0 +1,24 @@
+/* relay.h — a checked request to the launcher, and the run back to the
+ * client (DESIGN §2, §4).
+ *
+ * Contract: connects to the launcher's socket (retrying for a moment: it
+ * may be restarting), sends the run (src/session), and relays what comes
+ * back through the format's renderer (src/render) into httpd's output
+ * filters, polling the supervisor's socket, the client's socket and this
+ * child's stop pipe together. A client that leaves, or an immediate stop
+ * of httpd, closes the connection to the supervisor, which kills the run
+ * at once. A run whose end cannot be learnt (the supervisor vanished
+ * mid-run, no result in time, a protocol error) ends as internal_error in
+ * the format at hand. Refusals (no launcher, all slots busy, the launcher
+ * said no, the supervisor gone before the run started) are recorded with
+ * pysb_fail/pysb_unavailable for the handler to write. */
+#ifndef PYSB_HTTPD_RELAY_H
+#define PYSB_HTTPD_RELAY_H
+
+#include "httpd/request.h"
+
+/* OK once the run's response is written (or the client left), else a
+ * refusal's status. */
+int pysb_relay_run(pysb_req *x);
+
+#endif

@@ -1,0 +1,52 @@
+/* request.h — one request to the handler: its context, its refusal, and
+ * how its fields are read from the query string and the body.
+ *
+ * Contract: the encodings of DESIGN §4 — application/x-www-form-urlencoded
+ * (ap_parse_form_data), multipart/form-data (src/multipart), a JSON object
+ * (jansson: strings, and numbers for limits), a raw text/x-python body (the
+ * code; other fields from the query), a bare POST or a GET (the query
+ * alone) — all hand name/value pairs to src/fields; body fields are set
+ * after query fields, so they win. A body is held to what the Location's
+ * code and stdin sizes can need as encoded (and LimitRequestBody), refused
+ * by its Content-Length before a byte of it is read. A step that refuses
+ * records its status and one-line reason with pysb_fail (or
+ * pysb_unavailable: 503 and Retry-After) and returns the status; the
+ * handler writes every refusal, in one place. */
+#ifndef PYSB_HTTPD_REQUEST_H
+#define PYSB_HTTPD_REQUEST_H
+
+#include "httpd.h"
+
+#include "httpd/conf.h"
+#include "src/fields.h"
+#include "src/render.h"
+
+typedef struct pysb_req {
+    request_rec      *r;
+    pysb_effective    e;        /* the Location */
+    pysb_fields       f;
+    pysb_run_request  run;      /* once the fields are checked */
+    const char       *run_id;
+    pysb_format       format;   /* the default until the fields say */
+    int               status;   /* the refusal, once one is found ... */
+    const char       *why;      /* ... and its reason */
+} pysb_req;
+
+/* The context of r: its Location, a fresh run id (X-PySandbox-Run-Id and
+ * the pysandbox-run-id note), empty fields. */
+pysb_req *pysb_req_new(request_rec *r);
+
+/* Records a refusal; returns status, for "return pysb_fail(…)". */
+int pysb_fail(pysb_req *x, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 503 with Retry-After: the service cannot take the run now. */
+int pysb_unavailable(pysb_req *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The query string's and the body's fields into x->f. Returns OK, a
+ * refusal's status (400, 413, 415), or a status httpd's input filters
+ * answered already (no reason recorded). */
+int pysb_read_request(pysb_req *x);
+
+#endif
