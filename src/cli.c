@@ -151,209 +151,273 @@ static uint64_t kbytes(const char *flag, const char *v)
     return number(flag, v, 0, UINT64_MAX / 1024) * 1024;
 }
 
-int main(int argc, char **argv)
-{
-    pysb_limits lim;
-    pysb_limits_default(&lim);
-    uid_t uid = 65534;
-    gid_t gid = 65534;
-    const char *interp = "/usr/bin/python3";
-    const char *code_arg = NULL, *file = NULL, *stdin_file = NULL;
-    const char *ro[MAX_RO + 1] = { NULL };
-    size_t n_ro = 0;
-    int json = 0, report_fd = 2, waive = 0, uid_given = 0, gid_given = 0;
-    /* Network namespace: the shared pinned one, falling back silently to
-     * one per run unless shared was asked for explicitly. */
-    enum { NETNS_AUTO, NETNS_SHARED, NETNS_PER_RUN } netns = NETNS_AUTO;
-    const char *netns_path = PYSB_NETNS_DEFAULT_PATH;
-    char **exec_argv = NULL;
+/* ---- the steps of main ------------------------------------------------- */
 
-    /* "--flag=value" becomes "--flag" "value", up to --exec, after which
-     * everything belongs to the program. */
+/* Network namespace: the shared pinned one, falling back silently to one
+ * per run unless shared was asked for explicitly. */
+enum netns_mode { NETNS_AUTO, NETNS_SHARED, NETNS_PER_RUN };
+
+struct opts {
+    pysb_limits lim;
+    uid_t uid;
+    gid_t gid;
+    int uid_given, gid_given;
+    const char *interp;
+    const char *code_arg, *file, *stdin_file;
+    const char *ro[MAX_RO + 1];
+    size_t n_ro;
+    int json, report_fd, waive;
+    enum netns_mode netns;
+    const char *netns_path;
+    char **exec_argv;
+    char **args;                /* argv split at '=' (freed at the end) */
+};
+
+/* "--flag=value" becomes "--flag" "value", up to --exec, after which
+ * everything belongs to the program. */
+static char **split_args(int argc, char **argv, int *n)
+{
     char **args = calloc((size_t)argc * 2 + 1, sizeof *args);
     if (!args)
         die("out of memory");
-    int n = 0;
+    *n = 0;
     for (int i = 1; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
         if (!strcmp(argv[i], "--exec")) {
             while (i < argc)
-                args[n++] = argv[i++];
+                args[(*n)++] = argv[i++];
             break;
         }
         if (!strncmp(argv[i], "--", 2) && eq) {
             *eq = '\0';
-            args[n++] = argv[i];
-            args[n++] = eq + 1;
+            args[(*n)++] = argv[i];
+            args[(*n)++] = eq + 1;
         } else {
-            args[n++] = argv[i];
+            args[(*n)++] = argv[i];
         }
     }
-    for (int i = 0; i < n; i++) {
-        const char *a = args[i];
+    return args;
+}
+
+/* One option at args[*i] (taking its value too). Returns 1 at --exec or
+ * --help (nothing more to parse), else 0. */
+static int parse_option(struct opts *o, int n, char **args, int *i)
+{
+    const char *a = args[*i];
+    pysb_limits *lim = &o->lim;
 #define IS(name) (!strcmp(a, name))
-#define VALUE need(n, args, &i, a)
-        if (IS("--cpu")) lim.cpu_sec = duration(a, VALUE);
-        else if (IS("--clock")) lim.wall_sec = duration(a, VALUE);
-        else if (IS("--mem")) lim.memory_bytes = kbytes(a, VALUE);
-        else if (IS("--fsize")) lim.fsize_bytes = kbytes(a, VALUE);
-        else if (IS("--stack")) lim.stack_bytes = kbytes(a, VALUE);
-        else if (IS("--output")) {
-            const char *err, *val = VALUE;
-            if (pysb_parse_size(val, &lim.output_bytes, &err) < 0)
-                die("%s %s: %s", a, val, err);
-        }
-        else if (IS("--nproc")) lim.processes = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
-        else if (IS("--threads")) lim.threads = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
-        else if (IS("--nfile")) lim.nofile = (unsigned)number(a, VALUE, 1, PYSB_MAX_NOFILE);
-        else if (IS("--uid")) uid = (uid_t)number(a, VALUE, 1, 0xfffffffeu), uid_given = 1;
-        else if (IS("--gid")) gid = (gid_t)number(a, VALUE, 1, 0xfffffffeu), gid_given = 1;
-        else if (IS("--report-fd")) report_fd = (int)number(a, VALUE, 1, 1 << 20);
-        else if (IS("--interpreter")) interp = VALUE;
-        else if (IS("--stdin-file")) stdin_file = VALUE;
-        else if (IS("--ro")) {
-            if (n_ro == MAX_RO)
-                die("--ro: at most %d paths", MAX_RO);
-            ro[n_ro++] = VALUE;
-        }
-        else if (IS("--json")) json = 1;
-        else if (IS("--waive-landlock")) waive = 1;
-        else if (IS("--netns")) {
-            const char *val = VALUE;
-            if (!strcmp(val, "shared")) netns = NETNS_SHARED;
-            else if (!strcmp(val, "per-run")) netns = NETNS_PER_RUN;
-            else die("--netns %s: expected shared or per-run", val);
-        }
-        else if (IS("--netns-path")) {
-            netns_path = VALUE;
-            if (netns_path[0] != '/')
-                die("--netns-path %s: an absolute path is required", netns_path);
-        }
-        else if (IS("-h") || IS("--help")) {
-            fputs(usage_text, stdout);
-            return 0;
-        }
-        else if (IS("-c")) code_arg = VALUE;
-        else if (IS("--exec")) {
-            if (i + 1 >= n)
-                die("--exec needs a program");
-            exec_argv = args + i + 1;
-            break;
-        }
-        else if (IS("-") || a[0] != '-') {
-            if (file)
-                die("only one program file may be given");
-            file = a;
-        }
-        else die("unknown option %s (see --help)", a);
+#define VALUE need(n, args, i, a)
+    if (IS("--cpu")) lim->cpu_sec = duration(a, VALUE);
+    else if (IS("--clock")) lim->wall_sec = duration(a, VALUE);
+    else if (IS("--mem")) lim->memory_bytes = kbytes(a, VALUE);
+    else if (IS("--fsize")) lim->fsize_bytes = kbytes(a, VALUE);
+    else if (IS("--stack")) lim->stack_bytes = kbytes(a, VALUE);
+    else if (IS("--output")) {
+        const char *err, *val = VALUE;
+        if (pysb_parse_size(val, &lim->output_bytes, &err) < 0)
+            die("%s %s: %s", a, val, err);
+    }
+    else if (IS("--nproc")) lim->processes = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
+    else if (IS("--threads")) lim->threads = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
+    else if (IS("--nfile")) lim->nofile = (unsigned)number(a, VALUE, 1, PYSB_MAX_NOFILE);
+    else if (IS("--uid")) o->uid = (uid_t)number(a, VALUE, 1, 0xfffffffeu), o->uid_given = 1;
+    else if (IS("--gid")) o->gid = (gid_t)number(a, VALUE, 1, 0xfffffffeu), o->gid_given = 1;
+    else if (IS("--report-fd")) o->report_fd = (int)number(a, VALUE, 1, 1 << 20);
+    else if (IS("--interpreter")) o->interp = VALUE;
+    else if (IS("--stdin-file")) o->stdin_file = VALUE;
+    else if (IS("--ro")) {
+        if (o->n_ro == MAX_RO)
+            die("--ro: at most %d paths", MAX_RO);
+        o->ro[o->n_ro++] = VALUE;
+    }
+    else if (IS("--json")) o->json = 1;
+    else if (IS("--waive-landlock")) o->waive = 1;
+    else if (IS("--netns")) {
+        const char *val = VALUE;
+        if (!strcmp(val, "shared")) o->netns = NETNS_SHARED;
+        else if (!strcmp(val, "per-run")) o->netns = NETNS_PER_RUN;
+        else die("--netns %s: expected shared or per-run", val);
+    }
+    else if (IS("--netns-path")) {
+        o->netns_path = VALUE;
+        if (o->netns_path[0] != '/')
+            die("--netns-path %s: an absolute path is required", o->netns_path);
+    }
+    else if (IS("-h") || IS("--help")) {
+        fputs(usage_text, stdout);
+        exit(0);
+    }
+    else if (IS("-c")) o->code_arg = VALUE;
+    else if (IS("--exec")) {
+        if (*i + 1 >= n)
+            die("--exec needs a program");
+        o->exec_argv = args + *i + 1;
+        return 1;
+    }
+    else if (IS("-") || a[0] != '-') {
+        if (o->file)
+            die("only one program file may be given");
+        o->file = a;
+    }
+    else die("unknown option %s (see --help)", a);
 #undef IS
 #undef VALUE
-    }
-    if (uid_given && !gid_given)
-        gid = (gid_t)uid; /* one identity per run, as the module does */
-    if (!!code_arg + !!file + !!exec_argv != 1)
-        die("give exactly one of -c CODE, FILE.py, - or --exec PROG (see --help)");
+    return 0;
+}
+
+static void parse_args(struct opts *o, int argc, char **argv)
+{
+    pysb_limits_default(&o->lim);
+    o->uid = 65534;
+    o->gid = 65534;
+    o->interp = "/usr/bin/python3";
+    o->report_fd = 2;
+    o->netns = NETNS_AUTO;
+    o->netns_path = PYSB_NETNS_DEFAULT_PATH;
+    int n;
+    o->args = split_args(argc, argv, &n);
+    for (int i = 0; i < n; i++)
+        if (parse_option(o, n, o->args, &i))
+            break;
+}
+
+/* Everything checked before anything runs: exit 2 with one line if not. */
+static void check_opts(struct opts *o)
+{
     char err[256];
-    if (pysb_limits_validate(&lim, err, sizeof err) < 0)
+    struct stat st;
+    if (o->uid_given && !o->gid_given)
+        o->gid = (gid_t)o->uid; /* one identity per run, as the module does */
+    if (!!o->code_arg + !!o->file + !!o->exec_argv != 1)
+        die("give exactly one of -c CODE, FILE.py, - or --exec PROG (see --help)");
+    if (pysb_limits_validate(&o->lim, err, sizeof err) < 0)
         die("%s", err);
     if (geteuid() != 0)
         die("must run as root (it changes uids and creates namespaces)");
-    if (report_fd != 2 && fcntl(report_fd, F_GETFD) < 0)
-        die("--report-fd %d: not an open descriptor", report_fd);
+    if (o->report_fd != 2 && fcntl(o->report_fd, F_GETFD) < 0)
+        die("--report-fd %d: not an open descriptor", o->report_fd);
 
-    const char *prog = exec_argv ? exec_argv[0] : interp;
-    struct stat st;
+    const char *prog = o->exec_argv ? o->exec_argv[0] : o->interp;
     if (prog[0] != '/')
         die("%s: an absolute path is required", prog);
     if (stat(prog, &st) < 0)
         die("%s: %s", prog, strerror(errno));
     if (!S_ISREG(st.st_mode) || access(prog, X_OK) < 0)
         die("%s: not an executable file", prog);
-
-    for (size_t i = 0; i < n_ro; i++) {
-        if (ro[i][0] != '/')
-            die("--ro %s: an absolute path is required", ro[i]);
-        if (stat(ro[i], &st) < 0)
-            die("--ro %s: %s", ro[i], strerror(errno));
+    for (size_t i = 0; i < o->n_ro; i++) {
+        if (o->ro[i][0] != '/')
+            die("--ro %s: an absolute path is required", o->ro[i]);
+        if (stat(o->ro[i], &st) < 0)
+            die("--ro %s: %s", o->ro[i], strerror(errno));
     }
+}
 
+/* The program: -c, a file, or our stdin; must be UTF-8. */
+static char *load_code(const struct opts *o, size_t *len)
+{
     char *code = NULL;
-    size_t code_len = 0;
-    if (code_arg) {
-        code = strdup(code_arg);
-        code_len = strlen(code_arg);
+    *len = 0;
+    if (o->code_arg) {
+        code = strdup(o->code_arg);
+        *len = strlen(o->code_arg);
         if (!code)
             die("out of memory");
         /* Out of our command line (and so of the reaper's, a fork of us):
          * the code is not for ps to show. */
-        memset((char *)code_arg, ' ', code_len);
-    } else if (file && !strcmp(file, "-")) {
-        code = read_code(0, "standard input", &code_len);
-    } else if (file) {
-        int fd = open(file, O_RDONLY | O_CLOEXEC);
+        memset((char *)o->code_arg, ' ', *len);
+    } else if (o->file && !strcmp(o->file, "-")) {
+        code = read_code(0, "standard input", len);
+    } else if (o->file) {
+        int fd = open(o->file, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            die("%s: %s", file, strerror(errno));
-        code = read_code(fd, file, &code_len);
+            die("%s: %s", o->file, strerror(errno));
+        code = read_code(fd, o->file, len);
         close(fd);
     }
-    if (code && !pysb_utf8_valid(code, code_len))
-        die("%s: the code is not valid UTF-8", file ? file : "-c");
+    if (code && !pysb_utf8_valid(code, *len))
+        die("%s: the code is not valid UTF-8", o->file ? o->file : "-c");
+    return code;
+}
 
-    int stdin_fd = -1;
-    if (stdin_file) {
-        stdin_fd = open(stdin_file, O_RDONLY | O_CLOEXEC);
-        if (stdin_fd < 0)
-            die("--stdin-file %s: %s", stdin_file, strerror(errno));
-    } else if (!(file && !strcmp(file, "-"))) {
-        stdin_fd = 0; /* the program reads what we are given */
+/* The program's stdin: --stdin-file, else ours (none when the code came
+ * from ours). */
+static int open_stdin(const struct opts *o)
+{
+    if (o->stdin_file) {
+        int fd = open(o->stdin_file, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            die("--stdin-file %s: %s", o->stdin_file, strerror(errno));
+        return fd;
     }
+    return o->file && !strcmp(o->file, "-") ? -1 : 0;
+}
 
-    /* Last, after every input check: entering changes our own network
-     * namespace, which nothing above needs. */
-    int flags = waive ? PYSB_WAIVE_LANDLOCK : 0;
-    if (netns != NETNS_PER_RUN) {
-        if (pysb_netns_enter_shared(netns_path, err, sizeof err) == 0)
+/* Last, after every input check: entering changes our own network
+ * namespace, which nothing above needs. Returns the run's flags. */
+static int enter_netns(const struct opts *o)
+{
+    char err[256];
+    int flags = o->waive ? PYSB_WAIVE_LANDLOCK : 0;
+    if (o->netns != NETNS_PER_RUN) {
+        if (pysb_netns_enter_shared(o->netns_path, err, sizeof err) == 0)
             flags |= PYSB_SHARED_NETNS;
-        else if (netns == NETNS_SHARED)
+        else if (o->netns == NETNS_SHARED)
             die("--netns shared: %s", err);
     }
+    return flags;
+}
 
-    const char *interp_argv[] = { interp, "-I", "-S", NULL };
-    pysb_run_spec spec = {
-        .argv = exec_argv ? (const char *const *)exec_argv : interp_argv,
-        .code = code,
-        .code_len = code_len,
-        .stdin_fd = stdin_fd,
-        .watch_fd = -1,
-        .limits = lim,
-        .uid = uid,
-        .gid = gid,
-        .ro_paths = ro,
-        .flags = flags,
-    };
-    struct sink sink = { .json = json };
-    pysb_result r;
-    if (pysb_run(&spec, relay, &sink, &r) < 0 && strstr(r.error, ": not supported"))
-        die("%s", r.error);
-
-    FILE *rep = report_fd == 2 ? stderr : fdopen(report_fd, "w");
+/* The report: safeexec's words, or the JSON result object. */
+static void report(const struct opts *o, const pysb_result *r, const struct sink *sink)
+{
+    FILE *rep = o->report_fd == 2 ? stderr : fdopen(o->report_fd, "w");
     if (!rep)
-        die("--report-fd %d: %s", report_fd, strerror(errno));
-    if (json) {
-        char *j = pysb_result_to_json(&r, sink.buf[0] ? sink.buf[0] : "", sink.len[0],
-                                   sink.buf[1] ? sink.buf[1] : "", sink.len[1]);
+        die("--report-fd %d: %s", o->report_fd, strerror(errno));
+    if (o->json) {
+        char *j = pysb_result_to_json(r, sink->buf[0] ? sink->buf[0] : "", sink->len[0],
+                                      sink->buf[1] ? sink->buf[1] : "", sink->len[1]);
         if (!j)
             die("out of memory");
         fprintf(rep, "%s\n", j);
         free(j);
     } else {
-        pysb_render_report(&r, rep);
-        if (r.status == PYSB_INTERNAL_ERROR && r.error[0])
-            fprintf(rep, "error: %s\n", r.error);
+        pysb_render_report(r, rep);
+        if (r->status == PYSB_INTERNAL_ERROR && r->error[0])
+            fprintf(rep, "error: %s\n", r->error);
     }
     fflush(rep);
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = { 0 };
+    parse_args(&o, argc, argv);
+    check_opts(&o);
+    size_t code_len;
+    char *code = load_code(&o, &code_len);
+    int stdin_fd = open_stdin(&o);
+    int flags = enter_netns(&o);
+
+    const char *interp_argv[] = { o.interp, "-I", "-S", NULL };
+    pysb_run_spec spec = {
+        .argv = o.exec_argv ? (const char *const *)o.exec_argv : interp_argv,
+        .code = code,
+        .code_len = code_len,
+        .stdin_fd = stdin_fd,
+        .watch_fd = -1,
+        .limits = o.lim,
+        .uid = o.uid,
+        .gid = o.gid,
+        .ro_paths = o.ro,
+        .flags = flags,
+    };
+    struct sink sink = { .json = o.json };
+    pysb_result r;
+    if (pysb_run(&spec, relay, &sink, &r) < 0 && strstr(r.error, ": not supported"))
+        die("%s", r.error);
+    report(&o, &r, &sink);
     free(code);
-    free(args);
+    free(o.args);
     free(sink.buf[0]);
     free(sink.buf[1]);
     return r.status == PYSB_OK ? 0 : 1;
