@@ -33,6 +33,8 @@ typedef struct relay {
     int           conn;           /* to the launcher, then the supervisor */
     int           client_fd;      /* the client's socket; -1: not watched */
     int           headers_out;    /* something was sent to the client */
+    int           unflushed;      /* written (or a stream opened) since the
+                                     last flush */
     int           client_gone;
     pysb_session *session;
     pysb_render  *render;
@@ -137,7 +139,12 @@ static int open_run(relay *rl)
 
 /* ---- to the client ------------------------------------------------------ */
 
-static void client_write(relay *rl, const char *data, apr_size_t len, int flush)
+/* The flush policy, as mod_proxy_fcgi's: writes go down httpd's output
+ * filters as they come, and what they hold is flushed once, when the relay
+ * has drained every frame it has and is about to wait for more (and at the
+ * end, by httpd). A stream's first bytes, or its headers, are then on the
+ * wire before the relay sleeps, without a flush per frame. */
+static void client_write(relay *rl, const char *data, apr_size_t len)
 {
     if (rl->client_gone)
         return;
@@ -151,24 +158,35 @@ static void client_write(relay *rl, const char *data, apr_size_t len, int flush)
         data += n;
         len -= (apr_size_t)n;
     }
-    if (flush && ap_rflush(rl->r) < 0) {
-        rl->client_gone = 1;
-        return;
-    }
     rl->headers_out = 1;
+    rl->unflushed = 1;
+}
+
+static void client_flush(relay *rl)
+{
+    if (!rl->unflushed || rl->client_gone)
+        return;
+    rl->unflushed = 0;
+    rl->headers_out = 1;
+    if (ap_rflush(rl->r) < 0)
+        rl->client_gone = 1;
 }
 
 /* The renderer's sink: the client, through httpd's output filters. */
 static int sink_write(void *ctx, const char *p, size_t n)
 {
     relay *rl = ctx;
-    client_write(rl, p, n, 1);
+    client_write(rl, p, n);
     return rl->client_gone ? -1 : 0;
 }
 
+/* A stream opened: its headers go out at the next flush, and its status
+ * (200) is settled now, whatever the run comes to. */
 static void sink_flush(void *ctx)
 {
-    client_write(ctx, NULL, 0, 1);
+    relay *rl = ctx;
+    rl->unflushed = 1;
+    rl->headers_out = 1;
 }
 
 static void set_notes(request_rec *r, const pysb_result *res)
@@ -265,10 +283,14 @@ static int client_hung_up(relay *rl, short revents)
     return 0;
 }
 
-/* Waits for the supervisor, the client or a stop, and reads what came. */
+/* Flushes what was written, waits for the supervisor, the client or a
+ * stop, and reads what came. */
 static relay_end wait_input(relay *rl)
 {
     request_rec *r = rl->r;
+    client_flush(rl);
+    if (rl->client_gone)
+        return R_GONE;
     double left = rl->deadline - pysb_monotonic();
     if (left <= 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,

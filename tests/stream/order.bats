@@ -89,6 +89,26 @@ print("late")'
     done
 }
 
+@test "a silent stream's headers arrive at once, before any output (ndjson and sse)" {
+    # The relay flushes before it waits, not after each frame: a stream
+    # that opened must be on the wire while the program is still silent.
+    local fmt
+    for fmt in ndjson sse; do
+        curl -sS -N --max-time "$CURL_MAX" -o "$T/silent_$fmt.body" \
+            -w '%{http_code} %{time_starttransfer} %{time_total}\n' "$BASE/run" -d format=$fmt \
+            --data-urlencode 'code=import time; time.sleep(2); print("late")' > "$T/silent_$fmt.w" &
+        BG_PIDS+=($!)
+    done
+    for p in "${BG_PIDS[@]}"; do wait "$p"; done
+    for fmt in ndjson sse; do
+        read -r code first total < "$T/silent_$fmt.w"
+        [ "$code" = 200 ] || fail "$fmt: HTTP $code"
+        fcmp "$total" '>=' 1.9 || fail "$fmt: the run ended before its 2 s sleep ($total s)"
+        fcmp "$first" '<' 1.5 || fail "$fmt: first byte after $first s, the program was silent for 2 s"
+        grep -q late "$T/silent_$fmt.body" || fail "$fmt: no output"
+    done
+}
+
 @test "text output is streamed too: a flushed line before a sleep arrives early" {
     # The same promise for curl's default format, as a control that the
     # timing check above measures the module and not curl.
