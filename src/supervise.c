@@ -1,5 +1,6 @@
 /* supervise.c — spawn one confined run, pump its pipes, enforce the wall
- * clock and the output cap, reap it, and say what happened.
+ * clock and the output cap, reap it, and say what happened. The child's
+ * side (the reaper) is reaper.c's.
  *
  * Contract: see supervise.h. Process shape of a run:
  *
@@ -13,9 +14,11 @@
  * The reaper exists because the kernel drops signals without a handler
  * that reach a namespace's init from inside it (SIGXCPU, a program's
  * os.kill of itself): with the program as pid 2 every signal means what it
- * means elsewhere. Every stop the supervisor decides on is a SIGKILL of the
- * reaper from outside; when it dies, the kernel kills and reaps everything
- * else in the namespace, so nothing of the run can outlive pysb_run. */
+ * means elsewhere. Every stop the supervisor decides on asks the reaper
+ * (SIGUSR1) to kill the rest of the run and reap the program, and SIGKILLs
+ * the reaper from outside if it has not ended half a second later; when it
+ * dies, the kernel kills and reaps everything else in the namespace, so
+ * nothing of the run can outlive pysb_run. */
 #include "supervise.h"
 
 #include <errno.h>
@@ -27,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -37,131 +39,15 @@
 #include "confine.h"
 #include "bootstrap.h"
 #include "landlock.h"
-#include "policy.h"
+#include "reaper.h"
 #include "utf8.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
 
-/* One message on the status pipe; below PIPE_BUF, so written atomically. */
-enum { MSG_CONFINE_FAILED = 1, MSG_PROGRAM_ENDED = 2 };
-struct status_msg {
-    int32_t kind;
-    int32_t value;     /* wait status of the program */
-    char    text[248]; /* the failed layer and why */
-};
-
 #define READ_CHUNK 65536
 #define TAIL_LEN   512
-
-static void report(int fd, int kind, int value, const char *text)
-{
-    struct status_msg m = { .kind = kind, .value = value };
-    if (text)
-        snprintf(m.text, sizeof m.text, "%s", text);
-    ssize_t n;
-    do
-        n = write(fd, &m, sizeof m);
-    while (n < 0 && errno == EINTR);
-}
-
-struct child_args {
-    const pysb_run_spec *spec;
-    const char *const *argv;
-    const pysb_path_set *paths;
-    pysb_child_fds fds;
-    int use_landlock;
-};
-
-static __attribute__((noreturn)) void child_fail(int fd, const char *why)
-{
-    report(fd, MSG_CONFINE_FAILED, 0, why);
-    _exit(127);
-}
-
-static void stop_everything(int sig)
-{
-    (void)sig;
-    kill(-1, SIGKILL); /* from a namespace's init: all but itself */
-}
-
-/* Runs as pid 1 of the new namespaces; never returns. */
-static __attribute__((noreturn)) void reaper_main(const struct child_args *a)
-{
-    char err[240];
-    int status_fd = a->fds.status;
-    const pysb_run_spec *s = a->spec;
-
-    signal(SIGPIPE, SIG_DFL);
-    prctl(PR_SET_NAME, "pysb-reaper", 0, 0, 0);
-    /* Die with the supervisor from the start; set again after the uid
-     * change below, which clears it. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-        child_fail(status_fd, "reaper: PR_SET_PDEATHSIG failed");
-    if (pysb_confine_fds(&a->fds, err, sizeof err) < 0)
-        child_fail(status_fd, err);
-    status_fd = PYSB_FD_STATUS;
-    if (pysb_confine_namespaces(err, sizeof err) < 0)
-        child_fail(status_fd, err);
-    if (pysb_confine_rlimits(&s->limits, 1, err, sizeof err) < 0)
-        child_fail(status_fd, err);
-    if (pysb_confine_ids(s->uid, s->gid, err, sizeof err) < 0)
-        child_fail(status_fd, err);
-    /* A supervisor that dies (Ctrl-C on the CLI, a crash) takes the run
-     * with it. Set after the uid change, which clears it. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-        snprintf(err, sizeof err, "reaper: PR_SET_PDEATHSIG: %s", strerror(errno));
-        child_fail(status_fd, err);
-    }
-    if (pysb_confine_nnp(err, sizeof err) < 0)
-        child_fail(status_fd, err);
-    int abi;
-    if (a->use_landlock && pysb_landlock_apply(a->paths, &abi, err, sizeof err) < 0)
-        child_fail(status_fd, err);
-
-    /* The supervisor's way to stop the run: SIGUSR1 makes us kill every
-     * other process of the namespace and then reap the program, so its
-     * rusage is counted (killing us instead would make the kernel reap
-     * them unaccounted). The program, same uid, may send it too: it can
-     * only stop itself that way. */
-    struct sigaction sa = { .sa_handler = stop_everything };
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGUSR1, &sa, NULL) < 0) {
-        snprintf(err, sizeof err, "reaper: sigaction: %s", strerror(errno));
-        child_fail(status_fd, err);
-    }
-    pid_t prog = fork();
-    if (prog < 0) {
-        snprintf(err, sizeof err, "reaper: fork: %s", strerror(errno));
-        child_fail(status_fd, err);
-    }
-    if (prog == 0) {
-        signal(SIGUSR1, SIG_DFL);
-        pysb_bpf filter = pysb_policy_prebuilt(s->limits.processes > 1);
-        if (pysb_policy_install(&filter, err, sizeof err) < 0)
-            child_fail(status_fd, err);
-        execve(a->argv[0], (char *const *)a->argv, pysb_child_env);
-        snprintf(err, sizeof err, "exec: %s: %s", a->argv[0], strerror(errno));
-        child_fail(status_fd, err);
-    }
-    /* The reaper must not hold the program's pipes open. */
-    for (int fd = 0; fd <= PYSB_FD_CODE; fd++)
-        close(fd);
-    for (;;) {
-        int st;
-        pid_t w = waitpid(-1, &st, __WALL);
-        if (w == prog) {
-            report(status_fd, MSG_PROGRAM_ENDED, st, NULL);
-            _exit(0);
-        }
-        if (w < 0 && errno != EINTR) {
-            snprintf(err, sizeof err, "reaper: waitpid: %s", strerror(errno));
-            child_fail(status_fd, err);
-        }
-        /* An orphan of the run reparented to us: reaped, keep waiting. */
-    }
-}
 
 /* The supervisor's side of a run. */
 struct sup {
@@ -355,7 +241,7 @@ static void watch_client(struct sup *s, pysb_result *r, short revents)
 
 static void read_status(struct sup *s, pysb_result *r)
 {
-    struct status_msg m;
+    pysb_status_msg m;
     ssize_t n = read(s->status_r, &m, sizeof m);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
@@ -364,10 +250,10 @@ static void read_status(struct sup *s, pysb_result *r)
         return;
     }
     m.text[sizeof m.text - 1] = '\0';
-    if (m.kind == MSG_PROGRAM_ENDED) {
+    if (m.kind == PYSB_MSG_PROGRAM_ENDED) {
         s->have_status = 1;
         s->program_status = m.value;
-    } else if (m.kind == MSG_CONFINE_FAILED && !s->confine_failed) {
+    } else if (m.kind == PYSB_MSG_CONFINE_FAILED && !s->confine_failed) {
         s->confine_failed = 1;
         snprintf(r->error, sizeof r->error, "%s", m.text);
     }
@@ -603,7 +489,7 @@ static int open_pipes(struct pipes *p, int need_code, pysb_result *r)
 /* Clones the reaper into its namespaces and keeps our ends of the pipes in
  * s. Returns 0 (s->reaped already when the reaper could not be watched and
  * was killed at once), or -1 with nothing left open but the caller's. */
-static int spawn(struct sup *s, const struct child_args *a, struct pipes *p,
+static int spawn(struct sup *s, const pysb_reaper_args *a, struct pipes *p,
                  pysb_result *r)
 {
     unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
@@ -612,7 +498,7 @@ static int spawn(struct sup *s, const struct child_args *a, struct pipes *p,
     signal(SIGPIPE, SIG_IGN);
     pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0)
-        reaper_main(a);
+        pysb_reaper_main(a);
     int clone_errno = errno;
     const int child_ends[] = { p->in[0], p->out[1], p->err[1], p->code[0], p->status[1] };
     const int ours[] = { p->in[1], p->out[0], p->err[0], p->code[1], p->status[0] };
@@ -690,7 +576,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         free(pipe_content.owned);
         return -1;
     }
-    struct child_args a = {
+    pysb_reaper_args a = {
         .spec = spec, .argv = argv, .paths = &paths,
         .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1] },
         .use_landlock = abi > 0,
