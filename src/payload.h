@@ -1,5 +1,6 @@
 /* payload.h — the payloads of the frames (wire.h frames them): SPEC from
- * the worker, STARTED and RESULT from the supervisor.
+ * the worker, STARTED and RESULT from the supervisor (payload.c and
+ * payload_result.c).
  *
  * The SPEC payload is one JSON object, strictly checked (unknown keys, wrong
  * types, duplicate keys and out-of-range values are refused):
@@ -27,6 +28,7 @@
 #define PYSB_PAYLOAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -74,6 +76,16 @@ char *pysb_started_encode(const char *run_id, uid_t uid);
 int pysb_started_decode(const char *json, size_t len,
                         char run_id[PYSB_WIRE_RUN_ID_MAX + 1], uid_t *uid,
                         char *err, size_t errlen);
+
+/* ---- the limits object, of SPEC and RESULT ---- */
+
+/* Every row of the limits table (flags 0), or those with one of flags, in
+ * table order: seconds as reals, sizes and counts as integers. NULL when
+ * out of memory. */
+json_t *pysb_limits_json(const pysb_limits *l, unsigned flags);
+
+/* A count as a JSON integer: above what json_int_t holds, clamped. */
+json_t *pysb_json_count(uint64_t n);
 
 /* ---- the RESULT payload, and the json format's object ---- */
 
