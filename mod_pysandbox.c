@@ -151,7 +151,7 @@ module AP_MODULE_DECLARE_DATA pysandbox_module = {
     pysb_create_dir_conf,
     pysb_merge_dir_conf,
     pysb_create_srv_conf,
-    NULL,
+    pysb_merge_srv_conf,
     pysb_cmds,
     pysb_register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)

@@ -65,6 +65,16 @@ void *pysb_create_srv_conf(apr_pool_t *p, server_rec *s)
     return apr_pcalloc(p, sizeof(pysb_srv_conf));
 }
 
+/* A virtual host that has any PySandbox* line gets a record of its own;
+ * server-scope directives are refused there, so it is the main server's. */
+void *pysb_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    (void)addv;
+    pysb_srv_conf *c = apr_palloc(p, sizeof *c);
+    *c = *(const pysb_srv_conf *)basev;
+    return c;
+}
+
 
 static const char *const default_argv[] = { "/usr/bin/python3", "-I", "-S", NULL };
 
@@ -290,10 +300,21 @@ static const char *set_default_format(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+/* Server-scope directives: the main server's alone, outside any section.
+ * There is one launcher per httpd, shared by every virtual host. */
+static const char *server_scope(cmd_parms *cmd)
+{
+    if (cmd->server->is_virtual)
+        return apr_psprintf(cmd->pool, "%s cannot be set in a <VirtualHost>: one launcher "
+                            "serves every virtual host, set it in the main server "
+                            "configuration", cmd->cmd->name);
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
 static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
 {
     (void)dv;
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err = server_scope(cmd);
     if (err)
         return err;
     pysb_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
@@ -306,7 +327,7 @@ static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
 static const char *set_max_runs(cmd_parms *cmd, void *dv, const char *arg)
 {
     (void)dv;
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err = server_scope(cmd);
     unsigned long long n;
     if (err)
         return err;
@@ -321,7 +342,7 @@ static const char *set_user_range(cmd_parms *cmd, void *dv, const char *a1,
                                   const char *a2)
 {
     (void)dv;
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *err = server_scope(cmd);
     unsigned long long first, last;
     if (err)
         return err;

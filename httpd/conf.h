@@ -4,8 +4,10 @@
  *
  * Contract: Location-scope directives merge outward-in like core ones (a
  * limit is taken whole, default with maximum, from the innermost scope that
- * sets it; read-only paths accumulate). Server-scope directives belong to
- * the main server: there is one launcher per httpd. Values are checked
+ * sets it; read-only paths accumulate), in virtual hosts too. Server-scope
+ * directives belong to the main server (refused in a <VirtualHost>): there
+ * is one launcher per httpd, whose socket every virtual host's workers
+ * reach (parent.h). Values are checked
  * where they are read, so a bad one fails `apachectl configtest` with one
  * line naming it. Only httpd/ includes Apache headers. */
 #ifndef PYSB_HTTPD_CONF_H
@@ -36,7 +38,7 @@ typedef struct pysb_dir_conf {
 } pysb_dir_conf;
 
 typedef struct pysb_srv_conf {
-    const char *socket_path;        /* NULL: DefaultRuntimeDir default */
+    const char *socket_path;        /* as configured; NULL: the default */
     int max_runs;                   /* 0: 2 × CPUs */
     int range_set;
     apr_int64_t uid_first, uid_last;
@@ -54,6 +56,7 @@ extern const command_rec pysb_cmds[];
 void *pysb_create_dir_conf(apr_pool_t *p, char *dir);
 void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
 void *pysb_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *pysb_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
 
 /* pre_config: starts this reading's list of configured interpreters. */
 int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);

@@ -43,6 +43,14 @@ static void launcher_log(int level, int errnum, const char *msg)
 
 static void launcher_maintenance(int reason, void *data, apr_wait_t status);
 
+/* The socket of this generation's launcher. */
+static const char *launcher_socket;
+
+const char *pysb_launcher_socket(void)
+{
+    return launcher_socket;
+}
+
 /* This generation's launcher, for the monitor hook; NULL once pconf goes. */
 static launcher_state *current_launcher;
 
@@ -162,13 +170,16 @@ int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ls->cfg.max_stdin = 64u << 20;
     ls->cfg.log = launcher_log;
     ls->cfg.interpreters = pysb_configured_interpreters(pconf);
-    /* Resolve the socket path for the workers (they read sc). */
-    sc->socket_path = ls->cfg.socket_path;
+    /* The workers of every virtual host find the launcher here (set
+     * before the children are forked, so they inherit it). */
+    launcher_socket = ls->cfg.socket_path;
 
     apr_pool_cleanup_register(pconf, ls->cfg.socket_path, unlink_socket,
                               apr_pool_cleanup_null);
     current_launcher = ls;
     apr_pool_cleanup_register(pconf, &current_launcher, ap_pool_cleanup_set_null,
+                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, &launcher_socket, ap_pool_cleanup_set_null,
                               apr_pool_cleanup_null);
     if (start_launcher(ls) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -24,6 +24,10 @@ int pysb_monitor(apr_pool_t *p, server_rec *s);
 void pysb_child_init(apr_pool_t *pchild, server_rec *s);
 void pysb_child_stopping(apr_pool_t *pchild, int graceful);
 
+/* The launcher's socket path, for the workers of every virtual host; NULL
+ * before post_config has run. */
+const char *pysb_launcher_socket(void);
+
 /* The read end of this child's stop pipe (readable once an immediate stop
  * is under way), or -1. */
 int pysb_stop_fd(void);

@@ -103,8 +103,10 @@ static int open_run(relay *rl)
 {
     pysb_req *x = rl->x;
     request_rec *r = rl->r;
-    pysb_srv_conf *sc = ap_get_module_config(r->server->module_config, &pysandbox_module);
-    rl->conn = connect_launcher(r, sc->socket_path);
+    const char *path = pysb_launcher_socket();
+    if (!path)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: no launcher was started");
+    rl->conn = path ? connect_launcher(r, path) : -1;
     if (rl->conn < 0)
         return pysb_unavailable(x, "the sandbox service is unavailable, retry shortly");
     apr_pool_cleanup_register(r->pool, &rl->conn, close_fd_cleanup, apr_pool_cleanup_null);

@@ -154,3 +154,38 @@ PySandboxMaxRuns 4"
 </Location>"
     expect_conf_error 'PySandboxMaxRuns.*not allowed'
 }
+
+@test "server-wide directives are refused inside a VirtualHost, with one line saying why" {
+    local d
+    for d in "PySandboxSocket /tmp/pysb-x.sock" "PySandboxMaxRuns 4" "PySandboxUserRange 601060 601069"; do
+        conf_test "<VirtualHost *:*>
+    ServerName v.test
+    $d
+</VirtualHost>"
+        expect_conf_error "^${d%% *} cannot be set in a <VirtualHost>: one launcher serves every virtual host" ||
+            return 1
+    done
+    # inside a Location of a VirtualHost: httpd's own line says so
+    conf_test "<VirtualHost *:*>
+    <Location /x>
+        PySandboxMaxRuns 4
+    </Location>
+</VirtualHost>"
+    expect_conf_error '^PySandboxMaxRuns not allowed in <Location> context'
+}
+
+@test "Location-scope directives in VirtualHosts pass apache2 -t" {
+    conf_test "PySandboxUserRange 601060 601069
+<VirtualHost *:*>
+    ServerName v.test
+    PySandboxDefaultFormat json
+    PySandboxCPUTime 2 4
+    <Location /x>
+        SetHandler pysandbox
+        PySandboxMemory 64M 128M
+        PySandboxReadOnlyPath /usr/share/doc
+    </Location>
+</VirtualHost>"
+    [ "$status" = 0 ] || { conf_dump; fail "valid config rejected"; }
+    [[ $output == *"Syntax OK"* ]] || { conf_dump; fail "no Syntax OK"; }
+}
