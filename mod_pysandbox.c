@@ -56,6 +56,15 @@ static int step_format(pysb_req *x)
     return rc ? pysb_fail(x, rc, "%s", why) : OK;
 }
 
+/* Every name a field (in whatever encoding), unless the Location ignores
+ * the others (PySandboxUnknownFields ignore). */
+static int step_names(pysb_req *x)
+{
+    char why[256];
+    int rc = pysb_fields_names(&x->f, &x->e.loc, why, sizeof why);
+    return rc ? pysb_fail(x, rc, "%s", why) : OK;
+}
+
 /* A GET: the Location's description (?info=1), or a run if allowed. */
 static int step_get(pysb_req *x)
 {
@@ -91,6 +100,7 @@ static int (*const steps[])(pysb_req *) = {
     step_method,
     pysb_read_request,      /* httpd/request.c */
     step_format,
+    step_names,
     step_get,
     step_check,
     pysb_relay_run,         /* httpd/relay.c */

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,7 +26,7 @@ void *pysb_create_dir_conf(apr_pool_t *p, char *dir)
 {
     (void)dir;
     pysb_dir_conf *c = apr_pcalloc(p, sizeof *c);
-    c->allow_get = c->default_format = PYSB_UNSET;
+    c->allow_get = c->default_format = c->ignore_unknown = PYSB_UNSET;
     c->max_code = c->max_stdin = PYSB_UNSET;
     return c;
 }
@@ -56,6 +57,8 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->allow_get = add->allow_get != PYSB_UNSET ? add->allow_get : base->allow_get;
     c->default_format = add->default_format != PYSB_UNSET ? add->default_format
                                                      : base->default_format;
+    c->ignore_unknown = add->ignore_unknown != PYSB_UNSET ? add->ignore_unknown
+                                                     : base->ignore_unknown;
     return c;
 }
 
@@ -108,6 +111,7 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
     l->max_stdin = c->max_stdin != PYSB_UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
     l->allow_get = c->allow_get == 1;
     l->default_format = c->default_format != PYSB_UNSET ? c->default_format : PYSB_FMT_TEXT;
+    l->ignore_unknown = c->ignore_unknown == 1;
 }
 
 /* ---- directives ------------------------------------------------------- */
@@ -291,6 +295,15 @@ static const char *set_allow_get(cmd_parms *cmd, void *dv, int on)
     return NULL;
 }
 
+static const char *set_unknown_fields(cmd_parms *cmd, void *dv, const char *arg)
+{
+    int ignore = !strcasecmp(arg, "ignore");
+    if (!ignore && strcasecmp(arg, "reject"))
+        return apr_psprintf(cmd->pool, "PySandboxUnknownFields %s: reject or ignore", arg);
+    ((pysb_dir_conf *)dv)->ignore_unknown = ignore;
+    return NULL;
+}
+
 static const char *set_default_format(cmd_parms *cmd, void *dv, const char *arg)
 {
     int f = pysb_format_from_name(arg, strlen(arg));
@@ -385,6 +398,8 @@ const command_rec pysb_cmds[] = {
                     "extra paths a run may read"),
     AP_INIT_FLAG("PySandboxAllowGet", set_allow_get, NULL, OR_ALL,
                  "accept GET ?user_script=..."),
+    AP_INIT_TAKE1("PySandboxUnknownFields", set_unknown_fields, NULL, OR_ALL,
+                  "reject (400, the default) or ignore request fields that are no field"),
     AP_INIT_TAKE1("PySandboxDefaultFormat", set_default_format, NULL, OR_ALL,
                   "text, json, ndjson or sse"),
     AP_INIT_TAKE1("PySandboxSocket", set_socket, NULL, RSRC_CONF,

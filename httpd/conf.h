@@ -35,6 +35,7 @@ typedef struct pysb_dir_conf {
     apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
     int allow_get;
     int default_format;
+    int ignore_unknown;             /* PySandboxUnknownFields ignore */
 } pysb_dir_conf;
 
 typedef struct pysb_srv_conf {

@@ -61,10 +61,10 @@ int pysb_unavailable(pysb_req *x, const char *fmt, ...)
     return x->status;
 }
 
+/* A name that is no field is noted (step_names refuses it, or not). */
 static void set_field(pysb_req *x, const char *name, apr_size_t name_len,
                       const char *data, apr_size_t len)
 {
-    /* Names that are no field (submit buttons and the like) are ignored. */
     pysb_fields_set(&x->f, name, name_len, data, len);
 }
 
@@ -165,8 +165,10 @@ static int json_field(pysb_req *x, const char *key, json_t *v)
 {
     pysb_fields probe;
     pysb_fields_init(&probe);
-    if (!pysb_fields_set(&probe, key, strlen(key), "", 0))
+    if (!pysb_fields_set(&probe, key, strlen(key), "", 0)) {
+        set_field(x, key, strlen(key), "", 0);   /* no field: noted, whatever its type */
         return 0;
+    }
     int numeric = pysb_fields_numeric(key, strlen(key));
     if (json_is_string(v)) {
         set_field(x, key, strlen(key), json_string_value(v), json_string_length(v));

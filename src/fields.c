@@ -48,10 +48,35 @@ int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
         slot = &f->info;
     else if ((d = request_limit(name, name_len)) != NULL)
         slot = &f->limit[d - pysb_limit_table];
-    if (!slot)
+    if (!slot) {
+        if (!f->has_unknown) {
+            /* Quoted in a one-line reason: printable ASCII, cut short. */
+            size_t n = name_len < sizeof f->unknown - 1 ? name_len : sizeof f->unknown - 1;
+            for (size_t i = 0; i < n; i++)
+                f->unknown[i] = name[i] >= 0x20 && name[i] < 0x7f && name[i] != '"'
+                                    ? name[i] : '?';
+            f->unknown[n] = '\0';
+            f->has_unknown = 1;
+        }
         return 0;
+    }
     *slot = (pysb_field){ value, len, 1 };
     return 1;
+}
+
+int pysb_fields_names(const pysb_fields *f, const pysb_location *loc, char *why,
+                      size_t whylen)
+{
+    if (!f->has_unknown || loc->ignore_unknown)
+        return 0;
+    char limits[128] = "";
+    for (size_t i = 0, n = 0; i < pysb_limit_count; i++)
+        if (pysb_limit_table[i].flags & PYSB_LIMIT_PER_REQUEST)
+            n += (size_t)snprintf(limits + n, n < sizeof limits ? sizeof limits - n : 0, ", %s",
+                                  pysb_limit_table[i].key);
+    snprintf(why, whylen, "unknown field \"%s\" (the fields are code or user_script, "
+             "stdin%s, format, info)", f->unknown, limits);
+    return 400;
 }
 
 int pysb_fields_numeric(const char *name, size_t name_len)

@@ -6,7 +6,10 @@
  * user_script), stdin, format, info, and one field per limit a request may
  * ask for (the rows of the limits table marked per-request: cpu_time,
  * wall_time, memory, output). A later pair of the same name replaces an
- * earlier one (body fields are set after query fields, so they win).
+ * earlier one (body fields are set after query fields, so they win). Any
+ * other name is refused with 400 (a typo such as cpu_limit=1 would
+ * otherwise run with the defaults), unless the Location says to ignore
+ * them (PySandboxUnknownFields ignore, for forms with extra inputs).
  * Values are not copied: they must outlive the pysb_fields. Checking gives
  * either a run request within the Location's bounds or an HTTP status (400
  * or 413) with a one-line reason that names the field. No Apache headers:
@@ -22,12 +25,14 @@
 #include "runlimits.h"
 
 /* What a Location allows: its limits (default, and the most a request may
- * ask for), the sizes of code and stdin, GET, the default format. */
+ * ask for), the sizes of code and stdin, GET, the default format, and
+ * whether names that are no field are refused (the default) or ignored. */
 typedef struct pysb_location {
     pysb_limits def, max;
     uint64_t    max_code, max_stdin;
     int         allow_get;
     pysb_format default_format;
+    int         ignore_unknown;
 } pysb_location;
 
 typedef struct pysb_field {
@@ -41,6 +46,8 @@ typedef struct pysb_field {
 typedef struct pysb_fields {
     pysb_field code, stdin_data, format, info;
     pysb_field limit[PYSB_FIELDS_LIMIT_MAX];    /* by row of pysb_limit_table */
+    char       unknown[64];     /* the first name that is no field, printable */
+    int        has_unknown;
 } pysb_fields;
 
 /* What a checked request asks for. code and stdin point into the fields'
@@ -56,7 +63,7 @@ typedef struct pysb_run_request {
 void pysb_fields_init(pysb_fields *f);
 
 /* Records name=value. Returns 1 when the name is a field, 0 when it is not
- * (the pair is ignored). */
+ * (then only the first such name is kept, for pysb_fields_names). */
 int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
                     const char *value, size_t len);
 
@@ -68,6 +75,11 @@ int pysb_fields_numeric(const char *name, size_t name_len);
  * unknown format= names the ones there are) — *out is then the default. */
 int pysb_fields_format(const pysb_fields *f, const pysb_location *loc, const char *accept,
                        pysb_format *out, char *why, size_t whylen);
+
+/* Every name a field? 0, or 400 with a reason naming the first that is
+ * not and listing those there are — unless the Location ignores them. */
+int pysb_fields_names(const pysb_fields *f, const pysb_location *loc, char *why,
+                      size_t whylen);
 
 /* A GET that asks for the Location's description rather than a run: info
  * given, or no code and an Accept naming application/json. */

@@ -65,6 +65,7 @@ PySandboxMaxRuns 4
     PySandboxReadOnlyPath /usr/share/doc
     PySandboxAllowGet Off
     PySandboxDefaultFormat json
+    PySandboxUnknownFields ignore
 </Location>"
     [ "$status" = 0 ] || { conf_dump; fail "valid config rejected"; }
     [[ $output == *"Syntax OK"* ]] || { conf_dump; fail "no Syntax OK"; }
@@ -188,4 +189,9 @@ PySandboxMaxRuns 4"
 </VirtualHost>"
     [ "$status" = 0 ] || { conf_dump; fail "valid config rejected"; }
     [[ $output == *"Syntax OK"* ]] || { conf_dump; fail "no Syntax OK"; }
+}
+
+@test "PySandboxUnknownFields takes reject or ignore" {
+    conf_test "PySandboxUnknownFields drop"
+    expect_conf_error '^PySandboxUnknownFields drop: reject or ignore$'
 }

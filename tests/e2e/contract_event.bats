@@ -38,6 +38,11 @@ setup_file() {
     PySandboxMaxStdinSize 1K
     LimitRequestBody 8192
 </Location>
+<Location /lax>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxUnknownFields ignore
+</Location>
 <Location /nest>
     SetHandler pysandbox
     Require all granted
@@ -378,6 +383,39 @@ print("é€")' -d format=json
     expect_refusal 400 'escape'
 }
 
+@test "[$MPM] 400: an unknown field in any encoding names it and lists the fields; nothing runs" {
+    local known='code or user_script, stdin, cpu_time, wall_time, memory, output, format, info'
+    wait_no_runs 5
+    # urlencoded (a typo of cpu_time)
+    req "$RUN" -d 'code=print(1)' -d cpu_limit=1
+    expect_refusal 400 "^pysandbox: unknown field \"cpu_limit\" \\(the fields are $known\\)$"
+    # multipart: an extra part
+    req "$RUN" -F 'code=print(1)' -F timeout=5
+    expect_refusal 400 'unknown field "timeout"'
+    # a JSON key, whatever its value
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "files": {"a.txt": "x"}}'
+    expect_refusal 400 'unknown field "files"'
+    # the query string, with a raw body and with GET
+    req "$RUN?args=1" -H 'Content-Type: text/x-python' --data-binary 'print(1)'
+    expect_refusal 400 'unknown field "args"'
+    req -G "$RUN" --data-urlencode 'user_script=print(1)' -d t=x
+    expect_refusal 400 'unknown field "t"'
+    # in the format asked for
+    req "$RUN" -d 'code=print(1)' -d format=json -d cpu=1
+    expect_code 400
+    expect_json '.status == 400 and .error == "unknown field \"cpu\" (the fields are '"$known"')"'
+    [ -z "$(run_procs)" ] || fail "something ran: $(run_procs)"
+}
+
+@test "[$MPM] PySandboxUnknownFields ignore: extra inputs of a form are ignored" {
+    req "$URL/lax" -d format=json -d 'code=print(1)' -d submit=Run -d cpu_limit=1
+    expect_code 200
+    expect_json '.status == "ok" and .stdout == "1\n" and .limits.cpu_time == 5'
+    req "$URL/lax?x=1" -H 'Content-Type: application/json' -d '{"code": "print(2)", "format": "json", "files": []}'
+    expect_code 200
+    expect_json '.stdout == "2\n"'
+}
+
 @test "[$MPM] 405 with Allow for PUT and DELETE" {
     local m
     for m in PUT DELETE; do
@@ -472,7 +510,7 @@ print(os.getuid(), os.geteuid(), os.getgid(), os.getegid(), os.getgroups())'
 }
 
 @test "[$MPM] verdict cpu_limit: an infinite loop with cpu_time=1; access log notes" {
-    req "$RUN?t=cpu$$" -d format=json -d cpu_time=1 --data-urlencode 'code=print("spin", flush=True)
+    req "$RUN" -H "X-Test-Tag: cpu$$" -d format=json -d cpu_time=1 --data-urlencode 'code=print("spin", flush=True)
 while True: pass'
     expect_code 200
     expect_json '.status == "cpu_limit" and .message == "Time Limit Exceeded"'
@@ -481,7 +519,7 @@ while True: pass'
     local rid line
     rid=$(header X-PySandbox-Run-Id)
     line=$(access_line " $rid ") || fail "no access log line for run $rid"
-    [[ $line =~ \"POST\ /run\?t=cpu$$\ HTTP/1.1\"\ 200\ [0-9]+\ cpu_limit\ $rid\ wall=[0-9]+\ cpu=([0-9]+)\ mem=[1-9][0-9]*$ ]] ||
+    [[ $line =~ \"POST\ /run\ HTTP/1.1\"\ 200\ [0-9]+\ cpu_limit\ $rid\ wall=[0-9]+\ cpu=([0-9]+)\ mem=[1-9][0-9]*\ tag=cpu$$$ ]] ||
         fail "access log line: $line"
     [ "${BASH_REMATCH[1]}" -ge 900 ] || fail "cpu note ${BASH_REMATCH[1]} ms < 900"
 }
@@ -584,14 +622,14 @@ t("fork", fork)'
 @test "[$MPM] client disconnect: the run is killed at once, logged as cancelled" {
     local tag="disc$$x$RANDOM" t0 lat line
     wait_no_runs 5
-    spawn curl -s --max-time 1 -o /dev/null "$RUN?t=$tag" --data-urlencode 'code=import time; time.sleep(30)'
+    spawn curl -s --max-time 1 -o /dev/null "$RUN" -H "X-Test-Tag: $tag" --data-urlencode 'code=import time; time.sleep(30)'
     wait_until 0.9 has_run_python || fail "the run did not start within 0.9 s"
     wait "${BG_PIDS[0]}" || true     # curl gives up at 1 s: the disconnect
     t0=$(now)
     wait_until 1.5 no_run_procs || fail "run processes left 1.5 s after the disconnect: $(run_procs)"
     lat=$(elapsed "$t0")
     note "[$MPM] disconnect -> no run process: ${lat} s"
-    line=$(access_line "t=$tag ") || fail "no access log line for $tag"
+    line=$(access_line " tag=$tag$") || fail "no access log line for $tag"
     [[ $line == *" cancelled "* ]] || fail "access log: $line"
 }
 
@@ -636,11 +674,11 @@ for p in ['$DOC_FILE', '$RO/inner.txt']:
 
 @test "[$MPM] access log: a run's line has its status, run id, wall, cpu and memory" {
     local rid line
-    req "$RUN?t=log$$" -d format=json --data-urlencode 'code=import sys; sum(range(10**6)); sys.exit(5)'
+    req "$RUN" -H "X-Test-Tag: log$$" -d format=json --data-urlencode 'code=import sys; sum(range(10**6)); sys.exit(5)'
     expect_code 200
     rid=$(header X-PySandbox-Run-Id)
     line=$(access_line " $rid ") || fail "no access log line for $rid"
-    [[ $line =~ \"POST\ /run\?t=log$$\ HTTP/1.1\"\ 200\ [0-9]+\ nonzero_exit\ $rid\ wall=([0-9]+)\ cpu=([0-9]+)\ mem=([0-9]+)$ ]] ||
+    [[ $line =~ \"POST\ /run\ HTTP/1.1\"\ 200\ [0-9]+\ nonzero_exit\ $rid\ wall=([0-9]+)\ cpu=([0-9]+)\ mem=([0-9]+)\ tag=log$$$ ]] ||
         fail "access log line: $line"
     local wall=${BASH_REMATCH[1]} cpu=${BASH_REMATCH[2]} mem=${BASH_REMATCH[3]}
     [ "$wall" -ge 1 ] && [ "$cpu" -ge 1 ] && [ "$mem" -gt 1000 ] || fail "notes: wall=$wall cpu=$cpu mem=$mem"

@@ -192,6 +192,47 @@ static void test_request_refusals(void **state)
     free(big);
 }
 
+static void test_unknown_names(void **state)
+{
+    (void)state;
+    pysb_location l = location();
+    pysb_fields f;
+    char why[256];
+
+    pysb_fields_init(&f);
+    set(&f, "code", "x");
+    set(&f, "cpu_time", "1");
+    assert_int_equal(pysb_fields_names(&f, &l, why, sizeof why), 0);
+    /* The first name that is no field is the one named; the pair changes
+     * nothing else. */
+    assert_int_equal(pysb_fields_set(&f, "cpu_limit", 9, "9", 1), 0);
+    set(&f, "args", "1");
+    assert_int_equal(pysb_fields_names(&f, &l, why, sizeof why), 400);
+    assert_string_equal(why, "unknown field \"cpu_limit\" (the fields are code or user_script, "
+                             "stdin, cpu_time, wall_time, memory, output, format, info)");
+    assert_memory_equal(f.limit[0].data, "1", 1);
+    /* Unless the Location ignores them. */
+    l.ignore_unknown = 1;
+    assert_int_equal(pysb_fields_names(&f, &l, why, sizeof why), 0);
+
+    /* A name quoted in a reason stays one printable line, cut short. */
+    pysb_fields_init(&f);
+    pysb_fields_set(&f, "a\"b\nc\xff", 6, "", 0);
+    l.ignore_unknown = 0;
+    assert_int_equal(pysb_fields_names(&f, &l, why, sizeof why), 400);
+    assert_non_null(strstr(why, "unknown field \"a?b?c?\""));
+    char longname[200];
+    memset(longname, 'n', sizeof longname);
+    pysb_fields_init(&f);
+    pysb_fields_set(&f, longname, sizeof longname, "", 0);
+    assert_int_equal(strlen(f.unknown), sizeof f.unknown - 1);
+    /* An empty name is no field either. */
+    pysb_fields_init(&f);
+    pysb_fields_set(&f, "", 0, "x", 1);
+    assert_int_equal(pysb_fields_names(&f, &l, why, sizeof why), 400);
+    assert_non_null(strstr(why, "unknown field \"\""));
+}
+
 static void test_info(void **state)
 {
     (void)state;
@@ -218,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_request_ok),
         cmocka_unit_test(test_request_refusals),
+        cmocka_unit_test(test_unknown_names),
         cmocka_unit_test(test_info),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
