@@ -165,7 +165,8 @@ int pysb_fields_request(const pysb_fields *f, const pysb_location *loc,
     out->limits = loc->def;
     for (size_t i = 0; i < pysb_limit_count && i < PYSB_FIELDS_LIMIT_MAX; i++) {
         int status;
-        if (f->limit[i].set &&
+        /* Empty is not given: what an empty input of a form sends. */
+        if (f->limit[i].set && f->limit[i].len > 0 &&
             (status = request_one(&f->limit[i], &pysb_limit_table[i], &loc->max,
                                   &out->limits, why, whylen)) != 0)
             return status;

@@ -6,7 +6,9 @@
  * user_script), stdin, format, info, and one field per limit a request may
  * ask for (the rows of the limits table marked per-request: cpu_time,
  * wall_time, memory, output). A later pair of the same name replaces an
- * earlier one (body fields are set after query fields, so they win). Any
+ * earlier one (body fields are set after query fields, so they win); an
+ * empty limit field is one not given (an HTML form sends its empty inputs
+ * so), the Location's default applies. Any
  * other name is refused with 400 (a typo such as cpu_limit=1 would
  * otherwise run with the defaults), unless the Location says to ignore
  * them (PySandboxUnknownFields ignore, for forms with extra inputs).

@@ -185,6 +185,29 @@ test("hello world: Run shows the output and an ok status with wall/cpu/memory", 
   noPageErrors();
 });
 
+test("without JavaScript the form posts to the handler and shows the text report", async () => {
+  // Its empty limit inputs mean the Location's defaults, and it sends no
+  // field the handler does not know (no named button, no named select).
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  await ctx.route(/.*/, (route) => {
+    const u = new URL(route.request().url());
+    return u.hostname === "127.0.0.1" ? route.continue() : route.abort();
+  });
+  try {
+    const p = await ctx.newPage();
+    await p.goto(`${base}/`);
+    await p.fill("#code", 'print("no script", input())');
+    await p.fill("#stdin", "here");
+    const [resp] = await Promise.all([p.waitForNavigation(), p.click("#run")]);
+    assert.equal(resp.status(), 200, await resp.text());
+    assert.match(resp.headers()["content-type"], /^text\/plain/);
+    const text = await resp.text();
+    assert.match(text, /^no script here\nOK\nelapsed time: [0-9.]+ seconds\n/);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test("Tab in the editor inserts 4 spaces; Ctrl+Enter runs", async () => {
   await openPage();
   const code = page.locator("#code");

@@ -133,6 +133,13 @@ static void test_request_ok(void **state)
     assert_true(rr.limits.cpu_sec == 1.5 && rr.limits.wall_sec == 1.5);
     assert_int_equal(rr.limits.memory_bytes, 64ULL << 20);
     assert_int_equal(rr.limits.output_bytes, 4ULL << 20);   /* at the maximum */
+
+    /* A form's empty inputs: the Location's defaults. */
+    const char *const form[] = { "code", "x", "stdin", "", "cpu_time", "", "wall_time", "",
+                                 "memory", "", "output", "", NULL };
+    assert_int_equal(request(form, &rr, why, sizeof why), 0);
+    assert_true(rr.limits.cpu_sec == 5 && rr.limits.wall_sec == 10);
+    assert_int_equal(rr.limits.memory_bytes, 256ULL << 20);
 }
 
 static void test_request_refusals(void **state)
