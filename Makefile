@@ -16,7 +16,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/%,$(UNIT_SRC))
 FUZZ_SRC   := $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN   := $(patsubst fuzz/%.c,$(B)/%,$(FUZZ_SRC))
 
-.PHONY: all deps test unit-tests clean fuzz bench demo demo-stop install
+.PHONY: all deps test unit-tests clean fuzz bench demo demo-stop install uninstall
 
 APXS    ?= apxs
 all: $(B)/pysandbox-run $(B)/mod_pysandbox.so
@@ -111,12 +111,22 @@ demo:
 demo-stop:
 	@scripts/demo.sh stop
 
-# The normal install into an existing Debian Apache: the module with apxs,
-# then the a2enmod files; `a2enmod pysandbox` enables it.
-install: $(B)/mod_pysandbox.so
-	$(APXS) -i -n pysandbox $(B)/mod_pysandbox.so
-	install -m 644 conf/pysandbox.load conf/pysandbox.conf $(DESTDIR)/etc/apache2/mods-available/
-	install -m 755 $(B)/pysandbox-run $(DESTDIR)/usr/local/bin/pysandbox-run
+# The normal install into an existing Debian Apache (scripts/install.sh):
+# the module into apxs's LIBEXECDIR, the a2enmod files into mods-available
+# (an edited pysandbox.conf is kept, the new one installed beside it as
+# .dist), pysandbox-run into BINDIR; DESTDIR stages it all under a root.
+# `a2enmod pysandbox` enables it; `make uninstall` takes it out again.
+PREFIX         ?= /usr/local
+BINDIR         ?= $(PREFIX)/bin
+APACHE_CONFDIR ?= /etc/apache2
+INSTALL_ENV     = DESTDIR="$(DESTDIR)" LIBEXECDIR="$$($(APXS) -q LIBEXECDIR)" \
+                  APACHE_CONFDIR="$(APACHE_CONFDIR)" BINDIR="$(BINDIR)"
+
+install: all
+	@$(INSTALL_ENV) scripts/install.sh install
+
+uninstall:
+	@$(INSTALL_ENV) scripts/install.sh uninstall
 
 clean:
 	rm -rf $(B)

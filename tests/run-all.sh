@@ -1,7 +1,7 @@
 #!/bin/bash
 # run-all.sh — run every test suite (unit, CLI, e2e when present, the
-# streaming formats, the browser page) as TAP, print each suite's result
-# and end with one line "N passed, M failed".
+# streaming formats, make install/uninstall, the browser page) as TAP,
+# print each suite's result and end with one line "N passed, M failed".
 # Exit status 0 only when nothing failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ for t in build/test_*; do
     [ -x "$t" ] || continue
     CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
 done
-for f in tests/cli tests/e2e tests/stream; do
+for f in tests/cli tests/e2e tests/stream tests/install; do
     [ -d "$f" ] && ls "$f"/*.bats >/dev/null 2>&1 || continue
     run_suite "$f" bats --tap "$f"
 done
