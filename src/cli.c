@@ -3,9 +3,12 @@
  * words.
  *
  * Contract: usage and input errors print one line and exit 2 before
- * anything runs; a run prints its report (safeexec words, or --json) to
- * stderr or --report-fd and exits 0 for OK, 1 for any other verdict. The
- * program's stdout/stderr are relayed live to ours. Must run as root. */
+ * anything runs; a run prints its report (safeexec words, or with --json
+ * the JSON result object) to stderr, --report-fd N or where --json-to
+ * says, and exits 0 for OK, 1 for any other verdict. The program's stdout
+ * and stderr are relayed live to ours, except with --json-to stdout: then
+ * our stdout carries the JSON object alone (the output is inside it). Must
+ * run as root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -33,7 +36,7 @@ static const char usage_text[] =
     "  --fsize KB  --nfile N  --stack KB  --uid N  --gid N  --ro PATH\n"
     "  --interpreter PATH  --stdin-file F  --waive-landlock\n"
     "  --netns shared|per-run  --netns-path PATH\n"
-    "  --json  --report-fd N  --help\n";
+    "  --json  --json-to stdout|stderr|fd:N  --report-fd N  --help\n";
 
 static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
 {
@@ -46,9 +49,10 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
     exit(2);
 }
 
-/* Output kept for --json, and relayed live. */
+/* Output kept for --json, and relayed live (unless quiet). */
 struct sink {
     int json;
+    int quiet;
     char *buf[2];
     size_t len[2], cap[2];
 };
@@ -72,7 +76,8 @@ static int relay(void *ctx, int stream, const char *buf, size_t len)
 {
     struct sink *s = ctx;
     /* A closed stdout of ours is no reason to stop the run. */
-    (void)write_all(stream == PYSB_STDOUT ? 1 : 2, buf, len);
+    if (!s->quiet)
+        (void)write_all(stream == PYSB_STDOUT ? 1 : 2, buf, len);
     if (!s->json)
         return 0;
     if (s->len[stream] + len > s->cap[stream]) {
@@ -167,6 +172,8 @@ struct opts {
     const char *ro[MAX_RO + 1];
     size_t n_ro;
     int json, report_fd, waive;
+    int json_stdout;            /* --json-to stdout: the JSON alone there */
+    const char *report_flag;    /* how report_fd was chosen, for messages */
     enum netns_mode netns;
     const char *netns_path;
     char **exec_argv;
@@ -199,6 +206,22 @@ static char **split_args(int argc, char **argv, int *n)
     return args;
 }
 
+/* --json-to stdout|stderr|fd:N: the JSON report, and where it goes. */
+static void json_to(struct opts *o, const char *v)
+{
+    o->json = 1;
+    o->report_flag = "--json-to";
+    o->json_stdout = !strcmp(v, "stdout");
+    if (o->json_stdout)
+        o->report_fd = 1;
+    else if (!strcmp(v, "stderr"))
+        o->report_fd = 2;
+    else if (!strncmp(v, "fd:", 3))
+        o->report_fd = (int)number("--json-to fd:", v + 3, 1, 1 << 20);
+    else
+        die("--json-to %s: expected stdout, stderr or fd:N", v);
+}
+
 /* One option at args[*i] (taking its value too). Returns 1 at --exec or
  * --help (nothing more to parse), else 0. */
 static int parse_option(struct opts *o, int n, char **args, int *i)
@@ -222,7 +245,11 @@ static int parse_option(struct opts *o, int n, char **args, int *i)
     else if (IS("--nfile")) lim->nofile = (unsigned)number(a, VALUE, 1, PYSB_MAX_NOFILE);
     else if (IS("--uid")) o->uid = (uid_t)number(a, VALUE, 1, 0xfffffffeu), o->uid_given = 1;
     else if (IS("--gid")) o->gid = (gid_t)number(a, VALUE, 1, 0xfffffffeu), o->gid_given = 1;
-    else if (IS("--report-fd")) o->report_fd = (int)number(a, VALUE, 1, 1 << 20);
+    else if (IS("--report-fd")) {
+        o->report_fd = (int)number(a, VALUE, 1, 1 << 20);
+        o->report_flag = "--report-fd";
+    }
+    else if (IS("--json-to")) json_to(o, VALUE);
     else if (IS("--interpreter")) o->interp = VALUE;
     else if (IS("--stdin-file")) o->stdin_file = VALUE;
     else if (IS("--ro")) {
@@ -272,6 +299,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
     o->gid = 65534;
     o->interp = "/usr/bin/python3";
     o->report_fd = 2;
+    o->report_flag = "--report-fd";
     o->netns = NETNS_AUTO;
     o->netns_path = PYSB_NETNS_DEFAULT_PATH;
     int n;
@@ -295,7 +323,8 @@ static void check_opts(struct opts *o)
     if (geteuid() != 0)
         die("must run as root (it changes uids and creates namespaces)");
     if (o->report_fd != 2 && fcntl(o->report_fd, F_GETFD) < 0)
-        die("--report-fd %d: not an open descriptor", o->report_fd);
+        die("%s %s%d: not an open descriptor", o->report_flag,
+            !strcmp(o->report_flag, "--json-to") ? "fd:" : "", o->report_fd);
 
     const char *prog = o->exec_argv ? o->exec_argv[0] : o->interp;
     if (prog[0] != '/')
@@ -370,9 +399,10 @@ static int enter_netns(const struct opts *o)
 /* The report: safeexec's words, or the JSON result object. */
 static void report(const struct opts *o, const pysb_result *r, const struct sink *sink)
 {
-    FILE *rep = o->report_fd == 2 ? stderr : fdopen(o->report_fd, "w");
+    FILE *rep = o->report_fd == 2 ? stderr : o->report_fd == 1 ? stdout
+              : fdopen(o->report_fd, "w");
     if (!rep)
-        die("--report-fd %d: %s", o->report_fd, strerror(errno));
+        die("%s %d: %s", o->report_flag, o->report_fd, strerror(errno));
     if (o->json) {
         char *j = pysb_result_to_json(r, sink->buf[0] ? sink->buf[0] : "", sink->len[0],
                                       sink->buf[1] ? sink->buf[1] : "", sink->len[1]);
@@ -411,7 +441,7 @@ int main(int argc, char **argv)
         .ro_paths = o.ro,
         .flags = flags,
     };
-    struct sink sink = { .json = o.json };
+    struct sink sink = { .json = o.json, .quiet = o.json_stdout };
     pysb_result r;
     if (pysb_run(&spec, relay, &sink, &r) < 0 && strstr(r.error, ": not supported"))
         die("%s", r.error);

@@ -353,3 +353,48 @@ y = 3 +'
         || fail "second stderr line is not the JSON result"
     no_leftovers
 }
+
+@test "run: --json-to stdout puts the JSON object alone on stdout, for | jq; nothing of the program is relayed" {
+    sb_raw --uid "$TEST_UID" --gid "$TEST_GID" --json-to stdout \
+        -c 'import sys; print("o"); print("e", file=sys.stderr); sys.exit(3)'
+    expect_status 1
+    [ "$(wc -l <"$SB_OUT")" -eq 1 ] || fail "stdout should be one line: the JSON object"
+    jq -e '.status == "nonzero_exit" and .exit_code == 3 and .stdout == "o\n" and .stderr == "e\n"' \
+        "$SB_OUT" >/dev/null || fail "stdout is not the JSON result"
+    [ ! -s "$SB_ERR" ] || fail "stderr should be empty"
+    # the whole point: a pipe into jq
+    run bash -c '"$1" --uid "$2" --gid "$2" --json-to stdout -c "print(42)" | jq -r .stdout' _ \
+        "$PYSB_RUN" "$TEST_UID"
+    [ "$status" = 0 ] && [ "$output" = 42 ] || fail "jq got: $output"
+    no_leftovers
+}
+
+@test "run: --json-to stderr is --json; --json-to fd:N writes it to descriptor N" {
+    sb_raw --uid "$TEST_UID" --gid "$TEST_GID" --json-to stderr \
+        -c 'import sys; print("o"); print("e", file=sys.stderr)'
+    expect_status 0
+    out_is "o"
+    [ "$(sed -n 1p "$SB_ERR")" = "e" ] || fail "program's stderr not first"
+    sed -n 2p "$SB_ERR" | jq -e '.status == "ok" and .stdout == "o\n"' >/dev/null ||
+        fail "second stderr line is not the JSON result"
+    run bash -c 'timeout 30 "$1" --uid "$2" --gid "$2" --json-to fd:5 \
+        -c "import sys; print(\"O\"); print(\"E\", file=sys.stderr)" 5>"$3" 2>"$3.err"' _ \
+        "$PYSB_RUN" "$TEST_UID" "$BATS_TEST_TMPDIR/j"
+    [ "$status" = 0 ] || fail "exit $status"
+    [ "$output" = O ] || fail "stdout: $output"
+    [ "$(cat "$BATS_TEST_TMPDIR/j.err")" = E ] || fail "stderr: $(cat "$BATS_TEST_TMPDIR/j.err")"
+    jq -e '.status == "ok" and .stdout == "O\n" and .stderr == "E\n"' "$BATS_TEST_TMPDIR/j" >/dev/null ||
+        fail "fd 5: $(cat "$BATS_TEST_TMPDIR/j")"
+    no_leftovers
+}
+
+@test "run: --json-to takes stdout, stderr or fd:N of an open descriptor, else exit 2 with one line" {
+    local v
+    for v in pipe fd: fd:x fd:0 fd:9 ''; do
+        sb_raw --uid "$TEST_UID" --json-to "$v" -c 'print(1)'
+        expect_status 2
+        [ "$(wc -l <"$SB_ERR")" -eq 1 ] || fail "--json-to '$v': not one line"
+        grep -q '^pysandbox-run: --json-to' "$SB_ERR" || fail "--json-to '$v': $(cat "$SB_ERR")"
+        [ ! -s "$SB_OUT" ] || fail "--json-to '$v': something ran"
+    done
+}
