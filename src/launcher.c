@@ -1,4 +1,6 @@
-/* launcher.c — the privileged daemon and its per-run supervisors.
+/* launcher.c — the privileged daemon: accept, check the peer, count live
+ * runs, lease a uid, fork a supervisor (which serves the session, session.c,
+ * with pysb_run as its run).
  *
  * Contract: see launcher.h. The launcher itself never blocks on a peer: it
  * accepts, checks credentials and capacity, leases a uid and forks; all

@@ -32,7 +32,7 @@
  * A conversation: the worker sends SPEC, CODE, STDIN*, START; the launcher
  * answers BUSY or ERROR and closes, or forks a supervisor that sends STARTED,
  * then STDOUT/STDERR in arrival order, then RESULT (or ERROR), and closes.
- * Ordering is the callers' state machine; this file only frames.
+ * That order is session.h's (both halves, checked); this file only frames.
  *
  * The payloads of SPEC, STARTED and RESULT are payload.h's.
  *
