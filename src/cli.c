@@ -21,7 +21,6 @@
 
 #include "runlimits.h"
 #include "netns.h"
-#include "payload.h"
 #include "render.h"
 #include "result.h"
 #include "supervise.h"
@@ -49,13 +48,19 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
     exit(2);
 }
 
-/* Output kept for --json, and relayed live (unless quiet). */
+/* The program's output: relayed live (unless quiet) and, for --json, kept
+ * by the json renderer, which writes the report into `report` at the end. */
 struct sink {
-    int json;
     int quiet;
-    char *buf[2];
-    size_t len[2], cap[2];
+    pysb_render *json;          /* NULL without --json */
+    FILE *report;
 };
+
+static int report_write(void *ctx, const char *p, size_t n)
+{
+    struct sink *s = ctx;
+    return s->report && fwrite(p, 1, n, s->report) == n ? 0 : -1;
+}
 
 static int write_all(int fd, const char *p, size_t n)
 {
@@ -78,21 +83,7 @@ static int relay(void *ctx, int stream, const char *buf, size_t len)
     /* A closed stdout of ours is no reason to stop the run. */
     if (!s->quiet)
         (void)write_all(stream == PYSB_STDOUT ? 1 : 2, buf, len);
-    if (!s->json)
-        return 0;
-    if (s->len[stream] + len > s->cap[stream]) {
-        size_t cap = s->cap[stream] ? s->cap[stream] : 4096;
-        while (cap < s->len[stream] + len)
-            cap *= 2;
-        char *nb = realloc(s->buf[stream], cap);
-        if (!nb)
-            return -1;
-        s->buf[stream] = nb;
-        s->cap[stream] = cap;
-    }
-    memcpy(s->buf[stream] + s->len[stream], buf, len);
-    s->len[stream] += len;
-    return 0;
+    return s->json ? pysb_render_output(s->json, stream, buf, len) : 0;
 }
 
 static char *read_code(int fd, const char *name, size_t *len)
@@ -397,19 +388,17 @@ static int enter_netns(const struct opts *o)
 }
 
 /* The report: safeexec's words, or the JSON result object. */
-static void report(const struct opts *o, const pysb_result *r, const struct sink *sink)
+static void report(const struct opts *o, const pysb_result *r, struct sink *sink)
 {
     FILE *rep = o->report_fd == 2 ? stderr : o->report_fd == 1 ? stdout
               : fdopen(o->report_fd, "w");
     if (!rep)
         die("%s %d: %s", o->report_flag, o->report_fd, strerror(errno));
-    if (o->json) {
-        char *j = pysb_result_to_json(r, sink->buf[0] ? sink->buf[0] : "", sink->len[0],
-                                      sink->buf[1] ? sink->buf[1] : "", sink->len[1]);
-        if (!j)
+    if (sink->json) {
+        sink->report = rep;
+        /* A report nobody reads (a closed pipe) is not worth exit 2. */
+        if (pysb_render_result(sink->json, r) < 0 && !ferror(rep))
             die("out of memory");
-        fprintf(rep, "%s\n", j);
-        free(j);
     } else {
         pysb_render_report(r, rep);
         if (r->status == PYSB_INTERNAL_ERROR && r->error[0])
@@ -441,14 +430,16 @@ int main(int argc, char **argv)
         .ro_paths = o.ro,
         .flags = flags,
     };
-    struct sink sink = { .json = o.json, .quiet = o.json_stdout };
+    struct sink sink = { .quiet = o.json_stdout };
+    const pysb_sink report_sink = { report_write, NULL, &sink };
+    if (o.json && !(sink.json = pysb_render_new(PYSB_FMT_JSON, &report_sink)))
+        die("out of memory");
     pysb_result r;
     if (pysb_run(&spec, relay, &sink, &r) < 0 && strstr(r.error, ": not supported"))
         die("%s", r.error);
     report(&o, &r, &sink);
     free(code);
     free(o.args);
-    free(sink.buf[0]);
-    free(sink.buf[1]);
+    pysb_render_free(sink.json);
     return r.status == PYSB_OK ? 0 : 1;
 }
