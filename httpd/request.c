@@ -163,9 +163,7 @@ static int read_urlencoded(pysb_req *x, apr_size_t cap)
  * the limits only). */
 static int json_field(pysb_req *x, const char *key, json_t *v)
 {
-    pysb_fields probe;
-    pysb_fields_init(&probe);
-    if (!pysb_fields_set(&probe, key, strlen(key), "", 0)) {
+    if (!pysb_fields_known(key, strlen(key))) {
         set_field(x, key, strlen(key), "", 0);   /* no field: noted, whatever its type */
         return 0;
     }

@@ -79,6 +79,13 @@ int pysb_fields_names(const pysb_fields *f, const pysb_location *loc, char *why,
     return 400;
 }
 
+int pysb_fields_known(const char *name, size_t name_len)
+{
+    pysb_fields probe;
+    pysb_fields_init(&probe);
+    return pysb_fields_set(&probe, name, name_len, "", 0);
+}
+
 int pysb_fields_numeric(const char *name, size_t name_len)
 {
     return request_limit(name, name_len) != NULL;

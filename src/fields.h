@@ -69,6 +69,9 @@ void pysb_fields_init(pysb_fields *f);
 int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
                     const char *value, size_t len);
 
+/* 1 when name is a field. */
+int pysb_fields_known(const char *name, size_t name_len);
+
 /* 1 when a JSON number is a fine value for the field named (a limit). */
 int pysb_fields_numeric(const char *name, size_t name_len);
 

@@ -63,6 +63,8 @@ static void test_names(void **state)
                                          "timeout", "args", "files", "" };
     for (size_t i = 0; i < sizeof other / sizeof *other; i++)
         assert_int_equal(pysb_fields_set(&f, other[i], strlen(other[i]), "1", 1), 0);
+    assert_true(pysb_fields_known("user_script", 11));
+    assert_false(pysb_fields_known("cpu_limit", 9));
     assert_true(pysb_fields_numeric("memory", 6));
     assert_false(pysb_fields_numeric("code", 4));
     assert_false(pysb_fields_numeric("processes", 9));
