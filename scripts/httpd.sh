@@ -27,6 +27,8 @@ start() {
     sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@MPM@|$mpm|g" \
         -e "s|@MODULE@|$root/build/mod_pysandbox.so|g" -e "s|@WWW@|$dir/www|g" \
         -e "s|@LOGLEVEL@|${PYSB_LOGLEVEL:-info}|g" \
+        -e "s|@UID_FIRST@|$((600000 + ${PYSB_TEST_UID_SHIFT:-0}))|g" \
+        -e "s|@UID_LAST@|$((600999 + ${PYSB_TEST_UID_SHIFT:-0}))|g" \
         "$root/conf/httpd-test.conf.in" > "$dir/httpd.conf.tmp"
     python3 - "$dir/httpd.conf.tmp" "$extra_text" <<'PY'
 import sys

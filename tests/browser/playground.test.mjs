@@ -21,7 +21,9 @@ const httpdSh = path.join(root, "scripts/httpd.sh");
 const logDir = path.join(root, "build/test-logs/browser");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 // Run uids: the default PySandboxUserRange of conf/httpd-test.conf.in.
-const UID_FIRST = 600000, UID_LAST = 600999;
+// PYSB_TEST_UID_SHIFT moves it (scripts/httpd.sh applies the same shift).
+const UID_SHIFT = Number(process.env.PYSB_TEST_UID_SHIFT || 0);
+const UID_FIRST = 600000 + UID_SHIFT, UID_LAST = 600999 + UID_SHIFT;
 
 let srvDir = null, base = null, browser = null, context = null, info = null;
 let page = null, pageErrors = [];

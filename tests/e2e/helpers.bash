@@ -35,6 +35,10 @@
 # launcher's death) by having this httpd's error log as their stderr.
 
 E2E_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+# PYSB_TEST_UID_SHIFT moves every uid block of the suites (CLI, e2e,
+# stream, browser) by that many ids, so two checkouts can run their tests
+# at once without sharing run uids (tests/run-all.sh passes it on).
+[ -n "${RUN_UID_FIRST:-}" ] && RUN_UID_FIRST=$((RUN_UID_FIRST + ${PYSB_TEST_UID_SHIFT:-0}))
 HTTPD_SH="$E2E_ROOT/scripts/httpd.sh"
 APACHE2=/usr/sbin/apache2
 : "${RUN_UID_COUNT:=10}"

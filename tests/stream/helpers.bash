@@ -231,5 +231,6 @@ fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
 # sandbox_procs — processes whose real or effective uid is in the default
 # PySandboxUserRange.
 sandbox_procs() {
-    ps -e -o pid=,ruid=,euid=,args= | awk '($2 >= 600000 && $2 <= 600999) || ($3 >= 600000 && $3 <= 600999)'
+    local a=$((600000 + ${PYSB_TEST_UID_SHIFT:-0})) b=$((600999 + ${PYSB_TEST_UID_SHIFT:-0}))
+    ps -e -o pid=,ruid=,euid=,args= | awk -v a="$a" -v b="$b" '($2 >= a && $2 <= b) || ($3 >= a && $3 <= b)'
 }
