@@ -40,6 +40,7 @@ $(B)/obj/policy_bpf.o: $(B)/gen/policy_bpf.c $(HEADERS)
 	$(CC) $(CFLAGS) -iquote src -c -o $@ $<
 
 $(B)/libpysb.a: $(ENGINE_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(B)/pysandbox-run: $(B)/obj/cli.o $(B)/libpysb.a

@@ -12,7 +12,8 @@ gen_conf() {
     mkdir -p "$CONF_DIR/run"
     sed -e "s|@DIR@|$CONF_DIR|g" -e "s|@PORT@|1|g" -e "s|@MPM@|event|g" \
         -e "s|@MODULE@|$E2E_ROOT/build/mod_pysandbox.so|g" -e "s|@WWW@|$E2E_ROOT/conf/www|g" \
-        -e "s|@LOGLEVEL@|info|g" "$E2E_ROOT/conf/httpd-test.conf.in" > "$CONF_DIR/httpd.conf.tmp"
+        -e "s|@LOGLEVEL@|info|g" -e "s|@UID_FIRST@|600000|g" -e "s|@UID_LAST@|600999|g" \
+        "$E2E_ROOT/conf/httpd-test.conf.in" > "$CONF_DIR/httpd.conf.tmp"
     python3 - "$CONF_DIR/httpd.conf.tmp" "$1" <<'PY'
 import sys
 p, extra = sys.argv[1], sys.argv[2]
