@@ -39,9 +39,11 @@ $(B)/gen/policy_bpf.c: $(B)/gen-policy
 $(B)/obj/policy_bpf.o: $(B)/gen/policy_bpf.c $(HEADERS)
 	$(CC) $(CFLAGS) -iquote src -c -o $@ $<
 
-$(B)/libpysb.a: $(ENGINE_OBJ)
+# Made anew, never updated: ar keeps members of sources since removed or
+# renamed. Remade when the Makefile (its list of sources) changes.
+$(B)/libpysb.a: $(ENGINE_OBJ) Makefile
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(ENGINE_OBJ)
 
 $(B)/pysandbox-run: $(B)/obj/cli.o $(B)/libpysb.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
