@@ -11,10 +11,14 @@
 #include "unixd.h"
 #include "apr_strings.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "httpd/conf.h"
@@ -42,6 +46,136 @@ static void launcher_log(int level, int errnum, const char *msg)
 }
 
 static void launcher_maintenance(int reason, void *data, apr_wait_t status);
+
+/* ---- processes of ours that are no launcher of this generation --------- */
+
+/* A launcher replaced by a graceful restart, or a supervisor whose launcher
+ * died (the parent is their subreaper: see pysb_post_config). Each is
+ * registered as an other child, so that the MPM's reaping knows it
+ * (instead of logging AH00488 "long lost child came home!"). The list
+ * lives in the process pool: a restart unloads and reloads this module, so
+ * neither its statics nor a registration in a pool that outlives pconf
+ * (whose callback would point into the old mapping) can carry it; each
+ * generation registers every entry again in its pconf. */
+#define MAX_RETIRED 1024
+typedef struct {
+    int n;
+    struct { pid_t pid; int launcher; } v[MAX_RETIRED];
+} retired_list;
+
+static retired_list *retired;      /* in the process pool */
+static apr_pool_t *generation;     /* this generation's pconf */
+
+static void adopt_orphans(void);
+
+static int retired_find(pid_t pid)
+{
+    for (int i = 0; retired && i < retired->n; i++)
+        if (retired->v[i].pid == pid)
+            return i;
+    return -1;
+}
+
+static void retired_maintenance(int reason, void *data, apr_wait_t status)
+{
+    (void)status;
+    apr_proc_t *proc = data;
+    if (reason != APR_OC_REASON_DEATH && reason != APR_OC_REASON_LOST)
+        return; /* still running, or pconf going: the next generation has it */
+    int i = retired_find(proc->pid), launcher = 0;
+    if (i >= 0) {
+        launcher = retired->v[i].launcher;
+        retired->v[i] = retired->v[--retired->n];
+    }
+    apr_proc_other_child_unregister(proc);
+    if (launcher)
+        adopt_orphans();
+}
+
+static void register_retired(pid_t pid)
+{
+    apr_proc_t *proc = apr_pcalloc(generation, sizeof *proc);
+    proc->pid = pid;
+    apr_proc_other_child_register(proc, retired_maintenance, proc, NULL, generation);
+}
+
+/* Note pid as ours; register it now when this generation runs (now = 0
+ * while pconf is being cleared: the next post_config does it). */
+static void retire(pid_t pid, int launcher, int now)
+{
+    if (!retired || retired_find(pid) >= 0)
+        return;
+    if (retired->n == MAX_RETIRED) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, log_server,
+                     "PYSB: %d retired processes known already; %d will be reaped "
+                     "as a stranger", MAX_RETIRED, (int)pid);
+        return;
+    }
+    retired->v[retired->n].pid = pid;
+    retired->v[retired->n++].launcher = launcher;
+    if (now && generation)
+        register_retired(pid);
+}
+
+/* The list of the process pool, made on the first generation. */
+static void retired_attach(server_rec *s, apr_pool_t *pconf)
+{
+    static const char key[] = "pysandbox-retired";
+    void *v = NULL;
+    apr_pool_userdata_get(&v, key, s->process->pool);
+    if (!v) {
+        v = apr_pcalloc(s->process->pool, sizeof(retired_list));
+        apr_pool_userdata_set(v, key, apr_pool_cleanup_null, s->process->pool);
+    }
+    retired = v;
+    generation = pconf;
+    apr_pool_cleanup_register(pconf, &generation, ap_pool_cleanup_set_null,
+                              apr_pool_cleanup_null);
+    for (int i = 0; i < retired->n; i++)
+        register_retired(retired->v[i].pid);
+}
+
+/* The supervisors of a launcher that died are our children now (the
+ * kernel reparents them before their launcher becomes a zombie, so they
+ * are all there when its death is reaped): registered, they are reaped
+ * quietly when their runs end. */
+static void adopt_orphans(void)
+{
+    DIR *d = opendir("/proc");
+    if (!d) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_FROM_OS_ERROR(errno), log_server,
+                     "PYSB: /proc: orphaned supervisors are reaped, but not known by name");
+        return;
+    }
+    pid_t me = getpid();
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char *end, path[64], buf[256];
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        /* "pid (comm) state ppid …"; comm may hold anything, so from the
+         * last ')' */
+        char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+        long ppid;
+        if (!open_paren || !close_paren || close_paren < open_paren ||
+            sscanf(close_paren + 1, " %*c %ld", &ppid) != 1 || ppid != me)
+            continue;
+        *close_paren = '\0';
+        if (!strcmp(open_paren + 1, "pysb-run"))
+            retire((pid_t)pid, 0, 1);
+    }
+    closedir(d);
+}
 
 /* The socket of this generation's launcher. */
 static const char *launcher_socket;
@@ -79,6 +213,7 @@ static void launcher_maintenance(int reason, void *data, apr_wait_t status)
     case APR_OC_REASON_LOST:
         ls->running = 0;
         apr_proc_other_child_unregister(ls);
+        adopt_orphans();
         /* Restart unless httpd itself is on its way down. */
         if (ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) == APR_SUCCESS &&
             mpm_state == AP_MPMQ_STOPPING)
@@ -97,6 +232,10 @@ static void launcher_maintenance(int reason, void *data, apr_wait_t status)
         if (ls->running && kill(ls->proc.pid, SIGTERM) < 0 && errno != ESRCH)
             ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), ls->s,
                          "PYSB: could not signal launcher %d", (int)ls->proc.pid);
+        /* Still our child until it has gone: the next generation (if
+         * any) registers it, to reap it quietly. */
+        if (ls->running)
+            retire(ls->proc.pid, 1, 0);
         ls->running = 0;
         break;
     default:
@@ -155,6 +294,14 @@ int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     log_server = s;
+    /* Supervisors outlive a launcher that is killed (and one replaced by a
+     * graceful restart exits at once): as their subreaper the parent gets
+     * and reaps them, where the host's init might never (a container's). */
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_FROM_OS_ERROR(errno), s,
+                     "PYSB: PR_SET_CHILD_SUBREAPER; supervisors of a dead launcher "
+                     "are left to init");
+    retired_attach(s, pconf);
     pysb_srv_conf *sc = ap_get_module_config(s->module_config, &pysandbox_module);
     launcher_state *ls = apr_pcalloc(pconf, sizeof *ls);
     ls->pool = pconf;

@@ -6,7 +6,11 @@
  * "other child": restarted within a second when it dies, replaced on a
  * graceful restart (runs in flight finish under their supervisors), sent
  * SIGTERM when pconf goes; the monitor hook retries a launcher whose fork
- * failed. check_config refuses uid ranges that cannot work, under
+ * failed. The parent is the subreaper of what it starts: a launcher that
+ * a graceful restart replaced, and supervisors whose launcher died, stay
+ * known children of it until they end, reaped quietly (no AH00488 "long
+ * lost child came home!", no zombie left to an init that never reaps).
+ * check_config refuses uid ranges that cannot work, under
  * apachectl configtest too. In each child, an immediate stop (not a
  * graceful one) writes a pipe that every worker waiting on a run polls, so
  * no worker sits out httpd's shutdown timeout. */

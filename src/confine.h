@@ -37,8 +37,12 @@ int pysb_confine_namespaces(char *err, size_t errlen);
 /* The fixed environment of every run (NULL-terminated). */
 extern char *const pysb_child_env[];
 
+/* Queued signals and POSIX timers a run may hold (RLIMIT_SIGPENDING). */
+#define PYSB_SIGPENDING 64
+
 /* RLIMIT_CPU (soft = limit, hard = limit + 1 s), AS, NPROC, FSIZE, NOFILE,
- * STACK, and CORE = MEMLOCK = MSGQUEUE = 0. Each read back and checked.
+ * STACK, SIGPENDING = PYSB_SIGPENDING, and CORE = MEMLOCK = MSGQUEUE =
+ * RTPRIO = 0. Each read back and checked.
  * extra_tasks: tasks of the same uid beyond the run's own (the reaper). */
 int pysb_confine_rlimits(const pysb_limits *l, unsigned extra_tasks,
                          char *err, size_t errlen);
@@ -46,6 +50,10 @@ int pysb_confine_rlimits(const pysb_limits *l, unsigned extra_tasks,
 /* No supplementary groups, then gid and uid (real, effective, saved),
  * each verified. uid 0 and gid 0 are refused. */
 int pysb_confine_ids(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* coredump_filter 0: a core of anything the run execs holds no memory
+ * (needs the run's /proc, before the id change). */
+int pysb_confine_coredump(char *err, size_t errlen);
 
 /* PR_SET_NO_NEW_PRIVS, and not dumpable. */
 int pysb_confine_nnp(char *err, size_t errlen);

@@ -55,6 +55,8 @@ void pysb_reaper_main(const pysb_reaper_args *a)
     status_fd = PYSB_FD_STATUS;
     if (pysb_confine_namespaces(err, sizeof err) < 0)
         child_fail(status_fd, err);
+    if (pysb_confine_coredump(err, sizeof err) < 0)
+        child_fail(status_fd, err);
     if (pysb_confine_rlimits(&s->limits, 1, err, sizeof err) < 0)
         child_fail(status_fd, err);
     if (pysb_confine_ids(s->uid, s->gid, err, sizeof err) < 0)

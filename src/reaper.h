@@ -5,8 +5,9 @@
  * dies with its supervisor (PR_SET_PDEATHSIG, from its first instruction
  * and again after the uid change), puts the run's pipes on fds 0-4 and
  * closes the rest, confines itself (namespaces' own /proc, hostname and
- * cwd; rlimits; ids; no_new_privs; Landlock), forks the program (which
- * loads the seccomp filter and execs the interpreter), then reaps every
+ * cwd; coredump_filter 0; rlimits; ids; no_new_privs; Landlock), forks the
+ * program (which loads the seccomp filter and execs the interpreter), then
+ * reaps every
  * process of the run and reports the program's wait status. SIGUSR1 from
  * the supervisor kills every other process of the namespace, so the
  * program is still reaped with its rusage counted. Why pid 1 is not the

@@ -276,6 +276,14 @@ int pysb_session_serve(int fd, uid_t uid, const pysb_session_bounds *b,
     int rc = pysb_session_receive(fd, b, &req, out->why, sizeof out->why);
     if (rc == 0)
         return 0;
+    /* The run id names the run in STARTED, the result and the logs of
+     * both sides; a worker always sends one, so a SPEC without it is a
+     * peer's mistake, refused in words like any other. */
+    if (rc > 0 && !req.spec.run_id[0]) {
+        pysb_session_request_free(&req);
+        pysb_reason(out->why, sizeof out->why, "SPEC without run_id");
+        rc = -1;
+    }
     if (rc < 0) {
         out->refused = 1;
         pysb_wire_send_timeout(fd, PYSB_FRAME_ERROR, out->why, strlen(out->why), 1000);

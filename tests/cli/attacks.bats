@@ -793,6 +793,47 @@ if os.getpid() == 2:  # in the sandbox only: pid 1 is the reaper
     no_leftovers
 }
 
+@test "attack kernel memory: POSIX timers stop at 64 (RLIMIT_SIGPENDING; each holds a queued signal) (control: 300 as the same uid)" {
+    local code='import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+n = 0
+for i in range(300):
+    tid = ctypes.c_void_p()
+    if libc.timer_create(1, None, ctypes.byref(tid)) != 0:  # CLOCK_MONOTONIC, SIGALRM
+        print("REFUSED after", n, "errno", ctypes.get_errno(), flush=True)
+        break
+    n += 1
+print("TIMERS", n, flush=True)'
+    sb -c "$code"
+    expect_verdict ok
+    out_has "REFUSED after 64 errno 11"
+    out_has "TIMERS 64"
+    plain_as_uid "$code"
+    ctl_line "TIMERS 300"
+    no_leftovers
+}
+
+@test "attack core dumps: the program's coredump_filter is 0, read from outside the run, so a core (even a piped one) holds no memory (control: the host's default)" {
+    timeout -k 5 20 "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --clock 10 \
+        -c 'import time; print("UP", flush=True); time.sleep(8)' >"$SB_OUT" 2>"$SB_ERR" 3>&- &
+    BG_PIDS+=($!)
+    local p pids="" i
+    for i in $(seq 1 100); do
+        pids=$(pgrep -u "$TEST_UID" -x python3 || true)
+        [ -n "$pids" ] && grep -q UP "$SB_OUT" && break
+        sleep 0.05
+    done
+    [ -n "$pids" ] || fail "no python3 of uid $TEST_UID"
+    for p in $pids; do
+        [ "$(cat "/proc/$p/coredump_filter")" = 00000000 ] ||
+            fail "coredump_filter of $p: $(cat "/proc/$p/coredump_filter")"
+    done
+    # control: a plain interpreter has the host's default, which dumps memory
+    setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups \
+        /usr/bin/python3 -I -S -c 'print(open("/proc/self/coredump_filter").read().strip())' >"$BATS_TEST_TMPDIR/ctl"
+    [ "$(cat "$BATS_TEST_TMPDIR/ctl")" != 00000000 ] || fail "the control has filter 0 too"
+}
+
 @test "attack threads: a 512 MB thread stack is refused under the address-space limit (control: it starts)" {
     local code='import threading
 threading.stack_size(512 * 1024 * 1024)

@@ -242,7 +242,7 @@ os.kill(os.getpid(), 9)'
 
 @test "rlimits: the program has the limits asked for" {
     sb --cpu 3 --mem 200000 --fsize 100 --nfile 32 --stack 4096 -c 'import resource as r
-for name in ("CPU", "AS", "FSIZE", "NOFILE", "STACK", "CORE", "MEMLOCK", "MSGQUEUE"):
+for name in ("CPU", "AS", "FSIZE", "NOFILE", "STACK", "CORE", "MEMLOCK", "MSGQUEUE", "SIGPENDING"):
     print(name, *r.getrlimit(getattr(r, "RLIMIT_" + name)))'
     expect_verdict ok
     out_has "CPU 3 4"
@@ -253,6 +253,7 @@ for name in ("CPU", "AS", "FSIZE", "NOFILE", "STACK", "CORE", "MEMLOCK", "MSGQUE
     out_has "CORE 0 0"
     out_has "MEMLOCK 0 0"
     out_has "MSGQUEUE 0 0"
+    out_has "SIGPENDING 64 64"
     no_leftovers
 }
 

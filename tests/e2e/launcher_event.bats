@@ -87,6 +87,9 @@ hello_ok() {
             --data-urlencode 'code=import time; time.sleep(1); print("done")'
     done
     wait_until 3 has_n_runs "$n" || fail "the $n runs did not start: $(run_procs)"
+    local sups
+    sups=$(pysb_procs pysb-run)
+    [ "$(wc -w <<<"$sups")" = "$n" ] || fail "supervisors: $sups"
     kill -KILL "$lpid"
     t0=$(now)
     until hello_ok; do
@@ -120,6 +123,13 @@ hello_ok() {
     grep -q "launcher $lpid ended.*restarting" "$H/error.log" || fail "no restart in the error log"
     wait_no_runs 5 || fail "run processes left"
     [ -z "$(zombies)" ] || fail "zombies: $(zombies)"
+    # the orphaned supervisors were reaped (by the httpd parent, their
+    # subreaper), not left as zombies of an init that may never reap them
+    local p left=""
+    for p in $sups; do
+        wait_until 3 eval "! ps -p $p >/dev/null" || left+=" $(ps -o pid=,ppid=,stat=,comm= -p "$p")"
+    done
+    [ -z "$left" ] || fail "supervisors of the killed launcher not reaped:$left"
 }
 
 @test "[$MPM] graceful restart with a run in flight: it completes with its output; new runs served" {
@@ -150,6 +160,12 @@ hello_ok() {
     wait_until 2 proc_gone "$lpid" || fail "the old launcher $lpid is still there"
     wait_no_runs 5 || fail "run processes left"
     [ -z "$(zombies)" ] || fail "zombies: $(zombies)"
+    ! ps -p "$lpid" >/dev/null || fail "the old launcher $lpid was not reaped"
+    # the old launcher and its supervisor are reaped as known children,
+    # without AH00488 (event) / AH00167 (prefork)
+    sleep 1.2
+    ! grep -q 'long lost child came home' "$H/error.log" ||
+        fail "$(grep 'long lost child' "$H/error.log")"
 }
 
 @test "[$MPM] stop with a run in flight: no launcher, supervisor, run process or parent is left" {

@@ -68,3 +68,28 @@ except OSError as e:
     expect_code 200
     body_has "still here"
 }
+
+@test "a whole request whose SPEC has no run_id is refused with an ERROR frame naming it" {
+    local frames='import json, socket, struct, sys
+def frame(t, p):
+    return struct.pack(">BBBBI", 0x50, 1, t, 0, len(p)) + p
+spec = {"interpreter": ["/usr/bin/python3", "-I", "-S"], "ro_paths": [], "flags": 0,
+        "limits": {"cpu_time": 1, "wall_time": 2, "memory": 268435456, "output": 1048576,
+                   "processes": 1, "threads": 16, "fsize": 8388608, "nofile": 64,
+                   "stack": 8388608}}
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+s.sendall(frame(1, json.dumps(spec).encode()) + frame(2, b"print(1)") + frame(4, b""))
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d: break
+    data += d
+print("TYPE", data[2] if len(data) > 2 else "none", data[8:].decode(errors="replace"))'
+    run setpriv --reuid=www-data --regid=www-data --clear-groups /usr/bin/python3 -I -S -c "$frames" "$SOCK"
+    [ "$output" = "TYPE 21 SPEC without run_id" ] || fail "got: $output"
+    grep -q 'request refused: SPEC without run_id' "$H/error.log" || fail "not logged"
+    req "$RUN" --data-urlencode 'code=print("still here")'
+    expect_code 200
+}

@@ -238,6 +238,19 @@ static void test_refusals(void **state)
     put_frame(buf, &n, PYSB_FRAME_START, "", 0);
     expect_refusal(buf, n, "unexpected START frame");
 
+    /* A whole request whose SPEC has no run_id: refused in words, not
+     * dropped (STARTED could not name the run). */
+    free(spec);
+    req.spec.run_id[0] = '\0';
+    spec = pysb_spec_encode(&req.spec, err, sizeof err);
+    assert_non_null(spec);
+    assert_null(strstr(spec, "run_id"));
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_SPEC, spec, strlen(spec));
+    put_frame(buf, &n, PYSB_FRAME_CODE, "x", 1);
+    put_frame(buf, &n, PYSB_FRAME_START, "", 0);
+    expect_refusal(buf, n, "SPEC without run_id");
+
     /* Not the protocol at all. */
     expect_refusal("GET / HTTP/1.0\r\n\r\n", 18, "reading the request: bad magic");
     free(spec);
