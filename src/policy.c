@@ -4,8 +4,14 @@
  * ALLOW: what CPython 3, its stdlib (threads, select, time, random, ctypes
  * loading) and the bootstrap use. DENY (EPERM): calls refused on purpose,
  * listed so that the policy reads as a statement and the unit tests can
- * check it. SPECIAL: allowed only with certain arguments (clone, ioctl,
- * prctl, fork). Everything else fails with ENOSYS, so libc falls back
+ * check it. SPECIAL: allowed only with certain arguments (clone, fork,
+ * ioctl, prctl, socketpair; and, against channels between runs and kernel
+ * memory outside the limits, fcntl, flock, fadvise64, preadv2/pwritev2,
+ * madvise, setsockopt, prlimit64, futex — each rule says why). The table
+ * per family, with the reason each call is allowed, is in the README.
+ * Every int argument is compared as the int the kernel takes (masked to 32
+ * bits), so junk above it cannot slip past a rule. Everything else fails
+ * with ENOSYS, so libc falls back
  * gracefully and a program never dies (losing buffered output) just for
  * probing a call. Foreign ABIs (i386 via int 0x80, x32) kill the process:
  * libseccomp sends every non-native architecture, x32 numbers included, to
@@ -25,6 +31,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/file.h>
 
 #define A(n) { #n, PYSB_RULE_ALLOW }
 #define D(n) { #n, PYSB_RULE_DENY }
@@ -33,15 +42,17 @@
 const pysb_syscall_rule pysb_policy_table[] = {
     /* descriptors and reading */
     A(read), A(write), A(readv), A(writev), A(pread64), A(pwrite64),
-    A(preadv), A(pwritev), A(preadv2), A(pwritev2), A(lseek), A(close),
-    A(close_range), A(dup), A(dup2), A(dup3), A(pipe), A(pipe2), A(fcntl),
-    A(flock), A(fsync), A(fdatasync), A(sendfile), A(splice), A(tee),
-    A(copy_file_range), A(fadvise64), A(readahead),
+    A(preadv), A(pwritev), S(preadv2), S(pwritev2), A(lseek), A(close),
+    A(close_range), A(dup), A(dup2), A(dup3), A(pipe), A(pipe2), S(fcntl),
+    S(flock), A(fsync), A(fdatasync), A(sendfile), A(splice), A(tee),
+    A(copy_file_range), S(fadvise64), A(readahead),
     /* opening and inspecting files: Landlock decides which ones */
     A(open), A(openat), A(openat2), A(stat), A(fstat), A(lstat),
     A(newfstatat), A(statx), A(access), A(faccessat), A(faccessat2),
     A(readlink), A(readlinkat), A(getdents), A(getdents64), A(getcwd),
-    A(chdir), A(fchdir), A(statfs), A(fstatfs), A(umask),
+    A(chdir), A(fchdir), A(umask),
+    /* free blocks and inodes of host file systems, live: host writes */
+    D(statfs), D(fstatfs),
     /* changing the file system: Landlock refuses too; refused twice */
     D(mkdir), D(mkdirat), D(rmdir), D(unlink), D(unlinkat), D(rename),
     D(renameat), D(renameat2), D(link), D(linkat), D(symlink), D(symlinkat),
@@ -51,8 +62,9 @@ const pysb_syscall_rule pysb_policy_table[] = {
     D(lsetxattr), D(fsetxattr), D(removexattr), D(lremovexattr),
     D(fremovexattr), D(chroot), D(name_to_handle_at), D(open_by_handle_at),
     /* memory */
-    A(mmap), A(munmap), A(mprotect), A(mremap), A(brk), A(madvise),
-    A(mincore), A(msync),
+    A(mmap), A(munmap), A(mprotect), A(mremap), A(brk), S(madvise),
+    A(msync),
+    D(mincore), /* page-cache residency of mapped files: what others read */
     D(mbind), D(set_mempolicy), D(migrate_pages), D(move_pages),
     D(process_madvise), D(userfaultfd), D(memfd_secret),
     /* signals and timers */
@@ -70,8 +82,9 @@ const pysb_syscall_rule pysb_policy_table[] = {
     /* who am I, what may I use */
     A(getpid), A(getppid), A(gettid), A(getuid), A(geteuid), A(getgid),
     A(getegid), A(getgroups), A(getresuid), A(getresgid), A(getpgrp),
-    A(getpgid), A(getsid), A(getpriority), A(getrlimit), A(prlimit64),
-    A(getrusage), A(uname), A(sysinfo), A(sched_getaffinity),
+    A(getpgid), A(getsid), A(getpriority), A(getrlimit), S(prlimit64),
+    A(getrusage), A(uname), A(sched_getaffinity),
+    D(sysinfo), /* host-wide task count, free memory, load: others' activity */
     A(sched_yield), A(sched_getparam), A(sched_getscheduler),
     A(sched_get_priority_max), A(sched_get_priority_min), A(getcpu),
     A(capget), A(getrandom),
@@ -80,7 +93,7 @@ const pysb_syscall_rule pysb_policy_table[] = {
     D(setpriority), D(sched_setaffinity), D(sched_setscheduler),
     D(sched_setparam), D(sched_setattr),
     /* threads and the end of a task */
-    A(futex), A(set_robust_list), A(get_robust_list), A(set_tid_address),
+    S(futex), A(set_robust_list), D(get_robust_list), A(set_tid_address),
     A(rseq), A(arch_prctl), A(exit), A(exit_group), A(wait4), A(waitid),
     A(restart_syscall), A(setsid), A(setpgid), /* job control inside the run */
     /* waiting on descriptors */
@@ -91,7 +104,7 @@ const pysb_syscall_rule pysb_policy_table[] = {
      * is harmless (see add_special); creating, binding or connecting a
      * socket is not */
     S(socketpair), A(sendmsg), A(recvmsg), A(sendto), A(recvfrom),
-    A(shutdown), A(getsockopt), A(setsockopt), A(getsockname),
+    A(shutdown), A(getsockopt), S(setsockopt), A(getsockname),
     A(getpeername),
     D(socket), D(connect), D(bind), D(listen), D(accept), D(accept4),
     D(sendmmsg), D(recvmmsg),
@@ -139,6 +152,48 @@ static const int allowed_prctls[] = {
 #endif
 };
 
+/* fcntl commands CPython, its stdlib and sqlite use on their own
+ * descriptors. Left out: F_GETLK and F_OFD_GETLK (they show other
+ * processes' locks on shared files), F_NOTIFY (dnotify: a signal whenever
+ * anybody reads a watched directory), F_SETLEASE/F_GETLEASE, F_SETOWN(_EX)
+ * and F_SETSIG (signals for I/O), F_SETPIPE_SZ (up to pipe-max-size of
+ * kernel memory per pipe, outside every limit), seals and write hints.
+ * The set-lock commands stay: a write lock needs a descriptor open for
+ * writing, and no inode a run can open for writing is shared with another
+ * run (its pipes, its own /dev nodes), so read locks are all a run can
+ * take on a shared file, and they never conflict with each other. */
+static const unsigned allowed_fcntls[] = {
+    F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_SETLK, F_SETLKW,
+    F_OFD_SETLK, F_OFD_SETLKW, F_DUPFD_CLOEXEC, F_GETPIPE_SZ,
+};
+
+/* madvise advice about the caller's own pages. Left out: MADV_COLD and
+ * MADV_PAGEOUT (push shared page cache out: eviction of what other runs
+ * read), MADV_MERGEABLE/UNMERGEABLE (KSM merges pages across processes: a
+ * timing channel), MADV_REMOVE, MADV_HWPOISON, MADV_SOFT_OFFLINE. */
+static const unsigned allowed_madvise[] = {
+    MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED,
+    MADV_FREE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE,
+    MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK,
+    22 /* MADV_POPULATE_READ */, 23 /* MADV_POPULATE_WRITE */,
+    25 /* MADV_COLLAPSE */, 102 /* MADV_GUARD_INSTALL */, 103 /* MADV_GUARD_REMOVE */,
+};
+
+/* Socket options at SOL_SOCKET a program may set on its socket pairs
+ * (AF_UNIX has no others). Left out: SO_SNDBUF and SO_RCVBUF (and their
+ * FORCE forms): each socket could then queue twice net.core.wmem_max of
+ * kernel memory, outside every limit (241 MiB for 30 pairs here). */
+static const unsigned allowed_sockopts[] = {
+    SO_REUSEADDR, SO_KEEPALIVE, SO_LINGER, SO_PASSCRED, SO_RCVLOWAT,
+    SO_SNDLOWAT, 20 /* SO_RCVTIMEO_OLD */, 21 /* SO_SNDTIMEO_OLD */,
+    66 /* SO_RCVTIMEO_NEW */, 67 /* SO_SNDTIMEO_NEW */,
+};
+
+/* Each value a rule that allows the call when argument arg, taken as the
+ * int the kernel takes it for (high 32 bits ignored), equals it. */
+static int allow_each(scmp_filter_ctx ctx, int nr, const char *name, unsigned arg,
+                      const unsigned *values, size_t n, char *err, size_t errlen);
+
 static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
                const struct scmp_arg_cmp *args, const char *name, char *err,
                size_t errlen)
@@ -154,6 +209,21 @@ static int add(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
     }
     return 0;
 }
+
+static int allow_each(scmp_filter_ctx ctx, int nr, const char *name, unsigned arg,
+                      const unsigned *values, size_t n, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct scmp_arg_cmp a[] = {
+            { arg, SCMP_CMP_MASKED_EQ, 0xffffffffu, values[i] },
+        };
+        if (add(ctx, SCMP_ACT_ALLOW, nr, 1, a, name, err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+#define N(a) (sizeof (a) / sizeof *(a))
 
 static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
                        int allow_fork, char *err, size_t errlen)
@@ -218,6 +288,83 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
         for (size_t i = 0; i < sizeof allowed_prctls / sizeof *allowed_prctls; i++) {
             struct scmp_arg_cmp a[] = {
                 SCMP_A0_64(SCMP_CMP_EQ, (uint64_t)allowed_prctls[i]),
+            };
+            if (add(ctx, SCMP_ACT_ALLOW, nr, 1, a, name, err, errlen) < 0)
+                return -1;
+        }
+        /* Becoming non-dumpable (what an extension of the interpreter may
+         * do after exec), never the reverse. */
+        struct scmp_arg_cmp nodump[] = {
+            SCMP_A0_64(SCMP_CMP_EQ, PR_SET_DUMPABLE),
+            SCMP_A1_64(SCMP_CMP_EQ, 0),
+        };
+        return add(ctx, SCMP_ACT_ALLOW, nr, 2, nodump, name, err, errlen);
+    }
+    if (!strcmp(name, "fcntl"))
+        return allow_each(ctx, nr, name, 1, allowed_fcntls, N(allowed_fcntls), err, errlen);
+    if (!strcmp(name, "madvise"))
+        return allow_each(ctx, nr, name, 2, allowed_madvise, N(allowed_madvise), err, errlen);
+    if (!strcmp(name, "flock")) {
+        /* Shared locks and unlocking: flock ignores the open mode, so an
+         * exclusive lock on a shared read-only file would be a channel. */
+        static const unsigned ops[] = { LOCK_SH, LOCK_SH | LOCK_NB, LOCK_UN, LOCK_UN | LOCK_NB };
+        return allow_each(ctx, nr, name, 1, ops, N(ops), err, errlen);
+    }
+    if (!strcmp(name, "fadvise64")) {
+        /* Hints about the caller's own reading; not DONTNEED (it evicts the
+         * page cache other runs and the host read) nor NOREUSE. A value
+         * with junk above the int is larger, so refused too. */
+        struct scmp_arg_cmp a[] = { SCMP_A3_64(SCMP_CMP_LE, POSIX_FADV_WILLNEED) };
+        return add(ctx, SCMP_ACT_ALLOW, nr, 1, a, name, err, errlen);
+    }
+    if (!strcmp(name, "preadv2") || !strcmp(name, "pwritev2")) {
+        /* No flags: RWF_NOWAIT probes page-cache residency (what other
+         * runs have read), RWF_DONTCACHE evicts. */
+        struct scmp_arg_cmp a[] = { SCMP_A5_64(SCMP_CMP_EQ, 0) };
+        return add(ctx, SCMP_ACT_ALLOW, nr, 1, a, name, err, errlen);
+    }
+    if (!strcmp(name, "setsockopt")) {
+        for (size_t i = 0; i < N(allowed_sockopts); i++) {
+            struct scmp_arg_cmp a[] = {
+                SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, SOL_SOCKET),
+                SCMP_A2_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, allowed_sockopts[i]),
+            };
+            if (add(ctx, SCMP_ACT_ALLOW, nr, 2, a, name, err, errlen) < 0)
+                return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(name, "prlimit64")) {
+        /* Its own limits only (glibc's getrlimit and setrlimit pass pid
+         * 0), not the reaper's, whose uid it shares. */
+        struct scmp_arg_cmp self[] = { SCMP_A0_64(SCMP_CMP_EQ, 0) };
+        struct scmp_arg_cmp other[] = { SCMP_A0_64(SCMP_CMP_NE, 0) };
+        if (add(ctx, SCMP_ACT_ALLOW, nr, 1, self, name, err, errlen) < 0)
+            return -1;
+        return add(ctx, deny, nr, 1, other, name, err, errlen);
+    }
+    if (!strcmp(name, "futex")) {
+        /* A shared futex on a page of a file has the same key, (inode,
+         * offset), in every process that maps it: a wake on a word of
+         * libc's text reaches a waiter in any other run. A single-process
+         * run has no use for shared wakes (its futexes are private, or
+         * keyed by its own memory); of the shared operations it keeps the
+         * waits, which glibc's pthread_join makes (the kernel's wake at
+         * thread exit is shared). A multi-process run needs them for
+         * process-shared semaphores and mutexes: it keeps every operation
+         * (what that leaves open, README "What a run can still see"). */
+        if (allow_fork)
+            return add(ctx, SCMP_ACT_ALLOW, nr, 0, NULL, name, err, errlen);
+        struct scmp_arg_cmp priv[] = {
+            SCMP_A1_64(SCMP_CMP_MASKED_EQ, FUTEX_PRIVATE_FLAG, FUTEX_PRIVATE_FLAG),
+        };
+        if (add(ctx, SCMP_ACT_ALLOW, nr, 1, priv, name, err, errlen) < 0)
+            return -1;
+        static const unsigned waits[] = { FUTEX_WAIT, FUTEX_WAIT_BITSET };
+        for (size_t i = 0; i < N(waits); i++) {
+            struct scmp_arg_cmp a[] = {
+                SCMP_A1_64(SCMP_CMP_MASKED_EQ, 0xffffffffu & ~(unsigned)FUTEX_CLOCK_REALTIME,
+                           waits[i]),
             };
             if (add(ctx, SCMP_ACT_ALLOW, nr, 1, a, name, err, errlen) < 0)
                 return -1;

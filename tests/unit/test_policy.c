@@ -11,8 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -50,7 +56,8 @@ static void test_design_denials_listed(void **state)
         "perf_event_open", "mount", "umount2", "pivot_root", "fsopen",
         "init_module", "finit_module", "delete_module", "shmget", "semget",
         "msgget", "mq_open", "chmod", "mkdir", "unlink", "kexec_load",
-        "reboot", "setuid", "seccomp", NULL,
+        "reboot", "setuid", "seccomp", "sysinfo", "statfs", "fstatfs",
+        "mincore", "get_robust_list", NULL,
     };
     for (int i = 0; denied[i]; i++) {
         const pysb_syscall_rule *r = find(denied[i]);
@@ -64,7 +71,7 @@ static void test_needed_calls_allowed(void **state)
     (void)state;
     static const char *const allowed[] = {
         "read", "write", "openat", "close", "mmap", "munmap", "brk",
-        "futex", "rt_sigaction", "execve", "exit_group", "getrandom",
+        "rt_sigaction", "execve", "exit_group", "getrandom",
         "clock_nanosleep", "newfstatat", "lseek", "wait4", NULL,
     };
     for (int i = 0; allowed[i]; i++) {
@@ -73,7 +80,10 @@ static void test_needed_calls_allowed(void **state)
             fail_msg("%s must be allowed", allowed[i]);
     }
     static const char *const special[] = { "clone", "clone3", "fork", "vfork",
-                                           "ioctl", "prctl", "socketpair", NULL };
+                                           "ioctl", "prctl", "socketpair", "fcntl",
+                                           "flock", "fadvise64", "preadv2", "pwritev2",
+                                           "madvise", "setsockopt", "prlimit64",
+                                           "futex", NULL };
     for (int i = 0; special[i]; i++) {
         const pysb_syscall_rule *r = find(special[i]);
         if (!r || r->kind != PYSB_RULE_SPECIAL)
@@ -186,6 +196,88 @@ static int check(const char *what)
     }
     if (!strcmp(what, "prctl-seccomp"))
         return prctl(PR_SET_SECCOMP, 2, 0, 0, 0) == -1 && errno == ENOSYS ? 0 : 1;
+    /* the argument rules: what a program needs passes, the channels and
+     * the kernel-memory knobs do not; junk above an int argument changes
+     * nothing (the kernel ignores it, so must the filter) */
+    const long JUNK = 0x100000000L;
+    int pfd[2];
+    if (!strcmp(what, "fcntl")) {
+        if (pipe(pfd) < 0)
+            return 1;
+        return syscall(SYS_fcntl, pfd[0], F_GETFD) >= 0 &&
+               syscall(SYS_fcntl, pfd[0], F_DUPFD_CLOEXEC, 10) >= 10 &&
+               syscall(SYS_fcntl, pfd[0], F_GETPIPE_SZ) > 0 &&
+               syscall(SYS_fcntl, pfd[0], F_SETPIPE_SZ, 1 << 20) == -1 && errno == ENOSYS &&
+               syscall(SYS_fcntl, pfd[0], JUNK | F_SETPIPE_SZ, 1 << 20) == -1 && errno == ENOSYS &&
+               syscall(SYS_fcntl, 0, F_NOTIFY, 0) == -1 && errno == ENOSYS &&
+               syscall(SYS_fcntl, 0, F_GETLK, 0) == -1 && errno == ENOSYS &&
+               syscall(SYS_fcntl, 0, F_OFD_GETLK, 0) == -1 && errno == ENOSYS &&
+               syscall(SYS_fcntl, 0, F_SETSIG, 0) == -1 && errno == ENOSYS ? 0 : 1;
+    }
+    if (!strcmp(what, "flock"))
+        return syscall(SYS_flock, 0, LOCK_EX) == -1 && errno == ENOSYS &&
+               syscall(SYS_flock, 0, LOCK_EX | LOCK_NB) == -1 && errno == ENOSYS &&
+               syscall(SYS_flock, 0, JUNK | LOCK_EX) == -1 && errno == ENOSYS &&
+               syscall(SYS_flock, 0, LOCK_SH | LOCK_NB) == 0 &&
+               syscall(SYS_flock, 0, LOCK_UN) == 0 ? 0 : 1;
+    if (!strcmp(what, "fadvise"))
+        return syscall(SYS_fadvise64, 0, 0, 0, POSIX_FADV_DONTNEED) == -1 && errno == ENOSYS &&
+               syscall(SYS_fadvise64, 0, 0, 0, JUNK | POSIX_FADV_DONTNEED) == -1 &&
+               errno == ENOSYS &&
+               syscall(SYS_fadvise64, 0, 0, 0, POSIX_FADV_WILLNEED) == -1 && errno == ESPIPE
+                   ? 0 : 1;
+    if (!strcmp(what, "rwf")) {
+        char b[8];
+        struct iovec v = { b, sizeof b };
+        int null = open("/dev/null", O_RDWR);
+        return null >= 0 &&
+               syscall(SYS_preadv2, null, &v, 1, 0, 0, 8 /* RWF_NOWAIT */) == -1 &&
+               errno == ENOSYS &&
+               syscall(SYS_pwritev2, null, &v, 1, 0, 0, 8) == -1 && errno == ENOSYS &&
+               syscall(SYS_preadv2, null, &v, 1, 0, 0, 0) == 0 &&
+               syscall(SYS_pwritev2, null, &v, 1, 0, 0, 0) == (long)sizeof b ? 0 : 1;
+    }
+    if (!strcmp(what, "madvise")) {
+        void *m = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return m != MAP_FAILED && madvise(m, 4096, MADV_DONTNEED) == 0 &&
+               syscall(SYS_madvise, m, 4096, 21 /* MADV_PAGEOUT */) == -1 && errno == ENOSYS &&
+               syscall(SYS_madvise, m, 4096, 12 /* MADV_MERGEABLE */) == -1 &&
+               errno == ENOSYS ? 0 : 1;
+    }
+    if (!strcmp(what, "setsockopt")) {
+        int sv[2], one = 1, big = 1 << 22;
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+            return 1;
+        return setsockopt(sv[0], SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) == 0 &&
+               syscall(SYS_setsockopt, sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big) == -1 &&
+               errno == ENOSYS &&
+               syscall(SYS_setsockopt, sv[0], JUNK | SOL_SOCKET, SO_SNDBUF, &big,
+                       sizeof big) == -1 && errno == ENOSYS &&
+               syscall(SYS_setsockopt, sv[0], SOL_SOCKET, JUNK | SO_RCVBUF, &big,
+                       sizeof big) == -1 && errno == ENOSYS ? 0 : 1;
+    }
+    if (!strcmp(what, "prlimit")) {
+        struct rlimit rl;
+        return getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+               syscall(SYS_prlimit64, getppid(), RLIMIT_NOFILE, NULL, &rl) == -1 &&
+               errno == EPERM ? 0 : 1;
+    }
+    if (!strcmp(what, "host-counters")) {
+        struct sysinfo si;
+        char b[128];
+        return syscall(SYS_sysinfo, &si) == -1 && errno == EPERM &&
+               syscall(SYS_statfs, "/", b) == -1 && errno == EPERM &&
+               syscall(SYS_fstatfs, 0, b) == -1 && errno == EPERM &&
+               syscall(SYS_mincore, &si, 4096, b) == -1 && errno == EPERM ? 0 : 1;
+    }
+    static unsigned word;  /* a private anonymous page: no other process */
+    if (!strcmp(what, "futex-shared-wake-denied"))
+        return syscall(SYS_futex, &word, FUTEX_WAKE, 1, 0, 0, 0) == -1 && errno == ENOSYS &&
+               syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0) == 0 &&
+               syscall(SYS_futex, &word, FUTEX_WAIT, 1, 0, 0, 0) == -1 && errno == EAGAIN
+                   ? 0 : 1;
+    if (!strcmp(what, "futex-shared-wake-allowed"))
+        return syscall(SYS_futex, &word, FUTEX_WAKE, 1, 0, 0, 0) == 0 ? 0 : 1;
     if (!strcmp(what, "x32"))
         syscall(0x40000000 | SYS_getpid);  /* must not return */
     if (!strcmp(what, "i386")) {
@@ -238,7 +330,9 @@ static void test_behaviour_no_fork(void **state)
                              "clone-newns", "thread", "unshare", "ptrace",
                              "tiocsti", "tcgets", "prctl-seccomp",
                              "socketpair-stream", "socketpair-dgram",
-                             "socketpair-inet", NULL };
+                             "socketpair-inet", "fcntl", "flock", "fadvise", "rwf",
+                             "madvise", "setsockopt", "prlimit", "host-counters",
+                             "futex-shared-wake-denied", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(0, checks[i]);
 }
@@ -247,7 +341,8 @@ static void test_behaviour_fork_allowed(void **state)
 {
     (void)state;
     const char *checks[] = { "getpid", "socket", "fork-allowed", "thread",
-                             "clone-newns", "unshare", NULL };
+                             "clone-newns", "unshare", "fcntl", "flock", "setsockopt",
+                             "host-counters", "futex-shared-wake-allowed", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(1, checks[i]);
 }

@@ -1,0 +1,298 @@
+#!/usr/bin/env bats
+# channels.bats — runs cannot observe or signal each other (or the host)
+# through shared kernel objects (issue 8, point 3). Each channel is tried
+# twice with the same pair of programs: as a control, two unsandboxed
+# /usr/bin/python3 -I -S processes under two uids, which shows the channel
+# exists on this kernel; then as two concurrent sandboxed runs under the
+# same two uids. The receiver prints what it saw ("RESULT … OPEN" or
+# "… CLOSED"); the sender acts at a shared instant T0 + t.
+#
+# uids: the receiver is the test's uid, the sender that uid + 50.
+
+UID_BASE=601100   # tests 1..49; senders 601151..601199
+load helpers
+
+setup() {
+    common_setup
+    SENDER_UID=$((TEST_UID + 50))
+}
+
+teardown() {
+    local p
+    for p in $(pgrep -U "$SENDER_UID" 2>/dev/null; pgrep -u "$SENDER_UID" 2>/dev/null); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    common_teardown
+}
+
+# The programs' common start: raw system calls through ctypes, and at(t),
+# which sleeps until the shared instant T0 + t (T0 is put in by `channel`).
+PRE='import os, sys, time, ctypes, signal
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def sc(nr, *a):
+    a = [ctypes.c_long(x) if isinstance(x, int) else x for x in a]
+    r = libc.syscall(ctypes.c_long(nr), *a)
+    return r, (ctypes.get_errno() if r < 0 else 0)
+T0 = @T0@
+def at(t):
+    d = T0 + t - time.time()
+    if d > 0:
+        time.sleep(d)
+'
+
+# start_one SANDBOXED UID CODE OUT [CLI ARGS…]: in the background.
+start_one() {
+    local boxed=$1 uid=$2 code=$3 out=$4
+    shift 4
+    if [ "$boxed" = 1 ]; then
+        timeout -k 2 15 "$PYSB_RUN" --uid "$uid" --gid "$uid" --clock 6 "$@" -c "$code" \
+            >"$out" 2>&1 3>&- &
+    else
+        timeout -k 2 15 setpriv --reuid="$uid" --regid="$uid" --clear-groups \
+            "$PY" -I -S -c "$code" >"$out" 2>&1 3>&- &
+    fi
+    BG_PIDS+=($!)
+}
+
+# channel SANDBOXED RECEIVER SENDER [CLI ARGS…]: both at once (SENDER may
+# be "" when the harness acts itself, see HOST_ACT); sets $result to the
+# receiver's RESULT line, $recv_out and $send_out to what each printed.
+HOST_ACT=
+channel() {
+    local boxed=$1 recv=$2 send=$3
+    shift 3
+    local t0 ro="$BATS_TEST_TMPDIR/recv.$boxed" so="$BATS_TEST_TMPDIR/send.$boxed"
+    t0=$(awk "BEGIN{printf \"%.3f\", $(now) + 0.8}")
+    BG_PIDS=()
+    start_one "$boxed" "$TEST_UID" "${PRE//@T0@/$t0}$recv" "$ro" "$@"
+    local rp=$!
+    : >"$so"
+    [ -z "$send" ] || start_one "$boxed" "$SENDER_UID" "${PRE//@T0@/$t0}$send" "$so" "$@"
+    [ -z "$HOST_ACT" ] || "$HOST_ACT" "$t0"
+    local p
+    for p in "${BG_PIDS[@]}"; do wait "$p" || true; done
+    recv_out=$(cat "$ro")
+    send_out=$(cat "$so")
+    result=$(grep -m1 '^RESULT' "$ro" || true)
+}
+
+# expect_channel RECEIVER SENDER [CLI ARGS…]: open unsandboxed, closed in
+# the sandbox.
+expect_channel() {
+    channel 0 "$@"
+    if [[ $result != *OPEN* ]]; then
+        echo "FAIL: the control does not show the channel: '$result'" >&2
+        echo "receiver: $recv_out" >&2
+        echo "sender: $send_out" >&2
+        return 1
+    fi
+    local control=$result
+    channel 1 "$@"
+    if [[ $result != *CLOSED* ]]; then
+        echo "FAIL: open between two runs: '$result' (control: '$control')" >&2
+        echo "receiver: $recv_out" >&2
+        echo "sender: $send_out" >&2
+        return 1
+    fi
+    echo "# control: $control" >&3
+    echo "# sandbox: $result" >&3
+}
+
+# A file of the test's own, under a directory both runs may read (--ro).
+shared_file() {
+    make_world_dir
+    chmod 0755 "$WDIR"
+    SHARED="$WDIR/shared.py"
+    head -c 65536 /dev/urandom | base64 > "$SHARED"
+    chmod 0644 "$SHARED"
+    sync "$SHARED"  # dirty pages cannot be evicted
+}
+
+@test "channel dnotify: F_NOTIFY on a readable directory is refused, so a run is not signalled when another reads there (control: signalled)" {
+    local d=/usr/lib/python3.11/json
+    local recv='import fcntl
+hits = [0]
+signal.signal(signal.SIGIO, lambda *a: hits.__setitem__(0, hits[0] + 1))
+try:
+    fd = os.open("'$d'", os.O_RDONLY)
+    fcntl.fcntl(fd, fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT)
+    print("armed")
+except OSError as e:
+    print("F_NOTIFY refused", e.errno)
+at(1.5)
+print("RESULT signals=%d" % hits[0], "OPEN" if hits[0] else "CLOSED")'
+    local send='at(0.5)
+for i in range(20):
+    with open("'$d'/decoder.py", "rb") as f:
+        f.read(100)
+    time.sleep(0.02)'
+    expect_channel "$recv" "$send"
+}
+
+@test "channel page cache: posix_fadvise(DONTNEED) and preadv2(RWF_NOWAIT) are refused, so a run can neither evict a file nor see that another read it (control: it can)" {
+    shared_file
+    local recv='fd = os.open("'$SHARED'", os.O_RDONLY)
+def probe():
+    try:
+        os.preadv(fd, [bytearray(4096)], 0, os.RWF_NOWAIT)
+        return "cached"
+    except BlockingIOError:
+        return "evicted"
+    except OSError as e:
+        return "probe-refused-%d" % e.errno
+try:
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    ev = "ok"
+except OSError as e:
+    ev = "refused-%d" % e.errno
+first = probe()
+at(1.0)
+p = probe()
+print("RESULT evict", ev, "then", first, "after the other read:", p,
+      "OPEN" if ev == "ok" and first == "evicted" and p == "cached" else "CLOSED")'
+    local send='at(0.5)
+with open("'$SHARED'", "rb") as f:
+    f.read()'
+    expect_channel "$recv" "$send" --ro "$WDIR"
+}
+
+@test "channel flock: an exclusive flock on a shared read-only file is refused, so one run cannot block another's (control: it blocks)" {
+    shared_file
+    local recv='import fcntl
+fd = os.open("'$SHARED'", os.O_RDONLY)
+seen = set()
+while time.time() < T0 + 1.5:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        seen.add("free")
+    except BlockingIOError:
+        seen.add("held")
+    except OSError as e:
+        seen.add("refused-%d" % e.errno)
+    time.sleep(0.02)
+print("RESULT", sorted(seen), "OPEN" if "held" in seen else "CLOSED")'
+    local send='import fcntl
+fd = os.open("'$SHARED'", os.O_RDONLY)
+at(0.5)
+try:
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    print("sender holds")
+except OSError as e:
+    print("sender refused", e.errno)
+at(1.0)'
+    expect_channel "$recv" "$send" --ro "$WDIR"
+}
+
+@test "channel record locks: F_GETLK and F_OFD_GETLK are refused, so a run cannot see another's read lock on a shared file (control: it sees it)" {
+    shared_file
+    local recv='import fcntl, struct
+fd = os.open("'$SHARED'", os.O_RDONLY)
+seen = set()
+while time.time() < T0 + 1.5:
+    for cmd in (36, fcntl.F_GETLK):  # F_OFD_GETLK, F_GETLK
+        try:
+            r = fcntl.fcntl(fd, cmd, struct.pack("hhqqi4x", fcntl.F_WRLCK, 0, 0, 0, 0))
+            seen.add("unlocked" if struct.unpack("hhqqi4x", r)[0] == fcntl.F_UNLCK else "locked")
+        except OSError as e:
+            seen.add("refused-%d" % e.errno)
+    time.sleep(0.02)
+print("RESULT", sorted(seen), "OPEN" if "locked" in seen else "CLOSED")'
+    local send='import fcntl, struct
+fd = os.open("'$SHARED'", os.O_RDONLY)
+at(0.5)
+try:
+    fcntl.fcntl(fd, 37, struct.pack("hhqqi4x", fcntl.F_RDLCK, 0, 0, 0, 0))  # F_OFD_SETLK
+    print("sender read-locked")
+except OSError as e:
+    print("sender refused", e.errno)
+at(1.0)'
+    expect_channel "$recv" "$send" --ro "$WDIR"
+}
+
+# The host's side of the statvfs channel: 16 MB written, synced, removed.
+host_writes() {
+    local t0=$1 f
+    f=$(mktemp /var/tmp/pysb-statvfs.XXXXXX)
+    CLEANUP_PATHS+=("$f")
+    sleep "$(awk "BEGIN{d = $t0 + 0.5 - $(now); print (d > 0 ? d : 0)}")"
+    head -c 16777216 /dev/urandom > "$f"
+    sync "$f"
+    sleep "$(awk "BEGIN{d = $t0 + 1.0 - $(now); print (d > 0 ? d : 0)}")"
+    rm -f "$f"
+    sync /var/tmp
+}
+
+@test "channel statvfs: statfs is refused, so a run cannot watch the free blocks of host file systems move (control: they move)" {
+    local recv='vals = set()
+while time.time() < T0 + 1.5:
+    try:
+        vals.add(os.statvfs("/usr/lib/python3.11").f_bfree)
+    except OSError as e:
+        vals.add("refused-%d" % e.errno)
+    time.sleep(0.02)
+nums = [v for v in vals if not isinstance(v, str)]
+print("RESULT distinct f_bfree values:", len(nums), sorted(map(str, vals))[:2],
+      "OPEN" if len(nums) > 1 else "CLOSED")'
+    HOST_ACT=host_writes expect_channel "$recv" ""
+}
+
+# A word of libc's text: the same file page in every process that maps
+# libc, so a shared futex there has one key for all of them.
+FUTEX='SYS_futex = 202
+addr = (ctypes.cast(libc.getpid, ctypes.c_void_p).value + 64) & ~3
+val = ctypes.c_uint32.from_address(addr).value
+'
+
+@test "channel futex: a shared FUTEX_WAKE on a page of libc is refused, so it cannot wake another run waiting there (control: it wakes it)" {
+    local recv="$FUTEX"'class TS(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+t = time.time()
+r, e = sc(SYS_futex, addr, 0, val, ctypes.byref(TS(1, 500000000)), 0, 0)  # FUTEX_WAIT, shared
+woke = r == 0 and time.time() - t < 1.4
+print("RESULT wait returned", r, e, "after %.2f s" % (time.time() - t), "OPEN" if woke else "CLOSED")'
+    local send="$FUTEX"'at(0.5)
+n = 0
+for i in range(20):
+    r, e = sc(SYS_futex, addr, 1, 1, 0, 0, 0)  # FUTEX_WAKE, shared
+    if r < 0:
+        print("wake refused", e)
+        break
+    n += r
+    time.sleep(0.01)
+print("woke", n)'
+    expect_channel "$recv" "$send"
+    [[ $send_out == *"wake refused 38"* ]] || fail "the run's wake was not refused: $send_out"
+}
+
+@test "channel sysinfo: sysinfo is refused, so a run cannot count the host's tasks while another run starts 40 threads (control: it counts them)" {
+    local recv='class SI(ctypes.Structure):
+    _fields_ = [("uptime", ctypes.c_long), ("loads", ctypes.c_ulong * 3), ("totalram", ctypes.c_ulong),
+                ("freeram", ctypes.c_ulong), ("sharedram", ctypes.c_ulong), ("bufferram", ctypes.c_ulong),
+                ("totalswap", ctypes.c_ulong), ("freeswap", ctypes.c_ulong), ("procs", ctypes.c_ushort),
+                ("pad", ctypes.c_char * 22)]
+def procs():
+    si = SI()
+    r, e = sc(99, ctypes.byref(si))
+    return si.procs if r == 0 else -e
+import statistics
+def window(a, b):
+    v = []
+    at(a)
+    while time.time() < T0 + b:
+        v.append(procs())
+        time.sleep(0.01)
+    return statistics.median(v)
+before, during, after = window(0.1, 0.45), window(0.7, 1.2), window(1.5, 1.9)
+print("RESULT tasks before", before, "during", during, "after", after,
+      "OPEN" if before > 0 and during - before >= 30 and during - after >= 30 else "CLOSED")'
+    local send='import threading
+ev = threading.Event()
+at(0.5)
+ts = [threading.Thread(target=ev.wait) for i in range(40)]
+[t.start() for t in ts]
+at(1.35)
+ev.set()'
+    expect_channel "$recv" "$send" --threads 64
+}
