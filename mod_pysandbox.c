@@ -116,6 +116,7 @@ static int write_refusal(pysb_req *x)
                   "PYSB: %d %s", status, x->why);
     r->status = status;
     apr_table_setn(r->notes, "pysandbox-status", status >= 500 ? "unavailable" : "refused");
+    pysb_drain_body(x);
     const char *mime;
     size_t len;
     char *body = pysb_render_refusal(x->format, status, x->why, &len, &mime);

@@ -32,6 +32,8 @@ typedef struct relay {
     request_rec  *r;
     int           conn;           /* to the launcher, then the supervisor */
     int           client_fd;      /* the client's socket; -1: not watched */
+    short         client_events;  /* what it is polled for */
+    int           client_stream;  /* an HTTP/2 stream: watch c->aborted */
     int           headers_out;    /* something was sent to the client */
     int           unflushed;      /* written (or a stream opened) since the
                                      last flush */
@@ -260,29 +262,95 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
     return rl->client_gone ? R_GONE : R_MORE;
 }
 
-/* The client's socket, to notice a disconnect while the run is silent. */
-static int client_socket(request_rec *r)
+/* ---- noticing that the client went away --------------------------------- *
+ *
+ * A run that prints nothing must still die within milliseconds of its
+ * client leaving, so the loop watches the client while it waits for the
+ * supervisor. How depends on the connection:
+ *
+ * - A primary connection (HTTP/1.x, plain or TLS) has a socket of its own,
+ *   polled for input and hang-up. Readable input is read speculatively
+ *   through the connection's input filters (as ap_check_pipeline does),
+ *   never peeked at raw: a TLS close_notify then reads as the end it is
+ *   (mod_ssl makes it EOF), a TLS record without data is no data, and
+ *   bytes that are there (a pipelined request, or one stray byte) stay
+ *   for the next request. From then on the socket is polled for hang-up
+ *   only (POLLRDHUP: the client's FIN, even behind unread data; POLLHUP,
+ *   POLLERR: a reset), so pipelined bytes never blind the watch.
+ *
+ * - A secondary connection (an HTTP/2 stream, c->master set) has no socket
+ *   of its own: mod_http2 installs one process-wide dummy socket that was
+ *   never connected, on which poll() reports POLLHUP at once. The stream's
+ *   end is told by mod_http2 instead: on a client's RST_STREAM, or when
+ *   the whole connection goes, its c1 thread aborts the stream and sets
+ *   c2->aborted (within ~0.1 ms). The loop looks at that flag every
+ *   WATCH_TICK_MS. */
+#define WATCH_TICK_MS 20
+
+static void client_watch_init(relay *rl)
 {
-    apr_socket_t *csd = ap_get_conn_socket(r->connection);
+    conn_rec *c = rl->r->connection;
+    rl->client_fd = -1;
+    rl->client_events = POLLIN | POLLRDHUP;
+    rl->client_stream = c->master != NULL;
+    if (rl->client_stream)
+        return;
+    apr_socket_t *csd = ap_get_conn_socket(c);
     apr_os_sock_t fd;
-    if (!csd || apr_os_sock_get(&fd, csd) != APR_SUCCESS)
-        return -1;
-    return fd;
+    if (csd && apr_os_sock_get(&fd, csd) == APR_SUCCESS)
+        rl->client_fd = fd;
 }
 
-/* 1 when the client has hung up; a readable socket with data is a
- * pipelined request, after which the socket tells nothing more. */
-static int client_hung_up(relay *rl, short revents)
+/* 1 when the client's input has ended (EOF, close_notify, a reset). Input
+ * already buffered by the filters counts too, which is why this also runs
+ * once before the first poll. */
+static int client_input_ended(relay *rl)
 {
+    conn_rec *c = rl->r->connection;
+    apr_pool_t *p;
+    if (apr_pool_create(&p, rl->r->pool) != APR_SUCCESS)
+        return 0;
+    apr_bucket_brigade *bb = apr_brigade_create(p, c->bucket_alloc);
+    int ended = 0;
+    /* The core filter answers a non-blocking read of nothing with success
+     * and no data, and the read that meets EOF the same way (it drops its
+     * socket bucket, and says APR_EOF from the next read on): a second
+     * look tells the two apart. */
+    for (int look = 0; look < 2; look++) {
+        apr_status_t rv = ap_get_brigade(c->input_filters, bb, AP_MODE_SPECULATIVE,
+                                         APR_NONBLOCK_READ, 1);
+        apr_off_t n = 0;
+        if (APR_STATUS_IS_EAGAIN(rv))
+            break;              /* nothing (yet), or a TLS record without data */
+        if (rv != APR_SUCCESS) {
+            ended = 1;          /* EOF, close_notify, ECONNRESET */
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, rl->r,
+                          "PYSB: run %s: the client's input ended", rl->x->run_id);
+            break;
+        }
+        if (!APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_FIRST(bb))) {
+            ended = 1;
+            break;
+        }
+        if (apr_brigade_length(bb, 0, &n) == APR_SUCCESS && n > 0) {
+            rl->client_events = POLLRDHUP;  /* bytes of a next request wait */
+            break;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+    apr_pool_destroy(p);
+    return ended;
+}
+
+/* After a poll: 1 when the client has gone. */
+static int client_gone_after_poll(relay *rl, short revents)
+{
+    if (rl->client_stream)
+        return rl->r->connection->aborted;
     if (revents & (POLLHUP | POLLERR | POLLRDHUP))
         return 1;
-    char c;
-    ssize_t n = recv(rl->client_fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0)
-        return 1;
-    if (n > 0)
-        rl->client_fd = -1;
-    return 0;
+    return (revents & POLLIN) && client_input_ended(rl);
 }
 
 /* Flushes what was written, waits for the supervisor, the client or a
@@ -301,15 +369,19 @@ static relay_end wait_input(relay *rl)
         return R_FAILED;
     }
     struct pollfd p[3] = { { rl->conn, POLLIN, 0 }, { pysb_stop_fd(), POLLIN, 0 },
-                           { rl->client_fd, POLLIN | POLLRDHUP, 0 } };
+                           { rl->client_fd, rl->client_events, 0 } };
     int np = rl->client_fd >= 0 ? 3 : 2;
-    if (poll(p, (nfds_t)np, (int)(left * 1000) + 1) < 0) {
+    int wait_ms = (int)(left * 1000) + 1;
+    if (rl->client_stream && wait_ms > WATCH_TICK_MS)
+        wait_ms = WATCH_TICK_MS;
+    if (poll(p, (nfds_t)np, wait_ms) < 0) {
         if (errno == EINTR)
             return R_MORE;
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: poll");
         return R_FAILED;
     }
-    if (np == 3 && p[2].revents && client_hung_up(rl, p[2].revents))
+    if ((rl->client_stream || (np == 3 && p[2].revents)) &&
+        client_gone_after_poll(rl, np == 3 ? p[2].revents : 0))
         return R_GONE;
     if (p[1].revents) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
@@ -396,8 +468,8 @@ int pysb_relay_run(pysb_req *x)
         return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     apr_pool_cleanup_register(r->pool, rl->render, render_cleanup, apr_pool_cleanup_null);
     rl->deadline = pysb_monotonic() + x->run.limits.wall_sec + RESULT_GRACE_SEC;
-    rl->client_fd = client_socket(r);
-    relay_end end = relay_loop(rl);
+    client_watch_init(rl);
+    relay_end end = !rl->client_stream && client_input_ended(rl) ? R_GONE : relay_loop(rl);
     if (end == R_REFUSED)
         return x->status;
     if (end == R_FAILED)

@@ -4,10 +4,14 @@
  * Contract: connects to the launcher's socket (retrying for a moment: it
  * may be restarting), sends the run (src/session), and relays what comes
  * back through the format's renderer (src/render) into httpd's output
- * filters, polling the supervisor's socket, the client's socket and this
- * child's stop pipe together. A client that leaves, or an immediate stop
- * of httpd, closes the connection to the supervisor, which kills the run
- * at once. A run whose end cannot be learnt (the supervisor vanished
+ * filters, polling the supervisor's socket, the client and this child's
+ * stop pipe together. The client is watched by connection kind: on
+ * HTTP/1.x its socket (a hang-up, or input that ends when read through the
+ * connection's filters: EOF, a TLS close_notify; bytes of a next request
+ * are left for it and do not blind the watch), on an HTTP/2 stream the
+ * stream's abort flag (a reset, or the connection's end). A client that
+ * leaves, or an immediate stop of httpd, closes the connection to the
+ * supervisor, which kills the run at once. A run whose end cannot be learnt (the supervisor vanished
  * mid-run, no result in time, a protocol error) ends as internal_error in
  * the format at hand. Refusals (no launcher, all slots busy, the launcher
  * said no, the supervisor gone before the run started) are recorded with

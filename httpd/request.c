@@ -9,6 +9,7 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_core.h"
 #include "util_script.h"
 #include "apr_buckets.h"
 #include "apr_strings.h"
@@ -220,6 +221,56 @@ static int read_multipart(pysb_req *x, const char *body, apr_size_t len, pysb_sl
     return OK;
 }
 
+/* ---- what a refusal leaves of the body ---------------------------------- */
+
+/* On an HTTP/2 stream, the rest of a request body that a refusal leaves
+ * unread is read and dropped, up to DRAIN_MAX bytes, before the answer.
+ * Over HTTP/1.1 httpd does that itself after the handler
+ * (ap_discard_request_body), or closes the connection; on a stream it does
+ * neither (mod_http2 marks every stream's connection AP_CONN_CLOSE, which
+ * makes ap_discard_request_body a no-op), so the answer would end the
+ * stream while the client is still sending, and mod_http2 then follows it
+ * with RST_STREAM(NO_ERROR). That is correct HTTP/2 (RFC 9113 §8.1), but
+ * clients that race their upload against the reset (curl 7.88 among them)
+ * report a failed stream instead of the answer. A body larger than
+ * DRAIN_MAX is left unread: then the reset is what the client gets. So is
+ * a client still waiting for 100-continue: the answer tells it not to send.
+ * The body is read below httpd's HTTP_IN filter, which would otherwise
+ * answer a body over LimitRequestBody with its own 413 page. */
+#define DRAIN_MAX (1024 * 1024)
+
+void pysb_drain_body(pysb_req *x)
+{
+    request_rec *r = x->r;
+    if (!r->connection->master || !ap_request_has_body(r) || x->body_read ||
+        r->expecting_100)
+        return;
+    x->body_read = 1;
+    ap_filter_t *from = r->input_filters;
+    for (ap_filter_t *f = r->input_filters; f; f = f->next)
+        if (f->frec == ap_http_input_filter_handle) {
+            from = f->next;
+            break;
+        }
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_off_t total = 0;
+    int eos = 0;
+    while (from && !eos && total <= DRAIN_MAX) {
+        apr_status_t rv = ap_get_brigade(from, bb, AP_MODE_READBYTES, APR_BLOCK_READ,
+                                         HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS)
+            break;      /* the input ended badly: mod_http2 resets the stream */
+        for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b))
+            eos |= APR_BUCKET_IS_EOS(b);
+        apr_off_t n = 0;
+        apr_brigade_length(bb, 1, &n);
+        total += n;
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+}
+
 /* ---- the request -------------------------------------------------------- */
 
 /* Media type of a Content-Type, lower-cased, parameters dropped. */
@@ -287,8 +338,11 @@ int pysb_read_request(pysb_req *x)
     apr_size_t cap;
     if ((rc = body_cap(x, kind, &cap)) != OK)
         return rc;
-    if (kind == BODY_FORM)
-        return read_urlencoded(x, cap);
+    if (kind == BODY_FORM) {
+        rc = read_urlencoded(x, cap);
+        x->body_read = rc == OK;
+        return rc;
+    }
     if (kind == BODY_NONE) {
         if (!ct && !ap_request_has_body(r))
             return OK; /* a bare POST: fields only from the query */
@@ -304,6 +358,7 @@ int pysb_read_request(pysb_req *x)
     char *body = NULL;
     apr_size_t len = 0;
     rc = read_body(r, cap, &body, &len);
+    x->body_read = rc == OK;
     if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
         return pysb_fail(x, rc, "request body larger than this location accepts");
     if (rc != OK)

@@ -30,6 +30,7 @@ typedef struct pysb_req {
     pysb_format       format;   /* the default until the fields say */
     int               status;   /* the refusal, once one is found ... */
     const char       *why;      /* ... and its reason */
+    int               body_read; /* the body was read to its end */
 } pysb_req;
 
 /* The context of r: its Location, a fresh run id (X-PySandbox-Run-Id and
@@ -48,5 +49,9 @@ int pysb_unavailable(pysb_req *x, const char *fmt, ...)
  * refusal's status (400, 413, 415), or a status httpd's input filters
  * answered already (no reason recorded). */
 int pysb_read_request(pysb_req *x);
+
+/* Before a refusal on an HTTP/2 stream: what is left of the body (up to
+ * 1 MiB) read and dropped, so that the answer is not raced by a reset. */
+void pysb_drain_body(pysb_req *x);
 
 #endif

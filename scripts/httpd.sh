@@ -6,6 +6,10 @@
 #   scripts/httpd.sh start DIR PORT [MPM] [EXTRA_CONF_FILE]   start, wait until it answers
 #   scripts/httpd.sh stop DIR                                  stop it and wait for it to go
 #   scripts/httpd.sh free-port                                 print a free loopback port
+#
+# With HTTPD_TLS_PORT=N, start also serves HTTPS with HTTP/2 on port N
+# (conf/httpd-tls.conf.in), with a self-signed certificate for 127.0.0.1
+# and localhost made in DIR (tls.crt, tls.key) unless one is there.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -22,8 +26,14 @@ start() {
     cp -r "$root/conf/www" "$dir/www"
     chmod -R a+rX "$dir/www"
     chmod 755 "$dir" "$dir/run"
-    local extra_text=""
+    local extra_text="" tls_port=${HTTPD_TLS_PORT:-}
     [ -n "$extra" ] && extra_text=$(cat "$extra")
+    if [ -n "$tls_port" ]; then
+        [ -s "$dir/tls.crt" ] || make_cert "$dir"
+        extra_text="$(sed -e "s|@DIR@|$dir|g" -e "s|@TLS_PORT@|$tls_port|g" \
+            "$root/conf/httpd-tls.conf.in")
+$extra_text"
+    fi
     sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@MPM@|$mpm|g" \
         -e "s|@MODULE@|$root/build/mod_pysandbox.so|g" -e "s|@WWW@|$dir/www|g" \
         -e "s|@LOGLEVEL@|${PYSB_LOGLEVEL:-info}|g" \
@@ -39,7 +49,8 @@ PY
     mv "$dir/httpd.conf.tmp" "$dir/httpd.conf"
     /usr/sbin/apache2 -d "$dir" -f "$dir/httpd.conf" -k start
     for _ in $(seq 1 100); do
-        if [ -s "$dir/httpd.pid" ] && curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+        if [ -s "$dir/httpd.pid" ] && curl -q -s -o /dev/null "http://127.0.0.1:$port/" &&
+           { [ -z "$tls_port" ] || curl -q -sk -o /dev/null "https://127.0.0.1:$tls_port/"; }; then
             # and the launcher's socket is there
             ls "$dir"/run/pysandbox.*.sock >/dev/null 2>&1 && return 0
         fi
@@ -48,6 +59,15 @@ PY
     echo "httpd.sh: httpd did not come up on port $port; see $dir/error.log" >&2
     tail -n 20 "$dir/error.log" >&2 || true
     return 1
+}
+
+# A self-signed EC certificate (not a CA: mod_ssl would warn AH01906).
+make_cert() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+        -addext basicConstraints=critical,CA:FALSE \
+        -keyout "$1/tls.key" -out "$1/tls.crt" 2>/dev/null
+    chmod 600 "$1/tls.key"
 }
 
 stop() {

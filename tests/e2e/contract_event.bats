@@ -3,8 +3,10 @@
 # encodings, formats, status codes, verdicts, streaming, client disconnect,
 # access-log notes, directive merging, load and leaks.
 #
-# One file, two MPMs: contract_event.bats is the file, contract_prefork.bats
-# a symlink to it; the MPM is the part of the file name after "contract_".
+# One file, three variants: contract_event.bats is the file,
+# contract_prefork.bats and contract_h2.bats symlinks to it; the variant is
+# the part of the file name after "contract_": an MPM, or h2 (the event
+# MPM, every request over HTTPS with HTTP/2; see e2e_start).
 
 MPM=${BATS_TEST_FILENAME##*/}
 MPM=${MPM%.bats}
@@ -12,6 +14,7 @@ MPM=${MPM#contract_}
 case $MPM in
     event) RUN_UID_FIRST=601000 ;;
     prefork) RUN_UID_FIRST=601010 ;;
+    h2) RUN_UID_FIRST=601100 ;;
     *) RUN_UID_FIRST=601020 ;;   # worker, if ever linked
 esac
 load helpers
@@ -295,8 +298,8 @@ print("é€")' -d format=json
 @test "[$MPM] keep-alive: three runs on one connection" {
     local out="$BATS_TEST_TMPDIR/ka"
     curl -sS --max-time 20 -o "$out.1" "$RUN" -d 'code=print(1)' \
-        --next --max-time 20 -o "$out.2" "$RUN" -d 'code=print(2)' -d format=json \
-        --next --max-time 20 -o "$out.3" -w '%{num_connects}' "$RUN" -d 'code=print(3)' > "$out.n" ||
+        --next "${CURL_T[@]}" --max-time 20 -o "$out.2" "$RUN" -d 'code=print(2)' -d format=json \
+        --next "${CURL_T[@]}" --max-time 20 -o "$out.3" -w '%{num_connects}' "$RUN" -d 'code=print(3)' > "$out.n" ||
         fail "curl failed"
     [ "$(head -n 2 "$out.1")" = $'1\nOK' ] || fail "first: $(cat "$out.1")"
     jq -e '.stdout == "2\n"' "$out.2" >/dev/null || fail "second: $(cat "$out.2")"
@@ -456,6 +459,9 @@ print("é€")' -d format=json
     head -c 70000 /dev/zero | tr '\0' '#' > "$BATS_TEST_TMPDIR/over.py"
     req "$URL/small" -H 'Content-Type: text/x-python' --data-binary "@$BATS_TEST_TMPDIR/over.py"
     expect_refusal 413 'request body of 70000 bytes is larger than this location accepts'
+    # A Content-Length far above what is sent: over HTTP/2 that is a
+    # malformed request (RFC 9113 §8.1.1), which mod_http2 resets itself.
+    [ "$E2E_TRANSPORT" = h2 ] && return 0
     req "$RUN" -H 'Content-Type: text/x-python' -H 'Content-Length: 999999999' --data-binary 'print(1)'
     expect_refusal 413 '999999999'
 }
@@ -519,7 +525,7 @@ while True: pass'
     local rid line
     rid=$(header X-PySandbox-Run-Id)
     line=$(access_line " $rid ") || fail "no access log line for run $rid"
-    [[ $line =~ \"POST\ /run\ HTTP/1.1\"\ 200\ [0-9]+\ cpu_limit\ $rid\ wall=[0-9]+\ cpu=([0-9]+)\ mem=[1-9][0-9]*\ tag=cpu$$$ ]] ||
+    [[ $line =~ \"POST\ /run\ $HTTP_PROTO\"\ 200\ [0-9]+\ cpu_limit\ $rid\ wall=[0-9]+\ cpu=([0-9]+)\ mem=[1-9][0-9]*\ tag=cpu$$$ ]] ||
         fail "access log line: $line"
     [ "${BASH_REMATCH[1]}" -ge 900 ] || fail "cpu note ${BASH_REMATCH[1]} ms < 900"
 }
@@ -678,7 +684,7 @@ for p in ['$DOC_FILE', '$RO/inner.txt']:
     expect_code 200
     rid=$(header X-PySandbox-Run-Id)
     line=$(access_line " $rid ") || fail "no access log line for $rid"
-    [[ $line =~ \"POST\ /run\ HTTP/1.1\"\ 200\ [0-9]+\ nonzero_exit\ $rid\ wall=([0-9]+)\ cpu=([0-9]+)\ mem=([0-9]+)\ tag=log$$$ ]] ||
+    [[ $line =~ \"POST\ /run\ $HTTP_PROTO\"\ 200\ [0-9]+\ nonzero_exit\ $rid\ wall=([0-9]+)\ cpu=([0-9]+)\ mem=([0-9]+)\ tag=log$$$ ]] ||
         fail "access log line: $line"
     local wall=${BASH_REMATCH[1]} cpu=${BASH_REMATCH[2]} mem=${BASH_REMATCH[3]}
     [ "$wall" -ge 1 ] && [ "$cpu" -ge 1 ] && [ "$mem" -gt 1000 ] || fail "notes: wall=$wall cpu=$cpu mem=$mem"

@@ -4,7 +4,7 @@
 #
 # Load with `load helpers` after setting, at the top of the .bats file:
 #   RUN_UID_FIRST   first uid of the file's own PySandboxUserRange (a block
-#                   of RUN_UID_COUNT ids). Blocks live in 601000-601099,
+#                   of RUN_UID_COUNT ids). Blocks live in 601000-601199,
 #                   outside 600000-600999 on purpose: the CLI suite
 #                   (600100-600999) and any httpd of the benchmarks with
 #                   the default range (600000-600999, handed out
@@ -17,6 +17,18 @@
 #                   directory on a free port; EXTRA is config text appended
 #                   to conf/httpd-test.conf.in (the PySandboxUserRange line
 #                   is added here). Exports H (its directory), PORT, URL.
+#                   MPM is event or prefork; MPM+tls adds a TLS port (HTTPS
+#                   with HTTP/2 and HTTP/1.1, a certificate made by
+#                   openssl) and points URL there, with curl made to trust
+#                   it by a .curlrc in CURL_HOME (so even curl in a
+#                   subprocess does); h2 is event+tls with every request
+#                   over HTTP/2 (the .curlrc adds --http2, and every
+#                   expect_code checks the answer came over HTTP/2).
+#                   PLAIN_URL is then the plain port, TLS_PORT the TLS one;
+#                   CURL_T holds the .curlrc's options again for a transfer
+#                   after curl's --next (a .curlrc applies to the first
+#                   only). HTTP_PROTO is the request's protocol as the
+#                   access log shows it.
 #   e2e_stop        (teardown_file) stop it, then fail unless nothing of it
 #                   is left: no process of the uid block, no launcher or
 #                   supervisor of this httpd, no socket file, no crash in
@@ -24,6 +36,9 @@
 #   req CURL_ARGS… URL  one request, bounded (--max-time $REQ_MAX, default
 #                   25 s); sets $HTTP_CODE, $RESP_BODY, $RESP_H/$RESP_B (files).
 #   expect_code N / expect_header NAME ERE / expect_json JQ / body_has S
+#   header NAME / header_only NAME / trailer NAME  a field of the last
+#                   response (headers and trailers, the last value wins) /
+#                   its headers alone / its trailers alone
 #   expect_run_id   X-PySandbox-Run-Id is a UUID
 #   expect_one_line the body is exactly one non-empty line
 #   run_procs       the processes of this httpd's runs still alive (uid
@@ -69,20 +84,32 @@ e2e_require() {
     [ -n "${RUN_UID_FIRST:-}" ] || { echo "e2e: RUN_UID_FIRST not set" >&2; return 1; }
 }
 
-# e2e_start MPM [EXTRA_TEXT]
+# e2e_start MPM|MPM+tls|h2 [EXTRA_TEXT]
 e2e_start() {
-    local mpm=$1 extra=${2:-} try
+    local mpm=$1 extra=${2:-} try transport=h1
     e2e_require || return 1
     export RUN_UID_FIRST RUN_UID_LAST=$((RUN_UID_FIRST + RUN_UID_COUNT - 1))
-    export MPM=$mpm
+    case $mpm in
+    h2) transport=h2; mpm=event ;;
+    *+tls) transport=tls; mpm=${mpm%+tls} ;;
+    esac
+    # the file's label: h2, or the MPM
+    [ "$transport" = h2 ] && export MPM=h2 || export MPM=$mpm
+    export E2E_TRANSPORT=$transport HTTP_PROTO=HTTP/1.1 TLS_PORT=""
+    [ "$transport" = h2 ] && HTTP_PROTO=HTTP/2.0
     H=$(mktemp -d /tmp/pysb-e2e.XXXXXX)
     export H
     printf 'PySandboxUserRange %s %s\n%s\n' "$RUN_UID_FIRST" "$RUN_UID_LAST" "$extra" > "$H/extra.conf"
     for try in 1 2 3; do
         PORT=$("$HTTPD_SH" free-port)
+        [ "$transport" = h1 ] || TLS_PORT=$("$HTTPD_SH" free-port)
         # fd 3 closed: a daemon holding bats' fd 3 would hang the suite.
-        if "$HTTPD_SH" start "$H" "$PORT" "$mpm" "$H/extra.conf" >"$H/start.log" 2>&1 3>&-; then
-            export PORT URL="http://127.0.0.1:$PORT"
+        if [ "$PORT" != "$TLS_PORT" ] &&
+           HTTPD_TLS_PORT=$TLS_PORT "$HTTPD_SH" start "$H" "$PORT" "$mpm" "$H/extra.conf" \
+               >"$H/start.log" 2>&1 3>&-; then
+            export PORT URL="http://127.0.0.1:$PORT" PLAIN_URL="http://127.0.0.1:$PORT"
+            [ "$transport" = h1 ] || URL="https://127.0.0.1:$TLS_PORT"
+            e2e_curl_transport "$transport"
             E2E_PARENT=$(cat "$H/httpd.pid")
             export E2E_PARENT
             echo "$E2E_PARENT" > "$H/parents"
@@ -94,6 +121,23 @@ e2e_start() {
     cat "$H/start.log" >&2
     return 1
 }
+
+# curl's defaults for the transport: a .curlrc (read by every curl that
+# is not given -q first).
+e2e_curl_transport() {
+    CURL_T=()
+    case $1 in
+    h2) CURL_T=(--http2 --insecure) ;;
+    tls) CURL_T=(--insecure) ;;
+    *) return 0 ;;
+    esac
+    mkdir -p "$H/curl"
+    printf '%s\n' "${CURL_T[@]}" > "$H/curl/.curlrc"
+    export CURL_HOME="$H/curl"
+    # bash cannot export arrays: the file's tests see it through this.
+    export CURL_T_LIST="${CURL_T[*]}"
+}
+read -r -a CURL_T <<<"${CURL_T_LIST:-}"
 
 # The processes of this httpd, whatever happened to their parents.
 # pysb_procs COMM: pids named COMM whose stderr is this httpd's error log.
@@ -268,8 +312,10 @@ req() {
     RESP_H="$BATS_TEST_TMPDIR/resp.$REQ_N.h"
     RESP_B="$BATS_TEST_TMPDIR/resp.$REQ_N.b"
     REQ_ARGS=("$@")
-    HTTP_CODE=$(curl -sS --max-time "$REQ_MAX" -D "$RESP_H" -o "$RESP_B" -w '%{http_code}' "$@" 2>"$RESP_B.err") || true
-    RESP_BODY=$(cat "$RESP_B" 2>/dev/null)
+    local got
+    got=$(curl -sS --max-time "$REQ_MAX" -D "$RESP_H" -o "$RESP_B" -w '%{http_code} %{http_version}' "$@" 2>"$RESP_B.err") || true
+    read -r HTTP_CODE HTTP_VERSION <<<"$got"
+    RESP_BODY=$(cat "$RESP_B" 2>/dev/null) || RESP_BODY=""
     return 0
 }
 
@@ -282,11 +328,36 @@ header() {
         END { if (n in v) print v[n] }' "$RESP_H"
 }
 
+# trailer NAME: the value of a trailer field of the last response (what
+# curl -D writes after the last header block's blank line).
+trailer() {
+    awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" '
+        /^HTTP\// { delete v; body = 0; next }
+        { sub(/\r$/, "") }
+        $0 == "" { body = 1; next }
+        !body { next }
+        { i = index($0, ":"); if (!i) next
+          k = tolower(substr($0, 1, i - 1)); x = substr($0, i + 1); sub(/^[ \t]+/, "", x); v[k] = x }
+        END { if (n in v) print v[n] }' "$RESP_H"
+}
+
+# header_only NAME: the value in the last header block, trailers left out.
+header_only() {
+    awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" '
+        /^HTTP\// { delete v; body = 0; next }
+        { sub(/\r$/, "") }
+        $0 == "" { body = 1; next }
+        body { next }
+        { i = index($0, ":"); if (!i) next
+          k = tolower(substr($0, 1, i - 1)); x = substr($0, i + 1); sub(/^[ \t]+/, "", x); v[k] = x }
+        END { if (n in v) print v[n] }' "$RESP_H"
+}
+
 dump() {
     {
         if [ -n "${RESP_H:-}" ]; then
             echo "--- last request: curl ${REQ_ARGS[*]:0:12}"
-            echo "--- HTTP status: ${HTTP_CODE:-} $(cat "$RESP_B.err" 2>/dev/null)"
+            echo "--- HTTP status: ${HTTP_CODE:-} (HTTP/${HTTP_VERSION:-?}) $(cat "$RESP_B.err" 2>/dev/null)"
             echo "--- headers:"; tr -d '\r' < "$RESP_H" 2>/dev/null
             echo "--- body (first 2000 bytes):"; head -c 2000 "$RESP_B" 2>/dev/null; echo
         fi
@@ -300,8 +371,11 @@ fail() {
     return 1
 }
 
+# expect_code N: the status; over the h2 transport, and HTTP/2 it was.
 expect_code() {
-    [ "$HTTP_CODE" = "$1" ] || fail "expected HTTP $1, got $HTTP_CODE"
+    [ "$HTTP_CODE" = "$1" ] || { fail "expected HTTP $1, got $HTTP_CODE"; return 1; }
+    [ "${E2E_TRANSPORT:-h1}" != h2 ] || [ "$HTTP_VERSION" = 2 ] ||
+        fail "expected an HTTP/2 answer, got HTTP/$HTTP_VERSION"
 }
 
 # expect_header NAME ERE

@@ -9,7 +9,7 @@ load helpers
 setup_file() { stream_setup_file; }
 teardown_file() { stream_teardown_file; }
 
-@test "a byte that is not UTF-8 arrives as U+FFFD, NUL as \\u0000 (ndjson)" {
+@test "${T2}a byte that is not UTF-8 arrives as U+FFFD, NUL as \\u0000 (ndjson)" {
     post bad_nd ndjson 'import sys
 sys.stdout.buffer.write(b"a\xffb")
 sys.stdout.flush()
@@ -25,7 +25,7 @@ sys.stderr.buffer.write(b"e\xfe\x00f")'
     evcheck bad_nd '.[-1].stdout_bytes == 7 and .[-1].stderr_bytes == 4'
 }
 
-@test "a byte that is not UTF-8 arrives as U+FFFD, NUL as \\u0000 (sse)" {
+@test "${T2}a byte that is not UTF-8 arrives as U+FFFD, NUL as \\u0000 (sse)" {
     post bad_ss sse 'import sys
 sys.stdout.buffer.write(b"a\xffb\x00c")'
     events bad_ss sse
@@ -39,7 +39,7 @@ sys.stdout.buffer.write(b"price: \xe2\x82"); sys.stdout.flush()
 time.sleep(0.3)
 sys.stdout.buffer.write(b"\xac!\n"); sys.stdout.flush()'
 
-@test "a 3-byte character split across two writes with a sleep arrives as one € (ndjson)" {
+@test "${T2}a 3-byte character split across two writes with a sleep arrives as one € (ndjson)" {
     post eu_nd ndjson "$SPLIT_EURO"
     events eu_nd ndjson
     evcheck eu_nd "$(joined stdout) == \"price: €!\\n\""
@@ -49,7 +49,7 @@ sys.stdout.buffer.write(b"\xac!\n"); sys.stdout.flush()'
     evcheck eu_nd '[.[] | select(.stream == "stdout") | .data | select(test("€"))] | length == 1'
 }
 
-@test "a 3-byte character split across two writes with a sleep arrives as one € (sse)" {
+@test "${T2}a 3-byte character split across two writes with a sleep arrives as one € (sse)" {
     post eu_ss sse "$SPLIT_EURO"
     events eu_ss sse
     evcheck eu_ss "$(joined stdout) == \"price: €!\\n\""
@@ -57,7 +57,7 @@ sys.stdout.buffer.write(b"\xac!\n"); sys.stdout.flush()'
     ! grep -qi 'ufffd' "$T/eu_ss.body" || fail "escaped U+FFFD on the wire"
 }
 
-@test "a 4-byte character in three writes, and cuts on both streams at once, arrive whole" {
+@test "${T2}a 4-byte character in three writes, and cuts on both streams at once, arrive whole" {
     post cut4 ndjson 'import sys, time
 o, e = sys.stdout.buffer, sys.stderr.buffer
 o.write(b"\xf0\x9f"); o.flush(); time.sleep(0.15)
@@ -72,7 +72,7 @@ o.write(b"\xac"); o.flush()'
     evcheck cut4 '.[-1].stdout_bytes == 9 and .[-1].stderr_bytes == 3'
 }
 
-@test "a character cut by the end of the output becomes U+FFFD before the exit event" {
+@test "${T2}a character cut by the end of the output becomes U+FFFD before the exit event" {
     post tail_nd ndjson 'import sys; sys.stdout.buffer.write(b"ok\xe2\x82")'
     events tail_nd ndjson
     evcheck tail_nd "$(joined stdout) | test(\"^ok\\ufffd+\$\")"
@@ -84,14 +84,14 @@ o.write(b"\xac"); o.flush()'
 LINE_1M='import sys
 sys.stdout.write("0123456789abcdef" * 65536 + "\n")'
 
-@test "one 1 MiB line (output=4M) arrives complete (ndjson)" {
+@test "${T2}one 1 MiB line (output=4M) arrives complete (ndjson)" {
     post big_nd ndjson "$LINE_1M" -d output=4M
     events big_nd ndjson
     evcheck big_nd "$(joined stdout) == (\"0123456789abcdef\" * 65536 + \"\\n\")"
     evcheck big_nd '.[-1] | .status == "ok" and .stdout_bytes == 1048577 and .stdout_truncated == false and .limits.output == 4194304'
 }
 
-@test "one 1 MiB line (output=4M) arrives complete (sse)" {
+@test "${T2}one 1 MiB line (output=4M) arrives complete (sse)" {
     post big_ss sse "$LINE_1M" -d output=4M
     events big_ss sse
     evcheck big_ss "$(joined stdout) | length == 1048577"
@@ -99,7 +99,7 @@ sys.stdout.write("0123456789abcdef" * 65536 + "\n")'
     evcheck big_ss '.[-1] | .status == "ok" and .stdout_bytes == 1048577'
 }
 
-@test "a 1 MiB line of non-ASCII characters, cut anywhere by the pipes, arrives whole" {
+@test "${T2}a 1 MiB line of non-ASCII characters, cut anywhere by the pipes, arrives whole" {
     # 2-, 3- and 4-byte characters: the pipe and frame boundaries fall
     # inside characters many times; none may become U+FFFD.
     post bigu_nd ndjson 'import sys
@@ -112,21 +112,21 @@ sys.stdout.write("é€😀" * 116508 + "\n")' -d output=4M
 HUNDRED_K='for i in range(100000):
     print(i)'
 
-@test "100 000 tiny lines arrive complete (ndjson)" {
+@test "${T2}100 000 tiny lines arrive complete (ndjson)" {
     post lines_nd ndjson "$HUNDRED_K"
     events lines_nd ndjson
     evcheck lines_nd "$(joined stdout) == ([range(100000) | tostring + \"\\n\"] | add)"
     evcheck lines_nd '.[-1] | .status == "ok" and .stdout_bytes == 588890'
 }
 
-@test "100 000 tiny lines arrive complete (sse)" {
+@test "${T2}100 000 tiny lines arrive complete (sse)" {
     post lines_ss sse "$HUNDRED_K"
     events lines_ss sse
     evcheck lines_ss "$(joined stdout) == ([range(100000) | tostring + \"\\n\"] | add)"
     evcheck lines_ss '.[-1] | .status == "ok" and .stdout_bytes == 588890'
 }
 
-@test "a trailing byte that can never start a character is not held back" {
+@test "${T2}a trailing byte that can never start a character is not held back" {
     # 0xff cannot begin a UTF-8 sequence: its U+FFFD must go out at once,
     # not wait for the next output 1.5 s later.
     curl -sS -N --max-time "$CURL_MAX" -o "$T/ff.body" "$BASE/run" -d format=ndjson \

@@ -32,7 +32,7 @@ print("to stdout")
 print("to stderr", file=sys.stderr)
 print("é ✓ 😀")'
 
-@test "ndjson: every line is one JSON object with stream stdout|stderr|exit, exit last" {
+@test "${T2}ndjson: every line is one JSON object with stream stdout|stderr|exit, exit last" {
     post nd ndjson "$BOTH"
     events nd ndjson
     evcheck nd "$(joined stdout) == \"to stdout\\né ✓ 😀\\n\""
@@ -42,7 +42,7 @@ print("é ✓ 😀")'
     evcheck nd '.[-1] | has("status") and has("run_id") and (has("stdout") | not) and (has("stderr") | not)'
 }
 
-@test "ndjson: headers (Content-Type, no-cache, run id of the exit event)" {
+@test "${T2}ndjson: headers (Content-Type, no-cache, run id of the exit event)" {
     post ndh ndjson 'print(1)'
     events ndh ndjson
     [[ "$(header ndh Content-Type)" == application/x-ndjson* ]] || fail "Content-Type: $(header ndh Content-Type)"
@@ -53,7 +53,7 @@ print("é ✓ 😀")'
     evcheck ndh ".[-1].run_id == \"$id\""
 }
 
-@test "sse: events have event: stdout|stderr|exit and a JSON data: line, blank-line separated" {
+@test "${T2}sse: events have event: stdout|stderr|exit and a JSON data: line, blank-line separated" {
     post ss sse "$BOTH"
     events ss sse
     evcheck ss "$(joined stdout) == \"to stdout\\né ✓ 😀\\n\""
@@ -69,7 +69,7 @@ print("é ✓ 😀")'
     [ "$status" -eq 0 ] || { show "$T/ss.body"; fail "raw SSE layout is off"; }
 }
 
-@test "sse: headers (text/event-stream, no-cache, X-Accel-Buffering, run id)" {
+@test "${T2}sse: headers (text/event-stream, no-cache, X-Accel-Buffering, run id)" {
     post ssh sse 'print(1)'
     events ssh sse
     [[ "$(header ssh Content-Type)" == text/event-stream* ]] || fail "Content-Type: $(header ssh Content-Type)"
@@ -78,7 +78,7 @@ print("é ✓ 😀")'
     evcheck ssh ".[-1].run_id == \"$(header ssh X-PySandbox-Run-Id)\""
 }
 
-@test "a run with no output at all: only the exit event (ndjson and sse)" {
+@test "${T2}a run with no output at all: only the exit event (ndjson and sse)" {
     post q1 ndjson 'pass'
     events q1 ndjson
     evcheck q1 'length == 1 and .[0].stdout_bytes == 0 and .[0].stderr_bytes == 0'
@@ -87,7 +87,7 @@ print("é ✓ 😀")'
     evcheck q2 'length == 1 and .[0].status == "ok"'
 }
 
-@test "format= selects ndjson or sse (form field, any case; JSON body; query string)" {
+@test "${T2}format= selects ndjson or sse (form field, any case; JSON body; query string)" {
     post f1 ndjson 'print("x")'
     [[ "$(header f1 Content-Type)" == application/x-ndjson* ]] || fail "format=ndjson: $(header f1 Content-Type)"
     events f1 ndjson
@@ -103,7 +103,7 @@ print("é ✓ 😀")'
     for n in f1 f2 f3 f4; do evcheck $n "$(joined stdout) == \"x\\n\""; done
 }
 
-@test "Accept: text/event-stream selects sse, application/x-ndjson selects ndjson" {
+@test "${T2}Accept: text/event-stream selects sse, application/x-ndjson selects ndjson" {
     req a1 "$BASE/run" -H 'Accept: text/event-stream' --data-urlencode 'code=print("a")'
     [[ "$(header a1 Content-Type)" == text/event-stream* ]] || fail "Accept sse: $(header a1 Content-Type)"
     events a1 sse
@@ -120,7 +120,7 @@ print("é ✓ 😀")'
     events a4 ndjson
 }
 
-@test "format= wins over Accept; no format and no Accept: the Location's default" {
+@test "${T2}format= wins over Accept; no format and no Accept: the Location's default" {
     req w1 "$BASE/run" -H 'Accept: text/event-stream' -d format=ndjson --data-urlencode 'code=print(1)'
     [[ "$(header w1 Content-Type)" == application/x-ndjson* ]] || fail "format over Accept: $(header w1 Content-Type)"
     events w1 ndjson
@@ -138,14 +138,14 @@ print("é ✓ 😀")'
     events w5 sse
 }
 
-@test "an unknown format= is a 400 with a one-line reason, and nothing runs" {
+@test "${T2}an unknown format= is a 400 with a one-line reason, and nothing runs" {
     req bad "$BASE/run" -d format=xml --data-urlencode 'code=print(1)'
     [ "$HTTP_CODE" = 400 ] || fail "HTTP $HTTP_CODE"
     grep -q 'format must be one of' "$T/bad.body" || { show "$T/bad.body"; fail "no reason"; }
     [ "$(wc -l <"$T/bad.body")" -eq 1 ] || fail "reason is not one line"
 }
 
-@test "sse over GET ?format=sse&user_script=… (the EventSource path)" {
+@test "${T2}sse over GET ?format=sse&user_script=… (the EventSource path)" {
     req g1 -G "$BASE/run" -H 'Accept: text/event-stream' --data-urlencode 'format=sse' \
         --data-urlencode 'user_script=import sys
 print("via GET")
@@ -167,7 +167,7 @@ print("err", file=sys.stderr)'
     evcheck g3 ".[-1].limits.cpu_time == 2 and $(joined stdout) == \"3\\n\""
 }
 
-@test "?info=1 returns the Location's limits (defaults and maximums) as JSON" {
+@test "${T2}?info=1 returns the Location's limits (defaults and maximums) as JSON" {
     req i1 "$BASE/run?info=1"
     [ "$HTTP_CODE" = 200 ] || fail "HTTP $HTTP_CODE"
     [[ "$(header i1 Content-Type)" == application/json* ]] || fail "Content-Type: $(header i1 Content-Type)"
@@ -194,7 +194,7 @@ print("err", file=sys.stderr)'
         || { show "$T/i3.body"; fail "info of /nd"; }
 }
 
-@test "GET /run with Accept: application/json and no code returns the same limits JSON" {
+@test "${T2}GET /run with Accept: application/json and no code returns the same limits JSON" {
     req j0 "$BASE/run?info=1"
     req j1 "$BASE/run" -H 'Accept: application/json'
     [ "$HTTP_CODE" = 200 ] || fail "HTTP $HTTP_CODE"
@@ -206,7 +206,7 @@ print("err", file=sys.stderr)'
     jq -e '.cpu_time.max == 3' "$T/j2.body" >/dev/null || { show "$T/j2.body"; fail "/tight info"; }
 }
 
-@test "limits asked for are the exit event's limits; above the maximum is a 400 naming it" {
+@test "${T2}limits asked for are the exit event's limits; above the maximum is a 400 naming it" {
     post l1 ndjson 'print(1)' -d cpu_time=2.5 -d wall_time=7 -d memory=300M -d output=2M
     events l1 ndjson
     evcheck l1 '.[-1].limits | .cpu_time == 2.5 and .wall_time == 7 and .memory == 314572800 and .output == 2097152 and .processes == 1'
@@ -217,7 +217,7 @@ print("err", file=sys.stderr)'
         || { show "$T/l2.body"; fail "refusal body"; }
 }
 
-@test "Accept is ranked by q: the highest served type wins, q=0 excludes" {
+@test "${T2}Accept is ranked by q: the highest served type wins, q=0 excludes" {
     req q1 "$BASE/run" -H 'Accept: application/x-ndjson;q=0.5, text/event-stream' --data-urlencode 'code=print(1)'
     [[ "$(header q1 Content-Type)" == text/event-stream* ]] || fail "q ranking: $(header q1 Content-Type)"
     req q2 "$BASE/run" -H 'Accept: text/event-stream;q=0, application/json;q=0.2' --data-urlencode 'code=print(1)'

@@ -7,6 +7,12 @@
 # stream_teardown_file from teardown_file (stops it by pid, keeps its logs
 # under build/test-logs/stream/).
 #
+# Transport: a file whose name starts with h2_ (a symlink to one of the
+# others: h2_framing.bats -> framing.bats) runs the same tests over HTTPS
+# with HTTP/2: the httpd gets a TLS port (scripts/httpd.sh, HTTPD_TLS_PORT),
+# BASE points there, every curl is switched to --http2 --insecure by a
+# .curlrc (CURL_HOME), and every req/post checks that HTTP/2 answered.
+#
 # Conventions (T is the test's own temporary directory):
 #   post NAME FMT CODE [CURL ARGS...]
 #                     POST code (urlencoded) with format=FMT to /run; the body
@@ -30,6 +36,11 @@ STREAM_LOGS="$STREAM_ROOT/build/test-logs/stream"
 # Upper bound on any single request, whatever the run's limits say.
 : "${CURL_MAX:=40}"
 
+STREAM_TRANSPORT=h1
+case ${BATS_TEST_FILENAME##*/} in h2_*) STREAM_TRANSPORT=h2 ;; esac
+# The label of the transport, for test names.
+[ "$STREAM_TRANSPORT" = h2 ] && T2="[h2] " || T2=""
+
 # stream_setup_file [EXTRA_CONF_TEXT] — start this file's httpd.
 stream_setup_file() {
     local extra_text=${1:-} extra="" try
@@ -48,13 +59,22 @@ stream_setup_file() {
     # A free port can be taken between free-port and Listen: try again.
     for try in 1 2 3; do
         PORT=$("$HTTPD_SH" free-port)
-        if "$HTTPD_SH" start "$SRV_DIR" "$PORT" "${STREAM_MPM:-${MPM:-event}}" $extra >&2; then
+        TLS_PORT=""
+        [ "$STREAM_TRANSPORT" = h2 ] && TLS_PORT=$("$HTTPD_SH" free-port)
+        if [ "$PORT" != "$TLS_PORT" ] && HTTPD_TLS_PORT=$TLS_PORT \
+           "$HTTPD_SH" start "$SRV_DIR" "$PORT" "${STREAM_MPM:-${MPM:-event}}" $extra >&2; then
             break
         fi
         "$HTTPD_SH" stop "$SRV_DIR" || true
         [ "$try" -lt 3 ] || return 1
     done
     BASE="http://127.0.0.1:$PORT"
+    if [ "$STREAM_TRANSPORT" = h2 ]; then
+        BASE="https://127.0.0.1:$TLS_PORT"
+        mkdir -p "$SRV_DIR/curl"
+        printf -- '--http2\n--insecure\n' > "$SRV_DIR/curl/.curlrc"
+        export CURL_HOME="$SRV_DIR/curl"
+    fi
     export SRV_DIR PORT BASE
 }
 
@@ -95,12 +115,17 @@ show() {
 }
 
 req() {
-    local name=$1 rc=0
+    local name=$1 rc=0 got version
     shift
-    HTTP_CODE=$(curl -sS --max-time "$CURL_MAX" -o "$T/$name.body" -D "$T/$name.hdr" \
-        -w '%{http_code}' "$@") || rc=$?
+    got=$(curl -sS --max-time "$CURL_MAX" -o "$T/$name.body" -D "$T/$name.hdr" \
+        -w '%{http_code} %{http_version}' "$@") || rc=$?
+    read -r HTTP_CODE version <<<"$got"
     if [ "$rc" -ne 0 ]; then
         fail "curl exited $rc for $name: $*"
+        return 1
+    fi
+    if [ "$STREAM_TRANSPORT" = h2 ] && [ "$version" != 2 ]; then
+        fail "$name: answered over HTTP/$version, not HTTP/2"
         return 1
     fi
 }

@@ -32,13 +32,13 @@ check_alternate() {
     evcheck "$n" '.[-1].status == "ok" and .[-1].stdout_bytes == 74 and .[-1].stderr_bytes == 74'
 }
 
-@test "ndjson: stdout and stderr events keep the program's interleaving" {
+@test "${T2}ndjson: stdout and stderr events keep the program's interleaving" {
     post alt_nd ndjson "$ALTERNATE"
     events alt_nd ndjson
     check_alternate alt_nd
 }
 
-@test "sse: stdout and stderr events keep the program's interleaving" {
+@test "${T2}sse: stdout and stderr events keep the program's interleaving" {
     post alt_ss sse "$ALTERNATE"
     events alt_ss sse
     check_alternate alt_ss
@@ -49,7 +49,7 @@ print("early", flush=True)
 time.sleep(2)
 print("late")'
 
-@test "the first event arrives before the program ends (curl -N, ndjson and sse)" {
+@test "${T2}the first event arrives before the program ends (curl -N, ndjson and sse)" {
     local t0 t_snap t1 rc_nd=0 rc_ss=0
     t0=$(now)
     curl -sS -N --max-time "$CURL_MAX" -o "$T/slow_nd.body" "$BASE/run" \
@@ -89,7 +89,7 @@ print("late")'
     done
 }
 
-@test "a silent stream's headers arrive at once, before any output (ndjson and sse)" {
+@test "${T2}a silent stream's headers arrive at once, before any output (ndjson and sse)" {
     # The relay flushes before it waits, not after each frame: a stream
     # that opened must be on the wire while the program is still silent.
     local fmt
@@ -109,7 +109,7 @@ print("late")'
     done
 }
 
-@test "text output is streamed too: a flushed line before a sleep arrives early" {
+@test "${T2}text output is streamed too: a flushed line before a sleep arrives early" {
     # The same promise for curl's default format, as a control that the
     # timing check above measures the module and not curl.
     curl -sS -N --max-time "$CURL_MAX" -o "$T/slow_tx.body" "$BASE/run" \
@@ -152,7 +152,7 @@ compare_with_json() {
     done
 }
 
-@test "exit event == json result (ok, both streams, non-ASCII and a bad byte)" {
+@test "${T2}exit event == json result (ok, both streams, non-ASCII and a bad byte)" {
     compare_with_json ok 'import sys
 print("hello é ✓")
 sys.stdout.flush()
@@ -161,24 +161,24 @@ print("warn", file=sys.stderr)'
     evcheck ok_ndjson '.[-1].status == "ok" and .[-1].stdout_bytes == 24 and .[-1].stderr_bytes == 5'
 }
 
-@test "exit event == json result (nonzero_exit with a traceback)" {
+@test "${T2}exit event == json result (nonzero_exit with a traceback)" {
     compare_with_json nz 'print("before")
 raise ValueError("boom")'
     evcheck nz_sse '.[-1].status == "nonzero_exit" and .[-1].exit_code == 1'
     evcheck nz_sse "$(joined stderr) | test(\"ValueError: boom\")"
 }
 
-@test "exit event == json result (sys.exit(3))" {
+@test "${T2}exit event == json result (sys.exit(3))" {
     compare_with_json ex 'import sys; print("bye"); sys.exit(3)'
     evcheck ex_ndjson '.[-1] | .status == "nonzero_exit" and .exit_code == 3 and .signal == null'
 }
 
-@test "exit event == json result (killed by a signal)" {
+@test "${T2}exit event == json result (killed by a signal)" {
     compare_with_json sg 'import os; print("x", flush=True); os.kill(os.getpid(), 9)'
     evcheck sg_ndjson '.[-1] | .status == "signal" and .signal == "SIGKILL" and .exit_code == null'
 }
 
-@test "exit event == json result (output_limit, with asked-for limits)" {
+@test "${T2}exit event == json result (output_limit, with asked-for limits)" {
     # The program outlives the cap (it sleeps), so the kill is certain and
     # exit_code/signal do not depend on who was faster.
     compare_with_json ol 'import time
@@ -189,7 +189,7 @@ time.sleep(5)' -d output=100 -d cpu_time=3 -d memory=128M
     evcheck ol_sse '.[-1].limits | .output == 100 and .cpu_time == 3 and .memory == 134217728'
 }
 
-@test "exit event == json result (stdin given, read back)" {
+@test "${T2}exit event == json result (stdin given, read back)" {
     compare_with_json in 'import sys; data = sys.stdin.read(); print(len(data), data.upper(), end="")' \
         --data-urlencode $'stdin=abc\ndef\n'
     evcheck in_ndjson "$(joined stdout) == \"8 ABC\\nDEF\\n\""

@@ -8,7 +8,7 @@ load helpers
 setup_file() { stream_setup_file; }
 teardown_file() { stream_teardown_file; }
 
-@test "the exit event carries every statistic, with sane types and values" {
+@test "${T2}the exit event carries every statistic, with sane types and values" {
     post st ndjson 'x = sum(i * i for i in range(300000)); print(x)' \
         -d cpu_time=4 -d wall_time=6 -d memory=200M -d output=64K
     events st ndjson
@@ -33,7 +33,7 @@ teardown_file() { stream_teardown_file; }
         and has("message") and has("status")'
 }
 
-@test "cpu_limit through ndjson: output before the loop streamed, Time Limit Exceeded" {
+@test "${T2}cpu_limit through ndjson: output before the loop streamed, Time Limit Exceeded" {
     post cpu ndjson 'import sys
 print("spinning", flush=True)
 print("on stderr too", file=sys.stderr, flush=True)
@@ -45,7 +45,7 @@ while True:
     evcheck cpu '.[-1] | .cpu_time > 0.7 and .cpu_time < 3 and .wall_time < 5 and .limits.cpu_time == 1'
 }
 
-@test "cpu_limit through sse, with every catchable signal ignored" {
+@test "${T2}cpu_limit through sse, with every catchable signal ignored" {
     post cpu2 sse 'import signal
 for s in range(1, signal.NSIG):
     try:
@@ -60,7 +60,7 @@ while True:
     evcheck cpu2 '.[-1] | .status == "cpu_limit" and .wall_time < 5'
 }
 
-@test "wall_limit through ndjson: the early output arrives, then the verdict" {
+@test "${T2}wall_limit through ndjson: the early output arrives, then the verdict" {
     post wall ndjson 'import time
 print("sleeping", flush=True)
 time.sleep(30)' -d wall_time=1
@@ -69,7 +69,7 @@ time.sleep(30)' -d wall_time=1
     evcheck wall '.[-1] | .status == "wall_limit" and .wall_time >= 0.9 and .wall_time < 4 and .signal == "SIGKILL"'
 }
 
-@test "output_limit through ndjson: exactly the kept bytes are streamed" {
+@test "${T2}output_limit through ndjson: exactly the kept bytes are streamed" {
     post out ndjson 'import sys, time
 print("start", flush=True)
 sys.stdout.write("x" * 5000); sys.stdout.flush()
@@ -82,7 +82,7 @@ time.sleep(5)' -d output=1000
         and .limits.output == 1000 and .wall_time < 4'
 }
 
-@test "output_limit through sse: the cap counts stdout and stderr together" {
+@test "${T2}output_limit through sse: the cap counts stdout and stderr together" {
     post out2 sse 'import sys, time
 for i in range(100):
     sys.stdout.write("o" * 10); sys.stdout.flush()
@@ -97,7 +97,7 @@ time.sleep(5)' -d output=333
     evcheck out2 "$(joined stderr) | test(\"^e+\$\")"
 }
 
-@test "memory_limit through ndjson" {
+@test "${T2}memory_limit through ndjson" {
     post mem ndjson 'print("allocating", flush=True)
 blocks = []
 while True:
@@ -108,7 +108,7 @@ while True:
     evcheck mem "$(joined stderr) | test(\"MemoryError\")"
 }
 
-@test "nonzero_exit through sse: the message names the status" {
+@test "${T2}nonzero_exit through sse: the message names the status" {
     post nz sse 'import sys; sys.stderr.write("bad\n"); sys.exit(42)'
     events nz sse
     evcheck nz '.[-1] | .status == "nonzero_exit" and .exit_code == 42
@@ -116,7 +116,7 @@ while True:
     evcheck nz "$(joined stderr) == \"bad\\n\""
 }
 
-@test "a client that hangs up mid-stream gets its run killed at once" {
+@test "${T2}a client that hangs up mid-stream gets its run killed at once" {
     local t0 left
     # curl gives up after 1 s of an endless, chatty run.
     curl -sS -N --max-time 1 -o "$T/hup.body" "$BASE/run" -d format=ndjson -d wall_time=20 \
@@ -142,7 +142,7 @@ $left"
     grep -q ' cancelled ' "$SRV_DIR/access.log" || { tail -n 3 "$SRV_DIR/access.log" >&2; fail "no cancelled note"; }
 }
 
-@test "no run process is left behind by this file's runs" {
+@test "${T2}no run process is left behind by this file's runs" {
     local left
     left=$(sandbox_procs)
     [ -z "$left" ] || fail "processes in the run uid range remain:

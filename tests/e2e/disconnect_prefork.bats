@@ -1,0 +1,1 @@
+disconnect_event.bats
