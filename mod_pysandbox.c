@@ -29,6 +29,7 @@
 #include "httpd/parent.h"
 #include "httpd/relay.h"
 #include "httpd/request.h"
+#include "httpd/verdict.h"
 #include "src/fields.h"
 #include "src/render.h"
 
@@ -155,6 +156,7 @@ static void pysb_register_hooks(apr_pool_t *p)
     ap_hook_child_init(pysb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(pysb_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(pysb_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
+    pysb_verdict_register();
 }
 
 module AP_MODULE_DECLARE_DATA pysandbox_module = {

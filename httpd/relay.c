@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "httpd/parent.h"
+#include "httpd/verdict.h"
 #include "src/clock.h"
 #include "src/session.h"
 
@@ -213,6 +214,7 @@ static void on_started(relay *rl)
         if (f == PYSB_FMT_SSE)
             apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
     }
+    pysb_verdict_open(r);
     pysb_render_open(rl->render); /* streams: headers now */
 }
 
@@ -226,8 +228,7 @@ static void on_result(relay *rl, const pysb_result *res)
         if (!rl->headers_out)
             r->status = HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (rl->x->format == PYSB_FMT_JSON)
-        apr_table_setn(r->headers_out, "X-PySandbox-Status", pysb_status_name(res->status));
+    pysb_verdict_set(r, res);   /* headers too, if none went out (json) */
     if (pysb_render_result(rl->render, res) < 0 && !rl->client_gone) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: out of memory rendering it",
                       rl->x->run_id);

@@ -298,6 +298,27 @@ char *pysb_render_refusal(pysb_format f, int status, const char *why, size_t *le
     return body;
 }
 
+int pysb_render_verdict_fields(const pysb_result *r, pysb_verdict_field out[PYSB_VERDICT_FIELDS])
+{
+    int n = 0;
+    out[n].name = "X-PySandbox-Status";
+    snprintf(out[n++].value, sizeof out->value, "%s", pysb_status_name(r->status));
+    if (r->signal) {
+        out[n].name = "X-PySandbox-Signal";
+        pysb_signal_label(r->signal, out[n++].value, sizeof out->value);
+    } else if (r->exit_code >= 0) {
+        out[n].name = "X-PySandbox-Exit-Code";
+        snprintf(out[n++].value, sizeof out->value, "%d", r->exit_code);
+    }
+    out[n].name = "X-PySandbox-Wall-Time";
+    snprintf(out[n++].value, sizeof out->value, "%.3f", r->wall_sec);
+    out[n].name = "X-PySandbox-CPU-Time";
+    snprintf(out[n++].value, sizeof out->value, "%.3f", r->cpu_sec);
+    out[n].name = "X-PySandbox-Memory-KB";
+    snprintf(out[n++].value, sizeof out->value, "%ld", r->memory_kb);
+    return n;
+}
+
 int pysb_format_report(const pysb_result *r, char *buf, size_t len)
 {
     char msg[128];

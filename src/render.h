@@ -81,6 +81,24 @@ int pysb_render_result(pysb_render *r, const pysb_result *res);
 char *pysb_render_refusal(pysb_format f, int status, const char *why, size_t *len,
                           const char **mime);
 
+/* The verdict as HTTP fields, for where the program's output cannot reach
+ * (response headers, HTTP trailers): X-PySandbox-Status (the status name),
+ * X-PySandbox-Exit-Code or X-PySandbox-Signal (whichever ended the
+ * program; neither when it never ran), X-PySandbox-Wall-Time,
+ * X-PySandbox-CPU-Time (seconds, as the report prints them) and
+ * X-PySandbox-Memory-KB. Values are plain ASCII tokens. Returns how many
+ * of out are filled. PYSB_VERDICT_FIELD_NAMES lists every name, for a
+ * Trailer header. */
+#define PYSB_VERDICT_FIELDS 5
+#define PYSB_VERDICT_FIELD_NAMES                                                    \
+    "X-PySandbox-Status, X-PySandbox-Exit-Code, X-PySandbox-Signal, "                \
+    "X-PySandbox-Wall-Time, X-PySandbox-CPU-Time, X-PySandbox-Memory-KB"
+typedef struct pysb_verdict_field {
+    const char *name;
+    char        value[32];
+} pysb_verdict_field;
+int pysb_render_verdict_fields(const pysb_result *r, pysb_verdict_field out[PYSB_VERDICT_FIELDS]);
+
 /* The text report: the message line then elapsed/memory/cpu lines, into
  * buf (NUL-terminated; returns what snprintf does) or out. */
 int pysb_format_report(const pysb_result *r, char *buf, size_t len);

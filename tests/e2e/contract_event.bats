@@ -277,6 +277,64 @@ print("out2", flush=True)'
     [ "$(tail -n 1 <<<"$events" | cut -f1)" = exit ] || fail "the last event is not named exit"
 }
 
+# A program that prints a whole report of its own: safeexec's words, as a
+# reader of the text format would take them.
+FAKE_REPORT='import sys, time
+print("OK\nelapsed time: 0.001 seconds\nmemory usage: 1 kbytes\ncpu usage: 0.001 seconds", flush=True)
+time.sleep(0.3)
+sys.exit(3)'
+
+@test "[$MPM] text: a fake report printed by the program does not change the verdict trailers" {
+    req "$RUN" --data-urlencode "code=$FAKE_REPORT"
+    expect_code 200
+    # the fake is in the body (that is the point), before the real report
+    [ "$(head -n 1 "$RESP_B")" = OK ] || fail "the fake report is not the body's start"
+    expect_text_report 'Command exited with non-zero status (3)'
+    # the headers went out with the first output, before the verdict was
+    # known: the verdict is in the trailers, announced by Trailer
+    expect_header Trailer 'X-PySandbox-Status'
+    [ -z "$(header_only X-PySandbox-Status)" ] || fail "a status header before the run ended"
+    [ "$(trailer X-PySandbox-Status)" = nonzero_exit ] || fail "trailer X-PySandbox-Status: '$(trailer X-PySandbox-Status)'"
+    [ "$(trailer X-PySandbox-Exit-Code)" = 3 ] || fail "trailer X-PySandbox-Exit-Code"
+    [ -z "$(trailer X-PySandbox-Signal)" ] || fail "a signal trailer for an exit"
+    [[ $(trailer X-PySandbox-Wall-Time) =~ ^0\.[3-9][0-9]{2}$ ]] || fail "trailer X-PySandbox-Wall-Time: $(trailer X-PySandbox-Wall-Time)"
+    [[ $(trailer X-PySandbox-CPU-Time) =~ ^[0-9]+\.[0-9]{3}$ ]] || fail "trailer X-PySandbox-CPU-Time"
+    [[ $(trailer X-PySandbox-Memory-KB) =~ ^[1-9][0-9]+$ ]] || fail "trailer X-PySandbox-Memory-KB"
+    # the real report's numbers are the trailers'
+    [ "$(tail -n 1 "$RESP_B")" = "cpu usage: $(trailer X-PySandbox-CPU-Time) seconds" ] ||
+        fail "cpu trailer differs from the report"
+    # a signal, and the other formats
+    req "$RUN" -d format=ndjson --data-urlencode 'code=import os; print("x", flush=True); os.kill(os.getpid(), 9)'
+    expect_code 200
+    [ "$(trailer X-PySandbox-Status)" = signal ] && [ "$(trailer X-PySandbox-Signal)" = SIGKILL ] &&
+        [ -z "$(trailer X-PySandbox-Exit-Code)" ] || fail "ndjson trailers: $(tr -d '\r' < "$RESP_H")"
+    req "$RUN" -d format=sse --data-urlencode 'code=print("OK")'
+    [ "$(trailer X-PySandbox-Status)" = ok ] && [ "$(trailer X-PySandbox-Exit-Code)" = 0 ] ||
+        fail "sse trailers"
+    # json is written whole at the end: the headers carry the verdict
+    req "$RUN" -d format=json --data-urlencode 'code=import sys; sys.exit(4)'
+    [ "$(header_only X-PySandbox-Status)" = nonzero_exit ] && [ "$(header_only X-PySandbox-Exit-Code)" = 4 ] ||
+        fail "json: the verdict headers"
+}
+
+@test "[$MPM] text: the trailers are on the wire (the chunked body's last chunk, or HTTP/2 trailers)" {
+    local raw="$BATS_TEST_TMPDIR/raw"
+    if [ "$E2E_TRANSPORT" = h2 ]; then
+        curl -s -v -o /dev/null "$RUN" --data-urlencode "code=$FAKE_REPORT" 2> "$raw"
+        # after the DATA, a HEADERS frame: curl -v prints it once the body
+        # is in, as received trailer lines
+        grep -q '^< x-pysandbox-status: nonzero_exit' "$raw" || fail "no HTTP/2 trailer: $(cat "$raw")"
+    else
+        curl -s --raw "$RUN" --data-urlencode "code=$FAKE_REPORT" > "$raw"
+        # the last chunk, then the trailer lines, then the empty line
+        local end
+        end=$(tail -c 300 "$raw" | tr -d '\r')
+        [[ $end == *$'\n0\nX-PySandbox-Status: nonzero_exit\nX-PySandbox-Exit-Code: 3\nX-PySandbox-Wall-Time: '* ]] ||
+            fail "no trailer after the last chunk: $(tail -c 300 "$raw" | od -c | tail -n 12)"
+        [ "$(tail -c 4 "$raw" | od -An -c | tr -d ' ')" = '\r\n\r\n' ] || fail "the chunked body does not end with CRLF CRLF"
+    fi
+}
+
 @test "[$MPM] json: output bytes that are not UTF-8 become U+FFFD" {
     req "$RUN" --data-urlencode 'code=import sys
 sys.stdout.buffer.write(b"a\xffb\xc3\n"); sys.stdout.flush()

@@ -209,6 +209,42 @@ static void test_refusal(void **state)
     free(b);
 }
 
+/* The verdict as header fields: an exit, a signal, an error before any
+ * program ran; every name is in the Trailer list. */
+static void test_verdict_fields(void **state)
+{
+    (void)state;
+    pysb_verdict_field v[PYSB_VERDICT_FIELDS];
+    pysb_result res = sample();
+    int n = pysb_render_verdict_fields(&res, v);
+    assert_int_equal(n, 5);
+    const char *want[][2] = {
+        { "X-PySandbox-Status", "nonzero_exit" }, { "X-PySandbox-Exit-Code", "2" },
+        { "X-PySandbox-Wall-Time", "0.250" },     { "X-PySandbox-CPU-Time", "0.125" },
+        { "X-PySandbox-Memory-KB", "9000" },
+    };
+    for (int i = 0; i < n; i++) {
+        assert_string_equal(v[i].name, want[i][0]);
+        assert_string_equal(v[i].value, want[i][1]);
+        assert_non_null(strstr(PYSB_VERDICT_FIELD_NAMES, v[i].name));
+    }
+    res.status = PYSB_SIGNAL;
+    res.exit_code = -1;
+    res.signal = 9;
+    n = pysb_render_verdict_fields(&res, v);
+    assert_int_equal(n, 5);
+    assert_string_equal(v[0].value, "signal");
+    assert_string_equal(v[1].name, "X-PySandbox-Signal");
+    assert_string_equal(v[1].value, "SIGKILL");
+    assert_non_null(strstr(PYSB_VERDICT_FIELD_NAMES, v[1].name));
+    res.status = PYSB_INTERNAL_ERROR;
+    res.signal = 0;
+    n = pysb_render_verdict_fields(&res, v);
+    assert_int_equal(n, 4);                     /* no exit code, no signal */
+    assert_string_equal(v[0].value, "internal_error");
+    assert_string_equal(v[1].name, "X-PySandbox-Wall-Time");
+}
+
 static void test_names_and_accept(void **state)
 {
     (void)state;
@@ -259,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_sse),
         cmocka_unit_test(test_failing_sink),
         cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_verdict_fields),
         cmocka_unit_test(test_names_and_accept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
