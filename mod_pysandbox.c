@@ -27,6 +27,7 @@
 
 #include "httpd/conf.h"
 #include "httpd/parent.h"
+#include "httpd/ratelog.h"
 #include "httpd/relay.h"
 #include "httpd/request.h"
 #include "httpd/verdict.h"
@@ -54,6 +55,7 @@ static int step_format(pysb_req *x)
     char why[128];
     const char *accept = apr_table_get(x->r->headers_in, "Accept");
     int rc = pysb_fields_format(&x->f, &x->e.loc, accept, &x->format, why, sizeof why);
+    x->format_set = 1;
     return rc ? pysb_fail(x, rc, "%s", why) : OK;
 }
 
@@ -97,6 +99,9 @@ static int step_check(pysb_req *x)
     return rc ? pysb_fail(x, rc, "%s", why) : OK;
 }
 
+static pysb_ratelog unavailable_log =
+    PYSB_RATELOG_INIT("requests refused with 503", "a request refused with 503");
+
 static int (*const steps[])(pysb_req *) = {
     step_method,
     pysb_read_request,      /* httpd/request.c */
@@ -108,13 +113,26 @@ static int (*const steps[])(pysb_req *) = {
 };
 
 /* The one place a refusal is written: its status, a one-line body in the
- * request's format, the access-log note, an error-log line. */
+ * request's format, the access-log note, an error-log line. A refusal
+ * found before the format was chosen (while the body was read: bad JSON, a
+ * field of the wrong type, a body too large) still answers in the format
+ * the fields read so far, or Accept, ask for. A 503 is the service being
+ * full or restarting, not a fault: info, with a warning at most once a
+ * minute per process that counts them (httpd/ratelog). */
 static int write_refusal(pysb_req *x)
 {
     request_rec *r = x->r;
     int status = x->status;
-    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_INFO, 0, r,
+    if (!x->format_set) {
+        char why[128];
+        pysb_fields_format(&x->f, &x->e.loc, apr_table_get(r->headers_in, "Accept"),
+                           &x->format, why, sizeof why);
+    }
+    ap_log_rerror(APLOG_MARK, status >= 500 && status != HTTP_SERVICE_UNAVAILABLE
+                                  ? APLOG_ERR : APLOG_INFO, 0, r,
                   "PYSB: %d %s", status, x->why);
+    if (status == HTTP_SERVICE_UNAVAILABLE)
+        pysb_ratelog_hit(&unavailable_log, r, x->why);
     r->status = status;
     apr_table_setn(r->notes, "pysandbox-status", status >= 500 ? "unavailable" : "refused");
     pysb_drain_body(x);

@@ -96,7 +96,9 @@ static int connect_launcher(request_rec *r, const char *path)
         usleep(50 * 1000);
         waited += 50;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(last_errno), r,
+    /* info: each is a 503, which the handler counts and warns about once
+     * a minute; the launcher's own death is an error of the parent's. */
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_FROM_OS_ERROR(last_errno), r,
                   "PYSB: cannot reach the launcher at %s", path);
     return -1;
 }
@@ -108,7 +110,7 @@ static int open_run(relay *rl)
     request_rec *r = rl->r;
     const char *path = pysb_launcher_socket();
     if (!path)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: no launcher was started");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: no launcher was started");
     rl->conn = path ? connect_launcher(r, path) : -1;
     if (rl->conn < 0)
         return pysb_unavailable(x, "the sandbox service is unavailable, retry shortly");

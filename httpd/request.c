@@ -160,8 +160,8 @@ static int read_urlencoded(pysb_req *x, apr_size_t cap)
     return OK;
 }
 
-/* A JSON value as field text: strings as they are, numbers printed (for
- * the limits only). */
+/* A JSON value as field text: strings as they are, numbers (for the limits
+ * only) as a form would send them: 0.5, not 5e-01. */
 static int json_field(pysb_req *x, const char *key, json_t *v)
 {
     if (!pysb_fields_known(key, strlen(key))) {
@@ -176,7 +176,8 @@ static int json_field(pysb_req *x, const char *key, json_t *v)
                                      (apr_int64_t)json_integer_value(v));
         set_field(x, key, strlen(key), s, strlen(s));
     } else if (json_is_real(v) && numeric) {
-        const char *s = apr_psprintf(x->r->pool, "%.17g", json_real_value(v));
+        char *s = apr_palloc(x->r->pool, 128);
+        pysb_fields_number_text(json_real_value(v), s, 128);
         set_field(x, key, strlen(key), s, strlen(s));
     } else if (!json_is_null(v)) {
         return -1;
@@ -200,11 +201,15 @@ static int read_json(pysb_req *x, const char *body, apr_size_t len)
     apr_pool_cleanup_register(x->r->pool, o, json_release, apr_pool_cleanup_null);
     if (!json_is_object(o))
         return pysb_fail(x, HTTP_BAD_REQUEST, "the JSON body must be an object");
-    const char *key;
+    /* Every key is taken before a wrong type is refused: a format asked
+     * for after it still shapes the refusal. */
+    const char *key, *wrong = NULL;
     json_t *v;
     json_object_foreach(o, key, v)
-        if (json_field(x, key, v) < 0)
-            return pysb_fail(x, HTTP_BAD_REQUEST, "JSON field %s has the wrong type", key);
+        if (json_field(x, key, v) < 0 && !wrong)
+            wrong = key;
+    if (wrong)
+        return pysb_fail(x, HTTP_BAD_REQUEST, "JSON field %s has the wrong type", wrong);
     return OK;
 }
 

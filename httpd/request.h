@@ -31,6 +31,7 @@ typedef struct pysb_req {
     int               status;   /* the refusal, once one is found ... */
     const char       *why;      /* ... and its reason */
     int               body_read; /* the body was read to its end */
+    int               format_set; /* x->format is the request's, not the default */
 } pysb_req;
 
 /* The context of r: its Location, a fresh run id (X-PySandbox-Run-Id and

@@ -6,6 +6,7 @@
  * copy (a NUL inside one is refused by name). */
 #include "fields.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,56 @@ int pysb_fields_known(const char *name, size_t name_len)
 int pysb_fields_numeric(const char *name, size_t name_len)
 {
     return request_limit(name, name_len) != NULL;
+}
+
+/* Decimal exponents pysb_fields_number_text writes out in full. */
+#define NUMBER_EXP_MAX 40
+
+int pysb_fields_number_text(double v, char *buf, size_t len)
+{
+    char e[40];
+    int prec = 1;
+    /* The shortest %e that reads back as v: its digits and exponent. */
+    for (; prec < 17; prec++) {
+        snprintf(e, sizeof e, "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    snprintf(e, sizeof e, "%.*e", prec - 1, v);
+    char *x = strchr(e, 'e');
+    long exp = x ? strtol(x + 1, NULL, 10) : 0;
+    if (!x || !isfinite(v) || exp > NUMBER_EXP_MAX || exp < -NUMBER_EXP_MAX ||
+        len < 2 * NUMBER_EXP_MAX + 24) {
+        snprintf(buf, len, "%.17g", v);
+        return -1;
+    }
+    char digits[24];
+    size_t nd = 0;
+    for (const char *p = e; p < x; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[nd++] = *p;
+    size_t n = 0;
+    if (v < 0)
+        buf[n++] = '-';
+    if (exp < 0) {
+        buf[n++] = '0';
+        buf[n++] = '.';
+        for (long i = -1; i > exp; i--)
+            buf[n++] = '0';
+        memcpy(buf + n, digits, nd);
+        n += nd;
+    } else {
+        /* exp + 1 digits before the point, zeros if the digits run out */
+        for (long i = 0; i <= exp; i++)
+            buf[n++] = (size_t)i < nd ? digits[i] : '0';
+        if ((size_t)exp + 1 < nd) {
+            buf[n++] = '.';
+            memcpy(buf + n, digits + exp + 1, nd - (size_t)exp - 1);
+            n += nd - (size_t)exp - 1;
+        }
+    }
+    buf[n] = '\0';
+    return 0;
 }
 
 int pysb_fields_format(const pysb_fields *f, const pysb_location *loc, const char *accept,

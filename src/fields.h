@@ -75,6 +75,14 @@ int pysb_fields_known(const char *name, size_t name_len);
 /* 1 when a JSON number is a fine value for the field named (a limit). */
 int pysb_fields_numeric(const char *name, size_t name_len);
 
+/* A JSON number (a double) as the field text a form would send: the
+ * shortest decimal that reads back as the same double, in plain notation
+ * (0.5, 0.0000001 for 1e-07, 1500 for 1.5e3), never an exponent, which
+ * the limit parsers do not take. Returns 0, or -1 when the number is too
+ * far from 1 for that (beyond 1e±40) or not finite: then buf holds
+ * "%.17g" text, which the parser refuses with its own reason. */
+int pysb_fields_number_text(double v, char *buf, size_t len);
+
 /* The response format: the format field, else the Accept header (may be
  * NULL), else the Location's default. Returns 0, or 400 with a reason (an
  * unknown format= names the ones there are) — *out is then the default. */

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # busy.bats — PySandboxMaxRuns (server-wide, hence its own httpd): 503 with
 # Retry-After when every run slot is taken, slots given back when runs end,
-# one uid per live run.
+# one uid per live run; a burst of 503s logged at info, with one counted
+# warning per process rather than an error line each.
 
 RUN_UID_FIRST=601040
 load helpers
@@ -95,4 +96,30 @@ has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
     for i in 1 2 3 4 5 6; do
         [ "$(cat "$BATS_TEST_TMPDIR/pair$i.c")" = 200 ] || fail "pair request $i: HTTP $(cat "$BATS_TEST_TMPDIR/pair$i.c") (slot leaked?)"
     done
+}
+
+@test "a burst of 503s: each logged at info, no error line, one warning per process, not per request" {
+    local i lines0 errors warns infos
+    for i in 1 2; do
+        bg_req "$BATS_TEST_TMPDIR/hold$i" "$RUN" --data-urlencode 'code=import time; time.sleep(3)'
+    done
+    wait_until 3 has_n_runs 2 || fail "the two runs did not start: $(run_procs)"
+    lines0=$(wc -l < "$H/error.log")
+    for i in $(seq 1 100); do
+        curl -s -o /dev/null --max-time 5 "$RUN" -d 'code=print(1)'
+    done
+    sleep 0.2
+    tail -n +"$((lines0 + 1))" "$H/error.log" > "$BATS_TEST_TMPDIR/burst.log"
+    infos=$(grep -c '\[pysandbox:info\].*PYSB: 503 all run slots are busy' "$BATS_TEST_TMPDIR/burst.log" || true)
+    errors=$(grep -c '\[pysandbox:error\]' "$BATS_TEST_TMPDIR/burst.log" || true)
+    warns=$(grep -c '\[pysandbox:warn\].*refused with 503' "$BATS_TEST_TMPDIR/burst.log" || true)
+    note "100 refusals: $infos info lines, $errors error lines, $warns warnings"
+    [ "$infos" = 100 ] || fail "$infos info lines for 100 refusals"
+    [ "$errors" = 0 ] || fail "error lines: $(grep '\[pysandbox:error\]' "$BATS_TEST_TMPDIR/burst.log" | head -n 3)"
+    # at most one per httpd child (ServerLimit 4) a minute: the first 503
+    # of a child warns at once (here or in an earlier test of this file),
+    # the rest are counted for the next warning
+    [ "$warns" -le 4 ] || fail "$warns warnings for 100 refusals"
+    grep '\[pysandbox:warn\]' "$H/error.log" | grep -q 'a request refused with 503: all run slots are busy.*summarised once a minute' ||
+        fail "no warning: $(grep '\[pysandbox:warn\]' "$H/error.log" | head -n 3)"
 }

@@ -129,6 +129,27 @@ print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])'
     expect_json '.status == "ok" and .stdout == "100663296\n" and .limits.memory == 100663296 and .limits.cpu_time == 2'
 }
 
+@test "[$MPM] JSON body: numbers below 1 and with exponents are the form's decimals" {
+    # {"cpu_time": 0.5}, 1e-07, 2.5e0 and 6.7108864e7 as a form sends them
+    req "$RUN" -H 'Content-Type: application/json' \
+        -d '{"code": "print(1)", "format": "json", "cpu_time": 0.5, "wall_time": 2.5e0, "memory": 6.7108864e7}'
+    expect_code 200
+    expect_json '.status == "ok" and .limits.cpu_time == 0.5 and .limits.wall_time == 2.5 and .limits.memory == 67108864'
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "format": "json", "cpu_time": 1e-07}'
+    expect_code 200
+    expect_json '.limits.cpu_time == 1e-07'
+    local json_status
+    json_status=$(jq -r .status "$RESP_B")
+    req "$RUN" -d 'code=print(1)' -d format=json -d cpu_time=0.0000001
+    expect_code 200
+    expect_json ".limits.cpu_time == 1e-07 and .status == \"$json_status\""
+    # and what the form refuses, JSON refuses the same way
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "cpu_time": 0}'
+    expect_refusal 400 'cpu_time must be above 0'
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "cpu_time": 1e300}'
+    expect_refusal 400 'cpu_time'
+}
+
 @test "[$MPM] raw text/x-python and text/plain bodies, other fields from the query string" {
     local ct
     for ct in text/x-python 'text/plain; charset=utf-8'; do
@@ -442,6 +463,39 @@ print("é€")' -d format=json
     expect_json '.status == 400 and (.error | test("cpu_time"))'
     req "$RUN?x=%zz" -d 'code=print(1)'
     expect_refusal 400 'escape'
+}
+
+@test "[$MPM] a refusal found while reading the body is in the format the request asked for" {
+    # a field of the wrong type, before and after the format key
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": 12, "format": "json"}'
+    expect_code 400
+    expect_header Content-Type '^application/json'
+    expect_json '.status == 400 and (.error | test("code"))'
+    req "$RUN" -H 'Content-Type: application/json' -d '{"format": "json", "code": 12}'
+    expect_code 400
+    expect_json '.status == 400 and (.error | test("code"))'
+    # JSON that does not parse: Accept says
+    req "$RUN" -H 'Content-Type: application/json' -H 'Accept: application/json' -d '{"code": "print(1)",'
+    expect_code 400
+    expect_json '.status == 400 and (.error | test("JSON"))'
+    # a body too large for the Location, format in the query string
+    head -c 70000 /dev/zero | tr '\0' '#' > "$BATS_TEST_TMPDIR/over.py"
+    req "$URL/small?format=json" -H 'Content-Type: text/x-python' --data-binary "@$BATS_TEST_TMPDIR/over.py"
+    expect_code 413
+    expect_json '.status == 413 and (.error | test("larger"))'
+    # an unsupported type, a multipart body without its boundary, a method
+    req "$RUN?format=ndjson" -H 'Content-Type: application/xml' -d '<code/>'
+    expect_code 415
+    expect_json '.status == 415'
+    req "$RUN" -H 'Accept: application/json' -H 'Content-Type: multipart/form-data' -d 'x'
+    expect_code 400
+    expect_json '.status == 400'
+    req -X PUT -H 'Accept: application/json' "$RUN" -d 'code=print(1)'
+    expect_code 405
+    expect_json '.status == 405'
+    # and without any ask, still text
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": 12}'
+    expect_refusal 400 '^pysandbox: JSON field code has the wrong type$'
 }
 
 @test "[$MPM] 400: an unknown field in any encoding names it and lists the fields; nothing runs" {

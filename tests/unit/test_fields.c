@@ -144,6 +144,42 @@ static void test_request_ok(void **state)
     assert_int_equal(rr.limits.memory_bytes, 256ULL << 20);
 }
 
+/* JSON numbers as form text: never an exponent, the shortest digits that
+ * read back, and a duration or size the limits parse. */
+static void test_number_text(void **state)
+{
+    (void)state;
+    static const struct { double v; const char *text; } cases[] = {
+        { 0.5, "0.5" },      { 1e-07, "0.0000001" }, { 0.3, "0.3" },    { 1.5, "1.5" },
+        { 2, "2" },          { 1500, "1500" },        { 1e3, "1000" },   { 12.25, "12.25" },
+        { 1e20, "100000000000000000000" },           { 0.000125, "0.000125" },
+        { -0.5, "-0.5" },    { 0, "0" },              { 67108864, "67108864" },
+    };
+    char buf[128];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        assert_int_equal(pysb_fields_number_text(cases[i].v, buf, sizeof buf), 0);
+        assert_string_equal(buf, cases[i].text);
+        assert_true(strtod(buf, NULL) == cases[i].v);
+    }
+    /* too far from 1: an exponent, which the parsers refuse */
+    assert_int_equal(pysb_fields_number_text(1e300, buf, sizeof buf), -1);
+    assert_non_null(strchr(buf, 'e'));
+    /* and through the fields: cpu_time 0.5 and 1e-07 s (above 0), memory
+     * 6.7108864e7 bytes */
+    pysb_run_request rr;
+    char why[256], a[128], b[128];
+    pysb_fields_number_text(0.5, a, sizeof a);
+    pysb_fields_number_text(6.7108864e7, b, sizeof b);
+    const char *const asked[] = { "code", "x", "cpu_time", a, "memory", b, NULL };
+    assert_int_equal(request(asked, &rr, why, sizeof why), 0);
+    assert_true(rr.limits.cpu_sec == 0.5);
+    assert_int_equal(rr.limits.memory_bytes, 64ULL << 20);
+    pysb_fields_number_text(1e-07, a, sizeof a);
+    const char *const tiny[] = { "code", "x", "wall_time", a, NULL };
+    assert_int_equal(request(tiny, &rr, why, sizeof why), 0);
+    assert_true(rr.limits.wall_sec > 0 && rr.limits.wall_sec < 1e-6);
+}
+
 static void test_request_refusals(void **state)
 {
     (void)state;
@@ -267,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_request_ok),
+        cmocka_unit_test(test_number_text),
         cmocka_unit_test(test_request_refusals),
         cmocka_unit_test(test_unknown_names),
         cmocka_unit_test(test_info),
