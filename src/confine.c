@@ -47,8 +47,8 @@ int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
         return fail(err, errlen, "fds: setsid");
     /* Lift every source above the targets first, so that one placement
      * never overwrites a source that is still to be placed. */
-    int src[5] = { f->in, f->out, f->err, f->code, f->status };
-    for (int i = 0; i < 5; i++) {
+    int src[6] = { f->in, f->out, f->err, f->code, f->status, f->watch };
+    for (int i = 0; i < 6; i++) {
         if (src[i] < 0)
             continue;
         int hi = fcntl(src[i], F_DUPFD_CLOEXEC, 16);
@@ -56,7 +56,7 @@ int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
             return fail(err, errlen, "fds: F_DUPFD");
         src[i] = hi;
     }
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (src[i] >= 0 && place(src[i], i) < 0)
             return fail(err, errlen, "fds: dup2");
     }
@@ -64,7 +64,9 @@ int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
         return fail(err, errlen, "fds: close");
     if (fcntl(PYSB_FD_STATUS, F_SETFD, FD_CLOEXEC) < 0)
         return fail(err, errlen, "fds: status cloexec");
-    if (close_range(PYSB_FD_STATUS + 1, ~0U, 0) < 0)
+    if (src[5] >= 0 && fcntl(PYSB_FD_WATCH, F_SETFD, FD_CLOEXEC) < 0)
+        return fail(err, errlen, "fds: watch cloexec");
+    if (close_range(src[5] >= 0 ? PYSB_FD_WATCH + 1 : PYSB_FD_STATUS + 1, ~0U, 0) < 0)
         return fail(err, errlen, "fds: close_range");
     return 0;
 }
@@ -102,12 +104,12 @@ static int set_one(int res, const char *name, rlim_t soft, rlim_t hard,
 int pysb_confine_rlimits(const pysb_limits *l, unsigned extra_tasks,
                          char *err, size_t errlen)
 {
-    /* RLIMIT_CPU has whole seconds: round up so a 0.5 s limit is not 0
-     * (which would mean "none"); the supervisor's wall clock still ends a
-     * run that outlives its request. */
-    rlim_t cpu = (rlim_t)ceil(l->cpu_sec);
-    if (cpu < 1)
-        cpu = 1;
+    /* A backstop only: the supervisor stops the run at the exact figure
+     * (supervise.c). RLIMIT_CPU has whole seconds, and the kernel checks
+     * it against tick-sampled time, which runs ahead of the exact figure
+     * by tens of milliseconds: a second above the limit rounded up, so it
+     * never fires first. */
+    rlim_t cpu = (rlim_t)ceil(l->cpu_sec) + 1;
     /* Tasks: RLIMIT_NPROC counts every task of the uid, threads too. */
     rlim_t tasks = (rlim_t)l->processes + l->threads + extra_tasks;
     struct { int res; const char *name; rlim_t soft, hard; } t[] = {

@@ -16,13 +16,16 @@
 
 /* Where things sit in the child: the program's pipes on 0/1/2, the code
  * pipe on 3 (the bootstrap reads and closes it), the status pipe to the
- * supervisor on 4 (close-on-exec, so the program never sees it). */
-enum { PYSB_FD_CODE = 3, PYSB_FD_STATUS = 4 };
+ * supervisor on 4 (close-on-exec, so the program never sees it), the
+ * socket that takes the memory watch's listener to the supervisor on 5
+ * (close-on-exec; memwatch.h). */
+enum { PYSB_FD_CODE = 3, PYSB_FD_STATUS = 4, PYSB_FD_WATCH = 5 };
 
 typedef struct pysb_child_fds {
     int in, out, err;   /* become 0, 1, 2 */
     int code;           /* becomes 3, or -1 */
     int status;         /* becomes 4 */
+    int watch;          /* becomes 5, or -1 */
 } pysb_child_fds;
 
 /* New session, the pipes moved into place, every other fd closed. */
@@ -40,7 +43,9 @@ extern char *const pysb_child_env[];
 /* Queued signals and POSIX timers a run may hold (RLIMIT_SIGPENDING). */
 #define PYSB_SIGPENDING 64
 
-/* RLIMIT_CPU (soft = limit, hard = limit + 1 s), AS, NPROC, FSIZE, NOFILE,
+/* RLIMIT_CPU as a backstop (soft = the limit rounded up + 1 s, hard = soft
+ * + 1 s: the supervisor stops the run at the exact figure), AS, NPROC,
+ * FSIZE, NOFILE,
  * STACK, SIGPENDING = PYSB_SIGPENDING, and CORE = MEMLOCK = MSGQUEUE =
  * RTPRIO = 0. Each read back and checked.
  * extra_tasks: tasks of the same uid beyond the run's own (the reaper). */

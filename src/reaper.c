@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "memwatch.h"
 #include "policy.h"
 
 static void report(int fd, int kind, int value, const char *text)
@@ -91,6 +92,9 @@ void pysb_reaper_main(const pysb_reaper_args *a)
     }
     if (prog == 0) {
         signal(SIGUSR1, SIG_DFL);
+        /* The memory watch first: the main filter refuses seccomp(). */
+        if (a->fds.watch >= 0 && pysb_memwatch_install(PYSB_FD_WATCH, err, sizeof err) < 0)
+            child_fail(status_fd, err);
         pysb_bpf filter = pysb_policy_prebuilt(s->limits.processes > 1);
         if (pysb_policy_install(&filter, err, sizeof err) < 0)
             child_fail(status_fd, err);
@@ -98,13 +102,21 @@ void pysb_reaper_main(const pysb_reaper_args *a)
         snprintf(err, sizeof err, "exec: %s: %s", a->argv[0], strerror(errno));
         child_fail(status_fd, err);
     }
-    /* The reaper must not hold the program's pipes open. */
+    /* The reaper must not hold the program's pipes open, nor the watch's
+     * socket (its EOF tells the supervisor no listener comes). */
     for (int fd = 0; fd <= PYSB_FD_CODE; fd++)
         close(fd);
+    if (a->fds.watch >= 0)
+        close(PYSB_FD_WATCH);
     for (;;) {
         int st;
         pid_t w = waitpid(-1, &st, __WALL);
         if (w == prog) {
+            /* Whatever the program left behind dies now, and is reaped
+             * here, so that all the run's CPU is in our rusage. */
+            kill(-1, SIGKILL);
+            while (waitpid(-1, NULL, __WALL) > 0 || errno == EINTR)
+                ;
             report(status_fd, PYSB_MSG_PROGRAM_ENDED, st, NULL);
             _exit(0);
         }

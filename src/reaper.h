@@ -3,17 +3,18 @@
  * Contract: pysb_reaper_main runs in the child the supervisor cloned into
  * new pid/mount/ipc/uts (and maybe net) namespaces, and never returns. It
  * dies with its supervisor (PR_SET_PDEATHSIG, from its first instruction
- * and again after the uid change), puts the run's pipes on fds 0-4 and
- * closes the rest, confines itself (namespaces' own /proc, hostname and
- * cwd; coredump_filter 0; rlimits; ids; no_new_privs; Landlock), forks the
- * program (which loads the seccomp filter and execs the interpreter), then
- * reaps every
- * process of the run and reports the program's wait status. SIGUSR1 from
- * the supervisor kills every other process of the namespace, so the
- * program is still reaped with its rusage counted. Why pid 1 is not the
- * program itself: the kernel drops signals without a handler that reach a
- * namespace's init from inside it (SIGXCPU, a program's os.kill of
- * itself). No Apache headers. */
+ * and again after the uid change), puts the run's pipes on fds 0-4 (and
+ * the memory watch's socket on 5) and closes the rest, confines itself
+ * (namespaces' own /proc, hostname and cwd; coredump_filter 0; rlimits;
+ * ids; no_new_privs; Landlock), forks the program (which installs the
+ * memory watch, loads the seccomp filter and execs the interpreter), then
+ * reaps every process of the run; when the program ends it kills and
+ * reaps whatever is left, so the run's CPU is all in its rusage, and
+ * reports the program's wait status. SIGUSR1 from the supervisor kills
+ * every other process of the namespace, so the program is still reaped
+ * with its rusage counted. Why pid 1 is not the program itself: the kernel
+ * drops signals without a handler that reach a namespace's init from
+ * inside it (SIGXCPU, a program's os.kill of itself). No Apache headers. */
 #ifndef PYSB_REAPER_H
 #define PYSB_REAPER_H
 

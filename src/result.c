@@ -1,13 +1,12 @@
 /* result.c — the verdict of a run and its words (DESIGN §4).
  *
- * Contract: pysb_classify maps what the supervisor observed to one status
- * with fixed precedence (internal error, output cap, wall clock, then the
- * wait status, then CPU used over a fractional limit); it touches only
- * status, exit_code and signal. The words are
+ * Contract: pysb_classify maps what the supervisor and the kernel observed
+ * to one status with fixed precedence (internal error, output cap, wall
+ * clock, CPU, exit 0, memory, the wait status); it touches only status,
+ * exit_code and signal. The words are
  * safeexec's; signal names are fixed ASCII, never localised. */
 #include "result.h"
 
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,96 +15,31 @@
 
 /* ---- classification ------------------------------------------------- */
 
-/* The RLIMIT_CPU hard limit (soft + 1 s) ends a run with SIGKILL; CPU time
- * accounting is tick-grained, so allow a little slack below the limit. */
-#define CPU_KILL_SLACK 0.05
-
-/* What RLIMIT_CPU was set to for a limit: whole seconds, rounded up
- * (confine.c does the same), at least one. */
-static double cpu_rlimit_sec(double limit)
+/* The rules, in this order (README "Verdicts"). Only what the supervisor
+ * and the kernel saw counts: nothing the program prints, and no signal it
+ * sends itself, decides.
+ *
+ *   internal_error  a layer failed, the supervisor did, or no wait status
+ *   output_limit    the supervisor stopped it at the output cap
+ *   wall_limit      the supervisor stopped it at the wall clock
+ *   cpu_limit       the supervisor stopped it because the CPU of all its
+ *                   tasks reached the limit, or it ended (any way, exit 0
+ *                   included) having used more CPU than the limit: exact
+ *                   figures, so no tolerance either way
+ *   ok              exit status 0
+ *   memory_limit    it ended otherwise and the kernel refused it memory: a
+ *                   watched allocation over the address-space limit, or a
+ *                   peak address space within PYSB_MEM_PEAK_SLACK of it
+ *   nonzero_exit / signal   everything else, as the wait status says
+ *
+ * SIGXCPU means nothing on its own: RLIMIT_CPU is a backstop above the
+ * limit, and when it fires the CPU used is over the limit anyway. */
+static int ran_out_of_memory(const pysb_observed *o)
 {
-    return fmax(1.0, ceil(limit));
-}
-
-static int is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
-           c == '\f';
-}
-
-/* The last line of the tail holding anything but blanks. */
-static const char *last_nonempty_line(const char *t, size_t len,
-                                      size_t *line_len)
-{
-    size_t end = len;
-
-    while (end > 0) {
-        size_t start = end;
-        while (start > 0 && t[start - 1] != '\n')
-            start--;
-        for (size_t i = start; i < end; i++) {
-            if (!is_blank(t[i])) {
-                *line_len = end - start;
-                return t + start;
-            }
-        }
-        end = start ? start - 1 : 0;
-    }
-    return NULL;
-}
-
-static int starts_with(const char *s, size_t len, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return len >= n && memcmp(s, prefix, n) == 0;
-}
-
-/* Python's uncaught MemoryError ends its traceback with "MemoryError" or
- * "MemoryError: …". */
-static int tail_ends_in_memory_error(const pysb_observed *o)
-{
-    size_t n = 0;
-    const char *line;
-
-    if (!o->stderr_tail)
-        return 0;
-    line = last_nonempty_line(o->stderr_tail, o->stderr_tail_len, &n);
-    return line && starts_with(line, n, "MemoryError");
-}
-
-/* Failures of the allocator that do not reach Python's MemoryError: the
- * interpreter aborting at startup, a C extension, glibc's malloc. */
-static int tail_mentions_memory_failure(const pysb_observed *o)
-{
-    static const char *const words[] = {
-        "memory allocation failed",
-        "Cannot allocate memory",
-        "out of memory",
-    };
-
-    if (tail_ends_in_memory_error(o))
+    if (o->mem_refused > 0)
         return 1;
-    if (!o->stderr_tail)
-        return 0;
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-        if (memmem(o->stderr_tail, o->stderr_tail_len, words[i],
-                   strlen(words[i])))
-            return 1;
-    }
-    return 0;
-}
-
-static pysb_status classify_signal(const pysb_observed *o, int sig)
-{
-    if (sig == SIGXCPU)
-        return PYSB_CPU_LIMIT;
-    if (sig == SIGKILL && o->cpu_limit_sec > 0 &&
-        o->cpu_sec >= cpu_rlimit_sec(o->cpu_limit_sec) - CPU_KILL_SLACK)
-        return PYSB_CPU_LIMIT;
-    if ((sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS ||
-         sig == SIGKILL) && tail_mentions_memory_failure(o))
-        return PYSB_MEMORY_LIMIT;
-    return PYSB_SIGNAL;
+    return o->mem_limit > PYSB_MEM_PEAK_SLACK &&
+           o->mem_peak_vm > o->mem_limit - PYSB_MEM_PEAK_SLACK;
 }
 
 void pysb_classify(const pysb_observed *o, pysb_result *r)
@@ -129,22 +63,19 @@ void pysb_classify(const pysb_observed *o, pysb_result *r)
         r->status = PYSB_OUTPUT_LIMIT;
     else if (o->stop == PYSB_STOP_WALL)
         r->status = PYSB_WALL_LIMIT;
+    else if (o->stop == PYSB_STOP_CPU ||
+             (o->cpu_limit_sec > 0 && o->cpu_sec > o->cpu_limit_sec))
+        r->status = PYSB_CPU_LIMIT;
     else if (!o->have_status)
         r->status = PYSB_INTERNAL_ERROR;    /* nothing known of the program */
-    else if (WIFSIGNALED(ws))
-        r->status = classify_signal(o, WTERMSIG(ws));
-    else if (WIFEXITED(ws))
-        r->status = WEXITSTATUS(ws) == 0 ? PYSB_OK
-                  : tail_ends_in_memory_error(o) ? PYSB_MEMORY_LIMIT
-                  : PYSB_NONZERO_EXIT;
-    else
+    else if (!WIFEXITED(ws) && !WIFSIGNALED(ws))
         r->status = PYSB_INTERNAL_ERROR;    /* stopped/continued: not an end */
-
-    /* RLIMIT_CPU counts whole seconds: a program that ended on its own
-     * having used more CPU than a fractional limit still exceeded it. */
-    if ((r->status == PYSB_OK || r->status == PYSB_NONZERO_EXIT ||
-         r->status == PYSB_SIGNAL) && o->cpu_limit_sec > 0 && o->cpu_sec > o->cpu_limit_sec)
-        r->status = PYSB_CPU_LIMIT;
+    else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+        r->status = PYSB_OK;
+    else if (ran_out_of_memory(o))
+        r->status = PYSB_MEMORY_LIMIT;
+    else
+        r->status = WIFSIGNALED(ws) ? PYSB_SIGNAL : PYSB_NONZERO_EXIT;
 }
 
 /* ---- names and words ------------------------------------------------ */

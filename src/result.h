@@ -45,6 +45,7 @@ typedef struct pysb_result {
  * overflowed its output). */
 typedef enum pysb_stop {
     PYSB_STOP_NONE = 0,
+    PYSB_STOP_CPU,          /* the CPU of all its tasks reached the limit */
     PYSB_STOP_WALL,         /* the wall clock ran out, or a reader was too
                                slow to take the output within it */
     PYSB_STOP_OUTPUT,       /* the first byte over the output cap */
@@ -58,11 +59,19 @@ typedef struct pysb_observed {
     int    have_status;        /* 0 when the program never reported one */
     pysb_stop stop;            /* why the supervisor stopped it */
     int    layer_failed;       /* a confinement layer failed (the reaper said) */
-    double cpu_sec;            /* CPU the run used */
+    double cpu_sec;            /* CPU of every task of the run, exact */
     double cpu_limit_sec;      /* the run's CPU limit, exact (0: none) */
-    const char *stderr_tail;   /* last bytes of stderr, may be NULL */
-    size_t stderr_tail_len;
+    /* The kernel's facts about memory (memwatch.h); 0 when not watched */
+    uint64_t mem_limit;        /* the configured address-space limit */
+    uint64_t mem_refused;      /* watched allocations RLIMIT_AS refused */
+    uint64_t mem_peak_vm;      /* highest VmPeak seen of any process */
 } pysb_observed;
+
+/* How close to the limit a process's peak address space must come to
+ * count as having run into it: allocations up to this size are not
+ * watched one by one (memwatch.h), so one of them that failed shows as a
+ * peak this close. */
+#define PYSB_MEM_PEAK_SLACK (1u << 20)
 
 /* Verdict, exit code and signal from an observation (DESIGN §4). */
 void pysb_classify(const pysb_observed *o, pysb_result *r);

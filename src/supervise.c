@@ -1,22 +1,25 @@
 /* supervise.c — spawn one confined run, pump its pipes, enforce the wall
- * clock and the output cap, reap it, and say what happened. The child's
- * side (the reaper) is reaper.c's.
+ * clock, the CPU limit and the output cap, answer its memory watch, reap
+ * it, and say what happened. The child's side (the reaper) is reaper.c's.
  *
  * Contract: see supervise.h. Process shape of a run:
  *
  *   supervisor (caller, root)
  *     └─ reaper: pid 1 of new pid/mount/ipc/uts(/net) namespaces; its own
- *        /proc, hostname and cwd; rlimits, ids,
- *        no_new_privs and Landlock applied; forks once, waits, reports the
- *        program's wait status on the status pipe, exits
- *          └─ program: seccomp loaded, execve of the interpreter
+ *        /proc, hostname and cwd; coredump_filter, rlimits, ids,
+ *        no_new_privs and Landlock applied; forks once, waits, kills and
+ *        reaps what the program left, reports the program's wait status
+ *        on the status pipe, exits
+ *          └─ program: memory watch and seccomp loaded, execve of the
+ *             interpreter
  *
  * The reaper exists because the kernel drops signals without a handler
  * that reach a namespace's init from inside it (SIGXCPU, a program's
  * os.kill of itself): with the program as pid 2 every signal means what it
  * means elsewhere. Every stop the supervisor decides on asks the reaper
- * (SIGUSR1) to kill the rest of the run and reap the program, and SIGKILLs
- * the reaper from outside if it has not ended half a second later; when it
+ * (SIGUSR1) to kill the rest of the run and reap the program (a CPU stop
+ * also SIGKILLs the run's processes itself, at once), and SIGKILLs the
+ * reaper from outside if it has not ended half a second later; when it
  * dies, the kernel kills and reaps everything else in the namespace, so
  * nothing of the run can outlive pysb_run. */
 #include "supervise.h"
@@ -31,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,7 +43,9 @@
 #include "confine.h"
 #include "bootstrap.h"
 #include "landlock.h"
+#include "memwatch.h"
 #include "reaper.h"
+#include "runcpu.h"
 #include "utf8.h"
 
 #ifndef SYS_pidfd_open
@@ -47,7 +53,6 @@
 #endif
 
 #define READ_CHUNK 65536
-#define TAIL_LEN   512
 
 /* The supervisor's side of a run. */
 struct sup {
@@ -65,14 +70,16 @@ struct sup {
     size_t pump_len, pump_off;
     int    stdin_src;           /* -1 once exhausted */
     uint64_t kept;              /* output bytes kept so far */
-    char   tail[TAIL_LEN];      /* last stderr bytes kept */
-    size_t tail_len;
     pysb_stop stop;             /* why we stopped the run; NONE: we did not */
     double hard_kill_at;        /* SIGKILL the reaper then, 0: not due */
     int reaped, have_status, confine_failed;
     int program_status;
     struct rusage ru;
     int reaper_status;
+    /* The CPU limit, enforced from here at the exact figure */
+    double cpu_check_at;        /* next look at the run's CPU (monotonic) */
+    int    ncpu;                /* the most CPU seconds a wall second holds */
+    pysb_memwatch *mw;          /* NULL: memory not watched */
 };
 
 /* Ask the reaper to kill the run (see reaper_main); if it has not ended
@@ -112,6 +119,30 @@ static void hard_kill(struct sup *s)
     s->hard_kill_at = 0;
 }
 
+/* ---- the CPU limit, from outside ----------------------------------- */
+
+/* Shortest wait between two looks at a run near its limit: the run can
+ * overshoot by about ncpu times this (plus a scheduler tick). */
+#define CPU_MIN_STEP 0.002
+
+/* Looks at the CPU of every task of the run; at the limit, stops it: every
+ * process but the reaper is SIGKILLed at once (not left spinning until the
+ * reaper is scheduled), and the reaper reaps them all, so their rusage is
+ * counted. Otherwise the next look is no sooner than the run could use up
+ * what is left with all its CPUs. */
+static void check_cpu(struct sup *s, double now)
+{
+    double limit = s->spec->limits.cpu_sec, used = pysb_run_cpu(s->reaper);
+    if (used >= limit) {
+        kill_run(s, PYSB_STOP_CPU);
+        pysb_run_kill_tasks(s->reaper);
+        s->cpu_check_at = 0;
+        return;
+    }
+    double next = (limit - used) / s->ncpu;
+    s->cpu_check_at = now + (next < CPU_MIN_STEP ? CPU_MIN_STEP : next);
+}
+
 static void close_fd(int *fd)
 {
     if (*fd >= 0)
@@ -124,22 +155,6 @@ static void close_all(const int *fds, size_t n)
     for (size_t i = 0; i < n; i++)
         if (fds[i] >= 0)
             close(fds[i]);
-}
-
-static void keep_tail(struct sup *s, const char *buf, size_t n)
-{
-    if (n >= TAIL_LEN) {
-        memcpy(s->tail, buf + n - TAIL_LEN, TAIL_LEN);
-        s->tail_len = TAIL_LEN;
-        return;
-    }
-    if (s->tail_len + n > TAIL_LEN) {
-        size_t drop = s->tail_len + n - TAIL_LEN;
-        memmove(s->tail, s->tail + drop, s->tail_len - drop);
-        s->tail_len -= drop;
-    }
-    memcpy(s->tail + s->tail_len, buf, n);
-    s->tail_len += n;
 }
 
 /* Output from stream i: keep what fits under the cap, pass it on, stop the
@@ -163,8 +178,6 @@ static void drain_output(struct sup *s, int i, pysb_result *r, char *buf)
     if (keep > 0) {
         s->kept += keep;
         r->bytes[i] += keep;
-        if (i == PYSB_STDERR)
-            keep_tail(s, buf, keep);
         int rc = s->out ? s->out(s->ctx, i, buf, keep) : 0;
         if (rc == PYSB_SINK_TIMEOUT) {
             /* The reader is too slow to take the output within the run's
@@ -290,11 +303,12 @@ static int start_error(pysb_result *r, const char *why)
 /* ---- the pump: one poll loop until nothing of the run is left --------- */
 
 /* What the loop watches, tagged with what to do when it is ready. */
-enum { W_STDOUT, W_STDERR, W_STATUS, W_REAPER, W_CODE, W_STDIN, W_STDIN_SRC, W_CLIENT };
+enum { W_STDOUT, W_STDERR, W_STATUS, W_REAPER, W_CODE, W_STDIN, W_STDIN_SRC, W_CLIENT,
+       W_MW_SOCK, W_MW_LISTENER };
 
 struct watch {
-    struct pollfd p[8];
-    int tag[8];
+    struct pollfd p[10];
+    int tag[10];
     int n;
 };
 
@@ -306,7 +320,9 @@ static void watch_add(struct watch *w, int fd, short events, int tag)
     w->tag[w->n++] = tag;
 }
 
-static void watch_build(const struct sup *s, struct watch *w)
+/* wait: how long the loop may sleep (seconds), lowered when the memory
+ * watch's throttle wants the listener back sooner. */
+static void watch_build(const struct sup *s, struct watch *w, double now, double *wait)
 {
     w->n = 0;
     watch_add(w, s->out_fd[0], POLLIN, W_STDOUT);
@@ -321,6 +337,11 @@ static void watch_build(const struct sup *s, struct watch *w)
         watch_add(w, s->stdin_src, POLLIN, W_STDIN_SRC);
     if (s->stop == PYSB_STOP_NONE)
         watch_add(w, s->spec->watch_fd, POLLIN | POLLRDHUP, W_CLIENT);
+    if (s->mw) {
+        watch_add(w, s->mw->sock, POLLIN, W_MW_SOCK);
+        if (pysb_memwatch_ready(s->mw, now, wait))
+            watch_add(w, s->mw->listener, POLLIN, W_MW_LISTENER);
+    }
 }
 
 static void dispatch(struct sup *s, pysb_result *r, char *buf, int tag, short revents)
@@ -349,17 +370,24 @@ static void dispatch(struct sup *s, pysb_result *r, char *buf, int tag, short re
     case W_CLIENT:
         watch_client(s, r, revents);
         break;
+    case W_MW_SOCK:
+        pysb_memwatch_take(s->mw);
+        break;
+    case W_MW_LISTENER:
+        pysb_memwatch_answer(s->mw, revents);
+        break;
     }
 }
 
-/* The clocks: the wall limit, the reaper's grace after a stop, and the
- * drain once everything is dead. Returns how long poll may wait (ms), or -1
- * when the loop is done. */
-static int check_clocks(struct sup *s, double deadline, double *drain_until)
+/* The clocks: the wall limit, the CPU limit, the reaper's grace after a
+ * stop, and the drain once everything is dead. Returns how long poll may
+ * wait (seconds), or -1 when the loop is done. */
+static double check_clocks(struct sup *s, double now, double deadline, double *drain_until)
 {
-    double now = pysb_monotonic();
     if (s->stop == PYSB_STOP_NONE && now >= deadline)
         kill_run(s, PYSB_STOP_WALL);
+    if (s->stop == PYSB_STOP_NONE && s->cpu_check_at > 0 && now >= s->cpu_check_at)
+        check_cpu(s, now);
     if (s->hard_kill_at > 0 && now >= s->hard_kill_at)
         hard_kill(s);
     if (s->reaped) {
@@ -373,8 +401,9 @@ static int check_clocks(struct sup *s, double deadline, double *drain_until)
     double until = s->reaped ? *drain_until
                  : s->hard_kill_at > 0 ? s->hard_kill_at
                  : s->stop != PYSB_STOP_NONE ? now + 0.1 : deadline;
-    int timeout = (int)((until - now) * 1000.0) + 1;
-    return timeout < 0 ? 0 : timeout;
+    if (s->stop == PYSB_STOP_NONE && s->cpu_check_at > 0 && s->cpu_check_at < until)
+        until = s->cpu_check_at;
+    return until > now ? until - now : 0;
 }
 
 /* Poll loop until the reaper is reaped and both output pipes are closed. */
@@ -386,11 +415,14 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
     double drain_until = 0;
     while (!s->reaped || s->out_fd[0] >= 0 || s->out_fd[1] >= 0) {
         struct watch w;
-        watch_build(s, &w);
-        int timeout = check_clocks(s, deadline, &drain_until);
-        if (timeout < 0)
+        double now = pysb_monotonic();
+        double wait = check_clocks(s, now, deadline, &drain_until);
+        if (wait < 0)
             break;
-        if (poll(w.p, (nfds_t)w.n, timeout) < 0) {
+        watch_build(s, &w, now, &wait);
+        /* ppoll: the CPU looks want better than milliseconds */
+        struct timespec tmo = { (time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9) };
+        if (ppoll(w.p, (nfds_t)w.n, &tmo, NULL) < 0) {
             if (errno == EINTR)
                 continue;
             char why[128];
@@ -532,6 +564,7 @@ static int spawn(struct sup *s, const pysb_reaper_args *a, struct pipes *p,
 /* After the run: statistics from the reaper's rusage, then the verdict. */
 static void conclude(const struct sup *s, pysb_result *r)
 {
+    const pysb_memwatch *mw = s->mw;
     r->user_sec = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6;
     r->system_sec = s->ru.ru_stime.tv_sec + s->ru.ru_stime.tv_usec / 1e6;
     r->cpu_sec = r->user_sec + r->system_sec;
@@ -543,8 +576,9 @@ static void conclude(const struct sup *s, pysb_result *r)
         .layer_failed = s->confine_failed,
         .cpu_sec = r->cpu_sec,
         .cpu_limit_sec = s->spec->limits.cpu_sec,
-        .stderr_tail = s->tail,
-        .stderr_tail_len = s->tail_len,
+        .mem_limit = s->spec->limits.memory_bytes,
+        .mem_refused = mw ? mw->refused : 0,
+        .mem_peak_vm = mw ? mw->peak_vm : 0,
     };
     pysb_classify(&ob, r);
     if (r->status == PYSB_INTERNAL_ERROR && !r->error[0])
@@ -576,18 +610,39 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         free(pipe_content.owned);
         return -1;
     }
+    /* The memory watch's listener comes back on this pair (memwatch.h). */
+    pysb_memwatch mw;
+    int mwsock[2] = { -1, -1 };
+    int watched = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mwsock) == 0;
+    if (watched && pysb_memwatch_init(&mw, mwsock[0], spec->limits.memory_bytes) < 0) {
+        close(mwsock[1]);
+        mwsock[1] = -1;
+        watched = 0;
+    }
     pysb_reaper_args a = {
         .spec = spec, .argv = argv, .paths = &paths,
-        .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1] },
+        .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1], mwsock[1] },
         .use_landlock = abi > 0,
     };
     struct sup s = {
         .spec = spec, .out = out, .ctx = ctx, .pidfd = -1,
         .code_buf = pipe_content.data, .code_len = pipe_content.len,
         .stdin_src = spec->stdin_fd,
+        .mw = watched ? &mw : NULL,
     };
+    cpu_set_t cpus;
+    s.ncpu = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+    if (s.ncpu < 1)
+        s.ncpu = 1;
     double t0 = pysb_monotonic();
-    if (spawn(&s, &a, &p, r) < 0) {
+    if (spec->limits.cpu_sec > 0)
+        s.cpu_check_at = t0 + spec->limits.cpu_sec / s.ncpu;
+    int rc = spawn(&s, &a, &p, r);
+    if (mwsock[1] >= 0)
+        close(mwsock[1]);
+    if (rc < 0) {
+        if (watched)
+            pysb_memwatch_close(&mw);
         free(pipe_content.owned);
         return -1;
     }
@@ -601,5 +656,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     free(s.pump);
     free(pipe_content.owned);
     conclude(&s, r);
+    if (watched)
+        pysb_memwatch_close(&mw);
     return 0;
 }

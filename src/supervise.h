@@ -3,11 +3,14 @@
  * Contract: pysb_run forks the confined child (pid 1 of new pid/net/ipc/uts
  * namespaces, a tiny reaper that forks the program itself), feeds it code
  * and stdin through pipes, relays its stdout/stderr to the sink as they
- * appear, enforces the wall clock and the output cap, kills the whole run
- * on every stop (the reaper's SIGUSR1, then SIGKILL from outside), reaps it
- * with wait4 and fills the result (the verdict is pysb_classify's). It returns only when no process of the run is left. It must be
- * called by root in a single-threaded process (the CLI, or a per-run
- * supervisor forked by the launcher). It changes SIGPIPE to ignored. */
+ * appear, enforces the wall clock, the exact CPU limit over every task of
+ * the run (runcpu.h) and the output cap, answers the memory watch
+ * (memwatch.h), kills the whole run on every stop (the reaper's SIGUSR1,
+ * then SIGKILL from outside), reaps it with wait4 and fills the result
+ * (the verdict is pysb_classify's, from what it and the kernel saw). It
+ * returns only when no process of the run is left. It must be called by
+ * root in a single-threaded process (the CLI, or a per-run supervisor
+ * forked by the launcher). It changes SIGPIPE to ignored. */
 #ifndef PYSB_SUPERVISE_H
 #define PYSB_SUPERVISE_H
 
