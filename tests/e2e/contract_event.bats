@@ -70,6 +70,9 @@ teardown_file() {
 has_run_python() { uid_procs | grep -q python3; }
 no_run_procs() { [ -z "$(run_procs)" ]; }
 
+# The limits reach the run: RLIMIT_AS is the memory limit, RLIMIT_CPU the
+# CPU limit's backstop, rounded up + 1 s (1.5 s -> 3, 5 s -> 6; the
+# supervisor stops the run at the exact figure).
 ECHO_LIMITS='import sys, resource
 data = sys.stdin.read()
 print("IN:" + data.upper())
@@ -83,7 +86,7 @@ print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])'
         -d cpu_time=1.5 -d memory=64M -d format=json
     expect_code 200
     expect_run_id
-    expect_json '.status == "ok" and .stdout == "IN:HELLO & WORLD=1%\nAS 67108864\nCPU 2\n"'
+    expect_json '.status == "ok" and .stdout == "IN:HELLO & WORLD=1%\nAS 67108864\nCPU 3\n"'
     expect_json '.limits.cpu_time == 1.5 and .limits.memory == 67108864'
 }
 
@@ -93,7 +96,7 @@ print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])'
     req "$RUN" -F "code=@$BATS_TEST_TMPDIR/prog.py" -F "stdin=@$BATS_TEST_TMPDIR/in.txt" -F format=json
     expect_code 200
     expect_run_id
-    expect_json '.status == "ok" and .stdout == "IN:LINE ONE\nLINE TWO É\n\nAS 268435456\nCPU 5\n"'
+    expect_json '.status == "ok" and .stdout == "IN:LINE ONE\nLINE TWO É\n\nAS 268435456\nCPU 6\n"'
     # a plain (non-file) part for the code, stdin as a file part
     req "$RUN" -F 'code=print(input()[::-1])' -F "stdin=@$BATS_TEST_TMPDIR/in.txt" -F format=json
     expect_code 200
@@ -106,7 +109,7 @@ print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])'
     req "$RUN" -F "code=@$BATS_TEST_TMPDIR/prog.py" -F "stdin=@$BATS_TEST_TMPDIR/in.txt" \
         -F cpu_time=1.5 -F memory=64M -F format=json
     expect_code 200
-    expect_json '.status == "ok" and .stdout == "IN:LINE ONE\n\nAS 67108864\nCPU 2\n"'
+    expect_json '.status == "ok" and .stdout == "IN:LINE ONE\n\nAS 67108864\nCPU 3\n"'
     expect_json '.limits.cpu_time == 1.5 and .limits.memory == 67108864'
 }
 
@@ -117,7 +120,7 @@ print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])'
     req "$RUN" -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/req.json"
     expect_code 200
     expect_run_id
-    expect_json '.status == "ok" and .stdout == "IN:JSON \"IN\"\n\nAS 67108864\nCPU 2\n"'
+    expect_json '.status == "ok" and .stdout == "IN:JSON \"IN\"\n\nAS 67108864\nCPU 3\n"'
     expect_json '.limits.cpu_time == 1.5 and .limits.memory == 67108864'
 }
 
@@ -157,7 +160,7 @@ print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])'
             --data-binary "$ECHO_LIMITS"
         expect_code 200
         expect_run_id
-        expect_json '.status == "ok" and .stdout == "IN:RAW IN\nAS 67108864\nCPU 2\n"'
+        expect_json '.status == "ok" and .stdout == "IN:RAW IN\nAS 67108864\nCPU 3\n"'
         expect_json '.limits.cpu_time == 1.5 and .limits.memory == 67108864'
     done
 }
