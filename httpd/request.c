@@ -14,11 +14,14 @@
 #include "apr_buckets.h"
 #include "apr_strings.h"
 
-#include <jansson.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "src/bodydec.h"
 #include "src/clock.h"
 #include "src/form.h"
+#include "src/membuf.h"
 #include "src/multipart.h"
 
 APLOG_USE_MODULE(pysandbox);
@@ -71,21 +74,26 @@ static void set_field(pysb_req *x, const char *name, apr_size_t name_len,
 
 /* ---- the encodings ----------------------------------------------------- */
 
-/* The whole body, up to cap bytes. */
-static int read_body(request_rec *r, apr_size_t cap, char **out, apr_size_t *out_len)
+/* The body, chunk by chunk as httpd's input filters give it, to each(),
+ * up to cap bytes in all. OK, 413 past cap, each()'s refusal, or a status
+ * httpd's input filters chose (LimitRequestBody) with no reason recorded. */
+typedef int (*chunk_fn)(void *ctx, const char *p, size_t n);
+
+static int read_chunks(pysb_req *x, apr_size_t cap, chunk_fn each, void *ctx)
 {
+    request_rec *r = x->r;
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_size_t len = 0, alloc = 16384;
-    char *buf = apr_palloc(r->pool, alloc + 1);
-    int seen_eos = 0;
+    apr_size_t len = 0;
+    int seen_eos = 0, rc = OK;
     do {
         apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
                                          APR_BLOCK_READ, HUGE_STRING_LEN);
         if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, "PYSB: reading the request body");
-            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            rc = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+            break;
         }
-        for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+        for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb) && rc == OK;
              b = APR_BUCKET_NEXT(b)) {
             if (APR_BUCKET_IS_EOS(b)) {
                 seen_eos = 1;
@@ -98,28 +106,73 @@ static int read_body(request_rec *r, apr_size_t cap, char **out, apr_size_t *out
             rv = apr_bucket_read(b, &data, &n, APR_BLOCK_READ);
             if (rv != APR_SUCCESS) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, "PYSB: reading the request body");
-                return HTTP_BAD_REQUEST;
+                rc = pysb_fail(x, HTTP_BAD_REQUEST, "the request body could not be read");
+            } else if (len + n > cap) {
+                rc = pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               "request body larger than this location accepts");
+            } else {
+                len += n;
+                rc = each(ctx, data, n);
             }
-            if (len + n > cap) {
-                r->connection->keepalive = AP_CONN_CLOSE;
-                return HTTP_REQUEST_ENTITY_TOO_LARGE;
-            }
-            if (len + n > alloc) {
-                while (alloc < len + n)
-                    alloc *= 2;
-                char *nb = apr_palloc(r->pool, alloc + 1);
-                memcpy(nb, buf, len);
-                buf = nb;
-            }
-            memcpy(buf + len, data, n);
-            len += n;
         }
         apr_brigade_cleanup(bb);
-    } while (!seen_eos);
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return OK;
+    } while (rc == OK && !seen_eos);
+    apr_brigade_destroy(bb);
+    x->body_read = rc == OK;
+    /* Refused mid-body: the rest is not worth reading (over HTTP/1.1 httpd
+     * would, to keep the connection); on a stream, see pysb_drain_body. */
+    if (rc != OK && !seen_eos)
+        r->connection->keepalive = AP_CONN_CLOSE;
+    return rc;
+}
+
+static apr_status_t membuf_cleanup(void *data)
+{
+    pysb_membuf_free(data);
+    return APR_SUCCESS;
+}
+
+/* A buffer for the body (or a value) that lives as long as the request,
+ * in a mapping of its own: returned to the kernel at the request's end,
+ * never parked in malloc's arenas or the pool allocator's free lists. */
+static pysb_membuf *request_membuf(request_rec *r)
+{
+    pysb_membuf *m = apr_pcalloc(r->pool, sizeof *m);
+    apr_pool_cleanup_register(r->pool, m, membuf_cleanup, apr_pool_cleanup_null);
+    return m;
+}
+
+/* A body kept whole (multipart): its bytes into a membuf. */
+typedef struct {
+    pysb_req    *x;
+    pysb_membuf *m;
+} whole;
+
+static int out_of_memory(pysb_req *x)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), x->r,
+                  "PYSB: keeping the request body");
+    return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory reading the body");
+}
+
+static int whole_chunk(void *ctx, const char *p, size_t n)
+{
+    whole *w = ctx;
+    return pysb_membuf_append(w->m, p, n) == 0 ? OK : out_of_memory(w->x);
+}
+
+/* A raw body: the code, kept up to the Location's size and counted past it. */
+typedef struct {
+    whole   w;
+    size_t  total, keep;
+} raw;
+
+static int raw_chunk(void *ctx, const char *p, size_t n)
+{
+    raw *rw = ctx;
+    size_t room = rw->total < rw->keep ? rw->keep - rw->total : 0;
+    rw->total += n;
+    return room ? whole_chunk(&rw->w, p, n < room ? n : room) : OK;
 }
 
 /* Fields of a raw query string: decoded copies in r->pool. */
@@ -138,78 +191,81 @@ static int read_query(pysb_req *x, const char *q)
     return OK;
 }
 
-static int read_urlencoded(pysb_req *x, apr_size_t cap)
-{
-    request_rec *r = x->r;
-    apr_array_header_t *pairs = NULL;
-    int rc = ap_parse_form_data(r, NULL, &pairs, -1, cap);
-    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
-        return pysb_fail(x, rc, "request body larger than this location accepts");
-    if (rc != OK)
-        return rc >= 400 && rc < 600 ? pysb_fail(x, rc, "malformed form body") : rc;
-    for (int i = 0; pairs && i < pairs->nelts; i++) {
-        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
-        apr_off_t len;
-        apr_brigade_length(pair->value, 1, &len);
-        apr_size_t size = (apr_size_t)len;
-        char *buf = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(pair->value, buf, &size);
-        buf[size] = '\0';
-        set_field(x, pair->name, strlen(pair->name), buf, size);
-    }
-    return OK;
-}
+/* ---- form and JSON bodies, decoded as they come (src/bodydec) ---------- */
 
-/* A JSON value as field text: strings as they are, numbers (for the limits
- * only) as a form would send them: 0.5, not 5e-01. */
-static int json_field(pysb_req *x, const char *key, json_t *v)
-{
-    if (!pysb_fields_known(key, strlen(key))) {
-        set_field(x, key, strlen(key), "", 0);   /* no field: noted, whatever its type */
-        return 0;
-    }
-    int numeric = pysb_fields_numeric(key, strlen(key));
-    if (json_is_string(v)) {
-        set_field(x, key, strlen(key), json_string_value(v), json_string_length(v));
-    } else if (json_is_integer(v) && numeric) {
-        const char *s = apr_psprintf(x->r->pool, "%" APR_INT64_T_FMT,
-                                     (apr_int64_t)json_integer_value(v));
-        set_field(x, key, strlen(key), s, strlen(s));
-    } else if (json_is_real(v) && numeric) {
-        char *s = apr_palloc(x->r->pool, 128);
-        pysb_fields_number_text(json_real_value(v), s, 128);
-        set_field(x, key, strlen(key), s, strlen(s));
-    } else if (!json_is_null(v)) {
-        return -1;
-    }
-    return 0;
-}
+/* What a body may hold: values (form pairs, JSON values of any depth) and
+ * JSON nesting. The fields are a score of scalars; issue 10's files (an
+ * object of name -> string or {"base64": string}) and args (an array of
+ * strings) fit in four levels. */
+#define BODY_VALUES_MAX 4096
+#define BODY_DEPTH_MAX 4
 
-static apr_status_t json_release(void *data)
+typedef struct {
+    pysb_req     *x;
+    pysb_bodydec *d;
+    const char   *wrong;        /* the first known field of a wrong JSON type */
+} decoded;
+
+static apr_status_t bodydec_cleanup(void *data)
 {
-    json_decref(data);
+    pysb_bodydec_free(data);
     return APR_SUCCESS;
 }
 
-static int read_json(pysb_req *x, const char *body, apr_size_t len)
+static size_t decoded_cap(void *ctx, const char *name, size_t len)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (!o)
-        return pysb_fail(x, HTTP_BAD_REQUEST, "invalid JSON at line %d: %s", jerr.line,
-                         jerr.text);
-    apr_pool_cleanup_register(x->r->pool, o, json_release, apr_pool_cleanup_null);
-    if (!json_is_object(o))
-        return pysb_fail(x, HTTP_BAD_REQUEST, "the JSON body must be an object");
+    decoded *dc = ctx;
+    return pysb_fields_cap(&dc->x->e.loc, name, len);
+}
+
+/* A field as decoded: strings as they are; JSON numbers (for the limits
+ * only) as a form would send them, 0.5 and not 5e-01; null as not given;
+ * any other kind for a field is a wrong type. A name that is no field is
+ * noted whatever its value (step_names refuses it, or not). */
+static void decoded_field(void *ctx, const char *name, size_t name_len, pysb_value_kind kind,
+                          const char *value, size_t len, size_t over)
+{
+    decoded *dc = ctx;
+    pysb_req *x = dc->x;
+    if (over) {
+        pysb_fields_set_oversize(&x->f, name, name_len, over);
+    } else if (kind == PYSB_VAL_STRING || !pysb_fields_known(name, name_len)) {
+        set_field(x, name, name_len, kind == PYSB_VAL_STRING ? value : "",
+                  kind == PYSB_VAL_STRING ? len : 0);
+    } else if (kind == PYSB_VAL_NUMBER && pysb_fields_numeric(name, name_len)) {
+        char *text = apr_palloc(x->r->pool, 128);
+        pysb_fields_number_text(strtod(apr_pstrmemdup(x->r->pool, value, len), NULL), text, 128);
+        set_field(x, name, name_len, text, strlen(text));
+    } else if (kind != PYSB_VAL_NULL && !dc->wrong) {
+        dc->wrong = apr_pstrmemdup(x->r->pool, name, name_len);
+    }
+}
+
+static int decoded_chunk(void *ctx, const char *p, size_t n)
+{
+    decoded *dc = ctx;
+    int rc = pysb_bodydec_feed(dc->d, p, n);
+    return rc ? pysb_fail(dc->x, rc, "%s", pysb_bodydec_error(dc->d)) : OK;
+}
+
+static int read_decoded(pysb_req *x, pysb_body_kind kind, apr_size_t cap)
+{
+    decoded *dc = apr_pcalloc(x->r->pool, sizeof *dc);
+    const pysb_body_sink sink = { decoded_cap, decoded_field, dc };
+    dc->x = x;
+    dc->d = pysb_bodydec_new(kind, &sink, BODY_VALUES_MAX, BODY_DEPTH_MAX);
+    if (!dc->d)
+        return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    apr_pool_cleanup_register(x->r->pool, dc->d, bodydec_cleanup, apr_pool_cleanup_null);
+    int rc = read_chunks(x, cap, decoded_chunk, dc);
+    if (rc != OK)
+        return rc;
+    if ((rc = pysb_bodydec_end(dc->d)) != 0)
+        return pysb_fail(x, rc, "%s", pysb_bodydec_error(dc->d));
     /* Every key is taken before a wrong type is refused: a format asked
      * for after it still shapes the refusal. */
-    const char *key, *wrong = NULL;
-    json_t *v;
-    json_object_foreach(o, key, v)
-        if (json_field(x, key, v) < 0 && !wrong)
-            wrong = key;
-    if (wrong)
-        return pysb_fail(x, HTTP_BAD_REQUEST, "JSON field %s has the wrong type", wrong);
+    if (dc->wrong)
+        return pysb_fail(x, HTTP_BAD_REQUEST, "JSON field %s has the wrong type", dc->wrong);
     return OK;
 }
 
@@ -343,11 +399,8 @@ int pysb_read_request(pysb_req *x)
     apr_size_t cap;
     if ((rc = body_cap(x, kind, &cap)) != OK)
         return rc;
-    if (kind == BODY_FORM) {
-        rc = read_urlencoded(x, cap);
-        x->body_read = rc == OK;
-        return rc;
-    }
+    if (kind == BODY_FORM || kind == BODY_JSON)
+        return read_decoded(x, kind == BODY_FORM ? PYSB_BODY_FORM : PYSB_BODY_JSON, cap);
     if (kind == BODY_NONE) {
         if (!ct && !ap_request_has_body(r))
             return OK; /* a bare POST: fields only from the query */
@@ -356,21 +409,30 @@ int pysb_read_request(pysb_req *x)
                          "multipart/form-data, application/json or text/x-python)",
                          ct ? ct : "(none)");
     }
-    pysb_slice boundary = { NULL, 0 };
-    const char *err;
-    if (kind == BODY_MULTIPART && pysb_multipart_boundary(ct, &boundary, &err) < 0)
-        return pysb_fail(x, HTTP_BAD_REQUEST, "%s", err);
-    char *body = NULL;
-    apr_size_t len = 0;
-    rc = read_body(r, cap, &body, &len);
-    x->body_read = rc == OK;
-    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE)
-        return pysb_fail(x, rc, "request body larger than this location accepts");
-    if (rc != OK)
-        return rc; /* the input filters answered already (LimitRequestBody) */
     if (kind == BODY_RAW) {
-        set_field(x, "code", 4, body, len);
+        raw *rw = apr_pcalloc(r->pool, sizeof *rw);
+        *rw = (raw){ { x, request_membuf(r) }, 0, (size_t)x->e.loc.max_code };
+        if ((rc = read_chunks(x, cap, raw_chunk, rw)) != OK)
+            return rc;
+        if (rw->total > rw->keep)
+            pysb_fields_set_oversize(&x->f, "code", 4, rw->total);
+        else
+            set_field(x, "code", 4, pysb_membuf_data(rw->w.m), rw->w.m->len);
         return OK;
     }
-    return kind == BODY_JSON ? read_json(x, body, len) : read_multipart(x, body, len, boundary);
+    pysb_slice boundary = { NULL, 0 };
+    const char *err;
+    if (pysb_multipart_boundary(ct, &boundary, &err) < 0)
+        return pysb_fail(x, HTTP_BAD_REQUEST, "%s", err);
+    whole *w = apr_pcalloc(r->pool, sizeof *w);
+    *w = (whole){ x, request_membuf(r) };
+    /* the declared size at once, rather than doublings */
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t declared;
+    if (cl && ap_parse_strict_length(&declared, cl) && (apr_uint64_t)declared <= cap &&
+        pysb_membuf_reserve(w->m, (size_t)declared) < 0)
+        return out_of_memory(x);
+    if ((rc = read_chunks(x, cap, whole_chunk, w)) != OK)
+        return rc;
+    return read_multipart(x, pysb_membuf_data(w->m), w->m->len, boundary);
 }

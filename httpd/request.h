@@ -2,16 +2,19 @@
  * how its fields are read from the query string and the body.
  *
  * Contract: the encodings of DESIGN §4 — application/x-www-form-urlencoded
- * (ap_parse_form_data), multipart/form-data (src/multipart), a JSON object
- * (jansson: strings, and numbers for limits), a raw text/x-python body (the
- * code; other fields from the query), a bare POST or a GET (the query
- * alone) — all hand name/value pairs to src/fields; body fields are set
- * after query fields, so they win. A body is held to what the Location's
- * code and stdin sizes can need as encoded (and LimitRequestBody), refused
- * by its Content-Length before a byte of it is read. A step that refuses
- * records its status and one-line reason with pysb_fail (or
- * pysb_unavailable: 503 and Retry-After) and returns the status; the
- * handler writes every refusal, in one place. */
+ * and application/json decoded as they arrive (src/bodydec: only what a
+ * field can use is kept, each value within its size, in mappings of their
+ * own returned at the request's end; 4096 values and 4 levels of JSON at
+ * most), multipart/form-data (the body kept whole in such a mapping,
+ * src/multipart), a raw text/x-python body (the code, kept up to
+ * PySandboxMaxCodeSize and counted past it; other fields from the query),
+ * a bare POST or a GET (the query alone) — all hand name/value pairs to
+ * src/fields; body fields are set after query fields, so they win. A body
+ * is held to what the Location's code and stdin sizes can need as encoded
+ * (and LimitRequestBody), refused by its Content-Length before a byte of
+ * it is read. A step that refuses records its status and one-line reason
+ * with pysb_fail (or pysb_unavailable: 503 and Retry-After) and returns
+ * the status; the handler writes every refusal, in one place. */
 #ifndef PYSB_HTTPD_REQUEST_H
 #define PYSB_HTTPD_REQUEST_H
 

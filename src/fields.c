@@ -32,23 +32,28 @@ static int is(const char *name, size_t len, const char *want)
     return strlen(want) == len && memcmp(name, want, len) == 0;
 }
 
+/* The field a name sets, or NULL for a name that is no field. */
+static pysb_field *slot_of(pysb_fields *f, const char *name, size_t name_len)
+{
+    const pysb_limit_def *d;
+    /* user_script: the classic form's name for the program. */
+    if (is(name, name_len, "code") || is(name, name_len, "user_script"))
+        return &f->code;
+    if (is(name, name_len, "stdin"))
+        return &f->stdin_data;
+    if (is(name, name_len, "format"))
+        return &f->format;
+    if (is(name, name_len, "info"))
+        return &f->info;
+    if ((d = request_limit(name, name_len)) != NULL)
+        return &f->limit[d - pysb_limit_table];
+    return NULL;
+}
+
 int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
                     const char *value, size_t len)
 {
-    pysb_field *slot = NULL;
-    const pysb_limit_def *d;
-
-    /* user_script: the classic form's name for the program. */
-    if (is(name, name_len, "code") || is(name, name_len, "user_script"))
-        slot = &f->code;
-    else if (is(name, name_len, "stdin"))
-        slot = &f->stdin_data;
-    else if (is(name, name_len, "format"))
-        slot = &f->format;
-    else if (is(name, name_len, "info"))
-        slot = &f->info;
-    else if ((d = request_limit(name, name_len)) != NULL)
-        slot = &f->limit[d - pysb_limit_table];
+    pysb_field *slot = slot_of(f, name, name_len);
     if (!slot) {
         if (!f->has_unknown) {
             /* Quoted in a one-line reason: printable ASCII, cut short. */
@@ -61,8 +66,25 @@ int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
         }
         return 0;
     }
-    *slot = (pysb_field){ value, len, 1 };
+    *slot = (pysb_field){ value, len, 1, 0 };
     return 1;
+}
+
+int pysb_fields_set_oversize(pysb_fields *f, const char *name, size_t name_len, size_t size)
+{
+    if (!pysb_fields_set(f, name, name_len, "", 0))
+        return 0;
+    slot_of(f, name, name_len)->over = size;
+    return 1;
+}
+
+size_t pysb_fields_cap(const pysb_location *loc, const char *name, size_t name_len)
+{
+    if (is(name, name_len, "code") || is(name, name_len, "user_script"))
+        return (size_t)loc->max_code;
+    if (is(name, name_len, "stdin"))
+        return (size_t)loc->max_stdin;
+    return pysb_fields_known(name, name_len) ? PYSB_FIELD_VALUE_MAX : 0;
 }
 
 int pysb_fields_names(const pysb_fields *f, const pysb_location *loc, char *why,
@@ -83,8 +105,7 @@ int pysb_fields_names(const pysb_fields *f, const pysb_location *loc, char *why,
 int pysb_fields_known(const char *name, size_t name_len)
 {
     pysb_fields probe;
-    pysb_fields_init(&probe);
-    return pysb_fields_set(&probe, name, name_len, "", 0);
+    return slot_of(&probe, name, name_len) != NULL;
 }
 
 int pysb_fields_numeric(const char *name, size_t name_len)
@@ -206,16 +227,25 @@ int pysb_fields_request(const pysb_fields *f, const pysb_location *loc,
         snprintf(why, whylen, "no code: send the program as the field \"code\"");
         return 400;
     }
-    if (code->len > loc->max_code) {
+    /* over: the size of a value its reader counted but did not keep */
+    size_t code_len = code->over ? code->over : code->len;
+    size_t in_len = in->over ? in->over : in->len;
+    if (code_len > loc->max_code) {
         snprintf(why, whylen, "code of %lu bytes is over this location's %lu",
-                 (unsigned long)code->len, (unsigned long)loc->max_code);
+                 (unsigned long)code_len, (unsigned long)loc->max_code);
         return 413;
     }
-    if (in->set && in->len > loc->max_stdin) {
+    if (in->set && in_len > loc->max_stdin) {
         snprintf(why, whylen, "stdin of %lu bytes is over this location's %lu",
-                 (unsigned long)in->len, (unsigned long)loc->max_stdin);
+                 (unsigned long)in_len, (unsigned long)loc->max_stdin);
         return 413;
     }
+    for (size_t i = 0; i < pysb_limit_count && i < PYSB_FIELDS_LIMIT_MAX; i++)
+        if (f->limit[i].over) {
+            snprintf(why, whylen, "%s of %lu bytes is longer than any value it can have",
+                     pysb_limit_table[i].key, (unsigned long)f->limit[i].over);
+            return 413;
+        }
     if (!pysb_utf8_valid(code->data, code->len) || memchr(code->data, '\0', code->len)) {
         snprintf(why, whylen, "the code is not valid UTF-8 text");
         return 400;

@@ -41,6 +41,8 @@ typedef struct pysb_field {
     const char *data;
     size_t      len;
     int         set;
+    size_t      over;   /* 0, or the size of a value too large to be kept
+                           (data is then "", len 0) */
 } pysb_field;
 
 #define PYSB_FIELDS_LIMIT_MAX 16   /* rows of the limits table, at most */
@@ -68,6 +70,17 @@ void pysb_fields_init(pysb_fields *f);
  * (then only the first such name is kept, for pysb_fields_names). */
 int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
                     const char *value, size_t len);
+
+/* Records name as given with a value of size bytes that its reader did
+ * not keep, being over pysb_fields_cap: checking refuses it with 413
+ * naming the size. Returns what pysb_fields_set does. */
+int pysb_fields_set_oversize(pysb_fields *f, const char *name, size_t name_len, size_t size);
+
+/* The most bytes a value of the field named can need at loc: code
+ * max_code, stdin max_stdin, any other field PYSB_FIELD_VALUE_MAX; 0 for
+ * a name that is no field. A body reader keeps no more. */
+#define PYSB_FIELD_VALUE_MAX 256
+size_t pysb_fields_cap(const pysb_location *loc, const char *name, size_t name_len);
 
 /* 1 when name is a field. */
 int pysb_fields_known(const char *name, size_t name_len);

@@ -1,11 +1,11 @@
 /* form.h — the query-string half of application/x-www-form-urlencoded:
  * splitting "a=1&b=2" and decoding '+' and %XX, binary-safe.
  *
- * Contract: request bodies in that encoding go through httpd's
- * ap_parse_form_data; the query string (GET ?user_script=…, and the limit
- * and format fields that accompany a text/plain body) comes here, because
- * httpd's own ap_args_to_table neither decodes '+' nor keeps lengths. No
- * allocation: the caller decodes into its own buffer. */
+ * Contract: request bodies in that encoding are decoded as they arrive
+ * (bodydec.h, with the same rules); the query string (GET ?user_script=…,
+ * and the limit and format fields that accompany a text/plain body) comes
+ * here, because httpd's own ap_args_to_table neither decodes '+' nor keeps
+ * lengths. No allocation: the caller decodes into its own buffer. */
 #ifndef PYSB_FORM_H
 #define PYSB_FORM_H
 
