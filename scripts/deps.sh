@@ -11,8 +11,8 @@ profile=${1:-build}
 want="gcc make pkg-config libseccomp-dev libjansson-dev"
 case "$profile" in
   build) ;;
-  test)  want="$want libcmocka-dev bats jq curl apache2 apache2-dev procps chromium fonts-dejavu-core" ;;
-  demo)  want="$want apache2 apache2-dev curl" ;;
+  test)  want="$want libcmocka-dev bats jq curl openssl apache2 apache2-dev procps chromium fonts-dejavu-core" ;;
+  demo)  want="$want apache2 apache2-dev curl openssl" ;;
   bench) want="$want hyperfine wrk apache2 apache2-dev curl jq" ;;
   fuzz)  want="$want clang libclang-rt-14-dev" ;;
 esac
