@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "form.h"
 #include "membuf.h"
 
 /* Distinct kept names a body may carry (the fields with a cap, twice over). */
@@ -216,17 +217,6 @@ static void end_value(pysb_bodydec *d)
 
 /* ---- application/x-www-form-urlencoded ------------------------------------ */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int form_end_pair(pysb_bodydec *d)
 {
     if (d->pct)
@@ -256,7 +246,7 @@ static int form_feed(pysb_bodydec *d, const char *p, size_t n)
             begin_name(d);
         }
         if (d->pct) {
-            int h = hexval(c);
+            int h = pysb_form_hexval(c);
             if (h < 0)
                 return fail(d, 400, "malformed %%-escape in the form body");
             if (d->pct == 1) {
@@ -422,7 +412,7 @@ static int string_byte(pysb_bodydec *d, unsigned char c)
         return 0;
     }
     if (d->udigits) {
-        int h = hexval((char)c);
+        int h = pysb_form_hexval((char)c);
         if (h < 0)
             return bad_json(d, "invalid \\u escape");
         d->uval = d->uval * 16 + (unsigned)h;

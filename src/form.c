@@ -29,7 +29,7 @@ int pysb_form_next(const char **cursor, const char *end, const char **name,
     return 0;
 }
 
-static int hexval(char c)
+int pysb_form_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -49,7 +49,7 @@ int pysb_form_decode(const char *in, size_t len, char *out, size_t *out_len)
         } else if (in[i] == '%') {
             if (len - i < 3)
                 return -1; /* truncated escape */
-            int h = hexval(in[i + 1]), l = hexval(in[i + 2]);
+            int h = pysb_form_hexval(in[i + 1]), l = pysb_form_hexval(in[i + 2]);
             if (h < 0 || l < 0)
                 return -1;
             out[o++] = (char)(h * 16 + l);

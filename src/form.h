@@ -23,4 +23,7 @@ int pysb_form_next(const char **cursor, const char *end, const char **name,
  * NUL-terminated). Returns 0, or -1 for a malformed escape ("%G1", "%4"). */
 int pysb_form_decode(const char *in, size_t len, char *out, size_t *out_len);
 
+/* The value of a hex digit, or -1. */
+int pysb_form_hexval(char c);
+
 #endif

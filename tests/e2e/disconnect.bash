@@ -15,13 +15,21 @@ GONE_MAX_MS=200
 leave() { leave_on "$PORT" "$@"; }
 leave_tls() { leave_on "$TLS_PORT" "$@" --tls; }
 
+# A run that went, but later than GONE_MAX_MS, is tried once more: on a
+# shared 2-core machine a scheduling stall can delay one; a run that is
+# not killed at all (gone_ms null) fails at once.
 leave_on() {
-    local port=$1
+    local port=$1 try
     shift
-    wait_no_runs 5 || return 1
-    OUT=$(python3 "$NETCLIENT" "$@" --port "$port" --uids "$RUN_UID_FIRST-$RUN_UID_LAST" 3>&-) ||
-        { fail "$*: $OUT"; return 1; }
-    GONE=$(jq -r .gone_ms <<<"$OUT")
+    for try in 1 2; do
+        wait_no_runs 5 || return 1
+        OUT=$(python3 "$NETCLIENT" "$@" --port "$port" --uids "$RUN_UID_FIRST-$RUN_UID_LAST" 3>&-) ||
+            { fail "$*: $OUT"; return 1; }
+        GONE=$(jq -r .gone_ms <<<"$OUT")
+        [ "$GONE" != null ] && fgt "$GONE_MAX_MS" "$GONE" && return 0
+        [ "$GONE" = null ] && return 0
+        note "[$MPM] $*: run gone after $GONE ms, over $GONE_MAX_MS: once more"
+    done
 }
 
 # gone_fast LABEL: the run went within GONE_MAX_MS.
@@ -29,6 +37,19 @@ gone_fast() {
     note "[$MPM] $1: run gone after $GONE ms"
     [ "$GONE" != null ] && fgt "$GONE_MAX_MS" "$GONE" ||
         fail "$1: run gone after $GONE ms (over $GONE_MAX_MS): $OUT"
+}
+
+# curl_killed URL: a silent run over curl (with the file's .curlrc), curl
+# SIGKILLed once the run is there; fails unless the run is gone within 1 s.
+curl_killed() {
+    local t0
+    wait_no_runs 5
+    spawn curl -s -o /dev/null "$1/run" --data-urlencode 'code=import time; time.sleep(30)'
+    wait_until 5 has_run || { fail "the run did not start ($1)"; return 1; }
+    kill -KILL "${BG_PIDS[-1]}"
+    t0=$(now)
+    wait_until 1 no_runs || { fail "the run outlived curl by 1 s ($1): $(run_procs)"; return 1; }
+    note "[$MPM] curl killed ($1): run gone after $(elapsed "$t0") s"
 }
 
 has_run() { [ -n "$(uid_procs)" ]; }

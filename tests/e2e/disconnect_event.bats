@@ -61,17 +61,8 @@ teardown_file() { e2e_stop; }
 }
 
 @test "[$MPM] HTTP/1.1: curl killed mid-run (plain, TLS)" {
-    local u
-    for u in "$PLAIN_URL" "$URL"; do
-        wait_no_runs 5
-        spawn curl -s -o /dev/null "$u/run" --data-urlencode 'code=import time; time.sleep(30)'
-        wait_until 5 has_run || fail "the run did not start ($u)"
-        kill -KILL "${BG_PIDS[-1]}"
-        local t0
-        t0=$(now)
-        wait_until 1 no_runs || fail "the run outlived curl by 1 s ($u): $(run_procs)"
-        note "[$MPM] curl killed ($u): run gone after $(elapsed "$t0") s"
-    done
+    curl_killed "$PLAIN_URL"
+    curl_killed "$URL"
 }
 
 @test "[$MPM] a loop of fire-and-forget clients (request, stray byte, close) does not hold the slots" {

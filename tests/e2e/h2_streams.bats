@@ -30,14 +30,7 @@ teardown_file() { e2e_stop; }
 }
 
 @test "[h2] curl --http2 killed mid-run" {
-    wait_no_runs 5
-    spawn curl -s -o /dev/null "$RUN" --data-urlencode 'code=import time; time.sleep(30)'
-    wait_until 5 has_run || fail "the run did not start"
-    kill -KILL "${BG_PIDS[-1]}"
-    local t0
-    t0=$(now)
-    wait_until 1 no_runs || fail "the run outlived curl by 1 s: $(run_procs)"
-    note "[$MPM] curl --http2 killed: run gone after $(elapsed "$t0") s"
+    curl_killed "$URL"
 }
 
 @test "[h2] 1 of 2 streams on a connection cancelled: only its run dies, the other ends whole" {
@@ -49,3 +42,21 @@ teardown_file() { e2e_stop; }
     leave_tls h2-cancel-one --n 8; gone_fast "1 of 8 streams reset"
     [ "$(jq -r .finished <<<"$OUT")" = 7 ] || fail "$OUT"
 }
+
+@test "[h2] every run slot busy: 503 with Retry-After, a clean HTTP/2 answer, in the format asked" {
+    local i
+    wait_no_runs 5
+    for i in $(seq 1 10); do
+        spawn curl -s -o /dev/null --max-time 20 "$RUN" --data-urlencode 'code=import time; time.sleep(3)'
+    done
+    wait_until 10 all_slots_taken || fail "the ten runs did not start: $(run_procs)"
+    req "$RUN" --data-urlencode 'code=print("eleventh")'
+    expect_refusal 503 'busy'
+    expect_header Retry-After '^[0-9]+$'
+    req "$RUN" -d format=json --data-urlencode 'code=print("eleventh")'
+    expect_code 503
+    expect_json '.status == 503 and (.error | test("busy"))'
+    [ -z "$(grep 'not closed cleanly\|RST' "$RESP_B.err")" ] || fail "curl: $(cat "$RESP_B.err")"
+}
+
+all_slots_taken() { [ "$(uid_procs | grep -c python3)" -ge 10 ]; }

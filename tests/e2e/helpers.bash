@@ -319,35 +319,21 @@ req() {
     return 0
 }
 
-# header NAME: the value in the last header block of the last response.
-header() {
-    awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" '
-        /^HTTP\// { delete v; next }
-        { sub(/\r$/, ""); i = index($0, ":"); if (!i) next
-          k = tolower(substr($0, 1, i - 1)); x = substr($0, i + 1); sub(/^[ \t]+/, "", x); v[k] = x }
-        END { if (n in v) print v[n] }' "$RESP_H"
-}
+# header NAME: the value in the last header block of the last response
+# (its trailers included: curl -D writes them after the headers' blank
+# line; the last value wins). header_only NAME: the headers alone;
+# trailer NAME: the trailers alone.
+header() { field_of "$1" all; }
+header_only() { field_of "$1" headers; }
+trailer() { field_of "$1" trailers; }
 
-# trailer NAME: the value of a trailer field of the last response (what
-# curl -D writes after the last header block's blank line).
-trailer() {
-    awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" '
-        /^HTTP\// { delete v; body = 0; next }
+# field_of NAME all|headers|trailers
+field_of() {
+    awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" -v want="$2" '
+        /^HTTP\// { delete v; part = "headers"; next }
         { sub(/\r$/, "") }
-        $0 == "" { body = 1; next }
-        !body { next }
-        { i = index($0, ":"); if (!i) next
-          k = tolower(substr($0, 1, i - 1)); x = substr($0, i + 1); sub(/^[ \t]+/, "", x); v[k] = x }
-        END { if (n in v) print v[n] }' "$RESP_H"
-}
-
-# header_only NAME: the value in the last header block, trailers left out.
-header_only() {
-    awk -v n="$(tr 'A-Z' 'a-z' <<<"$1")" '
-        /^HTTP\// { delete v; body = 0; next }
-        { sub(/\r$/, "") }
-        $0 == "" { body = 1; next }
-        body { next }
+        $0 == "" { part = "trailers"; next }
+        want != "all" && part != want { next }
         { i = index($0, ":"); if (!i) next
           k = tolower(substr($0, 1, i - 1)); x = substr($0, i + 1); sub(/^[ \t]+/, "", x); v[k] = x }
         END { if (n in v) print v[n] }' "$RESP_H"

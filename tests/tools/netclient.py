@@ -73,45 +73,105 @@ class Runs:
 
 # ---- HTTP/1.1 ------------------------------------------------------------------
 
-def tls_context(alpn):
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_alpn_protocols(alpn)
-    return ctx
+class MemTLS:
+    """TLS over a connected socket through memory BIOs: the SSL object never
+    touches the socket, so a close_notify can be sent on a TCP connection
+    that stays open, and one lock can serialise the SSL object between a
+    reader thread and a writer (OpenSSL allows no read while another thread
+    writes). The certificate is not checked (a test's self-signed one)."""
 
+    def __init__(self, raw, alpn):
+        self.raw = raw
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols([alpn])
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname='127.0.0.1')
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.pump()
+                self.inc.write(raw.recv(65536))
+        self.pump()
+        if self.obj.selected_alpn_protocol() != alpn:
+            raise RuntimeError('ALPN chose %r, not %s' % (self.obj.selected_alpn_protocol(), alpn))
 
-class H1:
-    """One HTTP/1.1 connection, plain or TLS. TLS goes through memory BIOs so
-    that a close_notify can be sent on a TCP connection that stays open."""
-
-    def __init__(self, port, tls):
-        self.raw = socket.create_connection(('127.0.0.1', port))
-        # Else Nagle may hold a small last segment (a close_notify) ~40 ms.
-        self.raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.tls = None
-        if tls:
-            self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
-            self.tls = tls_context(['http/1.1']).wrap_bio(self.inc, self.out,
-                                                          server_hostname='127.0.0.1')
-            while True:
-                try:
-                    self.tls.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    self._pump()
-                    self.inc.write(self.raw.recv(65536))
-            self._pump()
-
-    def _pump(self):
+    def pump(self):
+        """What the SSL object wrote, onto the socket."""
         d = self.out.read()
         if d:
             self.raw.sendall(d)
 
+    def write(self, b):
+        self.obj.write(b)
+        self.pump()
+
+    def feed(self, c):
+        """Received bytes in; the plaintext they complete out ('' at a
+        close_notify)."""
+        self.inc.write(c)
+        out = b''
+        while True:
+            try:
+                out += self.obj.read(65536)
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                break
+        self.pump()             # a KeyUpdate or ticket may want an answer
+        return out
+
+    def close_notify(self):
+        try:
+            self.obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        self.pump()
+
+
+class Conn:
+    """A TCP connection to the server and the ways to leave it."""
+
+    def __init__(self, port):
+        self.raw = socket.create_connection(('127.0.0.1', port))
+        # Else Nagle may hold a small last segment (a close_notify) ~40 ms.
+        self.raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def fin(self):
+        # A reader thread may sit in recv(): shut down first, or close()
+        # sends nothing until it returns.
+        self.raw.shutdown(socket.SHUT_RDWR)
+        self.raw.close()
+
+    def half_close(self):
+        self.raw.shutdown(socket.SHUT_WR)
+
+    def _wake_reader(self):
+        pass
+
+    def reset(self):
+        self.raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+        self._wake_reader()
+        self.raw.close()
+
+    def close(self):
+        try:
+            self.raw.close()
+        except OSError:
+            pass
+
+
+class H1(Conn):
+    """One HTTP/1.1 connection, plain or TLS (MemTLS)."""
+
+    def __init__(self, port, tls):
+        super().__init__(port)
+        self.tls = MemTLS(self.raw, 'http/1.1') if tls else None
+
     def send(self, b):
         if self.tls:
             self.tls.write(b)
-            self._pump()
         else:
             self.raw.sendall(b)
 
@@ -120,49 +180,17 @@ class H1:
         self.raw.settimeout(timeout)
         got = b''
         while marker not in got:
-            if self.tls:
-                try:
-                    got += self.tls.read(65536)
-                    continue
-                except ssl.SSLWantReadError:
-                    pass
-                except ssl.SSLZeroReturnError:
-                    break
             try:
                 c = self.raw.recv(65536)
             except socket.timeout:
                 break
             if not c:
                 break
-            if self.tls:
-                self.inc.write(c)
-            else:
-                got += c
+            got += self.tls.feed(c) if self.tls else c
         return got
 
     def close_notify(self):
-        try:
-            self.tls.unwrap()
-        except ssl.SSLWantReadError:
-            pass
-        self._pump()            # the alert goes out; TCP stays open
-
-    def fin(self):
-        self.raw.shutdown(socket.SHUT_RDWR)
-        self.raw.close()
-
-    def half_close(self):
-        self.raw.shutdown(socket.SHUT_WR)
-
-    def reset(self):
-        self.raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
-        self.raw.close()
-
-    def close(self):
-        try:
-            self.raw.close()
-        except OSError:
-            pass
+        self.tls.close_notify()         # the alert goes out; TCP stays open
 
 
 def h1_request(code, path, extra_headers=b'', body_fields=None):
@@ -200,32 +228,17 @@ def frame(ftype, flags, sid, payload=b''):
     return struct.pack('>I', len(payload))[1:] + bytes([ftype, flags]) + struct.pack('>I', sid) + payload
 
 
-class H2:
+class H2(Conn):
     """One HTTP/2 connection; a reader thread collects each stream's
-    status, data, end and reset. With TLS, the SSL object is only ever used
-    under self.lock, through memory BIOs (OpenSSL does not allow a read in
-    one thread while another writes), and the raw socket carries bytes."""
+    status, data, end and reset. With TLS (MemTLS) the SSL object is only
+    used under self.lock."""
 
     def __init__(self, port, tls):
         self.authority = '127.0.0.1:%d' % port
         self.scheme = 'https' if tls else 'http'
-        self.raw = socket.create_connection(('127.0.0.1', port))
-        self.raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().__init__(port)
         self.lock = threading.Lock()
-        self.tls = None
-        if tls:
-            self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
-            self.tls = tls_context(['h2']).wrap_bio(self.inc, self.out, server_hostname='127.0.0.1')
-            while True:
-                try:
-                    self.tls.do_handshake()
-                    break
-                except ssl.SSLWantReadError:
-                    self._pump()
-                    self.inc.write(self.raw.recv(65536))
-            self._pump()
-            if self.tls.selected_alpn_protocol() != 'h2':
-                raise RuntimeError('ALPN chose %r, not h2' % self.tls.selected_alpn_protocol())
+        self.tls = MemTLS(self.raw, 'h2') if tls else None
         self.streams = {}
         self.next_sid = 1
         self.buf = b''
@@ -235,16 +248,10 @@ class H2:
         self.reader = threading.Thread(target=self._read_loop, daemon=True)
         self.reader.start()
 
-    def _pump(self):
-        d = self.out.read()
-        if d:
-            self.raw.sendall(d)
-
     def send(self, b):
         with self.lock:
             if self.tls:
                 self.tls.write(b)
-                self._pump()
             else:
                 self.raw.sendall(b)
 
@@ -253,15 +260,7 @@ class H2:
         if not self.tls:
             return c
         with self.lock:
-            self.inc.write(c)
-            out = b''
-            while True:
-                try:
-                    out += self.tls.read(65536)
-                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
-                    break
-            self._pump()        # a KeyUpdate or ticket may want an answer
-            return out
+            return self.tls.feed(c)
 
     def _frames(self):
         while len(self.buf) >= 9:
@@ -323,22 +322,9 @@ class H2:
     def cancel(self, sid):
         self.send(frame(RST_STREAM, 0, sid, struct.pack('>I', CANCEL)))
 
-    def fin(self):
-        # The reader sits in recv(): shut down first, or close() sends nothing.
-        self.raw.shutdown(socket.SHUT_RDWR)
-        self.raw.close()
-
-    def reset(self):
-        self.raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+    def _wake_reader(self):
         self.raw.shutdown(socket.SHUT_RD)       # wakes the reader, sends nothing
         self.reader.join(1)
-        self.raw.close()
-
-    def close(self):
-        try:
-            self.raw.close()
-        except OSError:
-            pass
 
 # ---- scenarios -------------------------------------------------------------------
 
