@@ -9,7 +9,7 @@
 #
 # uids: the receiver is the test's uid, the sender that uid + 50.
 
-UID_BASE=601100   # tests 1..49; senders 601151..601199
+UID_BASE=606000   # tests 1..49; senders 606051..606099
 load helpers
 
 setup() {

@@ -1,7 +1,7 @@
 # helpers.bash — shared helpers of the pysandbox-run integration tests.
 #
 # Load with `load helpers`. Each .bats file sets UID_BASE (a distinct block of
-# 100 ids inside 600100-600999, or 601100-601299 for the files of issue 8:
+# 100 ids inside 600100-600999, or 606000-606199 for the files of issue 8:
 # channels, verdicts) before loading; every test then runs the
 # sandbox as uid/gid UID_BASE + BATS_TEST_NUMBER, so leftover processes of a
 # test can be found afterwards with pgrep -U/-u and nothing else shares it.

@@ -5,7 +5,7 @@
 # at the fraction over every thread and process, memory bombs of many
 # shapes all memory_limit, and the memory watch's cost bounded.
 
-UID_BASE=601200
+UID_BASE=606100   # tests 1..49; the bombs also use 606151..606199
 load helpers
 
 # within A B: |A - B| <= 0.05 (seconds)
