@@ -1,29 +1,23 @@
 /* netns.c — the shared, pinned, empty network namespace.
  *
- * Contract: see netns.h. Every name below the checked directory is
- * resolved relative to its descriptor with O_NOFOLLOW, so nothing but root
- * can redirect us once the directory passed its check; creation happens
- * under an exclusive flock so that two first runs do not pin two
- * namespaces on top of each other. */
+ * Contract: see netns.h. The directory, the pinned file and creation
+ * under a lock are nspin.h's; here: what a trustworthy shared network
+ * namespace is, and entering it. */
 #include "netns.h"
+#include "nspin.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -37,119 +31,12 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* The directory, created 0700 if missing. Root-owned and writable by root
- * alone, or refused: whoever may write it may swap the pinned file. */
-static int open_dir(const char *dir, char *err, size_t errlen)
+/* In pysb_pin_new's child: the namespace to pin, fresh and empty. */
+static int new_netns(void *arg, char *err, size_t errlen)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return fail(err, errlen, "mkdir %s: %s", dir, strerror(errno));
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (fd < 0)
-        return fail(err, errlen, "%s: %s", dir, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) < 0) {
-        fail(err, errlen, "%s: fstat: %s", dir, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-        fail(err, errlen, "%s: must be owned by root and not writable by "
-             "group or others", dir);
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-/* 1 with *out set when name is an nsfs mount, 0 when it is missing or
- * anything else (a stale file left by an unmount, a symlink), -1 on error.
- * O_NONBLOCK: a FIFO planted there must not hang us. */
-static int open_pinned(int dirfd, const char *name, const char *path, int *out,
-                       char *err, size_t errlen)
-{
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT || errno == ELOOP)
-            return 0;
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
-    }
-    struct statfs sf;
-    if (fstatfs(fd, &sf) < 0) {
-        fail(err, errlen, "%s: fstatfs: %s", path, strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (sf.f_type != NSFS_MAGIC) {
-        close(fd);
-        return 0;
-    }
-    *out = fd;
-    return 1;
-}
-
-/* Pin a fresh network namespace on dir/name, as `ip netns add` does: a
- * child unshares one and bind-mounts its /proc/self/ns/net onto the file,
- * which keeps the namespace alive after the child is gone. The target is
- * the new file's own descriptor (through /proc/self/fd), not a path. */
-static int pin_new(int dirfd, const char *name, const char *path,
-                   char *err, size_t errlen)
-{
-    if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-        return fail(err, errlen, "%s: removing the stale file: %s", path,
-                    strerror(errno));
-    int ffd = openat(dirfd, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
-    if (ffd < 0)
-        return fail(err, errlen, "%s: create: %s", path, strerror(errno));
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0) {
-        fail(err, errlen, "pipe2: %s", strerror(errno));
-        close(ffd);
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        char msg[256] = "";
-        char target[64];
-        close(p[0]);
-        snprintf(target, sizeof target, "/proc/self/fd/%d", ffd);
-        if (unshare(CLONE_NEWNET) < 0)
-            snprintf(msg, sizeof msg, "unshare(CLONE_NEWNET): %s", strerror(errno));
-        else if (mount("/proc/self/ns/net", target, NULL, MS_BIND, NULL) < 0)
-            snprintf(msg, sizeof msg, "mount: %s", strerror(errno));
-        if (msg[0] && write(p[1], msg, strlen(msg)) < 0)
-            _exit(2);
-        _exit(msg[0] ? 1 : 0);
-    }
-    int fork_errno = errno;
-    close(p[1]);
-    close(ffd);
-    if (pid < 0) {
-        close(p[0]);
-        return fail(err, errlen, "fork: %s", strerror(fork_errno));
-    }
-    char msg[256];
-    ssize_t n;
-    do
-        n = read(p[0], msg, sizeof msg - 1);
-    while (n < 0 && errno == EINTR);
-    close(p[0]);
-    int status;
-    pid_t w;
-    do
-        w = waitpid(pid, &status, 0);
-    while (w < 0 && errno == EINTR);
-    if (w < 0)
-        return fail(err, errlen, "waitpid: %s", strerror(errno));
-    if (n > 0) {
-        msg[n] = '\0';
-        return fail(err, errlen, "%s: pinning a namespace: %s", path, msg);
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        return fail(err, errlen, "%s: pinning a namespace: child failed "
-                    "(wait status 0x%x)", path, (unsigned)status);
+    (void)arg;
+    if (unshare(CLONE_NEWNET) < 0)
+        return fail(err, errlen, "unshare(CLONE_NEWNET): %s", strerror(errno));
     return 0;
 }
 
@@ -244,36 +131,27 @@ int pysb_netns_enter_shared(const char *path, char *err, size_t errlen)
     memcpy(dir, path, dlen);
     dir[dlen] = '\0';
 
-    int dirfd = open_dir(dir, err, errlen);
+    int dirfd = pysb_pin_dir(dir, err, errlen);
     if (dirfd < 0)
         return -1;
     int nsfd = -1;
-    int found = open_pinned(dirfd, name, path, &nsfd, err, errlen);
+    int found = pysb_pin_open(dirfd, name, path, &nsfd, err, errlen);
     if (found == 0) {
         /* Missing or stale: create under the lock, re-checking first, as
          * the holder before us may just have pinned one. */
-        int lfd = openat(dirfd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int lfd = pysb_pin_lock(dirfd, lock, path, err, errlen);
         if (lfd < 0) {
-            fail(err, errlen, "%s/%s: %s", dir, lock, strerror(errno));
             found = -1;
         } else {
-            int l;
-            do
-                l = flock(lfd, LOCK_EX);
-            while (l < 0 && errno == EINTR);
-            if (l < 0) {
-                fail(err, errlen, "%s/%s: flock: %s", dir, lock, strerror(errno));
+            found = pysb_pin_open(dirfd, name, path, &nsfd, err, errlen);
+            if (found == 0 &&
+                pysb_pin_new(dirfd, name, path, "net", new_netns, NULL, err, errlen) == 0) {
+                found = pysb_pin_open(dirfd, name, path, &nsfd, err, errlen);
+                if (found == 0)
+                    found = fail(err, errlen, "%s: not an nsfs mount after "
+                                 "pinning", path);
+            } else if (found == 0) {
                 found = -1;
-            } else {
-                found = open_pinned(dirfd, name, path, &nsfd, err, errlen);
-                if (found == 0 && pin_new(dirfd, name, path, err, errlen) == 0) {
-                    found = open_pinned(dirfd, name, path, &nsfd, err, errlen);
-                    if (found == 0)
-                        found = fail(err, errlen, "%s: not an nsfs mount after "
-                                     "pinning", path);
-                } else if (found == 0) {
-                    found = -1;
-                }
             }
             close(lfd); /* releases the lock */
         }
