@@ -1,0 +1,142 @@
+// harness.mjs — what the browser tests share: a throwaway httpd with the
+// module (scripts/httpd.sh, its logs copied to build/test-logs/browser/ when
+// it stops), Debian's headless Chromium through playwright-core, contexts
+// that reach 127.0.0.1 only, and helpers to open the playground, wait for a
+// run to end and collect the page's errors.
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, "../..");
+export const logDir = path.join(root, "build/test-logs/browser");
+const httpdSh = path.join(root, "scripts/httpd.sh");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+// Run uids: the default PySandboxUserRange of conf/httpd-test.conf.in,
+// moved by PYSB_TEST_UID_SHIFT (as scripts/httpd.sh does). Each server takes
+// its own hundred of it (uidBlock 0..9), so that test files running at once
+// never share a run uid and each sees only its own run processes.
+const UID_SHIFT = Number(process.env.PYSB_TEST_UID_SHIFT || 0);
+const UID_BASE = 600000 + UID_SHIFT;
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function sh(args) {
+  return execFileSync(httpdSh, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30000 });
+}
+
+// Starts an httpd (extraConf: text added to the generated configuration,
+// where @DIR@ and @WWW@ stand for its directory and its copy of conf/www);
+// returns {base, stop, uids: [first, last]}. `name` tells its logs apart
+// in logDir.
+export async function startServer({ name = "httpd", mpm = "event", extraConf = "", uidBlock = 0 } = {}) {
+  assert.ok(uidBlock >= 0 && uidBlock <= 9, "uidBlock is 0..9");
+  const uids = [UID_BASE + 100 * uidBlock, UID_BASE + 100 * uidBlock + 99];
+  assert.ok(fs.existsSync(path.join(root, "build/mod_pysandbox.so")), "build/mod_pysandbox.so is missing: run make");
+  fs.mkdirSync(logDir, { recursive: true });
+  // Not under a 0700 temp dir: www-data must reach DIR/run and DIR/www.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pysb-browser."));
+  fs.chmodSync(dir, 0o755);
+  const extra = path.join(dir, "extra.conf");
+  const conf = extraConf.replaceAll("@DIR@", dir).replaceAll("@WWW@", path.join(dir, "www"));
+  fs.writeFileSync(extra, `PySandboxUserRange ${uids[0]} ${uids[1]}\n${conf}`);
+  let base = null, lastErr = null;
+  for (let i = 0; i < 3 && !base; i++) {
+    const port = sh(["free-port"]).trim();
+    try {
+      sh(["start", dir, port, mpm, extra]);
+      base = `http://127.0.0.1:${port}`;
+    } catch (e) {
+      lastErr = e;
+      try { sh(["stop", dir]); } catch (_) { /* not started */ }
+    }
+  }
+  const stop = () => {
+    try { sh(["stop", dir]); } catch (e) { console.error("# httpd stop:", e.message); }
+    for (const f of ["error.log", "access.log"]) {
+      try { fs.copyFileSync(path.join(dir, f), path.join(logDir, name === "httpd" ? f : `${name}.${f}`)); } catch (_) { /* none */ }
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  if (!base) {
+    stop();
+    assert.fail(`httpd did not start: ${lastErr && (lastErr.stderr || lastErr.message)}`);
+  }
+  return { base, stop, uids };
+}
+
+export async function launchBrowser() {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps.sh test installs it`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 30000,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+// A context whose traffic goes to 127.0.0.1 only; 1280×900 unless told.
+export async function newContext(browser, opts = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
+  ctx.setDefaultTimeout(10000);
+  await ctx.route(/.*/, (route) => {
+    const u = new URL(route.request().url());
+    return u.hostname === "127.0.0.1" ? route.continue() : route.abort();
+  });
+  return ctx;
+}
+
+// Opens url (the playground) in a new page of ctx and waits until the page
+// has restored its program and shown the limits of ?info=1. Returns
+// {page, errors}: errors collects script errors and console errors.
+export async function openPage(ctx, url) {
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(`console: ${m.text()}`); });
+  const resp = await page.goto(url);
+  assert.equal(resp.status(), 200);
+  await page.locator("html[data-ready]").waitFor({ state: "attached" });
+  await page.locator("#limits small.hint").nth(3).waitFor();
+  return { page, errors };
+}
+
+// No script error and no console error (but those matching `allowed`, such
+// as the browser's own line for an expected HTTP 400).
+export function noPageErrors(errors, allowed = null) {
+  assert.deepEqual(errors.filter((e) => !(allowed && allowed.test(e))), [], "errors on the page");
+}
+
+// Waits for the run to end: the status no longer says "running…" or "busy"
+// and Run is enabled again. Returns the status text.
+export async function runEnds(page, timeout = 15000) {
+  await page.waitForFunction(() => {
+    const s = document.getElementById("status");
+    return s.textContent && !/^(running|busy)/.test(s.textContent) && !document.getElementById("run").disabled;
+  }, null, { timeout });
+  return page.locator("#status").textContent();
+}
+
+export async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(logDir, name + ".png") });
+}
+
+// Processes whose real or effective uid is one of a server's run uids
+// ([first, last]; ps -U/-u with the whole range: ps selects the union).
+export function runProcesses([first, last]) {
+  const uids = [];
+  for (let u = first; u <= last; u++) uids.push(u);
+  const list = uids.join(",");
+  try {
+    return execFileSync("ps", ["-U", list, "-u", list, "-o", "pid=,ruid=,euid=,args="],
+                        { encoding: "utf8", timeout: 5000 }).trim();
+  } catch (e) {
+    if (e.status === 1) return ""; // ps: nothing selected
+    throw e;
+  }
+}
