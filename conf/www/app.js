@@ -5,8 +5,8 @@
 // request and the server kills the run. A busy server (503/429) is retried
 // after its Retry-After, counting down, until Stop.
 // window.playground.timing holds the last run's timestamps (performance.now):
-// firstByte, lastRender (after the last DOM update), framed (the animation
-// frame after it), events; window.playground.exit its exit object.
+// firstByte, lastByte, lastRender (after the last DOM update), framed (the
+// animation frame after it), events; window.playground.exit its exit object.
 import { EXAMPLE_GROUPS, EXAMPLES } from "./examples.js";
 import { Editor } from "./editor.js";
 import { OutputView } from "./output.js";
@@ -77,16 +77,24 @@ function showArgs() {
 
 // After an edit: a shared link no longer describes the page (the edit is
 // kept in localStorage instead, so a reload shows it), and the save is due.
-let saveTimer = 0;
+// Only edits are saved: opening someone's link does not replace one's own
+// program in localStorage.
+let saveTimer = 0, dirty = false;
+function save() {
+  clearTimeout(saveTimer);
+  if (dirty) saved.save(current());
+  dirty = false;
+}
 function edited() {
   if (saved.isShareFragment(location.hash)) history.replaceState(null, "", location.pathname + location.search);
+  dirty = true;
   clearTimeout(saveTimer);
-  saveTimer = setTimeout(() => saved.save(current()), 250);
+  saveTimer = setTimeout(save, 250);
 }
 editor.ta.addEventListener("input", edited);
 stdin.addEventListener("input", edited);
 argsInput.addEventListener("input", () => { showArgs(); edited(); });
-addEventListener("pagehide", () => { clearTimeout(saveTimer); saved.save(current()); });
+addEventListener("pagehide", save);
 addEventListener("hashchange", async () => {
   const s = await saved.fromFragment(location.hash);
   if (s) apply(s);
@@ -122,8 +130,7 @@ function flash(el, text, ms = 2000) {
 }
 
 $("share").addEventListener("click", async () => {
-  clearTimeout(saveTimer);
-  saved.save(current());
+  save();
   history.replaceState(null, "", location.pathname + location.search + (await saved.toFragment(current())));
   const ok = await copyText(location.href);
   flash($("share-note"), ok ? "link copied" : "the link is in the address bar");
@@ -250,7 +257,7 @@ async function run() {
   const signal = controller.signal;
   setRunning(true);
   setStatus("running…");
-  const timing = (playground.timing = { start: performance.now(), firstByte: null, lastRender: null, framed: null, events: 0 });
+  const timing = (playground.timing = { start: performance.now(), firstByte: null, lastByte: null, lastRender: null, framed: null, events: 0 });
   let exit = null, waiting = false;
   const onEvent = (ev) => {
     timing.events++;
@@ -275,6 +282,7 @@ async function run() {
         return;
       }
       await readNdjson(resp, onEvent, () => { timing.firstByte = performance.now(); });
+      timing.lastByte = performance.now();
       break;
     }
     view.flush();

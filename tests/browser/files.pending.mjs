@@ -10,7 +10,7 @@
 // issue-10 server track lands; that track renames this file to
 // files.test.mjs (adjusting the directives to what it built) to enable it.
 // Run by hand: node --test tests/browser/files.pending.mjs
-import { test, before, after, afterEach } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import * as H from "./harness.mjs";
@@ -35,33 +35,12 @@ Alias /small/ "@WWW@/"
 </Location>
 `;
 
-let server = null, base = null, browser = null, context = null;
-let page = null, pageErrors = [];
+const T = H.setup({ server: { name: "files", uidBlock: 2, extraConf: EXTRA }, context: { acceptDownloads: true } });
+let base = null, page = null;
+before(async () => { ({ base } = await T.ready); });
 
-before(async () => {
-  server = await H.startServer({ name: "files", uidBlock: 2, extraConf: EXTRA });
-  base = server.base;
-  browser = await H.launchBrowser();
-  context = await H.newContext(browser, { acceptDownloads: true });
-});
-
-after(async () => {
-  try { if (browser) await browser.close(); } catch (_) { /* gone */ }
-  if (server) server.stop();
-});
-
-afterEach(async () => {
-  if (page) {
-    try { await page.close(); } catch (_) { /* closed */ }
-    page = null;
-  }
-});
-
-async function openPage(url = `${base}/`) {
-  ({ page, errors: pageErrors } = await H.openPage(context, url));
-  return page;
-}
-const noPageErrors = () => H.noPageErrors(pageErrors);
+const openPage = async (url) => (page = await T.open(url));
+const noPageErrors = () => T.noPageErrors();
 const runEnds = () => H.runEnds(page, 30000);
 const outputText = () => page.locator("#output-area").textContent();
 

@@ -3,6 +3,7 @@
 // it stops), Debian's headless Chromium through playwright-core, contexts
 // that reach 127.0.0.1 only, and helpers to open the playground, wait for a
 // run to end and collect the page's errors.
+import { before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -89,6 +90,52 @@ export async function newContext(browser, opts = {}) {
     return u.hostname === "127.0.0.1" ? route.continue() : route.abort();
   });
   return ctx;
+}
+
+// The hooks of a test file: before all, a server (startServer options) and
+// a browser with one context (newContext options, and permissions granted
+// for the server's origin); after each test the page it opened is closed
+// (its localStorage emptied first);
+// after all, everything stops. The object returned holds them, and open()
+// opens a page (the current one: page, errors) as openPage does. A file's
+// own before hook awaits `ready` (node may start top-level hooks at once).
+export function setup({ server: serverOpts = {}, context: ctxOpts = {}, permissions = [] } = {}) {
+  const s = { server: null, base: null, browser: null, context: null, page: null, errors: [] };
+  let started;
+  s.ready = new Promise((resolve, reject) => { started = { resolve, reject }; });
+  s.ready.catch(() => {}); // reported by the hook below
+  before(async () => {
+    try {
+      s.server = await startServer(serverOpts);
+      s.base = s.server.base;
+      s.browser = await launchBrowser();
+      s.context = await newContext(s.browser, ctxOpts);
+      if (permissions.length) await s.context.grantPermissions(permissions, { origin: s.base });
+      started.resolve(s);
+    } catch (e) {
+      started.reject(e);
+      throw e;
+    }
+  });
+  after(async () => {
+    // Each step on its own: a failure of one must not skip the others.
+    try { if (s.browser) await s.browser.close(); } catch (_) { /* gone */ }
+    if (s.server) s.server.stop();
+  });
+  afterEach(async () => {
+    if (s.page) {
+      // What a test left in localStorage must not reach the next one.
+      try { await s.page.evaluate(() => localStorage.clear()); } catch (_) { /* navigated away, closed */ }
+      try { await s.page.close(); } catch (_) { /* closed */ }
+      s.page = null;
+    }
+  });
+  s.open = async (url = `${s.base}/`, ctx = s.context) => {
+    ({ page: s.page, errors: s.errors } = await openPage(ctx, url));
+    return s.page;
+  };
+  s.noPageErrors = (allowed = null) => noPageErrors(s.errors, allowed);
+  return s;
 }
 
 // Opens url (the playground) in a new page of ctx and waits until the page

@@ -9,41 +9,23 @@
 // Run: node --test tests/browser/   (or --test-reporter=tap, as run-all.sh)
 // Needs: build/mod_pysandbox.so (make), /usr/bin/chromium, npm ci here.
 // Screenshots and the server's logs go to build/test-logs/browser/.
-import { test, before, after, afterEach } from "node:test";
+import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as H from "./harness.mjs";
 
-let server = null, base = null, browser = null, context = null, info = null;
-let page = null, pageErrors = [];
+const T = H.setup({ server: { uidBlock: 0 } });
+let base = null, info = null, page = null;
 
 before(async () => {
-  server = await H.startServer({ uidBlock: 0 });
-  base = server.base;
+  await T.ready;
+  base = T.base;
   const r = await fetch(`${base}/run?info=1`, { signal: AbortSignal.timeout(5000) });
   assert.equal(r.status, 200);
   info = await r.json();
-  browser = await H.launchBrowser();
-  context = await H.newContext(browser);
 });
 
-after(async () => {
-  // Each step on its own: a failure of one must not skip the others.
-  try { if (browser) await browser.close(); } catch (_) { /* gone */ }
-  if (server) server.stop();
-});
-
-afterEach(async () => {
-  if (page) {
-    try { await page.close(); } catch (_) { /* closed */ }
-    page = null;
-  }
-});
-
-async function openPage(url = `${base}/`) {
-  ({ page, errors: pageErrors } = await H.openPage(context, url));
-  return page;
-}
-const noPageErrors = (allowed = null) => H.noPageErrors(pageErrors, allowed);
+const openPage = async (url) => (page = await T.open(url));
+const noPageErrors = (allowed) => T.noPageErrors(allowed);
 const runEnds = (timeout) => H.runEnds(page, timeout);
 const chooseExample = (name) => page.selectOption("#example", name);
 const outputText = () => page.locator("#output-area").textContent();
@@ -105,7 +87,7 @@ test("without JavaScript the form posts to the handler and shows the text report
   // Its empty limit inputs mean the Location's defaults, and it sends no
   // field the handler does not know (no named button, select, argument
   // line or file picker): exactly the named fields below.
-  const ctx = await H.newContext(browser, { javaScriptEnabled: false });
+  const ctx = await H.newContext(T.browser, { javaScriptEnabled: false });
   try {
     const p = await ctx.newPage();
     await p.goto(`${base}/`);
@@ -165,7 +147,7 @@ test("Stop ends the infinite loop; no run process remains within 2 s", async () 
   // The run exists as a process of a run uid (so the check below can see one).
   let procs = "";
   while (!procs && Date.now() - t0 < 3000) {
-    procs = H.runProcesses(server.uids);
+    procs = H.runProcesses(T.server.uids);
     if (!procs) await H.sleep(50);
   }
   assert.ok(procs, "no process with a run uid while the loop runs");
@@ -178,10 +160,10 @@ test("Stop ends the infinite loop; no run process remains within 2 s", async () 
   assert.equal(await page.getAttribute("#status", "class"), "bad");
   assert.ok(await page.isEnabled("#run"), "Run is enabled again");
   assert.ok(await page.isDisabled("#stop"), "Stop is disabled again");
-  let left = H.runProcesses(server.uids);
+  let left = H.runProcesses(T.server.uids);
   while (left && Date.now() - tStop < 2000) {
     await H.sleep(50);
-    left = H.runProcesses(server.uids);
+    left = H.runProcesses(T.server.uids);
   }
   assert.equal(left, "", `run processes still there ${Date.now() - tStop} ms after Stop:\n${left}`);
   noPageErrors();
