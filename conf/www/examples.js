@@ -42,7 +42,8 @@ export const EXAMPLE_GROUPS = [
     ["loop", "infinite loop", "while True:\n    pass", ""],
     ["memory", "memory bomb", 'blocks = []\nwhile True:\n    blocks.append(" " * 10_000_000)', ""],
     ["threads", "too many threads",
-     'import threading, time\n\nthreads = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(100)]\n' +
+     'import threading, time\n\n# Small stacks: the thread limit, not memory, is what stops this.\n' +
+     'threading.stack_size(256 * 1024)\nthreads = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(100)]\n' +
      'for t in threads:\n    t.start()\nprint("started", len(threads), "threads")',
      ""],
     ["fork", "start a process", 'import subprocess\nprint(subprocess.run(["ls", "/"], capture_output=True))', ""],

@@ -215,7 +215,7 @@ test("a run stopped by the thread or by the process limit says so", async () => 
   await page.click("#run");
   assert.match(await runEnds(), /^nonzero_exit — /);
   assert.match(await outputText(), /RuntimeError: can't start new thread/);
-  assert.match(await explainText(), new RegExp(`^Stopped by the thread limit: a run may have ${info.threads} threads\\. — at line 5$`));
+  assert.match(await explainText(), new RegExp(`^Stopped by the thread limit: a run may have ${info.threads} threads\\. — at line 7$`));
   await chooseExample("fork");
   await page.click("#run");
   assert.match(await runEnds(), /^nonzero_exit — /);
