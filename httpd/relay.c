@@ -261,6 +261,8 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
     case PYSB_EV_RESULT:
         on_result(rl, &ev->result);
         return R_DONE;
+    default: /* the admission's events: this relay does not send ADMIT */
+        break;
     }
     return rl->client_gone ? R_GONE : R_MORE;
 }

@@ -93,8 +93,7 @@ static int parse_limits(json_t *o, pysb_limits *l, char *err, size_t errlen)
 
 #define SPEC_FLAGS (PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS)
 
-static int check_run_id(const char *what, const char *id, char *err,
-                        size_t errlen)
+int pysb_check_run_id(const char *what, const char *id, char *err, size_t errlen)
 {
     size_t len = strlen(id);
 
@@ -162,7 +161,7 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
     if (memchr(s->run_id, '\0', sizeof s->run_id) == NULL)
         return pysb_reason(err, errlen, "run_id must be 1..%d characters",
                            PYSB_WIRE_RUN_ID_MAX);
-    if (s->run_id[0] && check_run_id("run_id", s->run_id, err, errlen) < 0)
+    if (s->run_id[0] && pysb_check_run_id("run_id", s->run_id, err, errlen) < 0)
         return -1;
 
     if (!s->argv || !s->argv[0])
@@ -319,8 +318,8 @@ void pysb_wire_spec_free(pysb_wire_spec *s)
 
 /* Loads a JSON object strictly: duplicate keys are an error (which of two
  * values would the launcher believe?), NUL inside strings too. */
-static json_t *load_object(const char *json, size_t len, const char *what,
-                           char *err, size_t errlen)
+json_t *pysb_load_object(const char *json, size_t len, const char *what, char *err,
+                         size_t errlen)
 {
     json_error_t je;
     json_t *root;
@@ -344,7 +343,7 @@ static json_t *load_object(const char *json, size_t len, const char *what,
 }
 
 /* A run id given as a JSON string: checked, then copied. */
-static int parse_run_id(json_t *v, char *dst, char *err, size_t errlen)
+int pysb_parse_run_id(json_t *v, char *dst, char *err, size_t errlen)
 {
     const char *s;
 
@@ -353,7 +352,7 @@ static int parse_run_id(json_t *v, char *dst, char *err, size_t errlen)
     s = json_string_value(v);
     if (json_string_length(v) != strlen(s))
         return pysb_reason(err, errlen, "run_id may only contain A-Z a-z 0-9 -");
-    if (check_run_id("run_id", s, err, errlen) < 0)
+    if (pysb_check_run_id("run_id", s, err, errlen) < 0)
         return -1;
     memcpy(dst, s, strlen(s) + 1);
     return 0;
@@ -369,7 +368,7 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
     json_t *root, *v;
 
     memset(s, 0, sizeof *s);
-    root = load_object(json, len, "spec", err, errlen);
+    root = pysb_load_object(json, len, "spec", err, errlen);
     if (!root)
         return -1;
     json_object_foreach(root, key, v) {
@@ -415,7 +414,7 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
     }
 
     v = json_object_get(root, "run_id");
-    if (v && parse_run_id(v, s->run_id, err, errlen) < 0)
+    if (v && pysb_parse_run_id(v, s->run_id, err, errlen) < 0)
         goto fail;
 
     v = json_object_get(root, "flags");
@@ -449,7 +448,7 @@ char *pysb_started_encode(const char *run_id, uid_t uid)
     json_t *o;
     char *out;
 
-    if (!run_id || check_run_id("run_id", run_id, NULL, 0) < 0 || uid == 0 ||
+    if (!run_id || pysb_check_run_id("run_id", run_id, NULL, 0) < 0 || uid == 0 ||
         (unsigned long long)uid > UID_MAX_VALID) {
         errno = EINVAL;
         return NULL;
@@ -477,7 +476,7 @@ int pysb_started_decode(const char *json, size_t len,
     json_int_t u;
     int rc = -1;
 
-    root = load_object(json, len, "STARTED", err, errlen);
+    root = pysb_load_object(json, len, "STARTED", err, errlen);
     if (!root)
         return -1;
     json_object_foreach(root, key, v) {
@@ -491,7 +490,7 @@ int pysb_started_decode(const char *json, size_t len,
         pysb_reason(err, errlen, "missing key \"run_id\"");
         goto out;
     }
-    if (parse_run_id(v, run_id, err, errlen) < 0)
+    if (pysb_parse_run_id(v, run_id, err, errlen) < 0)
         goto out;
     v = json_object_get(root, "uid");
     if (!v) {

@@ -1,6 +1,7 @@
 /* payload.h — the payloads of the frames (wire.h frames them): SPEC from
  * the worker, STARTED and RESULT from the supervisor (payload.c and
- * payload_result.c).
+ * payload_result.c); ADMIT from the worker, QUEUED, BUSY and TOO_MANY
+ * from the launcher (payload_admit.c). STATUS is payload_status.h's.
  *
  * The SPEC payload is one JSON object, strictly checked (unknown keys, wrong
  * types, duplicate keys and out-of-range values are refused):
@@ -76,6 +77,67 @@ char *pysb_started_encode(const char *run_id, uid_t uid);
 int pysb_started_decode(const char *json, size_t len,
                         char run_id[PYSB_WIRE_RUN_ID_MAX + 1], uid_t *uid,
                         char *err, size_t errlen);
+
+/* ---- admission: ADMIT, QUEUED, BUSY and TOO_MANY (payload_admit.c) ----
+ *
+ * ADMIT {"run_id":"…", "client":"…", "per_client":N, "queue_timeout_ms":N,
+ *        "waited_ms":N}: run_id required (as SPEC's), client 0..128 bytes of
+ * printable ASCII ("" is one anonymous client), per_client 0..100000 (0:
+ * no limit), queue_timeout_ms and waited_ms 0..3600000; the last three
+ * optional (0). QUEUED {"position":N,"queued":M}, 1 <= N <= M. BUSY and
+ * TOO_MANY {"retry_after":S,"reason":"…"}: S 1..86400 seconds, the
+ * reason a PYSB_REFUSE_* name; an empty BUSY (a launcher of an older
+ * build) reads as "slots" with 1 s. Decoders are strict like SPEC's. */
+
+#define PYSB_CLIENT_KEY_MAX   128
+#define PYSB_PER_CLIENT_MAX   100000
+#define PYSB_QUEUE_MS_MAX     3600000u
+#define PYSB_RETRY_AFTER_MAX  86400u
+
+typedef struct pysb_admit {
+    char     run_id[PYSB_WIRE_RUN_ID_MAX + 1];
+    char     client[PYSB_CLIENT_KEY_MAX + 1];   /* who asks: the key of fairness */
+    unsigned per_client;        /* slots, and as many queue places, one client may
+                                   hold; 0: no limit */
+    unsigned queue_timeout_ms;  /* the longest wait for a slot; 0: never wait */
+    unsigned waited_ms;         /* waited already, for a launcher that went away */
+} pysb_admit;
+
+/* Why a launcher said no. */
+typedef enum pysb_refuse_reason {
+    PYSB_REFUSE_SLOTS = 0,      /* every slot busy, and this request may not wait */
+    PYSB_REFUSE_QUEUE_FULL,     /* every slot busy and every queue place taken */
+    PYSB_REFUSE_QUEUE_TIMEOUT,  /* waited its queue timeout without a slot */
+    PYSB_REFUSE_CLIENT,         /* the client holds its share (TOO_MANY) */
+    PYSB_REFUSE_COUNT
+} pysb_refuse_reason;
+
+/* "slots", "queue_full", "queue_timeout", "client_limit". */
+const char *pysb_refuse_name(pysb_refuse_reason r);
+
+/* The encoders return malloc'd one-line JSON, or NULL (errno EINVAL with a
+ * reason in err for a value out of range, ENOMEM); the decoders 0, or -1
+ * with a one-line reason. */
+char *pysb_admit_encode(const pysb_admit *a, char *err, size_t errlen);
+int pysb_admit_decode(const char *json, size_t len, pysb_admit *a, char *err,
+                      size_t errlen);
+char *pysb_queued_encode(unsigned position, unsigned queued);
+int pysb_queued_decode(const char *json, size_t len, unsigned *position, unsigned *queued,
+                       char *err, size_t errlen);
+char *pysb_refusal_encode(pysb_refuse_reason reason, unsigned retry_after);
+int pysb_refusal_decode(const char *json, size_t len, pysb_refuse_reason *reason,
+                        unsigned *retry_after, char *err, size_t errlen);
+
+/* ---- checks the payload files share ---- */
+
+/* A run id: 1..36 of [A-Za-z0-9-]; what names it in the reason. */
+int pysb_check_run_id(const char *what, const char *id, char *err, size_t errlen);
+/* The same of a JSON string, copied into dst. */
+int pysb_parse_run_id(json_t *v, char *dst, char *err, size_t errlen);
+/* A JSON object, strictly (duplicate keys and NULs refused); NULL with a
+ * reason naming what. */
+json_t *pysb_load_object(const char *json, size_t len, const char *what, char *err,
+                         size_t errlen);
 
 /* ---- the limits object, of SPEC and RESULT ---- */
 

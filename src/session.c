@@ -1,7 +1,8 @@
-/* session.c — both halves of the worker–supervisor conversation.
+/* session.c — every half of the worker–launcher–supervisor conversation.
  *
  * Contract: see session.h. The worker's half never blocks in a read (the
  * module polls the socket with the client's and httpd's stop pipe); the
+ * launcher's half only sends small frames without waiting; the
  * supervisor's half reads the request under one deadline, and bounds every
  * send of output by the run's wall clock, so a worker stalled by a slow
  * client cannot stretch a run past it. */
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "clock.h"
 
@@ -69,12 +71,64 @@ int pysb_session_started(const pysb_session *s)
     return s->started;
 }
 
+int pysb_session_admitted(const pysb_session *s)
+{
+    return s->admitted;
+}
+
+int pysb_session_admit(pysb_session *s, const pysb_admit *a, int timeout_ms, char *err,
+                       size_t errlen)
+{
+    char *json = pysb_admit_encode(a, err, errlen);
+    if (!json)
+        return -1;
+    int rc = pysb_wire_send_timeout(s->fd, PYSB_FRAME_ADMIT, json, strlen(json), timeout_ms);
+    free(json);
+    if (rc == 0)
+        s->admitting = 1;
+    return rc;
+}
+
 static int session_fail(pysb_session *s, const char *why, const char *what)
 {
     snprintf(s->error, sizeof s->error, "%s%s", why, what ? what : "");
     s->ended = 1;
     errno = EPROTO;
     return -1;
+}
+
+/* An admission's answer (QUEUED, GO, BUSY, TOO_MANY) as an event, if it
+ * is in its place: after ADMIT and before GO (BUSY also from a launcher
+ * that a SPEC-first worker reached). */
+static int admission_event(pysb_session *s, const pysb_frame *f, pysb_event *ev)
+{
+    const char *name = pysb_frame_type_name(f->type);
+    char why[160];
+    int waiting = s->admitting && !s->admitted;
+    if (s->started)
+        return session_fail(s, "unexpected frame after STARTED: ", name);
+    if ((f->type != PYSB_FRAME_BUSY && !waiting) ||
+        (f->type == PYSB_FRAME_BUSY && s->admitted))
+        return session_fail(s, "unexpected frame: ", name);
+    switch (f->type) {
+    case PYSB_FRAME_QUEUED:
+        if (pysb_queued_decode(f->payload, f->len, &ev->position, &ev->queued, why,
+                               sizeof why) < 0)
+            return session_fail(s, "bad QUEUED: ", why);
+        ev->type = PYSB_EV_QUEUED;
+        return 1;
+    case PYSB_FRAME_GO:
+        ev->type = PYSB_EV_GO;
+        s->admitted = 1;
+        return 1;
+    default: /* BUSY, TOO_MANY */
+        if (pysb_refusal_decode(f->payload, f->len, &ev->reason, &ev->retry_after, why,
+                                sizeof why) < 0)
+            return session_fail(s, "bad refusal: ", why);
+        ev->type = f->type == PYSB_FRAME_BUSY ? PYSB_EV_BUSY : PYSB_EV_TOO_MANY;
+        s->ended = 1;
+        return 1;
+    }
 }
 
 /* The frame as an event, if it is in its place. */
@@ -87,15 +141,16 @@ static int frame_event(pysb_session *s, const pysb_frame *f, pysb_event *ev)
     if (s->ended)
         return session_fail(s, "a frame after the end: ", name);
     switch (f->type) {
+    case PYSB_FRAME_QUEUED:
+    case PYSB_FRAME_GO:
     case PYSB_FRAME_BUSY:
+    case PYSB_FRAME_TOO_MANY:
+        return admission_event(s, f, ev);
     case PYSB_FRAME_STARTED:
         if (s->started)
             return session_fail(s, "unexpected frame after STARTED: ", name);
-        if (f->type == PYSB_FRAME_BUSY) {
-            ev->type = PYSB_EV_BUSY;
-            s->ended = 1;
-            return 1;
-        }
+        if (s->admitting && !s->admitted)
+            return session_fail(s, "STARTED before GO", NULL);
         if (pysb_started_decode(f->payload, f->len, ev->run_id, &ev->uid, why,
                                 sizeof why) < 0)
             return session_fail(s, "bad STARTED: ", why);
@@ -143,6 +198,82 @@ int pysb_session_next(pysb_session *s, pysb_event *ev)
     if (rc == 0)
         return 0;
     return frame_event(s, &f, ev);
+}
+
+/* ---- the status page's half -------------------------------------------- */
+
+int pysb_session_status(int fd, int timeout_ms, char **json, size_t *len, char *err,
+                        size_t errlen)
+{
+    pysb_decoder d;
+    pysb_frame f;
+    int64_t deadline = pysb_monotonic_ms() + timeout_ms;
+    *json = NULL;
+    if (pysb_wire_send_timeout(fd, PYSB_FRAME_STATUS_GET, NULL, 0, timeout_ms) < 0)
+        return pysb_reason(err, errlen, "asking the launcher: %s", strerror(errno));
+    pysb_decoder_init(&d);
+    int64_t left = deadline - pysb_monotonic_ms();
+    int rc = pysb_wire_recv(fd, &d, &f, left > 0 ? (int)left : 0);
+    if (rc == 1 && f.type == PYSB_FRAME_STATUS && (*json = malloc(f.len + 1))) {
+        memcpy(*json, f.payload, f.len + 1);
+        *len = f.len;
+    } else if (rc == 1 && f.type == PYSB_FRAME_STATUS) {
+        pysb_reason(err, errlen, "out of memory");
+    } else if (rc == 1) {
+        pysb_reason(err, errlen, "the launcher answered %s", pysb_frame_type_name(f.type));
+    } else {
+        pysb_reason(err, errlen, "reading the launcher's answer: %s",
+                    rc == 0 ? "it closed" : errno == EPROTO ? pysb_decoder_error(&d)
+                                                             : strerror(errno));
+    }
+    pysb_decoder_free(&d);
+    return *json ? 0 : -1;
+}
+
+/* ---- the launcher's half ------------------------------------------------- */
+
+int pysb_session_hello(const pysb_frame *f, pysb_admit *a, char *err, size_t errlen)
+{
+    switch (f->type) {
+    case PYSB_FRAME_ADMIT:
+        return pysb_admit_decode(f->payload, f->len, a, err, errlen) < 0 ? -1
+                                                                         : PYSB_HELLO_ADMIT;
+    case PYSB_FRAME_STATUS_GET:
+        return PYSB_HELLO_STATUS;
+    case PYSB_FRAME_SPEC:
+        return PYSB_HELLO_SPEC;
+    default:
+        return pysb_reason(err, errlen, "a connection that starts with %s",
+                           pysb_frame_type_name(f->type));
+    }
+}
+
+int pysb_session_queued(int fd, unsigned position, unsigned queued)
+{
+    char *json = pysb_queued_encode(position, queued);
+    int rc = json ? pysb_wire_send_timeout(fd, PYSB_FRAME_QUEUED, json, strlen(json), 0) : -1;
+    free(json);
+    return rc;
+}
+
+int pysb_session_refuse(int fd, pysb_refuse_reason reason, unsigned retry_after)
+{
+    char *json = pysb_refusal_encode(reason, retry_after);
+    int type = reason == PYSB_REFUSE_CLIENT ? PYSB_FRAME_TOO_MANY : PYSB_FRAME_BUSY;
+    int rc = json ? pysb_wire_send_timeout(fd, type, json, strlen(json), 0) : -1;
+    free(json);
+    return rc;
+}
+
+int pysb_session_status_reply(int fd, const char *json, size_t len)
+{
+    /* A snapshot larger than the socket's default buffer would otherwise
+     * need the launcher to wait for the reader; as root it may grow the
+     * buffer instead (SO_SNDBUFFORCE), so the frame goes out at once. */
+    int want = (int)(len + PYSB_WIRE_HDR_LEN) * 2;
+    if (len > (32u << 10))
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want);
+    return pysb_wire_send_timeout(fd, PYSB_FRAME_STATUS, json, len, 0);
 }
 
 /* ---- the supervisor's half --------------------------------------------- */
@@ -207,31 +338,43 @@ static int take_frame(const pysb_frame *f, const pysb_session_bounds *b,
     return 0;
 }
 
-int pysb_session_receive(int fd, const pysb_session_bounds *b,
-                         pysb_session_request *req, char *err, size_t errlen)
+/* Reads the rest of the request through d (which may hold its start,
+ * and may have handed out its first frame already: first). */
+static int receive_from(int fd, pysb_decoder *d, const pysb_frame *first,
+                        const pysb_session_bounds *b, pysb_session_request *req, char *err,
+                        size_t errlen)
 {
-    pysb_decoder d;
-    int have_spec = 0, rc;
+    int have_spec = 0, rc = 0;
     size_t in_cap = 0;
 
     memset(req, 0, sizeof *req);
-    pysb_decoder_init(&d);
-    pysb_decoder_set_max(&d, PYSB_FRAME_CODE, b->max_code);
-    do {
+    pysb_decoder_set_max(d, PYSB_FRAME_CODE, b->max_code);
+    if (first)
+        rc = take_frame(first, b, req, &have_spec, &in_cap, err, errlen);
+    while (rc == 0) {
         pysb_frame f;
-        rc = pysb_wire_recv(fd, &d, &f, b->timeout_ms);
+        rc = pysb_wire_recv(fd, d, &f, b->timeout_ms);
         if (rc == 0)
             break; /* the worker gave up before START */
         if (rc < 0) {
             pysb_reason(err, errlen, "reading the request: %s",
-                        errno == EPROTO ? pysb_decoder_error(&d) : strerror(errno));
+                        errno == EPROTO ? pysb_decoder_error(d) : strerror(errno));
             break;
         }
         rc = take_frame(&f, b, req, &have_spec, &in_cap, err, errlen);
-    } while (rc == 0);
-    pysb_decoder_free(&d);
+    }
     if (rc != 1)
         pysb_session_request_free(req);
+    return rc;
+}
+
+int pysb_session_receive(int fd, const pysb_session_bounds *b,
+                         pysb_session_request *req, char *err, size_t errlen)
+{
+    pysb_decoder d;
+    pysb_decoder_init(&d);
+    int rc = receive_from(fd, &d, NULL, b, req, err, errlen);
+    pysb_decoder_free(&d);
     return rc;
 }
 
@@ -271,9 +414,26 @@ static int relay_output(void *ctx, int stream, const char *buf, size_t len)
 int pysb_session_serve(int fd, uid_t uid, const pysb_session_bounds *b,
                        pysb_session_run_fn run, void *ctx, pysb_session_outcome *out)
 {
+    return pysb_session_serve_from(fd, NULL, uid, b, run, ctx, out);
+}
+
+int pysb_session_serve_from(int fd, const pysb_session_start *st, uid_t uid,
+                            const pysb_session_bounds *b, pysb_session_run_fn run, void *ctx,
+                            pysb_session_outcome *out)
+{
+    static const pysb_session_start fresh = { 0, NULL, NULL };
     pysb_session_request req;
+    pysb_decoder own, *d = st && st->pending ? st->pending : &own;
     memset(out, 0, sizeof *out);
-    int rc = pysb_session_receive(fd, b, &req, out->why, sizeof out->why);
+    if (!st)
+        st = &fresh;
+    if (d == &own)
+        pysb_decoder_init(&own);
+    /* The worker waits for GO before it sends a byte of its request. */
+    int rc = st->go && pysb_wire_send_timeout(fd, PYSB_FRAME_GO, NULL, 0, SEND_TIMEOUT_MS) < 0
+                 ? 0
+                 : receive_from(fd, d, st->first, b, &req, out->why, sizeof out->why);
+    pysb_decoder_free(d);
     if (rc == 0)
         return 0;
     /* The run id names the run in STARTED, the result and the logs of

@@ -1,22 +1,31 @@
-/* session.h — the conversation between an httpd worker and the supervisor
- * of its run, both halves, over one connected stream socket (wire.h frames
- * it, payload.h gives the frames their content).
+/* session.h — the conversation between an httpd worker and the launcher,
+ * then the supervisor of its run, every half, over one connected stream
+ * socket (wire.h frames it, payload.h gives the frames their content).
  *
  * Contract, in order:
  *
  *   worker                         launcher / supervisor
- *   SPEC, CODE, STDIN*, START  →
- *                              ←   BUSY or ERROR, then close   (refused)
- *                              ←   STARTED                     (forked)
+ *   ADMIT                      →                               (admission)
+ *                              ←   BUSY or TOO_MANY, then close (refused:
+ *                                  503 / 429, with a Retry-After)
+ *                              ←   QUEUED                      (waiting)
+ *                              ←   GO                          (forked)
+ *   SPEC, CODE, STDIN*, START  →                               (the request)
+ *                              ←   STARTED, or ERROR and close
  *                              ←   STDOUT/STDERR*, as the program writes
  *                              ←   RESULT (or ERROR), then close
  *
- * A worker that closes its end at any point has its run killed (the
- * supervisor watches the socket). Each half checks the other's order: a
- * frame out of place is a protocol error, never guessed at. The supervisor
- * half takes the run itself as a function, so the conversation can be
- * tested over a socketpair without root, a launcher or httpd. No Apache
- * headers. */
+ * The launcher reads ADMIT without ever blocking and keeps a waiting
+ * worker's connection in its queue; only after GO does the worker send
+ * the request, so a large body never sits in a queued socket. A worker of
+ * an older build that starts with SPEC gets BUSY, or STARTED from a
+ * supervisor at once (no queue). A status page sends STATUS_GET and gets
+ * STATUS. A worker that closes its end at any point leaves the queue, or
+ * has its run killed (the supervisor watches the socket). Each half checks
+ * the other's order: a frame out of place is a protocol error, never
+ * guessed at. The supervisor half takes the run itself as a function, so
+ * the conversation can be tested over a socketpair without root, a
+ * launcher or httpd. No Apache headers. */
 #ifndef PYSB_SESSION_H
 #define PYSB_SESSION_H
 
@@ -54,11 +63,14 @@ int pysb_session_send(int fd, const pysb_session_request *req, int timeout_ms,
                       char *err, size_t errlen);
 
 typedef enum pysb_event_type {
-    PYSB_EV_BUSY = 1,       /* all run slots taken; the launcher closes */
+    PYSB_EV_BUSY = 1,       /* no slot: reason, retry_after; the launcher closes */
     PYSB_EV_ERROR,          /* the request was refused: text says why */
     PYSB_EV_STARTED,        /* the run is starting: run_id, uid */
     PYSB_EV_OUTPUT,         /* stream, data/len */
     PYSB_EV_RESULT,         /* result: the run is over */
+    PYSB_EV_QUEUED,         /* waiting for a slot: position of queued */
+    PYSB_EV_GO,             /* admitted: send the request (pysb_session_send) */
+    PYSB_EV_TOO_MANY,       /* the client holds its share: retry_after; closes */
 } pysb_event_type;
 
 typedef struct pysb_event {
@@ -70,18 +82,29 @@ typedef struct pysb_event {
     char            run_id[PYSB_WIRE_RUN_ID_MAX + 1];   /* STARTED */
     uid_t           uid;                                /* STARTED */
     pysb_result     result;                             /* RESULT */
+    unsigned        position, queued;                   /* QUEUED */
+    pysb_refuse_reason reason;                          /* BUSY, TOO_MANY */
+    unsigned        retry_after;                        /* BUSY, TOO_MANY: s */
 } pysb_event;
 
 /* The worker's reading state. Fields are private. */
 typedef struct pysb_session {
     pysb_decoder d;
     int          fd;
+    int          admitting;     /* ADMIT sent, no GO yet */
+    int          admitted;      /* GO came */
     int          started, ended;
     char         error[192];
 } pysb_session;
 
 void pysb_session_init(pysb_session *s, int fd);
 void pysb_session_free(pysb_session *s);
+
+/* Sends ADMIT within timeout_ms: the session then expects QUEUED, GO,
+ * BUSY, TOO_MANY or ERROR. Returns 0, or -1 with errno (EINVAL with a
+ * reason in err for an admit out of range; what the socket said). */
+int pysb_session_admit(pysb_session *s, const pysb_admit *a, int timeout_ms, char *err,
+                       size_t errlen);
 
 /* One read of what the socket has. Returns the count, 0 at EOF, or -1
  * with errno (EAGAIN on a non-blocking socket with nothing to read). */
@@ -95,6 +118,39 @@ const char *pysb_session_error(const pysb_session *s);
 
 /* 1 once STARTED has come: the run exists. */
 int pysb_session_started(const pysb_session *s);
+
+/* 1 once GO has come: the request may be sent. */
+int pysb_session_admitted(const pysb_session *s);
+
+/* ---- the status page's half ---- */
+
+/* STATUS_GET, then the STATUS payload within timeout_ms (the socket may be
+ * non-blocking): 0 with *json malloc'd and NUL-terminated (caller frees),
+ * or -1 with a one-line reason in err. */
+int pysb_session_status(int fd, int timeout_ms, char **json, size_t *len, char *err,
+                        size_t errlen);
+
+/* ---- the launcher's half: admission, without ever blocking ---- */
+
+typedef enum pysb_hello {
+    PYSB_HELLO_ADMIT = 1,   /* *a filled */
+    PYSB_HELLO_STATUS,      /* answer with pysb_session_status_reply */
+    PYSB_HELLO_SPEC,        /* a worker of an older build: serve it at once,
+                               with the decoder that holds its SPEC */
+} pysb_hello;
+
+/* What a connection's first frame asks, or -1 with a one-line reason (a
+ * frame out of place, an ADMIT that does not parse). */
+int pysb_session_hello(const pysb_frame *f, pysb_admit *a, char *err, size_t errlen);
+
+/* The launcher's answers. Each is one small frame sent without waiting
+ * (the socket has held nothing else of ours, so it fits); -1 with errno
+ * when the worker is gone or stalled: drop it. refuse sends TOO_MANY for
+ * PYSB_REFUSE_CLIENT, BUSY otherwise. status_reply sends up to the STATUS
+ * maximum, making room in the socket's buffer first. */
+int pysb_session_queued(int fd, unsigned position, unsigned queued);
+int pysb_session_refuse(int fd, pysb_refuse_reason reason, unsigned retry_after);
+int pysb_session_status_reply(int fd, const char *json, size_t len);
 
 /* ---- the supervisor's half ---- */
 
@@ -132,5 +188,19 @@ typedef struct pysb_session_outcome {
  * 1 when it could not. */
 int pysb_session_serve(int fd, uid_t uid, const pysb_session_bounds *b,
                        pysb_session_run_fn run, void *ctx, pysb_session_outcome *out);
+
+/* How a served conversation began, in the launcher. */
+typedef struct pysb_session_start {
+    int               go;       /* the worker sent ADMIT and waits for GO */
+    pysb_decoder     *pending;  /* NULL, or the launcher's decoder, holding
+                                   the start of the request: taken over */
+    const pysb_frame *first;    /* NULL, or the request's first frame,
+                                   already handed out by pending (SPEC) */
+} pysb_session_start;
+
+/* The same, after an admission (st may be NULL: as pysb_session_serve). */
+int pysb_session_serve_from(int fd, const pysb_session_start *st, uid_t uid,
+                            const pysb_session_bounds *b, pysb_session_run_fn run, void *ctx,
+                            pysb_session_outcome *out);
 
 #endif

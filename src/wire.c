@@ -33,12 +33,18 @@ static const struct {
     [PYSB_FRAME_CODE]    = { "CODE",    16u << 20 },
     [PYSB_FRAME_STDIN]   = { "STDIN",   1u << 20 },
     [PYSB_FRAME_START]   = { "START",   0 },
-    [PYSB_FRAME_BUSY]    = { "BUSY",    0 },
+    [PYSB_FRAME_ADMIT]   = { "ADMIT",   1u << 10 },
+    [PYSB_FRAME_STATUS_GET] = { "STATUS_GET", 0 },
+    [PYSB_FRAME_BUSY]    = { "BUSY",    1u << 10 },
     [PYSB_FRAME_STARTED] = { "STARTED", 4u << 10 },
     [PYSB_FRAME_STDOUT]  = { "STDOUT",  64u << 10 },
     [PYSB_FRAME_STDERR]  = { "STDERR",  64u << 10 },
     [PYSB_FRAME_RESULT]  = { "RESULT",  64u << 10 },
     [PYSB_FRAME_ERROR]   = { "ERROR",   4u << 10 },
+    [PYSB_FRAME_QUEUED]  = { "QUEUED",  256 },
+    [PYSB_FRAME_GO]      = { "GO",      0 },
+    [PYSB_FRAME_TOO_MANY] = { "TOO_MANY", 1u << 10 },
+    [PYSB_FRAME_STATUS]  = { "STATUS",  256u << 10 },
 };
 
 int pysb_frame_type_known(int type)

@@ -20,21 +20,33 @@
  *     CODE    = 2   program source bytes        16 MiB
  *     STDIN   = 3   stdin chunk, may repeat      1 MiB each
  *     START   = 4   empty: request complete      0
+ *     ADMIT   = 5   JSON: asks for a run slot    1 KiB
+ *     STATUS_GET = 6  empty: asks for a snapshot 0
  *   launcher/supervisor → worker
- *     BUSY    = 16  empty: all run slots taken   0
+ *     BUSY    = 16  no slot: JSON {"retry_after":N,"reason":…} or empty
+ *                                                1 KiB
  *     STARTED = 17  JSON {"run_id":"…","uid":N}  4 KiB
  *     STDOUT  = 18  output bytes                64 KiB each
  *     STDERR  = 19  output bytes                64 KiB each
  *     RESULT  = 20  the result object (payload.h), no stdout/stderr
  *                                               64 KiB
  *     ERROR   = 21  one line: why the request was refused   4 KiB
+ *     QUEUED  = 22  JSON {"position":N,"queued":M}          256
+ *     GO      = 23  empty: admitted, send the request       0
+ *     TOO_MANY = 24 the client holds its share: JSON as BUSY 1 KiB
+ *     STATUS  = 25  JSON snapshot (payload_status.h)      256 KiB
  *
- * A conversation: the worker sends SPEC, CODE, STDIN*, START; the launcher
- * answers BUSY or ERROR and closes, or forks a supervisor that sends STARTED,
- * then STDOUT/STDERR in arrival order, then RESULT (or ERROR), and closes.
- * That order is session.h's (both halves, checked); this file only frames.
+ * A conversation: the worker sends ADMIT; the launcher answers BUSY or
+ * TOO_MANY and closes, or QUEUED and keeps it waiting, or forks a
+ * supervisor that says GO; the worker then sends SPEC, CODE, STDIN*,
+ * START, and the supervisor STARTED, STDOUT/STDERR in arrival order,
+ * RESULT (or ERROR), and closes. A worker of an older build that starts
+ * with SPEC is served as before (BUSY, or a supervisor and STARTED).
+ * STATUS_GET is answered with STATUS. That order is session.h's (every
+ * half, checked); this file only frames.
  *
- * The payloads of SPEC, STARTED and RESULT are payload.h's.
+ * The payloads are payload.h's (SPEC, STARTED, RESULT, ADMIT, QUEUED,
+ * BUSY/TOO_MANY) and payload_status.h's (STATUS).
  *
  * Senders use MSG_NOSIGNAL on sockets; on other fds the process must ignore
  * SIGPIPE. A send that fails half-way leaves the stream unusable: close it.
@@ -51,19 +63,25 @@
 #define PYSB_WIRE_HDR_LEN     8
 #define PYSB_WIRE_MAX_PAYLOAD (16u << 20)  /* the largest of any type (CODE) */
 #define PYSB_WIRE_READ_CHUNK  (64u << 10)  /* one pysb_decoder_read */
-#define PYSB_FRAME_TYPE_END   22           /* every type number is below */
+#define PYSB_FRAME_TYPE_END   26           /* every type number is below */
 
 enum pysb_frame_type {
     PYSB_FRAME_SPEC    = 1,
     PYSB_FRAME_CODE    = 2,
     PYSB_FRAME_STDIN   = 3,
     PYSB_FRAME_START   = 4,
+    PYSB_FRAME_ADMIT   = 5,
+    PYSB_FRAME_STATUS_GET = 6,
     PYSB_FRAME_BUSY    = 16,
     PYSB_FRAME_STARTED = 17,
     PYSB_FRAME_STDOUT  = 18,
     PYSB_FRAME_STDERR  = 19,
     PYSB_FRAME_RESULT  = 20,
     PYSB_FRAME_ERROR   = 21,
+    PYSB_FRAME_QUEUED  = 22,
+    PYSB_FRAME_GO      = 23,
+    PYSB_FRAME_TOO_MANY = 24,
+    PYSB_FRAME_STATUS  = 25,
 };
 
 /* "SPEC", "STDOUT", …; NULL for a type that is not in the protocol. */
@@ -73,7 +91,7 @@ const char *pysb_frame_type_name(int type);
 int pysb_frame_type_known(int type);
 
 /* The type's maximum payload length. Returns 0 for an unknown type, which
- * is also the true maximum of START and BUSY: tell them apart with
+ * is also the true maximum of START, STATUS_GET and GO: tell them apart with
  * pysb_frame_type_known. */
 size_t pysb_frame_max_len(int type);
 

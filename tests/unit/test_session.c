@@ -371,6 +371,261 @@ static void test_worker_checks_order(void **state)
     free(started);
 }
 
+/* ---- admission: the launcher's half, then the supervisor's ---- */
+
+/* What the launcher stand-in does with a connection's first frame. */
+typedef enum { L_QUEUE_THEN_GO, L_FULL, L_TOO_MANY, L_LEGACY, L_STATUS } launcher_act;
+
+/* Forks a launcher stand-in on sv[1]: it reads the first frame as the
+ * launcher does, checks pysb_session_hello's answer, and acts. Exit
+ * status: serve's (plus 20 when it ran), or 0 for a refusal or status
+ * answered, 99 when the hello was not what act expects. */
+static pid_t launcher_in_child(int sv[2], launcher_act act)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid != 0) {
+        close(sv[1]);
+        return pid;
+    }
+    close(sv[0]);
+    int fd = sv[1];
+    pysb_decoder d;
+    pysb_frame f;
+    pysb_admit a;
+    char why[256];
+    pysb_decoder_init(&d);
+    if (pysb_wire_recv(fd, &d, &f, 5000) != 1)
+        _exit(98);
+    int hello = pysb_session_hello(&f, &a, why, sizeof why);
+    pysb_session_outcome o;
+    pysb_session_start st = { 0, &d, NULL };
+    switch (act) {
+    case L_QUEUE_THEN_GO:
+        if (hello != PYSB_HELLO_ADMIT || strcmp(a.client, "ip:127.0.0.9") || a.per_client != 2 ||
+            a.queue_timeout_ms != 7000 || strcmp(a.run_id, "test-run-1"))
+            _exit(99);
+        if (pysb_session_queued(fd, 3, 5) < 0)
+            _exit(97);
+        st.go = 1;
+        _exit(pysb_session_serve_from(fd, &st, RUN_UID, &bounds, echo_run, NULL, &o) +
+              (o.ran ? 20 : 0));
+    case L_FULL:
+    case L_TOO_MANY:
+        if (hello != PYSB_HELLO_ADMIT)
+            _exit(99);
+        _exit(pysb_session_refuse(fd, act == L_FULL ? PYSB_REFUSE_QUEUE_FULL
+                                                    : PYSB_REFUSE_CLIENT, 7) < 0 ? 97 : 0);
+    case L_LEGACY:
+        if (hello != PYSB_HELLO_SPEC)
+            _exit(99);
+        st.first = &f;
+        _exit(pysb_session_serve_from(fd, &st, RUN_UID, &bounds, echo_run, NULL, &o) +
+              (o.ran ? 20 : 0));
+    case L_STATUS:
+        if (hello != PYSB_HELLO_STATUS)
+            _exit(99);
+        _exit(pysb_session_status_reply(fd, "{\"version\":1}", 13) < 0 ? 97 : 0);
+    }
+    _exit(96);
+}
+
+static pysb_admit test_admit(void)
+{
+    pysb_admit a = { .per_client = 2, .queue_timeout_ms = 7000 };
+    snprintf(a.run_id, sizeof a.run_id, "test-run-1");
+    snprintf(a.client, sizeof a.client, "ip:127.0.0.9");
+    return a;
+}
+
+/* ADMIT, QUEUED, GO; then the request as always. */
+static void test_admitted_conversation(void **state)
+{
+    (void)state;
+    int sv[2];
+    char err[256] = "";
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = launcher_in_child(sv, L_QUEUE_THEN_GO);
+    pysb_session s;
+    pysb_session_init(&s, sv[0]);
+    pysb_admit a = test_admit();
+    assert_int_equal(pysb_session_admit(&s, &a, 5000, err, sizeof err), 0);
+    pysb_event ev;
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_QUEUED);
+    assert_int_equal(ev.position, 3);
+    assert_int_equal(ev.queued, 5);
+    assert_false(pysb_session_admitted(&s));
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_GO);
+    assert_true(pysb_session_admitted(&s));
+    pysb_session_request req;
+    make_request(&req, "print(2)\n", "in", 2);
+    assert_int_equal(pysb_session_send(sv[0], &req, 5000, err, sizeof err), 0);
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_STARTED);
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_OUTPUT);
+    assert_memory_equal(ev.data, "print(2)\n", 9);
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_OUTPUT);
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_RESULT);
+    assert_int_equal(ev.result.status, PYSB_OK);
+    assert_int_equal(child_exit(pid), 20);
+    pysb_session_free(&s);
+    close(sv[0]);
+}
+
+static void test_admission_refused(void **state)
+{
+    (void)state;
+    const launcher_act acts[] = { L_FULL, L_TOO_MANY };
+    const pysb_event_type want[] = { PYSB_EV_BUSY, PYSB_EV_TOO_MANY };
+    const pysb_refuse_reason why[] = { PYSB_REFUSE_QUEUE_FULL, PYSB_REFUSE_CLIENT };
+    for (int i = 0; i < 2; i++) {
+        int sv[2];
+        char err[256] = "";
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        pid_t pid = launcher_in_child(sv, acts[i]);
+        pysb_session s;
+        pysb_session_init(&s, sv[0]);
+        pysb_admit a = test_admit();
+        assert_int_equal(pysb_session_admit(&s, &a, 5000, err, sizeof err), 0);
+        pysb_event ev;
+        next_event(&s, &ev);
+        assert_int_equal(ev.type, want[i]);
+        assert_int_equal(ev.reason, why[i]);
+        assert_int_equal(ev.retry_after, 7);
+        assert_int_equal(child_exit(pid), 0);
+        assert_int_equal(pysb_session_read(&s), 0);
+        pysb_session_free(&s);
+        close(sv[0]);
+    }
+}
+
+/* A worker of an older build: SPEC first, served at once, its SPEC
+ * already read by the launcher. */
+static void test_spec_first(void **state)
+{
+    (void)state;
+    int sv[2];
+    char err[256] = "";
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = launcher_in_child(sv, L_LEGACY);
+    pysb_session_request req;
+    make_request(&req, "print(3)\n", NULL, 0);
+    assert_int_equal(pysb_session_send(sv[0], &req, 5000, err, sizeof err), 0);
+    pysb_session s;
+    pysb_session_init(&s, sv[0]);
+    pysb_event ev;
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_STARTED);
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_OUTPUT);
+    assert_memory_equal(ev.data, "print(3)\n", 9);
+    next_event(&s, &ev);
+    assert_int_equal(ev.type, PYSB_EV_RESULT);
+    assert_int_equal(child_exit(pid), 20);
+    pysb_session_free(&s);
+    close(sv[0]);
+}
+
+static void test_status_conversation(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = launcher_in_child(sv, L_STATUS);
+    char *json = NULL, err[256] = "";
+    size_t len = 0;
+    assert_int_equal(pysb_session_status(sv[0], 5000, &json, &len, err, sizeof err), 0);
+    assert_string_equal(json, "{\"version\":1}");
+    assert_int_equal(len, 13);
+    free(json);
+    assert_int_equal(child_exit(pid), 0);
+    close(sv[0]);
+    /* A launcher that answers something else, or nothing. */
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(pysb_wire_send(sv[1], PYSB_FRAME_BUSY, NULL, 0), 0);
+    assert_int_equal(pysb_session_status(sv[0], 1000, &json, &len, err, sizeof err), -1);
+    assert_non_null(strstr(err, "answered BUSY"));
+    close(sv[1]);
+    assert_int_equal(pysb_session_status(sv[0], 1000, &json, &len, err, sizeof err), -1);
+    assert_null(json);
+    close(sv[0]);
+}
+
+/* The worker half checks the admission's order too (ADMIT sent first
+ * when admit). */
+static void expect_admission_error(const char *frames, size_t n, int admit, int events_first,
+                                   const char *want)
+{
+    int sv[2];
+    char err[256];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pysb_session s;
+    pysb_session_init(&s, sv[0]);
+    pysb_admit a = test_admit();
+    if (admit)
+        assert_int_equal(pysb_session_admit(&s, &a, 1000, err, sizeof err), 0);
+    assert_int_equal(write(sv[1], frames, n), (ssize_t)n);
+    close(sv[1]);
+    pysb_event ev;
+    assert_true(pysb_session_read(&s) > 0);
+    for (int i = 0; i < events_first; i++)
+        assert_int_equal(pysb_session_next(&s, &ev), 1);
+    assert_int_equal(pysb_session_next(&s, &ev), -1);
+    if (!strstr(pysb_session_error(&s), want))
+        fail_msg("error \"%s\", want \"%s\"", pysb_session_error(&s), want);
+    pysb_session_free(&s);
+    close(sv[0]);
+}
+
+static void test_admission_order(void **state)
+{
+    (void)state;
+    char buf[4096], *started = pysb_started_encode("r1", RUN_UID);
+    char *queued = pysb_queued_encode(1, 1);
+    size_t n = 0;
+
+    /* GO, QUEUED, TOO_MANY only answer an ADMIT. */
+    put_frame(buf, &n, PYSB_FRAME_GO, "", 0);
+    expect_admission_error(buf, n, 0, 0, "unexpected frame: GO");
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_QUEUED, queued, strlen(queued));
+    expect_admission_error(buf, n, 0, 0, "unexpected frame: QUEUED");
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_TOO_MANY, "", 0);
+    expect_admission_error(buf, n, 0, 0, "unexpected frame: TOO_MANY");
+    /* After ADMIT: no STARTED before GO, no QUEUED or BUSY after it. */
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_STARTED, started, strlen(started));
+    expect_admission_error(buf, n, 1, 0, "STARTED before GO");
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_QUEUED, queued, strlen(queued));
+    put_frame(buf, &n, PYSB_FRAME_GO, "", 0);
+    put_frame(buf, &n, PYSB_FRAME_QUEUED, queued, strlen(queued));
+    expect_admission_error(buf, n, 1, 2, "unexpected frame: QUEUED");
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_GO, "", 0);
+    put_frame(buf, &n, PYSB_FRAME_BUSY, "", 0);
+    expect_admission_error(buf, n, 1, 1, "unexpected frame: BUSY");
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_QUEUED, "{\"position\":2}", 14);
+    expect_admission_error(buf, n, 1, 0, "bad QUEUED");
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_BUSY, "{\"retry_after\":0,\"reason\":\"slots\"}", 34);
+    expect_admission_error(buf, n, 1, 0, "bad refusal");
+    /* A refusal ends it: nothing may follow. */
+    n = 0;
+    put_frame(buf, &n, PYSB_FRAME_TOO_MANY, "", 0);
+    put_frame(buf, &n, PYSB_FRAME_GO, "", 0);
+    expect_admission_error(buf, n, 1, 1, "a frame after the end: GO");
+    free(started);
+    free(queued);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -380,6 +635,11 @@ int main(void)
         cmocka_unit_test(test_stdin_over_bound),
         cmocka_unit_test(test_worker_leaves),
         cmocka_unit_test(test_worker_checks_order),
+        cmocka_unit_test(test_admitted_conversation),
+        cmocka_unit_test(test_admission_refused),
+        cmocka_unit_test(test_spec_first),
+        cmocka_unit_test(test_status_conversation),
+        cmocka_unit_test(test_admission_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,8 @@ static const int all_types[] = {
     PYSB_FRAME_SPEC, PYSB_FRAME_CODE, PYSB_FRAME_STDIN, PYSB_FRAME_START,
     PYSB_FRAME_BUSY, PYSB_FRAME_STARTED, PYSB_FRAME_STDOUT,
     PYSB_FRAME_STDERR, PYSB_FRAME_RESULT, PYSB_FRAME_ERROR,
+    PYSB_FRAME_ADMIT, PYSB_FRAME_STATUS_GET, PYSB_FRAME_QUEUED, PYSB_FRAME_GO,
+    PYSB_FRAME_TOO_MANY, PYSB_FRAME_STATUS,
 };
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
@@ -169,12 +171,18 @@ static void test_type_table(void **state)
         { PYSB_FRAME_CODE, "CODE", 16777216 },
         { PYSB_FRAME_STDIN, "STDIN", 1048576 },
         { PYSB_FRAME_START, "START", 0 },
-        { PYSB_FRAME_BUSY, "BUSY", 0 },
+        { PYSB_FRAME_ADMIT, "ADMIT", 1024 },
+        { PYSB_FRAME_STATUS_GET, "STATUS_GET", 0 },
+        { PYSB_FRAME_BUSY, "BUSY", 1024 },
         { PYSB_FRAME_STARTED, "STARTED", 4096 },
         { PYSB_FRAME_STDOUT, "STDOUT", 65536 },
         { PYSB_FRAME_STDERR, "STDERR", 65536 },
         { PYSB_FRAME_RESULT, "RESULT", 65536 },
         { PYSB_FRAME_ERROR, "ERROR", 4096 },
+        { PYSB_FRAME_QUEUED, "QUEUED", 256 },
+        { PYSB_FRAME_GO, "GO", 0 },
+        { PYSB_FRAME_TOO_MANY, "TOO_MANY", 1024 },
+        { PYSB_FRAME_STATUS, "STATUS", 262144 },
     };
 
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -183,7 +191,7 @@ static void test_type_table(void **state)
         assert_int_equal(pysb_frame_max_len(want[i].type), want[i].max);
         assert_true(want[i].max <= PYSB_WIRE_MAX_PAYLOAD);
     }
-    static const int unknown[] = { -1, 0, 5, 9, 15, 22, 255, 256, 100000 };
+    static const int unknown[] = { -1, 0, 7, 9, 15, 26, 255, 256, 100000 };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_false(pysb_frame_type_known(unknown[i]));
         assert_null(pysb_frame_type_name(unknown[i]));
@@ -239,14 +247,18 @@ static const struct {
       "reserved header byte is 0x01 (must be 0)" },
     { { 'P', 1, 0, 0, 0, 0, 0, 0 }, "unknown frame type 0" },
     { { 'P', 1, 9, 0, 0, 0, 0, 0 }, "unknown frame type 9" },
-    { { 'P', 1, 22, 0, 0, 0, 0, 0 }, "unknown frame type 22" },
+    { { 'P', 1, 26, 0, 0, 0, 0, 0 }, "unknown frame type 26" },
     { { 'P', 1, 255, 0, 0, 0, 0, 0 }, "unknown frame type 255" },
     { { 'P', 1, 18, 0, 0, 1, 0x11, 0x70 },
       "frame type STDOUT too long: 70000 > 65536" },
     { { 'P', 1, 19, 0, 0, 1, 0, 1 },
       "frame type STDERR too long: 65537 > 65536" },
     { { 'P', 1, 4, 0, 0, 0, 0, 1 }, "frame type START too long: 1 > 0" },
-    { { 'P', 1, 16, 0, 0, 0, 0, 1 }, "frame type BUSY too long: 1 > 0" },
+    { { 'P', 1, 16, 0, 0, 0, 4, 1 }, "frame type BUSY too long: 1025 > 1024" },
+    { { 'P', 1, 23, 0, 0, 0, 0, 1 }, "frame type GO too long: 1 > 0" },
+    { { 'P', 1, 6, 0, 0, 0, 0, 1 }, "frame type STATUS_GET too long: 1 > 0" },
+    { { 'P', 1, 5, 0, 0, 0, 4, 1 }, "frame type ADMIT too long: 1025 > 1024" },
+    { { 'P', 1, 25, 0, 0, 4, 0, 1 }, "frame type STATUS too long: 262145 > 262144" },
     { { 'P', 1, 1, 0, 0, 1, 0, 1 },
       "frame type SPEC too long: 65537 > 65536" },
     { { 'P', 1, 2, 0, 1, 0, 0, 1 },
@@ -431,7 +443,7 @@ static void test_decode_errors_early(void **state)
     cases[] = {
         { "H", 1, "bad magic byte 0x48" },
         { "P\x07", 2, "unsupported protocol version 7" },
-        { "P\x01\x05", 3, "unknown frame type 5" },
+        { "P\x01\x07", 3, "unknown frame type 7" },
         { "P\x01\x02\x03", 4, "reserved header byte is 0x03" },
     };
 
