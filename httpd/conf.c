@@ -27,7 +27,8 @@ void *pysb_create_dir_conf(apr_pool_t *p, char *dir)
     (void)dir;
     pysb_dir_conf *c = apr_pcalloc(p, sizeof *c);
     c->allow_get = c->default_format = c->ignore_unknown = PYSB_UNSET;
-    c->max_code = c->max_stdin = PYSB_UNSET;
+    c->max_code = c->max_stdin = c->queue_timeout_ms = PYSB_UNSET;
+    c->per_client = c->client_key = PYSB_UNSET;
     return c;
 }
 
@@ -59,13 +60,21 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                                      : base->default_format;
     c->ignore_unknown = add->ignore_unknown != PYSB_UNSET ? add->ignore_unknown
                                                      : base->ignore_unknown;
+    c->queue_timeout_ms = add->queue_timeout_ms != PYSB_UNSET ? add->queue_timeout_ms
+                                                              : base->queue_timeout_ms;
+    c->per_client = add->per_client != PYSB_UNSET ? add->per_client : base->per_client;
+    /* The key and its header name go together. */
+    c->client_key = add->client_key != PYSB_UNSET ? add->client_key : base->client_key;
+    c->client_header = add->client_key != PYSB_UNSET ? add->client_header : base->client_header;
     return c;
 }
 
 void *pysb_create_srv_conf(apr_pool_t *p, server_rec *s)
 {
     (void)s;
-    return apr_pcalloc(p, sizeof(pysb_srv_conf));
+    pysb_srv_conf *c = apr_pcalloc(p, sizeof *c);
+    c->queue_size = PYSB_UNSET;
+    return c;
 }
 
 /* A virtual host that has any PySandbox* line gets a record of its own;
@@ -112,6 +121,11 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
     l->allow_get = c->allow_get == 1;
     l->default_format = c->default_format != PYSB_UNSET ? c->default_format : PYSB_FMT_TEXT;
     l->ignore_unknown = c->ignore_unknown == 1;
+    e->queue_timeout_ms = c->queue_timeout_ms != PYSB_UNSET ? (unsigned)c->queue_timeout_ms
+                                                            : PYSB_DEFAULT_QUEUE_TIMEOUT_MS;
+    e->per_client = c->per_client != PYSB_UNSET ? (unsigned)c->per_client : 0;
+    e->client_key = c->client_key != PYSB_UNSET ? c->client_key : PYSB_KEY_IP;
+    e->client_header = c->client_header;
 }
 
 /* ---- directives ------------------------------------------------------- */
@@ -313,6 +327,49 @@ static const char *set_default_format(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+/* PySandboxQueueTimeout seconds: how long a request waits for a slot. */
+static const char *set_queue_timeout(cmd_parms *cmd, void *dv, const char *arg)
+{
+    double sec;
+    const char *err;
+    if (!strcmp(arg, "0")) {
+        ((pysb_dir_conf *)dv)->queue_timeout_ms = 0;
+        return NULL;
+    }
+    if (pysb_parse_duration(arg, &sec, &err) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxQueueTimeout %s: %s", arg, err);
+    if (sec > PYSB_QUEUE_MS_MAX / 1000)
+        return apr_psprintf(cmd->pool, "PySandboxQueueTimeout %s: at most %u seconds", arg,
+                            PYSB_QUEUE_MS_MAX / 1000);
+    ((pysb_dir_conf *)dv)->queue_timeout_ms = (apr_int64_t)(sec * 1000 + 0.5);
+    return NULL;
+}
+
+static const char *set_per_client(cmd_parms *cmd, void *dv, const char *arg)
+{
+    unsigned long long n = 0;
+    const char *err;
+    if (strcasecmp(arg, "off") && pysb_parse_uint(arg, 1, PYSB_PER_CLIENT_MAX, &n, &err) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxMaxRunsPerClient %s: %s (off, or 1 to %d)", arg,
+                            err, PYSB_PER_CLIENT_MAX);
+    ((pysb_dir_conf *)dv)->per_client = (int)n;
+    return NULL;
+}
+
+static const char *set_client_key(cmd_parms *cmd, void *dv, const char *kind, const char *name)
+{
+    pysb_dir_conf *c = dv;
+    int header = !strcasecmp(kind, "header");
+    if (header != (name != NULL) ||
+        (!header && strcasecmp(kind, "ip") && strcasecmp(kind, "user")))
+        return apr_psprintf(cmd->pool, "PySandboxClientKey %s%s%s: ip, user or header NAME", kind,
+                            name ? " " : "", name ? name : "");
+    c->client_key = header ? PYSB_KEY_HEADER : !strcasecmp(kind, "user") ? PYSB_KEY_USER
+                                                                         : PYSB_KEY_IP;
+    c->client_header = header ? apr_pstrdup(cmd->pool, name) : NULL;
+    return NULL;
+}
+
 /* Server-scope directives: the main server's alone, outside any section.
  * There is one launcher per httpd, shared by every virtual host. */
 static const char *server_scope(cmd_parms *cmd)
@@ -348,6 +405,20 @@ static const char *set_max_runs(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "PySandboxMaxRuns %s: %s (1 to 100000)", arg, err);
     pysb_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
     sc->max_runs = (int)n;
+    return NULL;
+}
+
+static const char *set_queue_size(cmd_parms *cmd, void *dv, const char *arg)
+{
+    (void)dv;
+    const char *err = server_scope(cmd);
+    unsigned long long n;
+    if (err)
+        return err;
+    if (pysb_parse_uint(arg, 0, 100000, &n, &err) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxQueueSize %s: %s (0 to 100000)", arg, err);
+    pysb_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    sc->queue_size = (int)n;
     return NULL;
 }
 
@@ -402,6 +473,14 @@ const command_rec pysb_cmds[] = {
                   "reject (400, the default) or ignore request fields that are no field"),
     AP_INIT_TAKE1("PySandboxDefaultFormat", set_default_format, NULL, OR_ALL,
                   "text, json, ndjson or sse"),
+    AP_INIT_TAKE1("PySandboxQueueTimeout", set_queue_timeout, NULL, OR_ALL,
+                  "seconds a request waits for a run slot before 503 (default 10; 0: never)"),
+    AP_INIT_TAKE1("PySandboxMaxRunsPerClient", set_per_client, NULL, OR_ALL,
+                  "run slots, and as many queue places, one client may hold (default off)"),
+    AP_INIT_TAKE12("PySandboxClientKey", set_client_key, NULL, OR_ALL,
+                   "what names a client: ip (default), user, or header NAME"),
+    AP_INIT_TAKE1("PySandboxQueueSize", set_queue_size, NULL, RSRC_CONF,
+                  "requests that may wait for a run slot, server-wide (default 16 x MaxRuns)"),
     AP_INIT_TAKE1("PySandboxSocket", set_socket, NULL, RSRC_CONF,
                   "the launcher's socket (default DefaultRuntimeDir/pysandbox.<pid>.sock)"),
     AP_INIT_TAKE1("PySandboxMaxRuns", set_max_runs, NULL, RSRC_CONF,
@@ -424,6 +503,12 @@ int pysb_srv_max_runs(const pysb_srv_conf *sc)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     return sc->max_runs ? sc->max_runs : (int)(cpus > 0 ? 2 * cpus : 2);
+}
+
+int pysb_srv_queue_size(const pysb_srv_conf *sc)
+{
+    return sc->queue_size != PYSB_UNSET ? sc->queue_size
+                                        : PYSB_DEFAULT_QUEUE_PER_RUN * pysb_srv_max_runs(sc);
 }
 
 void pysb_srv_uid_range(const pysb_srv_conf *sc, uid_t *first, uid_t *last)

@@ -36,11 +36,19 @@ typedef struct pysb_dir_conf {
     int allow_get;
     int default_format;
     int ignore_unknown;             /* PySandboxUnknownFields ignore */
+    apr_int64_t queue_timeout_ms;   /* PySandboxQueueTimeout */
+    int per_client;                 /* PySandboxMaxRunsPerClient; 0: off */
+    int client_key;                 /* PySandboxClientKey: PYSB_KEY_* */
+    const char *client_header;      /* ... header NAME */
 } pysb_dir_conf;
+
+/* What names a client for PySandboxMaxRunsPerClient. */
+enum { PYSB_KEY_IP = 0, PYSB_KEY_USER, PYSB_KEY_HEADER };
 
 typedef struct pysb_srv_conf {
     const char *socket_path;        /* as configured; NULL: the default */
     int max_runs;                   /* 0: 2 × CPUs */
+    int queue_size;                 /* PYSB_UNSET: 16 × max runs */
     int range_set;
     apr_int64_t uid_first, uid_last;
 } pysb_srv_conf;
@@ -50,7 +58,15 @@ typedef struct pysb_effective {
     const char *const *argv;
     const char *const *ro_paths;
     pysb_location loc;
+    unsigned queue_timeout_ms;      /* 0: never wait for a slot */
+    unsigned per_client;            /* 0: no share */
+    int client_key;                 /* PYSB_KEY_* */
+    const char *client_header;      /* for PYSB_KEY_HEADER */
 } pysb_effective;
+
+/* The defaults of the admission directives. */
+#define PYSB_DEFAULT_QUEUE_TIMEOUT_MS 10000
+#define PYSB_DEFAULT_QUEUE_PER_RUN 16
 
 extern const command_rec pysb_cmds[];
 
@@ -72,6 +88,7 @@ const char **pysb_configured_interpreters(apr_pool_t *p);
 /* The server's values, defaults filled in. */
 const char *pysb_srv_socket_path(apr_pool_t *p, const pysb_srv_conf *sc);
 int pysb_srv_max_runs(const pysb_srv_conf *sc);
+int pysb_srv_queue_size(const pysb_srv_conf *sc);
 void pysb_srv_uid_range(const pysb_srv_conf *sc, uid_t *first, uid_t *last);
 
 #endif

@@ -221,6 +221,7 @@ static void launcher_maintenance(int reason, void *data, apr_wait_t status)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, ls->s,
                      "PYSB: launcher %d ended (wait status 0x%x), restarting",
                      (int)ls->proc.pid, (unsigned)status);
+        ls->cfg.restarted = 1; /* counted as such on the status page */
         start_launcher(ls);
         break;
     case APR_OC_REASON_RESTART:
@@ -276,9 +277,10 @@ int pysb_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 }
 
 /* On pconf: when httpd finally exits (not on a restart, when the new
- * launcher has already renamed its socket over the old one), remove the
- * socket. pconf's cleanups run before mod_so unloads the module. */
-static apr_status_t unlink_socket(void *data)
+ * launcher has already renamed its socket over the old one, and keeps the
+ * counters), remove the socket and the stats file. pconf's cleanups run
+ * before mod_so unloads the module. */
+static apr_status_t unlink_at_exit(void *data)
 {
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING)
         unlink((const char *)data);
@@ -312,6 +314,13 @@ int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ls->cfg.peer_gid = ap_unixd_config.group_id;
     ls->cfg.parent = getpid();
     ls->cfg.max_runs = (unsigned)pysb_srv_max_runs(sc);
+    ls->cfg.queue_size = (unsigned)pysb_srv_queue_size(sc);
+    /* Named after this parent, as the socket: a graceful restart keeps
+     * its counters, a new httpd (the first generation) starts afresh. */
+    ls->cfg.stats_path = ap_runtime_dir_relative(
+        pconf, apr_psprintf(pconf, "pysandbox.%ld.stats", (long)getpid()));
+    if (ap_state_query(AP_SQ_CONFIG_GEN) == 0)
+        unlink(ls->cfg.stats_path);
     pysb_srv_uid_range(sc, &ls->cfg.uid_first, &ls->cfg.uid_last);
     ls->cfg.max_code = (uint32_t)pysb_frame_max_len(PYSB_FRAME_CODE);
     ls->cfg.max_stdin = 64u << 20;
@@ -321,7 +330,9 @@ int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
      * before the children are forked, so they inherit it). */
     launcher_socket = ls->cfg.socket_path;
 
-    apr_pool_cleanup_register(pconf, ls->cfg.socket_path, unlink_socket,
+    apr_pool_cleanup_register(pconf, ls->cfg.socket_path, unlink_at_exit,
+                              apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, ls->cfg.stats_path, unlink_at_exit,
                               apr_pool_cleanup_null);
     current_launcher = ls;
     apr_pool_cleanup_register(pconf, &current_launcher, ap_pool_cleanup_set_null,

@@ -1,10 +1,12 @@
-/* launcher.c — the privileged daemon: accept, check the peer, count live
- * runs, lease a uid, fork a supervisor (which serves the session, session.c,
- * with pysb_run as its run).
+/* launcher.c — the privileged daemon: accept, check the peer, admit or
+ * queue or refuse, lease a uid, fork a supervisor (which serves the
+ * session, session.c, with pysb_run as its run).
  *
- * Contract: see launcher.h. The launcher itself never blocks on a peer: it
- * accepts, checks credentials and capacity, leases a uid and forks; all
- * reading of requests happens in the supervisor, under a deadline. */
+ * Contract: see launcher.h. The launcher never blocks on a peer: every
+ * socket it holds is non-blocking and polled together, it reads a
+ * connection's first frame as it arrives (under a short deadline), and
+ * it only ever sends one small frame at a time into a socket that holds
+ * nothing else of its. All reading of requests happens in supervisors. */
 #include "launcher.h"
 
 #include <errno.h>
@@ -23,16 +25,29 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "bootstrap.h"
 #include "clock.h"
+#include "payload_status.h"
 #include "result.h"
 #include "session.h"
+#include "stats.h"
 #include "supervise.h"
 #include "wire.h"
 
+/* A connection's first frame must come within this. */
+#define HELLO_TIMEOUT_MS 5000
+/* Slots held by runs of an earlier launcher free up without a SIGCHLD
+ * here: while that keeps a waiter from a slot, try the leases this often. */
+#define LEASE_RETRY_MS 50
+/* Connections held at once (waiting or saying hello): beyond, refused. */
+#define MAX_CONNS 4096
+
 static const pysb_launcher_config *cfg;
+static pysb_stats stats;
 
 static void logf_(int level, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -70,9 +85,15 @@ static void compile_bootstraps(void)
 /* ---- the supervisor of one run ---------------------------------------- */
 
 struct run_ctx {
-    int   conn;
-    uid_t uid;
+    int         conn;
+    uid_t       uid;
+    const char *client;
 };
+
+static unsigned slot_of_uid(uid_t uid)
+{
+    return (unsigned)(uid - cfg->uid_first);
+}
 
 /* The run of a served request: the engine, with the leased uid, the
  * launcher's network namespace and its compiled bootstrap. */
@@ -98,10 +119,16 @@ static int run_request(void *ctx, const pysb_session_request *req, pysb_output_f
         .run_id = ws->run_id[0] ? ws->run_id : NULL,
     };
     pysb_bootstrap_cached(ws->argv[0], &spec.bootstrap_blob, &spec.bootstrap_blob_len);
+    /* In flight, for the status page (never the code). */
+    pysb_stats_slot_set(&stats, slot_of_uid(c->uid), getpid(), c->uid, ws->run_id, c->client,
+                        pysb_monotonic_ms());
     return pysb_run(&spec, out, out_ctx, r);
 }
 
-static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
+/* st: how the conversation began (ADMIT: say GO; a SPEC-first worker:
+ * the launcher's decoder and the SPEC it read). */
+static __attribute__((noreturn)) void supervisor_main(int conn, const pysb_session_start *st,
+                                                      uid_t uid, const char *client)
 {
     prctl(PR_SET_NAME, "pysb-run", 0, 0, 0);
     const pysb_session_bounds bounds = {
@@ -109,11 +136,15 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
         .max_stdin = cfg->max_stdin,
         .timeout_ms = PYSB_REQUEST_TIMEOUT_MS,
     };
-    struct run_ctx ctx = { conn, uid };
+    struct run_ctx ctx = { conn, uid, client };
     pysb_session_outcome o;
-    int status = pysb_session_serve(conn, uid, &bounds, run_request, &ctx, &o);
+    int status = pysb_session_serve_from(conn, st, uid, &bounds, run_request, &ctx, &o);
     if (o.refused)
         logf_(PYSB_LOG_WARN, 0, "request refused: %s", o.why);
+    if (o.ran) {
+        pysb_stats_verdict(&stats, o.result.status, (int64_t)(o.result.wall_sec * 1000 + 0.5));
+        pysb_stats_slot_clear(&stats, slot_of_uid(uid), getpid());
+    }
     if (o.ran && o.result.status == PYSB_INTERNAL_ERROR && !o.worker_gone) {
         /* A client that leaves is routine; a layer that fails is not. */
         int routine = !strncmp(o.result.error, "cancelled:", 10);
@@ -123,12 +154,85 @@ static __attribute__((noreturn)) void supervisor_main(int conn, uid_t uid)
     _exit(status);
 }
 
-/* ---- the launcher ----------------------------------------------------- */
+/* ---- what the launcher holds -------------------------------------------- */
 
-static pid_t *live;          /* supervisors, max_runs slots, 0 = free */
-static int signal_fd = -1;
+/* A connection: saying hello (its first frame not read yet), or waiting
+ * in the queue (w is in the admission queue). */
+typedef struct conn {
+    struct conn  *prev, *next;
+    int           fd;
+    int           queued;
+    int64_t       hello_deadline_ms;
+    pysb_decoder  d;
+    pysb_waiter   w;
+} conn;
+
+/* A run this launcher forked. */
+typedef struct live_run {
+    pid_t   pid;
+    uid_t   uid;
+    int64_t started_ms;
+    char    client[PYSB_CLIENT_KEY_MAX + 1];
+} live_run;
+
+static conn *conns;
+static conn *dropped;        /* freed at the end of a loop round */
+static unsigned n_conns;
+static live_run *live;       /* max_runs entries, pid 0 = free */
 static unsigned n_live;
+static pysb_admission *adm;
+static int listen_fd = -1, signal_fd = -1;
 static uid_t next_uid;
+static int lease_blocked;    /* a waiter could not lease: retry on a timer */
+
+static conn *conn_new(int fd)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->fd = fd;
+    c->w.owner = c;
+    pysb_decoder_init(&c->d);
+    c->next = conns;
+    if (conns)
+        conns->prev = c;
+    conns = c;
+    n_conns++;
+    return c;
+}
+
+/* Forgets c and closes its socket (a forked supervisor has its own
+ * copy). The record itself lives on until the loop's round ends, so the
+ * round's poll entries may still point at it (fd -1: gone). */
+static void conn_drop(conn *c)
+{
+    if (c->queued)
+        pysb_admission_remove(adm, &c->w);
+    c->queued = 0;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    n_conns--;
+    close(c->fd);
+    c->fd = -1;
+    pysb_decoder_free(&c->d);
+    c->next = dropped;
+    dropped = c;
+}
+
+static void conns_free_dropped(void)
+{
+    for (conn *c = dropped, *n; c; c = n) {
+        n = c->next;
+        free(c);
+    }
+    dropped = NULL;
+}
+
+/* ---- uid leases and supervisors ------------------------------------------ */
 
 /* An flock on the uid's lease file, or -1 when all are taken. */
 static int lease_uid(uid_t *out)
@@ -158,14 +262,116 @@ static int lease_uid(uid_t *out)
     return -1;
 }
 
+/* Leases a uid and forks the supervisor of c's run. Returns 1 when it
+ * has it (c is dropped here, its socket the supervisor's), 0 when no uid
+ * is free (c untouched), -1 when the fork failed (c untouched). */
+static int start_run(conn *c, const char *client, const pysb_session_start *st)
+{
+    uid_t uid = 0;
+    int lease = n_live < cfg->max_runs ? lease_uid(&uid) : -1;
+    if (lease < 0)
+        return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Nothing of the launcher's but this connection and the lease. */
+        close(listen_fd);
+        close(signal_fd);
+        for (conn *o = conns; o; o = o->next)
+            if (o != c)
+                close(o->fd);
+        /* The launcher blocks these for its signalfd; a run's supervisor
+         * takes them as they come. */
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        supervisor_main(c->fd, st, uid, client);
+    }
+    close(lease); /* the supervisor's copy holds the lock */
+    if (pid < 0) {
+        logf_(PYSB_LOG_ERR, errno, "fork of a supervisor");
+        return -1;
+    }
+    for (unsigned i = 0; i < cfg->max_runs; i++)
+        if (!live[i].pid) {
+            live[i].pid = pid;
+            live[i].uid = uid;
+            live[i].started_ms = pysb_monotonic_ms();
+            snprintf(live[i].client, sizeof live[i].client, "%s", client);
+            n_live++;
+            break;
+        }
+    pysb_admission_run_started(adm, client);
+    conn_drop(c);
+    return 1;
+}
+
+static void refuse(conn *c, pysb_refuse_reason why)
+{
+    static const pysb_counter counters[PYSB_REFUSE_COUNT] = {
+        [PYSB_REFUSE_SLOTS] = PYSB_C_REFUSED_SLOTS,
+        [PYSB_REFUSE_QUEUE_FULL] = PYSB_C_REFUSED_FULL,
+        [PYSB_REFUSE_QUEUE_TIMEOUT] = PYSB_C_REFUSED_TIMEOUT,
+        [PYSB_REFUSE_CLIENT] = PYSB_C_REFUSED_CLIENT,
+    };
+    unsigned after = pysb_admission_retry_after(adm, why, pysb_monotonic_ms());
+    pysb_stats_count(&stats, counters[why], 1);
+    /* Each one is the worker's to log (at info, summarised at warn). */
+    pysb_session_refuse(c->fd, why, after);
+    conn_drop(c);
+}
+
+/* A waiter (or an ADMIT that may run at once) gets its slot: 1 when it
+ * has it, 0 when none could be leased. */
+static int admit(conn *c, int64_t now)
+{
+    static const pysb_session_start go = { 1, NULL, NULL };
+    int rc = start_run(c, c->w.admit.client, &go);
+    if (rc == 0)
+        return 0;
+    if (rc < 0) {
+        refuse(c, PYSB_REFUSE_SLOTS);
+        return 1;
+    }
+    pysb_stats_count(&stats, PYSB_C_ADMITTED, 1);
+    pysb_stats_queue_wait(&stats, now - c->w.since_ms);
+    return 1;
+}
+
+/* Free slots to the oldest waiters that may take one. */
+static void dispatch(void)
+{
+    lease_blocked = 0;
+    pysb_waiter *w;
+    while (n_live < cfg->max_runs && (w = pysb_admission_next(adm))) {
+        conn *c = w->owner;
+        int64_t now = pysb_monotonic_ms();
+        int waited = now - c->w.since_ms > 0;
+        pysb_admission_remove(adm, w);
+        c->queued = 0;
+        if (!admit(c, now)) {
+            /* Held by runs of an earlier launcher: back in its place. */
+            pysb_admission_enqueue(adm, &c->w);
+            c->queued = 1;
+            lease_blocked = 1;
+            return;
+        }
+        if (waited)
+            pysb_stats_count(&stats, PYSB_C_WAITED, 1);
+    }
+}
+
 static void reap_supervisors(void)
 {
     pid_t p;
     int st;
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        int64_t now = pysb_monotonic_ms();
         for (unsigned i = 0; i < cfg->max_runs; i++)
-            if (live[i] == p) {
-                live[i] = 0;
+            if (live[i].pid == p) {
+                pysb_admission_run_ended(adm, live[i].client, now - live[i].started_ms, now);
+                /* Cleared by the supervisor itself, unless it died. */
+                pysb_stats_slot_clear(&stats, slot_of_uid(live[i].uid), p);
+                live[i].pid = 0;
                 n_live--;
                 break;
             }
@@ -173,62 +379,211 @@ static void reap_supervisors(void)
             logf_(PYSB_LOG_WARN, 0, "supervisor %d died of signal %d", (int)p,
                   WTERMSIG(st));
     }
+    dispatch();
 }
 
-static void handle_connection(int listen_fd)
+/* ---- the status snapshot -------------------------------------------------- */
+
+static void answer_status(conn *c)
 {
-    int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (conn < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            logf_(PYSB_LOG_ERR, errno, "accept");
-        return;
+    static pysb_status_entry running[PYSB_STATUS_LIST_MAX], queued[PYSB_STATUS_LIST_MAX];
+    pysb_status_in in = {
+        .stats = &stats,
+        .launcher_pid = getpid(),
+        .max_runs = cfg->max_runs,
+        .queue_size = cfg->queue_size,
+        .n_queued = pysb_admission_queued(adm),
+        .running = running,
+        .queued = queued,
+        .now = time(NULL),
+    };
+    int64_t now = pysb_monotonic_ms();
+    /* Runs in flight, this launcher's and its predecessors': the slots. */
+    for (unsigned i = 0, n = pysb_stats_nslots(&stats); i < n; i++) {
+        pysb_stats_slot sl;
+        if (!pysb_stats_slot_get(&stats, i, &sl) || kill((pid_t)sl.pid, 0) < 0)
+            continue;
+        if (in.running_len < PYSB_STATUS_LIST_MAX) {
+            pysb_status_entry *e = &running[in.running_len++];
+            memcpy(e->run_id, sl.run_id, sizeof e->run_id);
+            memcpy(e->client, sl.client, sizeof e->client - 1);
+            e->client[sizeof e->client - 1] = '\0';
+            e->age_ms = now - sl.started_ms;
+            e->pid = (long)sl.pid;
+            e->uid = sl.uid;
+        }
+        in.n_running++;
     }
-    struct ucred cred;
-    socklen_t len = sizeof cred;
-    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-        logf_(PYSB_LOG_ERR, errno, "SO_PEERCRED");
-        close(conn);
-        return;
+    if (in.n_running < n_live)
+        in.n_running = n_live; /* started, not yet recorded */
+    unsigned pos = 1;
+    for (pysb_waiter *w = pysb_admission_first(adm); w && in.queued_len < PYSB_STATUS_LIST_MAX;
+         w = w->next, pos++) {
+        pysb_status_entry *e = &queued[in.queued_len++];
+        memcpy(e->run_id, w->admit.run_id, sizeof w->admit.run_id);
+        memcpy(e->client, w->admit.client, sizeof e->client);
+        e->age_ms = now - w->since_ms;
+        e->position = pos;
     }
-    if (cred.uid != cfg->peer_uid && cred.uid != 0) {
-        logf_(PYSB_LOG_WARN, 0, "refused a connection from uid %u pid %d",
-              (unsigned)cred.uid, (int)cred.pid);
-        close(conn);
-        return;
-    }
-    uid_t uid = 0;
-    int lease = n_live < cfg->max_runs ? lease_uid(&uid) : -1;
-    if (lease < 0) {
-        /* Non-blocking: a worker that does not read cannot stall us. */
-        pysb_wire_send_timeout(conn, PYSB_FRAME_BUSY, NULL, 0, 0);
-        close(conn);
-        return;
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(listen_fd);
-        close(signal_fd);
-        /* The launcher blocks these for its signalfd; a run's supervisor
-         * takes them as they come. */
-        sigset_t all;
-        sigfillset(&all);
-        sigprocmask(SIG_UNBLOCK, &all, NULL);
-        supervisor_main(conn, uid);
-    }
-    if (pid < 0) {
-        logf_(PYSB_LOG_ERR, errno, "fork of a supervisor");
-        pysb_wire_send_timeout(conn, PYSB_FRAME_BUSY, NULL, 0, 0);
-    } else {
-        for (unsigned i = 0; i < cfg->max_runs; i++)
-            if (!live[i]) {
-                live[i] = pid;
-                n_live++;
-                break;
-            }
-    }
-    close(lease); /* the supervisor's copy holds the lock */
-    close(conn);
+    in.drain_per_s = pysb_admission_drain_rate(adm, now);
+    size_t len;
+    char *json = pysb_status_encode(&in, &len);
+    if (json && pysb_session_status_reply(c->fd, json, len) < 0)
+        logf_(PYSB_LOG_INFO, errno, "a status request left before its answer");
+    free(json);
+    conn_drop(c);
 }
+
+/* ---- one connection's first frame ---------------------------------------- */
+
+static void on_admit(conn *c, int64_t now)
+{
+    pysb_refuse_reason why = PYSB_REFUSE_SLOTS;
+    c->w.since_ms = now - c->w.admit.waited_ms;
+    pysb_verdict_admit v = pysb_admission_decide(adm, &c->w.admit, n_live, &why);
+    if (v == PYSB_ADMIT_RUN && admit(c, now))
+        return;
+    if (v == PYSB_ADMIT_RUN) {
+        /* Every uid leased (runs of an earlier launcher): wait like the
+         * rest, if this request may. */
+        lease_blocked = 1;
+        v = pysb_admission_decide(adm, &c->w.admit, cfg->max_runs, &why);
+    }
+    if (v == PYSB_ADMIT_REFUSE) {
+        refuse(c, why);
+        return;
+    }
+    unsigned pos = pysb_admission_enqueue(adm, &c->w);
+    if (!pos) {
+        refuse(c, PYSB_REFUSE_QUEUE_FULL);
+        return;
+    }
+    c->queued = 1;
+    if (pysb_session_queued(c->fd, pos, pysb_admission_queued(adm)) < 0) {
+        pysb_stats_count(&stats, PYSB_C_LEFT_QUEUE, 1);
+        conn_drop(c);
+    }
+}
+
+/* A worker of an older build sent its SPEC first (f, handed out by c's
+ * decoder, which may hold more): served at once if a slot is free, with
+ * no queue. */
+static void on_legacy_spec(conn *c, const pysb_frame *f)
+{
+    const pysb_session_start st = { 0, &c->d, f };
+    int rc = pysb_admission_next(adm) ? 0 : start_run(c, "", &st);
+    if (rc == 1) {
+        pysb_stats_count(&stats, PYSB_C_ADMITTED, 1);
+        pysb_stats_queue_wait(&stats, 0);
+    } else {
+        refuse(c, PYSB_REFUSE_SLOTS);
+    }
+}
+
+/* Reads what c has; once its first frame is there, acts on it. */
+static void on_hello(conn *c)
+{
+    ssize_t n = pysb_decoder_read(&c->d, c->fd);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    pysb_frame f;
+    int rc = n > 0 ? pysb_decoder_next(&c->d, &f) : -1;
+    if (rc == 0)
+        return; /* more to come */
+    if (rc < 0) {
+        if (n > 0)
+            logf_(PYSB_LOG_WARN, 0, "a connection that does not speak the protocol: %s",
+                  pysb_decoder_error(&c->d));
+        conn_drop(c);
+        return;
+    }
+    char why[256];
+    switch (pysb_session_hello(&f, &c->w.admit, why, sizeof why)) {
+    case PYSB_HELLO_ADMIT:
+        on_admit(c, pysb_monotonic_ms());
+        return;
+    case PYSB_HELLO_STATUS:
+        answer_status(c);
+        return;
+    case PYSB_HELLO_SPEC:
+        on_legacy_spec(c, &f);
+        return;
+    default:
+        logf_(PYSB_LOG_WARN, 0, "request refused: %s", why);
+        pysb_wire_send_timeout(c->fd, PYSB_FRAME_ERROR, why, strlen(why), 0);
+        conn_drop(c);
+        return;
+    }
+}
+
+/* A waiting worker's socket stirred: it hung up (or broke the protocol
+ * by talking out of turn): either way it leaves the queue. */
+static void on_queued_input(conn *c)
+{
+    pysb_stats_count(&stats, PYSB_C_LEFT_QUEUE, 1);
+    conn_drop(c);
+}
+
+static void accept_connections(void)
+{
+    for (int k = 0; k < 64; k++) {
+        int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                logf_(PYSB_LOG_ERR, errno, "accept");
+            return;
+        }
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+            logf_(PYSB_LOG_ERR, errno, "SO_PEERCRED");
+            close(fd);
+            continue;
+        }
+        if (cred.uid != cfg->peer_uid && cred.uid != 0) {
+            logf_(PYSB_LOG_WARN, 0, "refused a connection from uid %u pid %d",
+                  (unsigned)cred.uid, (int)cred.pid);
+            close(fd);
+            continue;
+        }
+        conn *c = n_conns < MAX_CONNS ? conn_new(fd) : NULL;
+        if (!c) {
+            pysb_session_refuse(fd, PYSB_REFUSE_QUEUE_FULL, 1);
+            close(fd);
+            continue;
+        }
+        c->hello_deadline_ms = pysb_monotonic_ms() + HELLO_TIMEOUT_MS;
+    }
+}
+
+/* Hello deadlines and queue timeouts that have passed; the poll timeout
+ * until the next one. */
+static int expire(void)
+{
+    int64_t now = pysb_monotonic_ms(), next = -1;
+    pysb_waiter *w;
+    while ((w = pysb_admission_expired(adm, now)))
+        refuse(w->owner, PYSB_REFUSE_QUEUE_TIMEOUT);
+    for (conn *c = conns, *n; c; c = n) {
+        n = c->next;
+        if (c->queued)
+            continue;
+        if (c->hello_deadline_ms <= now) {
+            logf_(PYSB_LOG_INFO, 0, "a connection said nothing for %d ms", HELLO_TIMEOUT_MS);
+            conn_drop(c);
+        } else if (next < 0 || c->hello_deadline_ms < next) {
+            next = c->hello_deadline_ms;
+        }
+    }
+    int64_t qd = pysb_admission_next_deadline(adm);
+    if (qd >= 0 && (next < 0 || qd < next))
+        next = qd;
+    if (lease_blocked && (next < 0 || now + LEASE_RETRY_MS < next))
+        next = now + LEASE_RETRY_MS;
+    return next < 0 ? -1 : next - now > 60000 ? 60000 : (int)(next - now);
+}
+
+/* ---- the launcher ----------------------------------------------------- */
 
 static int make_socket(void)
 {
@@ -260,7 +615,7 @@ static int make_socket(void)
         logf_(PYSB_LOG_ERR, errno, "chown/chmod %s", tmp);
         goto fail;
     }
-    if (listen(fd, 128) < 0) {
+    if (listen(fd, SOMAXCONN) < 0) {
         logf_(PYSB_LOG_ERR, errno, "listen");
         goto fail;
     }
@@ -273,6 +628,70 @@ fail:
     unlink(tmp);
     close(fd);
     return -1;
+}
+
+static void open_stats(void)
+{
+    if (!cfg->stats_path)
+        return;
+    if (pysb_stats_open(&stats, cfg->stats_path, cfg->max_runs) < 0)
+        logf_(PYSB_LOG_WARN, errno, "stats file %s; the status page will show no totals",
+              cfg->stats_path);
+    pysb_stats_launcher(&stats, getpid(), cfg->restarted);
+}
+
+static __attribute__((noreturn)) void loop(void)
+{
+    struct pollfd *p = calloc(MAX_CONNS + 2, sizeof *p);
+    conn **of = calloc(MAX_CONNS + 2, sizeof *of);
+    if (!p || !of)
+        _exit(1);
+    for (;;) {
+        int timeout = expire();
+        if (lease_blocked)
+            dispatch();
+        nfds_t n = 0;
+        p[n++] = (struct pollfd){ listen_fd, POLLIN, 0 };
+        p[n++] = (struct pollfd){ signal_fd, POLLIN, 0 };
+        for (conn *c = conns; c; c = c->next) {
+            of[n] = c;
+            p[n++] = (struct pollfd){ c->fd, POLLIN | POLLRDHUP, 0 };
+        }
+        if (poll(p, n, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            logf_(PYSB_LOG_ERR, errno, "poll");
+            _exit(1);
+        }
+        if (p[1].revents) {
+            struct signalfd_siginfo si;
+            while (read(signal_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGCHLD)
+                    continue;
+                /* Stop accepting; supervisors finish their runs alone,
+                 * waiting workers ask the next launcher. */
+                logf_(PYSB_LOG_INFO, 0,
+                      "signal %u: exiting, %u run(s) in flight, %u waiting",
+                      si.ssi_signo, n_live, pysb_admission_queued(adm));
+                _exit(0);
+            }
+            reap_supervisors();
+        }
+        /* Connections polled this round; one may have been dropped
+         * meanwhile (a fork took it, a refusal closed it): fd -1. */
+        for (nfds_t i = 2; i < n; i++) {
+            conn *c = of[i];
+            if (!p[i].revents || c->fd < 0)
+                continue;
+            if (c->queued)
+                on_queued_input(c);
+            else
+                on_hello(c);
+        }
+        conns_free_dropped();
+        if (p[0].revents)
+            accept_connections();
+    }
 }
 
 void pysb_launcher_main(const pysb_launcher_config *c)
@@ -308,8 +727,8 @@ void pysb_launcher_main(const pysb_launcher_config *c)
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGUSR1);
     sigprocmask(SIG_SETMASK, &mask, NULL);
-    int sfd = signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0) {
+    signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (signal_fd < 0) {
         logf_(PYSB_LOG_ERR, errno, "signalfd");
         _exit(1);
     }
@@ -322,35 +741,15 @@ void pysb_launcher_main(const pysb_launcher_config *c)
         _exit(1);
     }
     compile_bootstraps();
+    open_stats();
     live = calloc(cfg->max_runs, sizeof *live);
+    adm = pysb_admission_new(cfg->max_runs, cfg->queue_size);
     next_uid = cfg->uid_first;
-    int lfd = make_socket();
-    if (!live || lfd < 0)
+    listen_fd = make_socket();
+    if (!live || !adm || listen_fd < 0)
         _exit(1);
-    logf_(PYSB_LOG_INFO, 0, "listening on %s (%u runs, uids %u-%u)",
-          cfg->socket_path, cfg->max_runs, (unsigned)cfg->uid_first,
+    logf_(PYSB_LOG_INFO, 0, "listening on %s (%u runs, %u waiting at most, uids %u-%u)",
+          cfg->socket_path, cfg->max_runs, cfg->queue_size, (unsigned)cfg->uid_first,
           (unsigned)cfg->uid_last);
-    for (;;) {
-        struct pollfd p[2] = { { lfd, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            logf_(PYSB_LOG_ERR, errno, "poll");
-            _exit(1);
-        }
-        if (p[1].revents) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                if (si.ssi_signo == SIGCHLD)
-                    continue;
-                /* Stop accepting; supervisors finish their runs alone. */
-                logf_(PYSB_LOG_INFO, 0, "signal %u: exiting, %u run(s) in flight",
-                      si.ssi_signo, n_live);
-                _exit(0);
-            }
-            reap_supervisors();
-        }
-        if (p[0].revents)
-            handle_connection(lfd);
-    }
+    loop();
 }

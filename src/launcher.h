@@ -1,18 +1,27 @@
 /* launcher.h — the privileged daemon that turns connections from httpd
- * workers into confined runs (DESIGN §2).
+ * workers into confined runs, and owns the server's wait queue (DESIGN
+ * §2).
  *
  * Contract: pysb_launcher_main runs in a process forked by the httpd parent
  * while still root and never returns. It leaves httpd's session, enters an
  * empty network namespace of its own (shared by all its runs), listens on
  * a Unix socket (mode 0600, owned by the httpd User), accepts only peers
- * with that uid or root (SO_PEERCRED), answers BUSY at max_runs live runs,
- * and otherwise leases a uid from the range and forks one supervisor per
- * connection, which serves the supervisor's half of the session
- * (session.h): the request, STARTED, the output as it comes, RESULT; the
- * run is killed if the worker hangs up. A uid lease is an
- * flock on <lease_dir>/<uid> held by the supervisor for its lifetime: it
- * survives launcher restarts, so no two live runs ever share a uid. On
- * SIGTERM/SIGHUP/SIGINT the launcher stops accepting and exits; runs in
+ * with that uid or root (SO_PEERCRED), and serves the launcher's half of
+ * the session (session.h) in one poll loop that never blocks on a peer:
+ * each connection's ADMIT is admitted (a uid leased from the range, one
+ * supervisor forked, which says GO and serves the request: STARTED, the
+ * output as it comes, RESULT; the run is killed if the worker hangs up),
+ * queued in arrival order (QUEUED; a worker that hangs up leaves at once;
+ * a freed slot goes to the oldest waiter whose client is under its share)
+ * or refused (BUSY when the queue is full or the wait ran out, TOO_MANY
+ * beyond a client's share; both with a Retry-After from the drain rate,
+ * admission.h). STATUS_GET is answered with a snapshot (payload_status.h).
+ * A uid lease is an flock on <lease_dir>/<uid> held by the supervisor for
+ * its lifetime: it survives launcher restarts, so no two live runs ever
+ * share a uid, and it is what caps the runs alive at once. Counters live
+ * in the stats file (stats.h), updated by the launcher and its
+ * supervisors. On SIGTERM/SIGHUP/SIGINT the launcher exits at once,
+ * closing its queue (waiting workers ask the next launcher again); runs in
  * flight finish under their own supervisors. Single-threaded. */
 #ifndef PYSB_LAUNCHER_H
 #define PYSB_LAUNCHER_H
@@ -33,6 +42,9 @@ typedef struct pysb_launcher_config {
     gid_t       peer_gid;
     pid_t       parent;         /* the httpd parent; gone = we go */
     unsigned    max_runs;
+    unsigned    queue_size;     /* waiters at most; 0: no queue */
+    const char *stats_path;     /* the counters' file; NULL: none */
+    int         restarted;      /* this start replaces a launcher that died */
     uid_t       uid_first, uid_last;   /* gid = uid */
     uint32_t    max_code;       /* bytes of a CODE frame accepted */
     uint64_t    max_stdin;      /* bytes of all STDIN frames together */
