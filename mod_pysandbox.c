@@ -30,6 +30,7 @@
 #include "httpd/ratelog.h"
 #include "httpd/relay.h"
 #include "httpd/request.h"
+#include "httpd/status.h"
 #include "httpd/verdict.h"
 #include "src/fields.h"
 #include "src/render.h"
@@ -171,6 +172,8 @@ static void pysb_register_hooks(apr_pool_t *p)
     ap_hook_check_config(pysb_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(pysb_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pysb_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(pysb_status_handler, NULL, NULL, APR_HOOK_MIDDLE);  /* httpd/status.c */
+    pysb_status_register();
     ap_hook_child_init(pysb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(pysb_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(pysb_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

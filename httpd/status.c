@@ -1,0 +1,101 @@
+/* status.c — the status handler and the mod_status section.
+ *
+ * Contract: see status.h. */
+#include "httpd/status.h"
+
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "apr_strings.h"
+#include "mod_status.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "httpd/conf.h"
+#include "httpd/parent.h"
+#include "src/session.h"
+#include "src/statuspage.h"
+
+APLOG_USE_MODULE(pysandbox);
+
+/* The launcher answers at once; more than this means it is not there. */
+#define STATUS_TIMEOUT_MS 500
+
+/* The snapshot's JSON (malloc'd), or NULL with a reason in why. */
+static char *ask_launcher(char *why, size_t whylen)
+{
+    const char *path = pysb_launcher_socket();
+    if (!path) {
+        apr_cpystrn(why, "no launcher was started", whylen);
+        return NULL;
+    }
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    apr_cpystrn(sa.sun_path, path, sizeof sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        apr_snprintf(why, whylen, "cannot reach the launcher at %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    char *json = NULL;
+    size_t len;
+    pysb_session_status(fd, STATUS_TIMEOUT_MS, &json, &len, why, whylen);
+    close(fd);
+    return json;
+}
+
+int pysb_status_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "pysandbox-status"))
+        return DECLINED;
+    r->allowed = AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET) {
+        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    char why[256] = "";
+    char *json = ask_launcher(why, sizeof why);
+    if (!json)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PYSB: status: %s", why);
+    pysb_statuspage_fmt fmt =
+        pysb_statuspage_format(r->args, apr_table_get(r->headers_in, "Accept"));
+    size_t len = 0;
+    const char *mime = "text/plain";
+    int status = HTTP_INTERNAL_SERVER_ERROR;
+    char *page = pysb_statuspage_render(fmt, json, why, &len, &mime, &status);
+    free(json);
+    if (!page)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    r->status = status;
+    ap_set_content_type(r, mime);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->notes, "pysandbox-status", "status");
+    if (!r->header_only)
+        ap_rwrite(page, (int)len, r);
+    free(page);
+    return OK;
+}
+
+/* mod_status's page: a section (or ?auto lines) of the same snapshot. */
+static int status_hook(request_rec *r, int flags)
+{
+    char why[256] = "";
+    char *json = ask_launcher(why, sizeof why);
+    char *text = pysb_statuspage_modstatus(json, why, !(flags & AP_STATUS_SHORT));
+    free(json);
+    if (text)
+        ap_rputs(text, r);
+    free(text);
+    return OK;
+}
+
+void pysb_status_register(void)
+{
+    APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL, APR_HOOK_MIDDLE);
+}
