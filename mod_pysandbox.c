@@ -118,8 +118,9 @@ static int (*const steps[])(pysb_req *) = {
  * found before the format was chosen (while the body was read: bad JSON, a
  * field of the wrong type, a body too large) still answers in the format
  * the fields read so far, or Accept, ask for. A 503 is the service being
- * full or restarting, not a fault: info, with a warning at most once a
- * minute per process that counts them (httpd/ratelog). */
+ * full or restarting, not a fault: info (a 429 too), with a warning at
+ * most once a minute: server-wide by the launcher for those it made,
+ * per process that counts them (httpd/ratelog) for the rest. */
 static int write_refusal(pysb_req *x)
 {
     request_rec *r = x->r;
@@ -132,7 +133,10 @@ static int write_refusal(pysb_req *x)
     ap_log_rerror(APLOG_MARK, status >= 500 && status != HTTP_SERVICE_UNAVAILABLE
                                   ? APLOG_ERR : APLOG_INFO, 0, r,
                   "PYSB: %d %s", status, x->why);
-    if (status == HTTP_SERVICE_UNAVAILABLE)
+    /* The launcher summarises its own refusals (a full queue, a wait run
+     * out: the relay noted the wait), server-wide; this process those it
+     * made alone (no launcher to ask). */
+    if (status == HTTP_SERVICE_UNAVAILABLE && !apr_table_get(r->notes, "pysandbox-queue-ms"))
         pysb_ratelog_hit(&unavailable_log, r, x->why);
     r->status = status;
     apr_table_setn(r->notes, "pysandbox-status", status >= 500 ? "unavailable" : "refused");

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "httpd/admit.h"
 #include "httpd/parent.h"
 #include "httpd/verdict.h"
 #include "src/clock.h"
@@ -25,6 +26,9 @@ APLOG_USE_MODULE(pysandbox);
 
 #define CONNECT_RETRY_MS 1000
 #define SEND_TIMEOUT_MS 10000
+/* A launcher that goes away while requests wait (a restart) is asked
+ * again, this many times at most, within the request's queue timeout. */
+#define REASK_MAX 3
 /* Beyond the run's own wall limit, how long a worker waits for RESULT. */
 #define RESULT_GRACE_SEC 15
 
@@ -41,7 +45,11 @@ typedef struct relay {
     int           client_gone;
     pysb_session *session;
     pysb_render  *render;
-    double        deadline;       /* for RESULT */
+    double        deadline;       /* for a slot, then for RESULT */
+    pysb_admit    admit;          /* as asked (waited_ms grows on a re-ask) */
+    double        asked;          /* the first ADMIT: the wait began */
+    int           reasks;
+    int           opened;         /* the response's headers are set */
 } relay;
 
 /* How the relay loop ended. */
@@ -103,7 +111,7 @@ static int connect_launcher(request_rec *r, const char *path)
     return -1;
 }
 
-/* Connects and sends the run: OK, or a refusal. */
+/* Connects to the launcher: OK, or a refusal. */
 static int open_run(relay *rl)
 {
     pysb_req *x = rl->x;
@@ -114,7 +122,48 @@ static int open_run(relay *rl)
     rl->conn = path ? connect_launcher(r, path) : -1;
     if (rl->conn < 0)
         return pysb_unavailable(x, "the sandbox service is unavailable, retry shortly");
-    apr_pool_cleanup_register(r->pool, &rl->conn, close_fd_cleanup, apr_pool_cleanup_null);
+    return OK;
+}
+
+/* Asks for a run slot (ADMIT, src/session): OK, or a refusal. */
+static int ask_slot(relay *rl)
+{
+    char err[256] = "";
+    rl->admit.waited_ms = (unsigned)((pysb_monotonic() - rl->asked) * 1000);
+    if (pysb_session_admit(rl->session, &rl->admit, SEND_TIMEOUT_MS, err, sizeof err) == 0 ||
+        (!err[0] && (errno == EPIPE || errno == ECONNRESET)))
+        return OK; /* a launcher that said no and closed: read why */
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, err[0] ? 0 : APR_FROM_OS_ERROR(errno), rl->r,
+                  "PYSB: asking the launcher for a slot%s%s", err[0] ? ": " : "", err);
+    return pysb_unavailable(rl->x, "the sandbox service is unavailable, retry shortly");
+}
+
+/* The launcher went away while this request waited (it restarts): ask
+ * the next one, keeping the place by the time already waited. OK, or a
+ * refusal. */
+static int reask(relay *rl)
+{
+    if (rl->reasks++ >= REASK_MAX ||
+        (pysb_monotonic() - rl->asked) * 1000 >= rl->admit.queue_timeout_ms)
+        return pysb_unavailable(rl->x, "the sandbox service is unavailable, retry shortly");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, rl->r,
+                  "PYSB: run %s: the launcher went away while it waited; asking again",
+                  rl->x->run_id);
+    close_fd_cleanup(&rl->conn);
+    pysb_session_free(rl->session);
+    int rc = open_run(rl);
+    pysb_session_init(rl->session, rl->conn);
+    return rc == OK ? ask_slot(rl) : rc;
+}
+
+/* Admitted (GO): sends the run. OK, or a refusal. */
+static int send_run(relay *rl)
+{
+    pysb_req *x = rl->x;
+    request_rec *r = rl->r;
+    apr_table_setn(r->notes, "pysandbox-queue-ms",
+                   apr_psprintf(r->pool, "%ld", (long)((pysb_monotonic() - rl->asked) * 1000)));
+    rl->deadline = pysb_monotonic() + x->run.limits.wall_sec + RESULT_GRACE_SEC;
     pysb_session_request req = {
         .spec = {
             .limits = x->run.limits,
@@ -136,7 +185,7 @@ static int open_run(relay *rl)
         return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR,
                          "could not describe the run to the launcher");
     }
-    /* On EPIPE the launcher may have said BUSY and closed: read it. */
+    /* On EPIPE the supervisor may have said why and closed: read it. */
     if (errno == EPIPE || errno == ECONNRESET)
         return OK;
     ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
@@ -206,10 +255,15 @@ static void set_notes(request_rec *r, const pysb_result *res)
     apr_table_setn(r->notes, "pysandbox-mem-kb", apr_psprintf(r->pool, "%ld", res->memory_kb));
 }
 
-static void on_started(relay *rl)
+/* The response's headers, once: when the run starts, or (sse) when the
+ * request has to wait. */
+static void open_response(relay *rl)
 {
     request_rec *r = rl->r;
     pysb_format f = rl->x->format;
+    if (rl->opened)
+        return;
+    rl->opened = 1;
     ap_set_content_type(r, pysb_format_mime(f));
     if (pysb_format_streams(f)) {
         apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
@@ -217,7 +271,68 @@ static void on_started(relay *rl)
             apr_table_setn(r->headers_out, "X-Accel-Buffering", "no");
     }
     pysb_verdict_open(r);
+}
+
+static void on_started(relay *rl)
+{
+    open_response(rl);
     pysb_render_open(rl->render); /* streams: headers now */
+}
+
+/* Waiting for a slot: sse says so at once (a browser's EventSource sees
+ * no status code, so a 503 later would say nothing to it); the other
+ * formats say nothing until the run starts. */
+static void on_queued(relay *rl, const pysb_event *ev)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, "PYSB: run %s: waiting, %u of %u",
+                  rl->x->run_id, ev->position, ev->queued);
+    rl->deadline = rl->asked + rl->admit.queue_timeout_ms / 1000.0 + RESULT_GRACE_SEC;
+    if (rl->x->format == PYSB_FMT_SSE) {
+        open_response(rl);
+        if (pysb_render_queued(rl->render, ev->position, ev->queued) < 0)
+            rl->client_gone = 1;
+    }
+}
+
+/* BUSY or TOO_MANY: 503 or 429 with the launcher's Retry-After, or, when
+ * an sse stream is open already, its busy event. */
+static relay_end on_refused(relay *rl, const pysb_event *ev)
+{
+    pysb_req *x = rl->x;
+    request_rec *r = rl->r;
+    const char *why;
+    switch (ev->reason) {
+    case PYSB_REFUSE_QUEUE_FULL:
+        why = "all run slots are busy and the queue is full, retry shortly";
+        break;
+    case PYSB_REFUSE_QUEUE_TIMEOUT:
+        why = apr_psprintf(r->pool, "all run slots stayed busy for %g s "
+                           "(PySandboxQueueTimeout), retry shortly",
+                           rl->admit.queue_timeout_ms / 1000.0);
+        break;
+    case PYSB_REFUSE_CLIENT:
+        why = apr_psprintf(r->pool, "this client holds its share of %u run slots "
+                           "(PySandboxMaxRunsPerClient), retry shortly", rl->admit.per_client);
+        break;
+    default:
+        why = "all run slots are busy, retry shortly";
+    }
+    apr_table_setn(r->notes, "pysandbox-queue-ms",
+                   apr_psprintf(r->pool, "%ld", (long)((pysb_monotonic() - rl->asked) * 1000)));
+    const char *after = apr_psprintf(r->pool, "%u", ev->retry_after);
+    if (rl->opened) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: 503 %s", why);
+        apr_table_setn(r->notes, "pysandbox-status", "unavailable");
+        if (pysb_render_busy(rl->render, HTTP_SERVICE_UNAVAILABLE, why, ev->retry_after) < 0)
+            rl->client_gone = 1;
+        return R_DONE;
+    }
+    if (ev->type == PYSB_EV_TOO_MANY)
+        pysb_fail(x, HTTP_TOO_MANY_REQUESTS, "%s", why);
+    else
+        pysb_unavailable(x, "%s", why);
+    apr_table_setn(r->err_headers_out, "Retry-After", after);
+    return R_REFUSED;
 }
 
 static void on_result(relay *rl, const pysb_result *res)
@@ -246,8 +361,15 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
     pysb_req *x = rl->x;
     switch (ev->type) {
     case PYSB_EV_BUSY:
-        pysb_unavailable(x, "all run slots are busy, retry shortly");
-        return R_REFUSED;
+    case PYSB_EV_TOO_MANY:
+        return on_refused(rl, ev);
+    case PYSB_EV_QUEUED:
+        on_queued(rl, ev);
+        break;
+    case PYSB_EV_GO:
+        if (send_run(rl) != OK)
+            return R_REFUSED;
+        break;
     case PYSB_EV_ERROR:
         pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "the launcher refused the run: %s", ev->data);
         return R_REFUSED;
@@ -261,8 +383,6 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
     case PYSB_EV_RESULT:
         on_result(rl, &ev->result);
         return R_DONE;
-    default: /* the admission's events: this relay does not send ADMIT */
-        break;
     }
     return rl->client_gone ? R_GONE : R_MORE;
 }
@@ -398,6 +518,8 @@ static relay_end wait_input(relay *rl)
     ssize_t n = pysb_session_read(rl->session);
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
         return R_MORE;
+    if (!pysb_session_admitted(rl->session))
+        return reask(rl) == OK ? R_MORE : R_REFUSED;
     int started = pysb_session_started(rl->session);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, n < 0 ? APR_FROM_OS_ERROR(errno) : 0, r,
                   "PYSB: run %s: the supervisor went away %s", rl->x->run_id,
@@ -448,8 +570,9 @@ static void end_gone(relay *rl, int stopping)
     close_fd_cleanup(&rl->conn);
     apr_table_setn(r->notes, "pysandbox-status", "cancelled");
     if (!stopping)
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: run %s: client went away, run killed",
-                      rl->x->run_id);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: run %s: client went away, %s",
+                      rl->x->run_id, pysb_session_admitted(rl->session) ? "run killed"
+                                                                        : "left the queue");
     r->connection->aborted = 1;
 }
 
@@ -461,9 +584,12 @@ int pysb_relay_run(pysb_req *x)
     rl->r = r;
     rl->conn = -1;
     rl->client_fd = -1;
+    rl->asked = pysb_monotonic();
+    pysb_admit_fill(x, &rl->admit);
     int rc = open_run(rl);
     if (rc != OK)
         return rc;
+    apr_pool_cleanup_register(r->pool, &rl->conn, close_fd_cleanup, apr_pool_cleanup_null);
     rl->session = apr_pcalloc(r->pool, sizeof *rl->session);
     pysb_session_init(rl->session, rl->conn);
     apr_pool_cleanup_register(r->pool, rl->session, session_cleanup, apr_pool_cleanup_null);
@@ -472,7 +598,10 @@ int pysb_relay_run(pysb_req *x)
     if (!rl->render)
         return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     apr_pool_cleanup_register(r->pool, rl->render, render_cleanup, apr_pool_cleanup_null);
-    rl->deadline = pysb_monotonic() + x->run.limits.wall_sec + RESULT_GRACE_SEC;
+    /* Until the launcher answers; QUEUED and GO move it. */
+    rl->deadline = rl->asked + RESULT_GRACE_SEC;
+    if ((rc = ask_slot(rl)) != OK)
+        return rc;
     client_watch_init(rl);
     relay_end end = !rl->client_stream && client_input_ended(rl) ? R_GONE : relay_loop(rl);
     if (end == R_REFUSED)

@@ -29,6 +29,9 @@ struct pysb_admission {
     int64_t      drain_ms;
     double       wall_ms;        /* running average of run walls ... */
     int          have_wall;      /* ... once there is one */
+    int          refusing;       /* a summary minute is open ... */
+    int64_t      refusals_since; /* ... since then ... */
+    uint64_t     refusals[PYSB_REFUSE_COUNT];   /* ... with these counted */
 };
 
 pysb_admission *pysb_admission_new(unsigned max_runs, unsigned queue_size)
@@ -295,4 +298,41 @@ unsigned pysb_admission_retry_after(const pysb_admission *q, pysb_refuse_reason 
     if (q->have_wall && q->max_runs)
         return clamp_seconds(ahead * q->wall_ms / 1000.0 / q->max_runs);
     return 1;
+}
+
+/* ---- the refusals' summary ---- */
+
+int pysb_admission_refused(pysb_admission *q, pysb_refuse_reason why, int64_t now_ms)
+{
+    if (!q->refusing) {
+        q->refusing = 1;
+        q->refusals_since = now_ms;
+        return 1;
+    }
+    if (why >= 0 && why < PYSB_REFUSE_COUNT)
+        q->refusals[why]++;
+    return 0;
+}
+
+int64_t pysb_admission_summary_due(const pysb_admission *q)
+{
+    return q->refusing ? q->refusals_since + PYSB_REFUSAL_LOG_MS : -1;
+}
+
+int pysb_admission_summary(pysb_admission *q, int64_t now_ms,
+                           uint64_t counts[PYSB_REFUSE_COUNT], int64_t *span_ms)
+{
+    if (!q->refusing || now_ms < q->refusals_since + PYSB_REFUSAL_LOG_MS)
+        return 0;
+    uint64_t total = 0;
+    for (int i = 0; i < PYSB_REFUSE_COUNT; i++) {
+        counts[i] = q->refusals[i];
+        total += counts[i];
+        q->refusals[i] = 0;
+    }
+    *span_ms = now_ms - q->refusals_since;
+    q->refusals_since = now_ms;
+    if (!total)
+        q->refusing = 0; /* a quiet minute */
+    return total > 0;
 }

@@ -14,7 +14,10 @@
  * client with per_client n holds at most n slots and n queue places; the
  * n+1st ADMIT beyond both is refused (TOO_MANY). Retry-After comes from
  * the recent drain rate: completions per second, an exponentially decayed
- * average over about ten seconds. No Apache headers. */
+ * average over about ten seconds. Refusals are summarised for the log at
+ * most once a minute: the first after a quiet minute is told at once,
+ * the rest counted by reason and told when their minute is over. No
+ * Apache headers. */
 #ifndef PYSB_ADMISSION_H
 #define PYSB_ADMISSION_H
 
@@ -85,5 +88,22 @@ double pysb_admission_drain_rate(const pysb_admission *q, int64_t now_ms);
  * at the recent wall time per slot). */
 unsigned pysb_admission_retry_after(const pysb_admission *q, pysb_refuse_reason why,
                                     int64_t now_ms);
+
+/* ---- the refusals' summary, for the log ---- */
+
+#define PYSB_REFUSAL_LOG_MS 60000
+
+/* A refusal at now: 1 when it is the first after a quiet minute (to be
+ * logged as it is), 0 when it is counted for the summary. */
+int pysb_admission_refused(pysb_admission *q, pysb_refuse_reason why, int64_t now_ms);
+
+/* When the pending summary is due (-1: none pending). */
+int64_t pysb_admission_summary_due(const pysb_admission *q);
+
+/* At or after the due time: 1 with the counts by reason since the last
+ * summary (then reset) and the time they span, or 0 when there is none
+ * (a quiet minute: the next refusal is told at once again). */
+int pysb_admission_summary(pysb_admission *q, int64_t now_ms,
+                           uint64_t counts[PYSB_REFUSE_COUNT], int64_t *span_ms);
 
 #endif

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -128,9 +129,13 @@ static int run_request(void *ctx, const pysb_session_request *req, pysb_output_f
 /* st: how the conversation began (ADMIT: say GO; a SPEC-first worker:
  * the launcher's decoder and the SPEC it read). */
 static __attribute__((noreturn)) void supervisor_main(int conn, const pysb_session_start *st,
-                                                      uid_t uid, const char *client)
+                                                      uid_t uid, const char *client, int nice)
 {
     prctl(PR_SET_NAME, "pysb-run", 0, 0, 0);
+    /* Inherited by the run, which cannot undo it (setpriority is denied,
+     * RLIMIT_NICE is 0). */
+    if (nice && setpriority(PRIO_PROCESS, 0, nice) < 0)
+        logf_(PYSB_LOG_WARN, errno, "setpriority %d", nice);
     const pysb_session_bounds bounds = {
         .max_code = cfg->max_code,
         .max_stdin = cfg->max_stdin,
@@ -271,6 +276,13 @@ static int start_run(conn *c, const char *client, const pysb_session_start *st)
     int lease = n_live < cfg->max_runs ? lease_uid(&uid) : -1;
     if (lease < 0)
         return 0;
+    /* A run that starts while its client has others running gets less
+     * CPU (nice 10: a tenth of a nice-0 run's share under CFS, 15 from the
+     * third on), so one client's parallel runs never crowd out another
+     * client's run; with the CPU free, they run as fast as any. */
+    unsigned running, waiting;
+    pysb_admission_client(adm, client, &running, &waiting);
+    int nice = running == 0 ? 0 : running == 1 ? 10 : 15;
     pid_t pid = fork();
     if (pid == 0) {
         /* Nothing of the launcher's but this connection and the lease. */
@@ -284,7 +296,7 @@ static int start_run(conn *c, const char *client, const pysb_session_start *st)
         sigset_t all;
         sigfillset(&all);
         sigprocmask(SIG_UNBLOCK, &all, NULL);
-        supervisor_main(c->fd, st, uid, client);
+        supervisor_main(c->fd, st, uid, client, nice);
     }
     close(lease); /* the supervisor's copy holds the lock */
     if (pid < 0) {
@@ -313,11 +325,39 @@ static void refuse(conn *c, pysb_refuse_reason why)
         [PYSB_REFUSE_QUEUE_TIMEOUT] = PYSB_C_REFUSED_TIMEOUT,
         [PYSB_REFUSE_CLIENT] = PYSB_C_REFUSED_CLIENT,
     };
-    unsigned after = pysb_admission_retry_after(adm, why, pysb_monotonic_ms());
+    static const char *const words[PYSB_REFUSE_COUNT] = {
+        [PYSB_REFUSE_SLOTS] = "every slot busy and the request may not wait",
+        [PYSB_REFUSE_QUEUE_FULL] = "the queue full",
+        [PYSB_REFUSE_QUEUE_TIMEOUT] = "waited PySandboxQueueTimeout",
+        [PYSB_REFUSE_CLIENT] = "over a client's share (PySandboxMaxRunsPerClient)",
+    };
+    int64_t now = pysb_monotonic_ms();
+    unsigned after = pysb_admission_retry_after(adm, why, now);
     pysb_stats_count(&stats, counters[why], 1);
-    /* Each one is the worker's to log (at info, summarised at warn). */
+    /* Each one is the worker's to log at info; here, server-wide, at most
+     * a warning a minute (log_refusals sums up the rest). */
+    if (pysb_admission_refused(adm, why, now))
+        logf_(PYSB_LOG_WARN, 0, "refusing requests (%s, %u running, %u waiting); more "
+              "are counted and summarised once a minute", words[why], n_live,
+              pysb_admission_queued(adm));
     pysb_session_refuse(c->fd, why, after);
     conn_drop(c);
+}
+
+/* The minute's refusals, once it is over. */
+static void log_refusals(void)
+{
+    uint64_t n[PYSB_REFUSE_COUNT];
+    int64_t span;
+    if (!pysb_admission_summary(adm, pysb_monotonic_ms(), n, &span))
+        return;
+    logf_(PYSB_LOG_WARN, 0, "%llu requests refused in the last %lld s: %llu with the queue "
+          "full, %llu after waiting PySandboxQueueTimeout, %llu over a client's share, "
+          "%llu that could not wait",
+          (unsigned long long)(n[0] + n[1] + n[2] + n[3]), (long long)(span / 1000),
+          (unsigned long long)n[PYSB_REFUSE_QUEUE_FULL],
+          (unsigned long long)n[PYSB_REFUSE_QUEUE_TIMEOUT],
+          (unsigned long long)n[PYSB_REFUSE_CLIENT], (unsigned long long)n[PYSB_REFUSE_SLOTS]);
 }
 
 /* A waiter (or an ADMIT that may run at once) gets its slot: 1 when it
@@ -491,9 +531,14 @@ static void on_hello(conn *c)
     if (rc == 0)
         return; /* more to come */
     if (rc < 0) {
-        if (n > 0)
+        /* Told why, in one line, as any refused request. */
+        if (n > 0) {
+            char why[192];
+            pysb_reason(why, sizeof why, "reading the request: %s", pysb_decoder_error(&c->d));
             logf_(PYSB_LOG_WARN, 0, "a connection that does not speak the protocol: %s",
                   pysb_decoder_error(&c->d));
+            pysb_wire_send_timeout(c->fd, PYSB_FRAME_ERROR, why, strlen(why), 0);
+        }
         conn_drop(c);
         return;
     }
@@ -575,9 +620,12 @@ static int expire(void)
             next = c->hello_deadline_ms;
         }
     }
-    int64_t qd = pysb_admission_next_deadline(adm);
+    log_refusals();
+    int64_t qd = pysb_admission_next_deadline(adm), sd = pysb_admission_summary_due(adm);
     if (qd >= 0 && (next < 0 || qd < next))
         next = qd;
+    if (sd >= 0 && (next < 0 || sd < next))
+        next = sd;
     if (lease_blocked && (next < 0 || now + LEASE_RETRY_MS < next))
         next = now + LEASE_RETRY_MS;
     return next < 0 ? -1 : next - now > 60000 ? 60000 : (int)(next - now);

@@ -230,6 +230,25 @@ int pysb_render_output(pysb_render *r, int stream, const char *p, size_t n)
     }
 }
 
+int pysb_render_queued(pysb_render *r, unsigned position, unsigned queued)
+{
+    if (r->format != PYSB_FMT_SSE)
+        return 0;
+    json_t *o = json_pack("{s:I, s:I}", "position", (json_int_t)position, "queued",
+                          (json_int_t)queued);
+    if (put_json(r, "event: queued\ndata: ", o, JSON_COMPACT | JSON_PRESERVE_ORDER, "\n\n") < 0)
+        return -1;
+    pysb_render_open(r);
+    return 1;
+}
+
+int pysb_render_busy(pysb_render *r, int status, const char *why, unsigned retry_after)
+{
+    json_t *o = json_pack("{s:s, s:i, s:I}", "error", why, "status", status, "retry_after",
+                          (json_int_t)retry_after);
+    return put_json(r, "event: busy\ndata: ", o, JSON_COMPACT | JSON_PRESERVE_ORDER, "\n\n");
+}
+
 int pysb_render_result(pysb_render *r, const pysb_result *res)
 {
     char report[512];

@@ -11,7 +11,14 @@
  *   ndjson  {"stream":"stdout"|"stderr","data":"…"} lines as output comes,
  *           then {"stream":"exit",…the result object without the output};
  *   sse     "event: stdout|stderr\ndata: <JSON string>\n\n" as output
- *           comes, then "event: exit\ndata: <result object>\n\n".
+ *           comes, then "event: exit\ndata: <result object>\n\n"; a
+ *           request that has to wait for a run slot first gets
+ *           "event: queued\ndata: {"position":N,"queued":M}\n\n" (its
+ *           headers go out then: an EventSource sees no status code), and
+ *           if the wait ends without a run, "event: busy\ndata:
+ *           {"error":…,"status":503,"retry_after":S}\n\n" ends it.
+ * text, json and ndjson send nothing while a request waits: their
+ * headers go out when the run starts, and a refusal is a real 503/429.
  * A character cut between two chunks waits in the renderer for its end
  * (ndjson, sse); bytes that are not UTF-8 become U+FFFD, NUL \u0000. Every
  * JSON text is built with jansson. Renderers never flush: the sink's
@@ -69,6 +76,14 @@ int pysb_render_open(pysb_render *r);
 
 /* A chunk of the program's output, stream PYSB_STDOUT or PYSB_STDERR. */
 int pysb_render_output(pysb_render *r, int stream, const char *p, size_t n);
+
+/* Waiting for a slot, at position of queued: sse says so (and hints a
+ * flush); 1 when it wrote something, 0 for the other formats. */
+int pysb_render_queued(pysb_render *r, unsigned position, unsigned queued);
+
+/* The wait ended without a run, after pysb_render_queued wrote: the sse
+ * busy event. */
+int pysb_render_busy(pysb_render *r, int status, const char *why, unsigned retry_after);
 
 /* The end: held bytes, then the verdict in the format's words. */
 int pysb_render_result(pysb_render *r, const pysb_result *res);

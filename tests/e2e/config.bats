@@ -196,3 +196,37 @@ PySandboxMaxRuns 4"
     conf_test "PySandboxUnknownFields drop"
     expect_conf_error '^PySandboxUnknownFields drop: reject or ignore$'
 }
+
+@test "the admission directives: valid values pass, bad ones fail with one line" {
+    conf_test "PySandboxUserRange 601060 601069
+PySandboxQueueSize 0
+<Location /x>
+    SetHandler pysandbox
+    PySandboxQueueTimeout 2.5
+    PySandboxMaxRunsPerClient 2
+    PySandboxClientKey header X-Forwarded-For
+</Location>
+<Location /y>
+    PySandboxQueueTimeout 0
+    PySandboxMaxRunsPerClient off
+    PySandboxClientKey user
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "valid config rejected"; }
+    conf_test "PySandboxQueueTimeout soon"
+    expect_conf_error '^PySandboxQueueTimeout soon: '
+    conf_test "PySandboxQueueTimeout 3601"
+    expect_conf_error '^PySandboxQueueTimeout 3601: at most 3600 seconds$'
+    conf_test "PySandboxMaxRunsPerClient 0"
+    expect_conf_error '^PySandboxMaxRunsPerClient 0: .*\(off, or 1 to 100000\)$'
+    conf_test "PySandboxClientKey cookie"
+    expect_conf_error '^PySandboxClientKey cookie: ip, user or header NAME$'
+    conf_test "PySandboxClientKey header"
+    expect_conf_error '^PySandboxClientKey header: ip, user or header NAME$'
+    conf_test "PySandboxQueueSize -1"
+    expect_conf_error '^PySandboxQueueSize -1: '
+    conf_test "<VirtualHost *:*>
+    ServerName v.test
+    PySandboxQueueSize 4
+</VirtualHost>"
+    expect_conf_error '^PySandboxQueueSize cannot be set in a <VirtualHost>'
+}

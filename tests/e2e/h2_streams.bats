@@ -12,7 +12,10 @@ load helpers
 load disconnect
 
 setup_file() {
-    e2e_start h2 "PySandboxMaxRuns 10"
+    # no wait queue: a request finding the slots busy is refused at once
+    # (the queue itself is tests/e2e/queue_*.bats)
+    e2e_start h2 "PySandboxMaxRuns 10
+PySandboxQueueTimeout 0"
     export RUN="$URL/run"
 }
 

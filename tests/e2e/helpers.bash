@@ -4,7 +4,7 @@
 #
 # Load with `load helpers` after setting, at the top of the .bats file:
 #   RUN_UID_FIRST   first uid of the file's own PySandboxUserRange (a block
-#                   of RUN_UID_COUNT ids). Blocks live in 601000-601199,
+#                   of RUN_UID_COUNT ids). Blocks live in 601000-601299,
 #                   outside 600000-600999 on purpose: the CLI suite
 #                   (600100-600999) and any httpd of the benchmarks with
 #                   the default range (600000-600999, handed out
@@ -443,4 +443,21 @@ teardown() {
 spawn() {
     "$@" 3>&- &
     BG_PIDS+=("$!")
+}
+
+# bg_req PREFIX CURL_ARGS…: a request in the background; the body goes to
+# PREFIX.b, the HTTP status (000 if curl failed) to PREFIX.c, the headers
+# to PREFIX.h, the seconds it took to PREFIX.t.
+bg_req() {
+    local p=$1
+    shift
+    { curl -s --max-time 20 -D "$p.h" -o "$p.b" -w '%{http_code} %{time_total}\n' "$@" |
+          { read -r c t || true; echo "$c" > "$p.c"; echo "$t" > "$p.t"; }; } 3>&- &
+    BG_PIDS+=("$!")
+}
+
+# bg_wait: waits for every request bg_req started.
+bg_wait() {
+    local p
+    for p in "${BG_PIDS[@]}"; do wait "$p" || true; done
 }

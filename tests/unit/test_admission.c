@@ -245,6 +245,38 @@ static void test_clients_forgotten(void **state)
     pysb_admission_free(q);
 }
 
+/* At most one warning a minute: the first refusal at once, the rest
+ * summed by reason when their minute is over; a quiet minute resets. */
+static void test_refusal_summary(void **state)
+{
+    (void)state;
+    pysb_admission *q = pysb_admission_new(1, 1);
+    uint64_t n[PYSB_REFUSE_COUNT];
+    int64_t span;
+    assert_int_equal(pysb_admission_summary_due(q), -1);
+    assert_int_equal(pysb_admission_refused(q, PYSB_REFUSE_QUEUE_FULL, 1000), 1);
+    for (int i = 0; i < 500; i++)
+        assert_int_equal(pysb_admission_refused(q, PYSB_REFUSE_QUEUE_FULL, 1000 + i), 0);
+    for (int i = 0; i < 7; i++)
+        pysb_admission_refused(q, PYSB_REFUSE_CLIENT, 2000);
+    assert_int_equal(pysb_admission_summary_due(q), 61000);
+    assert_int_equal(pysb_admission_summary(q, 60999, n, &span), 0);
+    assert_int_equal(pysb_admission_summary(q, 61000, n, &span), 1);
+    assert_int_equal(n[PYSB_REFUSE_QUEUE_FULL], 500);
+    assert_int_equal(n[PYSB_REFUSE_CLIENT], 7);
+    assert_int_equal(n[PYSB_REFUSE_QUEUE_TIMEOUT], 0);
+    assert_int_equal(span, 60000);
+    /* The next minute: one more, summed at its end. */
+    assert_int_equal(pysb_admission_refused(q, PYSB_REFUSE_QUEUE_TIMEOUT, 70000), 0);
+    assert_int_equal(pysb_admission_summary(q, 121000, n, &span), 1);
+    assert_int_equal(n[PYSB_REFUSE_QUEUE_TIMEOUT], 1);
+    /* A quiet minute: nothing to say, and the next refusal is told again. */
+    assert_int_equal(pysb_admission_summary(q, 181000, n, &span), 0);
+    assert_int_equal(pysb_admission_summary_due(q), -1);
+    assert_int_equal(pysb_admission_refused(q, PYSB_REFUSE_SLOTS, 200000), 1);
+    pysb_admission_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +286,7 @@ int main(void)
         cmocka_unit_test(test_deadlines),
         cmocka_unit_test(test_drain_and_retry_after),
         cmocka_unit_test(test_clients_forgotten),
+        cmocka_unit_test(test_refusal_summary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,6 +169,30 @@ static void test_sse(void **state)
     pysb_render_free(r);
 }
 
+/* Waiting for a slot: sse says so (and its headers go out), the other
+ * formats say nothing; a wait that ends without a run: sse's busy event. */
+static void test_queued(void **state)
+{
+    (void)state;
+    struct mem m;
+    pysb_render *r = renderer(PYSB_FMT_SSE, &m);
+    assert_int_equal(pysb_render_queued(r, 3, 9), 1);
+    assert_int_equal(m.flushes, 1);
+    assert_int_equal(pysb_render_busy(r, 503, "all slots \"busy\"", 4), 0);
+    assert_string_equal(m.buf, "event: queued\ndata: {\"position\":3,\"queued\":9}\n\n"
+                               "event: busy\ndata: {\"error\":\"all slots \\\"busy\\\"\","
+                               "\"status\":503,\"retry_after\":4}\n\n");
+    pysb_render_free(r);
+    const pysb_format quiet[] = { PYSB_FMT_TEXT, PYSB_FMT_JSON, PYSB_FMT_NDJSON };
+    for (size_t i = 0; i < 3; i++) {
+        r = renderer(quiet[i], &m);
+        assert_int_equal(pysb_render_queued(r, 1, 1), 0);
+        assert_int_equal(m.len, 0);
+        assert_int_equal(m.flushes, 0);
+        pysb_render_free(r);
+    }
+}
+
 /* A sink that fails: the renderer says so and writes nothing more. */
 static void test_failing_sink(void **state)
 {
@@ -293,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_ndjson),
         cmocka_unit_test(test_sse),
+        cmocka_unit_test(test_queued),
         cmocka_unit_test(test_failing_sink),
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_verdict_fields),

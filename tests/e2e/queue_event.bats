@@ -1,0 +1,211 @@
+#!/usr/bin/env bats
+# queue_<mpm>.bats — the wait queue (DESIGN §2 "Admission", §7): requests
+# that find every run slot busy wait, in arrival order, up to
+# PySandboxQueueTimeout, at most PySandboxQueueSize of them, then 503 with
+# a Retry-After from the drain rate; a client that leaves while waiting
+# leaves the queue at once; sse says "queued" first, the other formats
+# send nothing until the run starts. The launcher owns the queue, so it
+# holds across every worker process of either MPM.
+#
+# queue_event.bats is the file, queue_prefork.bats a symlink to it; the
+# MPM is the part of the file name after "queue_".
+
+MPM=${BATS_TEST_FILENAME##*/}
+MPM=${MPM%.bats}
+MPM=${MPM#queue_}
+case $MPM in
+    event) RUN_UID_FIRST=601200 ;;
+    *) RUN_UID_FIRST=601210 ;;
+esac
+load helpers
+
+setup_file() {
+    e2e_start "$MPM" "PySandboxMaxRuns 2
+PySandboxQueueSize 4
+CustomLog queue.log \"%{pysandbox-run-id}n %>s queue=%{pysandbox-queue-ms}n %{X-Who}i\"
+<Location /run>
+    PySandboxClientKey header X-Who
+</Location>
+<Location /short>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxQueueTimeout 1
+</Location>
+<Location /status>
+    SetHandler pysandbox-status
+    Require all granted
+</Location>"
+    export RUN="$URL/run"
+}
+
+teardown_file() { e2e_stop; }
+
+n_run_pythons() { uid_procs | grep -c python3 || true; }
+has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
+status_json() { curl -s --max-time 5 "$URL/status?json"; }
+queued_now() { status_json | jq -r .slots.queued; }
+queued_is() { [ "$(queued_now)" = "$1" ]; }
+
+# fill_slots SECONDS: both run slots taken by sleepers, for that long.
+fill_slots() {
+    local i
+    for i in 1 2; do
+        bg_req "$BATS_TEST_TMPDIR/fill$i.$RANDOM" "$RUN" -H "X-Who: filler" \
+            --data-urlencode "code=import time; time.sleep($1)"
+    done
+    wait_until 3 has_n_runs 2 || fail "the slots were not filled: $(run_procs)"
+}
+
+# queue_line RUN_ID: the request's line of queue.log (written after the
+# response: wait for it).
+queue_line() { wait_until 3 grep -q "^$1 " "$H/queue.log" && grep "^$1 " "$H/queue.log"; }
+verdicts() { status_json | jq '[.totals.verdicts[]] | add'; }
+
+@test "[$MPM] a burst of 6 over 2 slots: every request served, none refused, the waits logged" {
+    local i t0 c waited=0 ms rid
+    t0=$(now)
+    for i in $(seq 1 6); do
+        bg_req "$BATS_TEST_TMPDIR/b$i" "$RUN" -H "X-Who: burst" -d format=json \
+            --data-urlencode 'code=import time; time.sleep(0.4); print("ok")'
+    done
+    bg_wait
+    note "[$MPM] 6 × 0.4 s over 2 slots: the last answer after $(elapsed "$t0") s"
+    for i in $(seq 1 6); do
+        c=$(cat "$BATS_TEST_TMPDIR/b$i.c")
+        [ "$c" = 200 ] || fail "request $i: HTTP $c $(cat "$BATS_TEST_TMPDIR/b$i.b")"
+        jq -e '.status == "ok"' "$BATS_TEST_TMPDIR/b$i.b" >/dev/null || fail "request $i: $(cat "$BATS_TEST_TMPDIR/b$i.b")"
+        rid=$(awk 'tolower($1) == "x-pysandbox-run-id:" {print $2}' "$BATS_TEST_TMPDIR/b$i.h" | tr -d '\r')
+        ms=$(queue_line "$rid" | sed -n 's/.* queue=\([0-9]*\) .*/\1/p')
+        [ -n "$ms" ] || fail "no queue= for $rid: $(cat "$H/queue.log")"
+        [ "$ms" -ge 300 ] && waited=$((waited + 1))
+    done
+    # two ran at once, two waited a round, two waited two rounds
+    [ "$waited" -ge 3 ] || fail "only $waited of 6 waited ≥ 0.3 s: $(cat "$H/queue.log")"
+    ! grep -q ' 503 ' "$H/access.log" || fail "a 503: $(grep ' 503 ' "$H/access.log")"
+}
+
+@test "[$MPM] waiters are served in arrival order (the status page lists them so)" {
+    local i
+    fill_slots 1.5
+    for i in 1 2 3 4; do
+        bg_req "$BATS_TEST_TMPDIR/o$i" "$RUN" -H "X-Who: w$i" \
+            --data-urlencode 'code=import time; print(time.time()); time.sleep(0.3)'
+        wait_until 3 queued_is "$i" || fail "waiter $i not queued: $(status_json)"
+    done
+    local order
+    order=$(status_json | jq -r '[.queued[] | "\(.position):\(.client)"] | join(" ")')
+    [ "$order" = "1:header:w1 2:header:w2 3:header:w3 4:header:w4" ] || fail "queue: $order"
+    bg_wait
+    local s
+    for i in 1 2 3 4; do
+        [ "$(cat "$BATS_TEST_TMPDIR/o$i.c")" = 200 ] || fail "waiter $i: HTTP $(cat "$BATS_TEST_TMPDIR/o$i.c")"
+        s[$i]=$(head -n 1 "$BATS_TEST_TMPDIR/o$i.b")
+    done
+    # two slots: w1 and w2 start together, w3 and w4 after them
+    for i in 3 4; do
+        fgt "${s[$i]}" "${s[1]}" && fgt "${s[$i]}" "${s[2]}" ||
+            fail "waiter $i started at ${s[$i]}, before w1 ${s[1]} or w2 ${s[2]}"
+    done
+}
+
+@test "[$MPM] PySandboxQueueTimeout: 503 after the wait, with a Retry-After and the reason" {
+    fill_slots 3
+    local t0 secs
+    t0=$(now)
+    req "$URL/short" --data-urlencode 'code=print("late")'
+    secs=$(elapsed "$t0")
+    expect_refusal 503 'stayed busy for 1 s \(PySandboxQueueTimeout\)'
+    expect_header Retry-After '^[1-9][0-9]*$'
+    fgt "$secs" 0.9 && fgt 2.5 "$secs" || fail "refused after $secs s, not about 1 s"
+    local rid
+    rid=$(header X-PySandbox-Run-Id)
+    queue_line "$rid" | grep -qE ' 503 queue=(9[0-9][0-9]|1[0-9]{3}) ' ||
+        fail "queue log: $(queue_line "$rid")"
+    body_lacks late
+    bg_wait
+}
+
+@test "[$MPM] a client that leaves while waiting leaves the queue at once, and its code never runs" {
+    fill_slots 2
+    local before t0 ran
+    before=$(status_json | jq .totals.left_queue)
+    ran=$(verdicts)
+    spawn curl -s --max-time 20 -o /dev/null "$RUN" -H "X-Who: leaver" \
+        --data-urlencode 'code=open("/dev/null").close(); print("never")'
+    wait_until 3 queued_is 1 || fail "not queued: $(status_json)"
+    kill -TERM "${BG_PIDS[-1]}"
+    t0=$(now)
+    wait_until 2 queued_is 0 || fail "still queued after the client left: $(status_json)"
+    note "[$MPM] left the queue $(elapsed "$t0") s after the client"
+    fgt 0.5 "$(elapsed "$t0")" || fail "the queue took $(elapsed "$t0") s to notice"
+    [ "$(status_json | jq .totals.left_queue)" = $((before + 1)) ] || fail "left_queue: $(status_json | jq .totals)"
+    grep -q 'client went away, left the queue' "$H/error.log" || fail "no log line"
+    bg_wait
+    wait_no_runs 5 || fail "runs left"
+    # it never ran: the two fillers have verdicts, the leaver none
+    [ "$(verdicts)" = $((ran + 2)) ] || fail "runs with a verdict: $ran -> $(verdicts)"
+}
+
+@test "[$MPM] PySandboxQueueSize: the fifth waiter is refused at once, Retry-After from the drain rate" {
+    fill_slots 2.5
+    local i
+    for i in 1 2 3 4; do
+        bg_req "$BATS_TEST_TMPDIR/q$i" "$RUN" -H "X-Who: q$i" \
+            --data-urlencode 'code=import time; time.sleep(1)'
+    done
+    wait_until 3 queued_is 4 || fail "4 not queued: $(status_json)"
+    local t0
+    t0=$(now)
+    req "$RUN" -H "X-Who: fifth" --data-urlencode 'code=print(5)'
+    fgt 0.5 "$(elapsed "$t0")" || fail "the refusal took $(elapsed "$t0") s"
+    expect_refusal 503 'the queue is full'
+    # five ahead of it, runs of about a second on two slots: not 1 s
+    expect_header Retry-After '^([2-9]|[1-9][0-9]+)$'
+    note "[$MPM] queue full: Retry-After $(header Retry-After)"
+    bg_wait
+    for i in 1 2 3 4; do
+        [ "$(cat "$BATS_TEST_TMPDIR/q$i.c")" = 200 ] || fail "waiter $i: HTTP $(cat "$BATS_TEST_TMPDIR/q$i.c")"
+    done
+    [ "$(status_json | jq .totals.refused.queue_full)" -ge 1 ] || fail "$(status_json | jq .totals)"
+}
+
+@test "[$MPM] sse: a queued event while waiting, then the run; ndjson and json: nothing until the run starts" {
+    fill_slots 1.5
+    local out="$BATS_TEST_TMPDIR/sse.out"
+    spawn curl -sN --max-time 20 -o "$out" "$RUN" -H "X-Who: sse" -d format=sse \
+        --data-urlencode 'code=print("ran")'
+    wait_until 3 grep -q '^event: queued' "$out" || fail "no queued event while waiting: $(cat "$out")"
+    grep -A1 '^event: queued' "$out" | grep -qE '^data: \{"position":1,"queued":1\}$' ||
+        fail "queued event: $(cat "$out")"
+    ! grep -q 'event: stdout' "$out" || fail "ran while waiting?"
+    # ndjson waits silently: its first byte (the headers) comes with the
+    # run, after the fillers' 1.5 s
+    local nd="$BATS_TEST_TMPDIR/nd" code first
+    read -r code first < <(curl -s --max-time 20 -o "$nd.b" -w '%{http_code} %{time_starttransfer}\n' \
+        "$RUN" -H "X-Who: nd" -d format=ndjson --data-urlencode 'code=print("ran")')
+    [ "$code" = 200 ] || fail "ndjson: HTTP $code"
+    fgt "$first" 0.7 || fail "ndjson's first byte after $first s: sent while waiting?"
+    [ "$(head -n 1 "$nd.b" | jq -r .stream)" = stdout ] || fail "ndjson: $(cat "$nd.b")"
+    bg_wait
+    # print may reach the stream as one write ("ran\n") or two ("ran", "\n")
+    grep -q '^data: "ran' "$out" || fail "sse: $(cat "$out")"
+    grep -q '^event: exit' "$out" || fail "sse: $(cat "$out")"
+}
+
+@test "[$MPM] sse: a wait that ends without a run ends the stream with a busy event" {
+    fill_slots 3
+    local out="$BATS_TEST_TMPDIR/sse2.out"
+    req "$URL/short" -N -d format=sse --data-urlencode 'code=print("late")'
+    expect_code 200
+    grep -q '^event: queued' "$RESP_B" || fail "no queued event"
+    grep -A1 '^event: busy' "$RESP_B" | sed -n 's/^data: //p' |
+        jq -e '.status == 503 and .retry_after >= 1 and (.error | test("PySandboxQueueTimeout"))' >/dev/null ||
+        fail "no busy event: $RESP_BODY"
+    ! grep -q '^event: exit' "$RESP_B" || fail "an exit event for a run that never was"
+    # ndjson: a real 503
+    req "$URL/short" -d format=ndjson --data-urlencode 'code=print("late")'
+    expect_code 503
+    expect_header Retry-After '^[0-9]+$'
+    expect_json '.status == 503'
+    bg_wait
+}
