@@ -6,6 +6,7 @@
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
+#include "http_request.h"
 #include "apr_strings.h"
 #include "mod_status.h"
 
@@ -54,9 +55,8 @@ int pysb_status_handler(request_rec *r)
 {
     if (!r->handler || strcmp(r->handler, "pysandbox-status"))
         return DECLINED;
-    r->allowed = AP_METHOD_BIT << M_GET;
     if (r->method_number != M_GET) {
-        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
+        ap_allow_methods(r, 1, "GET", "HEAD", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     char why[256] = "";
