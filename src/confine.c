@@ -41,10 +41,33 @@ static int place(int from, int to)
     return dup2(from, to) < 0 ? -1 : 0;
 }
 
+/* A new session is a new scheduling autogroup (kernels with
+ * CONFIG_SCHED_AUTOGROUP), whose own nice is 0: its tasks' nice then
+ * weighs only against each other. Carry the process's nice over to the
+ * group, so a run started at lower priority (the launcher nices a
+ * client's further runs) competes as such. Best effort: no autogroups,
+ * nothing to do. */
+static void keep_nice(void)
+{
+    errno = 0;
+    int n = getpriority(PRIO_PROCESS, 0);
+    if (n <= 0 || errno)
+        return;
+    int fd = open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[16];
+    int len = snprintf(buf, sizeof buf, "%d", n);
+    if (write(fd, buf, (size_t)len) < 0)
+        errno = 0;
+    close(fd);
+}
+
 int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
 {
     if (setsid() < 0)
         return fail(err, errlen, "fds: setsid");
+    keep_nice();
     /* Lift every source above the targets first, so that one placement
      * never overwrites a source that is still to be placed. */
     int src[6] = { f->in, f->out, f->err, f->code, f->status, f->watch };

@@ -28,7 +28,8 @@ typedef struct pysb_child_fds {
     int watch;          /* becomes 5, or -1 */
 } pysb_child_fds;
 
-/* New session, the pipes moved into place, every other fd closed. */
+/* New session (its scheduling autogroup given the process's nice), the
+ * pipes moved into place, every other fd closed. */
 int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen);
 
 /* In the run's fresh mount and UTS namespaces, still as root: mounts made

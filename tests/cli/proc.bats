@@ -254,3 +254,19 @@ $(live_procs "$TEST_UID")"
         no_leftovers $((TEST_UID + 50 + i))
     done
 }
+
+@test "proc: a run started niced keeps that nice, its new session's scheduling group too" {
+    [ -e /proc/self/autogroup ] || skip "no scheduling autogroups in this kernel"
+    nice -n 7 timeout 30 "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" \
+        -c 'import time; print("READY", flush=True); time.sleep(2)' >"$SB_OUT" 2>/dev/null 3>&- &
+    BG_PIDS+=($!)
+    local i p=""
+    for i in $(seq 100); do grep -q READY "$SB_OUT" && break; sleep 0.05; done
+    p=$(ps -e -o pid=,ruid=,comm= | awk -v u="$TEST_UID" '$2 == u && $3 == "python3" {print $1}')
+    [ -n "$p" ] || fail "no program of uid $TEST_UID"
+    [ "$(ps -o ni= -p "$p" | tr -d ' ')" = 7 ] || fail "nice $(ps -o ni= -p "$p")"
+    # without the autogroup's nice the run would weigh as a nice-0 group
+    grep -q ' nice 7$' "/proc/$p/autogroup" || fail "autogroup: $(cat "/proc/$p/autogroup")"
+    # and not niced: nothing changes
+    grep -q ' nice 0$' /proc/self/autogroup || skip "this shell's own group is niced"
+}
