@@ -209,3 +209,31 @@ verdicts() { status_json | jq '[.totals.verdicts[]] | add'; }
     expect_json '.status == 503'
     bg_wait
 }
+
+# CPU ticks (1/100 s) of the launcher and of every httpd child.
+cpu_ticks() {
+    local p t=0
+    for p in $(launcher_pid) $(worker_pids); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+
+@test "[$MPM] waiting costs no CPU: four waiters for two seconds, launcher and workers nearly idle" {
+    fill_slots 3
+    local i t0 t1
+    for i in 1 2 3 4; do
+        bg_req "$BATS_TEST_TMPDIR/w$i" "$RUN" -H "X-Who: idle$i" --data-urlencode 'code=print(1)'
+    done
+    wait_until 3 queued_is 4 || fail "not queued: $(status_json)"
+    t0=$(cpu_ticks)
+    sleep 2
+    t1=$(cpu_ticks)
+    note "[$MPM] 4 waiters × 2 s: $((t1 - t0)) ticks of launcher and workers"
+    # a busy loop would burn 200 ticks a second; allow the status request
+    [ $((t1 - t0)) -le 10 ] || fail "$((t1 - t0)) ticks in 2 s of waiting"
+    bg_wait
+    for i in 1 2 3 4; do
+        [ "$(cat "$BATS_TEST_TMPDIR/w$i.c")" = 200 ] || fail "waiter $i: HTTP $(cat "$BATS_TEST_TMPDIR/w$i.c")"
+    done
+}
