@@ -23,6 +23,8 @@ seen.
                    (default 0: a flood that respects nothing)
   --keepalive      reuse each client's connection (default: a new one per
                    request, Connection: close)
+  --log FILE       one line per request: its start and end (seconds since
+                   the start) and its HTTP status (0: no answer)
 """
 import argparse
 import http.client
@@ -78,9 +80,14 @@ class Stats:
         self.retry_after = {}
         self.last = 0.0
         self.errors = {}
+        self.log = []
+        self.bad = []
 
-    def add(self, code, ms, correct, retry_after, t):
+    def add(self, code, ms, correct, retry_after, t, body=b""):
         with self.lock:
+            self.log.append((t - ms / 1000, t, code))
+            if code == 200 and not correct and len(self.bad) < 3:
+                self.bad.append(body[:300].decode("utf-8", "replace"))
             self.codes[code] = self.codes.get(code, 0) + 1
             self.lat.append(ms)
             if correct:
@@ -96,7 +103,8 @@ class Stats:
 
 
 def one_request(conn_box, target, mix, headers, source, keepalive, timeout):
-    """Returns (HTTP status or 0, correct, Retry-After or None)."""
+    """Returns (HTTP status or 0, correct, Retry-After or None, the
+    exception's name or None, the body)."""
     weights = [m[0] for m in mix]
     _, code, want_status, want_out = random.choices(mix, weights)[0]
     body = urllib.parse.urlencode({"code": code, "format": "json"})
@@ -120,7 +128,7 @@ def one_request(conn_box, target, mix, headers, source, keepalive, timeout):
     except (OSError, http.client.HTTPException) as e:
         conn.close()
         conn_box[0] = None
-        return 0, False, None, type(e).__name__
+        return 0, False, None, type(e).__name__, b""
     correct = False
     if resp.status == 200:
         try:
@@ -129,7 +137,7 @@ def one_request(conn_box, target, mix, headers, source, keepalive, timeout):
                 want_out is None or o.get("stdout") == want_out)
         except ValueError:
             pass
-    return resp.status, correct, int(ra) if ra and ra.isdigit() else None, None
+    return resp.status, correct, int(ra) if ra and ra.isdigit() else None, None, data
 
 
 def client(args, target, mix, stats, clock, start_gate):
@@ -145,12 +153,12 @@ def client(args, target, mix, stats, clock, start_gate):
         if stop_at is not None and time.monotonic() >= stop_at:
             break
         t = time.monotonic()
-        code, correct, ra, err = one_request(conn_box, target, mix, headers, args.source,
-                                             args.keepalive, args.timeout)
+        code, correct, ra, err, body = one_request(conn_box, target, mix, headers, args.source,
+                                                   args.keepalive, args.timeout)
         now = time.monotonic()
         if err:
             stats.error(err)
-        stats.add(code, (now - t) * 1000, correct, ra, now - t0)
+        stats.add(code, (now - t) * 1000, correct, ra, now - t0, body)
         n += 1
         if code == 429 and args.pause_429:
             time.sleep(args.pause_429 / 1000)
@@ -173,6 +181,7 @@ def main():
     ap.add_argument("--keepalive", action="store_true")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--log")
     args = ap.parse_args()
     random.seed(args.seed)
     mix = [(1, args.code, "ok", None)] if args.code else MIXES[args.mix]
@@ -213,7 +222,12 @@ def main():
         "correct_p99_ms": percentile(stats.ok_lat, 0.99),
         "retry_after": {str(k): v for k, v in sorted(stats.retry_after.items())},
         "errors": stats.errors,
+        "incorrect_200s": stats.bad,
     }
+    if args.log:
+        with open(args.log, "w") as f:
+            for a, b, c in sorted(stats.log):
+                f.write(f"{a:.3f} {b:.3f} {c}\n")
     json.dump(out, sys.stdout)
     print()
 
