@@ -276,13 +276,19 @@ static int start_run(conn *c, const char *client, const pysb_session_start *st)
     int lease = n_live < cfg->max_runs ? lease_uid(&uid) : -1;
     if (lease < 0)
         return 0;
-    /* A run that starts while its client has others running gets less
-     * CPU (nice 10: a tenth of a nice-0 run's share under CFS, 15 from the
-     * third on), so one client's parallel runs never crowd out another
-     * client's run; with the CPU free, they run as fast as any. */
+    /* A run that starts while its client has others running, and some
+     * other client has a run or a waiter, gets less CPU (nice 10: a tenth
+     * of a nice-0 run's share under CFS, 15 from the third on), so one
+     * client's parallel runs never crowd out another client's run; with
+     * the CPU free, they run as fast as any. With no other client there
+     * is nobody to be fair to: a lone client's runs (a classroom behind
+     * one address) all keep nice 0, or the niced ones would starve
+     * against whatever else the host runs (their autogroup carries the
+     * nice) and end in wall_limit well inside their CPU limit. */
     unsigned running, waiting;
     pysb_admission_client(adm, client, &running, &waiting);
-    int nice = running == 0 ? 0 : running == 1 ? 10 : 15;
+    unsigned others = n_live - running + pysb_admission_queued(adm) - waiting;
+    int nice = running == 0 || others == 0 ? 0 : running == 1 ? 10 : 15;
     pid_t pid = fork();
     if (pid == 0) {
         /* Nothing of the launcher's but this connection and the lease. */

@@ -4,7 +4,8 @@
 # 429 with Retry-After; a client is its address (127.0.0.2 is another
 # client than 127.0.0.1 on loopback), REMOTE_USER, or a header; and a
 # flooding client does not raise another's p50 by more than 2×, while
-# without a share it does. The flood is tools/loadgen.py.
+# without a share it does (the flood is tools/loadgen.py); a client's
+# further runs are niced only while another client is there.
 
 RUN_UID_FIRST=601240
 load helpers
@@ -157,4 +158,33 @@ ratio() {
     jq -e '.codes."429" > 20' "$BATS_TEST_TMPDIR/flood.fair.json" >/dev/null || fail "no 429s"
     fgt 2 "$fr" || fail "with a share the victim's p50 rose ${fr}x"
     fgt "$or" 2 || fail "without a share the flood cost the victim only ${or}x: the test proves nothing"
+}
+
+# nices_of PREFIX…: the nice each background run printed, sorted, on one line.
+nices_of() {
+    local p
+    for p in "$@"; do jq -r .stdout "$p.b" | tr -d '\n'; echo; done | sort -n | tr '\n' ' '
+}
+
+@test "nice: a lone client's parallel runs all keep nice 0; with another client present, its second and third get 10 and 15" {
+    local nice_code='import os, time; time.sleep(0.6); print(os.getpriority(os.PRIO_PROCESS, 0))' i
+    for i in 1 2 3; do
+        bg_req "$BATS_TEST_TMPDIR/a$i" "$URL/open" -d format=json --data-urlencode "code=$nice_code"
+    done
+    bg_wait
+    [ "$(nices_of "$BATS_TEST_TMPDIR"/a{1,2,3})" = "0 0 0 " ] ||
+        fail "lone client: nices $(nices_of "$BATS_TEST_TMPDIR"/a{1,2,3}) ($(cat "$BATS_TEST_TMPDIR/a1.b"))"
+    BG_PIDS=()
+    # another client holds a run; then the first starts three
+    bg_req "$BATS_TEST_TMPDIR/other" --interface 127.0.0.2 "$URL/open" -d format=json \
+        --data-urlencode 'code=import time; time.sleep(2)'
+    wait_until 3 eval "[ \"\$(json | jq -r .slots.running)\" = 1 ]" ||
+        fail "the other client's run did not start"
+    for i in 1 2 3; do
+        bg_req "$BATS_TEST_TMPDIR/b$i" "$URL/open" -d format=json --data-urlencode "code=$nice_code"
+        sleep 0.1   # one after the other, so their starts are ordered
+    done
+    bg_wait
+    [ "$(nices_of "$BATS_TEST_TMPDIR"/b{1,2,3})" = "0 10 15 " ] ||
+        fail "with another client: nices $(nices_of "$BATS_TEST_TMPDIR"/b{1,2,3})"
 }
