@@ -26,15 +26,17 @@ const UID_BASE = 600000 + UID_SHIFT;
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function sh(args) {
-  return execFileSync(httpdSh, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30000 });
+function sh(args, env = {}) {
+  return execFileSync(httpdSh, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 30000,
+                                       env: { ...process.env, ...env } });
 }
 
 // Starts an httpd (extraConf: text added to the generated configuration,
 // where @DIR@ and @WWW@ stand for its directory and its copy of conf/www);
 // returns {base, stop, uids: [first, last]}. `name` tells its logs apart
-// in logDir.
-export async function startServer({ name = "httpd", mpm = "event", extraConf = "", uidBlock = 0 } = {}) {
+// in logDir. With `tls`, base is its HTTPS port (HTTP/2 and http/1.1 by
+// ALPN, a self-signed certificate: scripts/httpd.sh HTTPD_TLS_PORT).
+export async function startServer({ name = "httpd", mpm = "event", extraConf = "", uidBlock = 0, tls = false } = {}) {
   assert.ok(uidBlock >= 0 && uidBlock <= 9, "uidBlock is 0..9");
   const uids = [UID_BASE + 100 * uidBlock, UID_BASE + 100 * uidBlock + 99];
   assert.ok(fs.existsSync(path.join(root, "build/mod_pysandbox.so")), "build/mod_pysandbox.so is missing: run make");
@@ -47,10 +49,11 @@ export async function startServer({ name = "httpd", mpm = "event", extraConf = "
   fs.writeFileSync(extra, `PySandboxUserRange ${uids[0]} ${uids[1]}\n${conf}`);
   let base = null, lastErr = null;
   for (let i = 0; i < 3 && !base; i++) {
-    const port = sh(["free-port"]).trim();
+    const port = sh(["free-port"]).trim(), tlsPort = tls ? sh(["free-port"]).trim() : null;
+    if (port === tlsPort) continue;
     try {
-      sh(["start", dir, port, mpm, extra]);
-      base = `http://127.0.0.1:${port}`;
+      sh(["start", dir, port, mpm, extra], tls ? { HTTPD_TLS_PORT: tlsPort } : {});
+      base = tls ? `https://127.0.0.1:${tlsPort}` : `http://127.0.0.1:${port}`;
     } catch (e) {
       lastErr = e;
       try { sh(["stop", dir]); } catch (_) { /* not started */ }
@@ -70,14 +73,16 @@ export async function startServer({ name = "httpd", mpm = "event", extraConf = "
   return { base, stop, uids };
 }
 
-export async function launchBrowser() {
+// tls: the browser accepts the test server's self-signed certificate.
+export async function launchBrowser({ tls = false } = {}) {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: scripts/deps.sh test installs it`);
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     timeout: 30000,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           ...(tls ? ["--ignore-certificate-errors"] : [])],
   });
 }
 
@@ -108,8 +113,8 @@ export function setup({ server: serverOpts = {}, context: ctxOpts = {}, permissi
     try {
       s.server = await startServer(serverOpts);
       s.base = s.server.base;
-      s.browser = await launchBrowser();
-      s.context = await newContext(s.browser, ctxOpts);
+      s.browser = await launchBrowser({ tls: !!serverOpts.tls });
+      s.context = await newContext(s.browser, serverOpts.tls ? { ignoreHTTPSErrors: true, ...ctxOpts } : ctxOpts);
       if (permissions.length) await s.context.grantPermissions(permissions, { origin: s.base });
       started.resolve(s);
     } catch (e) {
