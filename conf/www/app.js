@@ -146,6 +146,17 @@ function showMeter(used = null, limit = null) {
     used === null ? `output limit ${formatSize(lim)}` : `${formatSize(used)} of the ${formatSize(lim)} output limit`;
 }
 
+// Input files: the caps ?info=1 reports (a server without them says nothing
+// here); none at all where the Location takes no files (no scratch
+// directory, or PySandboxMaxFiles 0), so the picker is off.
+function showFileCaps(info) {
+  if (info.max_files === undefined) return;
+  const none = info.max_files === 0 || info.scratch === 0;
+  $("add-files").disabled = $("file-picker").disabled = none;
+  $("files-hint").textContent = none ? "this server takes no input files here"
+    : `or drop them here · at most ${info.max_files}, ${formatSize(info.max_file_size)} each`;
+}
+
 const infoLoaded = fetch(endpoint + "?info=1", { headers: { Accept: "application/json" } })
   .then((r) => (r.ok ? r.json() : null))
   .then((info) => {
@@ -162,6 +173,7 @@ const infoLoaded = fetch(endpoint + "?info=1", { headers: { Accept: "application
     show("wall_time", info.wall_time.default, info.wall_time.max, String);
     show("memory", info.memory.default, info.memory.max, sizeText);
     show("output", info.output.default, info.output.max, sizeText);
+    showFileCaps(info);
     showMeter();
   })
   .catch(() => {});

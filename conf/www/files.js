@@ -24,7 +24,7 @@ export class InputFiles {
       picker.value = "";
     });
     dropZone.addEventListener("dragover", (e) => {
-      if (e.dataTransfer && [...e.dataTransfer.types].includes("Files")) {
+      if (!picker.disabled && e.dataTransfer && [...e.dataTransfer.types].includes("Files")) {
         e.preventDefault();
         dropZone.classList.add("dropping");
       }
@@ -32,6 +32,7 @@ export class InputFiles {
     dropZone.addEventListener("dragleave", () => dropZone.classList.remove("dropping"));
     dropZone.addEventListener("drop", (e) => {
       dropZone.classList.remove("dropping");
+      if (picker.disabled) return; // the server takes no files here
       if (e.dataTransfer && e.dataTransfer.files.length) {
         e.preventDefault();
         this.add(e.dataTransfer.files);
