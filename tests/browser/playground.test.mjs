@@ -13,7 +13,18 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as H from "./harness.mjs";
 
-const T = H.setup({ server: { uidBlock: 0 } });
+// The page again under /nowait/, whose requests never wait for a run slot
+// (a 503 at once when all are busy), for the busy-server tests.
+const EXTRA = `
+LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+Alias /nowait/ "@WWW@/"
+<Location /nowait/run>
+    SetHandler pysandbox
+    PySandboxQueueTimeout 0
+    PySandboxWallTime 10 20
+</Location>
+`;
+const T = H.setup({ server: { uidBlock: 0, extraConf: EXTRA } });
 let base = null, info = null, page = null;
 
 before(async () => {
@@ -386,22 +397,24 @@ test("input files: listed with name and size, removable, sent as multipart file 
   noPageErrors(BAD_REQUEST_LOG);
 });
 
-// Runs that sleep until released, started until the server answers 503:
-// every run slot is then taken. Returns the controllers that release them.
+// Runs that sleep until released, started at /nowait/run until the server
+// answers 503: every run slot is then taken. Returns the controllers that
+// release them and the 503's Retry-After in seconds.
 async function fillRunSlots() {
   const held = [];
   try {
     for (let i = 0; i < 64; i++) {
       const ac = new AbortController();
-      const r = await fetch(`${base}/run`, {
+      const r = await fetch(`${base}/nowait/run`, {
         method: "POST", signal: ac.signal,
         body: new URLSearchParams({ code: 'print("up", flush=True)\nimport time\ntime.sleep(19)', format: "ndjson", wall_time: "20" }),
       });
       if (r.status === 503) {
-        assert.equal(r.headers.get("retry-after"), "1");
+        const retry = r.headers.get("retry-after");
+        assert.match(retry, /^\d+$/);
         await r.text();
         assert.ok(held.length >= 1, "503 with no run held");
-        return held;
+        return { held, retry: Number(retry) };
       }
       assert.equal(r.status, 200);
       held.push(ac);
@@ -421,51 +434,86 @@ async function fillRunSlots() {
   }
 }
 
+// The page's responses from its /run: [{status, retry}].
+function runResponses(path) {
+  const got = [];
+  page.on("response", (r) => {
+    if (new URL(r.url()).pathname === path) got.push({ status: r.status(), retry: r.headers()["retry-after"] });
+  });
+  return got;
+}
+// What the page waits after a Retry-After (request.js: 1..60 s).
+const pageWait = (retry) => Math.min(60, Math.max(1, Number(retry)));
+
 test("a busy server (503): 'busy, retrying in N s', retried automatically until it runs", async () => {
-  await openPage();
+  await openPage(`${base}/nowait/`);
   await chooseExample("hello");
-  const statuses = [];
-  page.on("response", (r) => { if (new URL(r.url()).pathname === "/run") statuses.push(r.status()); });
-  const held = await fillRunSlots();
+  const got = runResponses("/nowait/run");
+  const { held } = await fillRunSlots();
+  let wait;
   try {
     await page.click("#run");
     await page.locator("#status.busy").waitFor({ timeout: 5000 });
-    assert.match(await page.locator("#status").textContent(), /^busy, retrying in 1 s — all run slots are busy, retry shortly$/);
+    assert.equal(got[0].status, 503);
+    assert.match(got[0].retry, /^\d+$/);
+    wait = pageWait(got[0].retry);
+    assert.match(await page.locator("#status").textContent(), new RegExp(`^busy, retrying in ${wait} s — \\S.*$`));
     assert.ok(await page.isEnabled("#stop"), "Stop can cancel the wait");
     assert.ok(await page.isDisabled("#run"));
-    // Still saturated: the page asks again on its own.
-    while (statuses.length < 2) await H.sleep(100);
-    assert.deepEqual(statuses.slice(0, 2), [503, 503]);
+    // Still saturated: the page asks again on its own, after the wait.
+    const t0 = Date.now();
+    while (got.length < 2 && Date.now() - t0 < (wait + 5) * 1000) await H.sleep(100);
+    assert.deepEqual(got.slice(0, 2).map((g) => g.status), [503, 503]);
+    wait = pageWait(got[1].retry);
     await H.screenshot(page, "busy-retrying");
   } finally {
     for (const ac of held) ac.abort();
   }
-  const status = await runEnds(10000);
+  const status = await runEnds((wait + 10) * 1000);
   assert.match(status, /^ok — OK · /);
   assert.equal(await outputText(), "hello world\n");
-  assert.equal(statuses[statuses.length - 1], 200);
+  assert.equal(got[got.length - 1].status, 200);
   noPageErrors(BUSY_LOG);
 });
 
 test("a busy server: Stop cancels the retry and nothing runs", async () => {
-  await openPage();
+  await openPage(`${base}/nowait/`);
   await page.fill("#code", 'print("should not run")');
   let posts = 0;
   page.on("request", (r) => { if (r.method() === "POST") posts++; });
-  const held = await fillRunSlots();
+  const { held, retry } = await fillRunSlots();
   try {
     await page.click("#run");
     await page.locator("#status.busy").waitFor({ timeout: 5000 });
     await page.click("#stop");
     assert.equal(await runEnds(2000), "stopped — the retry was cancelled, nothing ran");
     const sent = posts;
-    await H.sleep(1500);
+    await H.sleep(Math.min(pageWait(retry), 5) * 1000 + 500);
     assert.equal(posts, sent, "no request after Stop");
   } finally {
     for (const ac of held) ac.abort();
   }
   assert.equal(await outputText(), "");
   noPageErrors(BUSY_LOG);
+});
+
+test("every slot busy where requests wait (the default): the run waits, then runs, with no 503", async () => {
+  await openPage();
+  await chooseExample("hello");
+  const got = runResponses("/run");
+  const { held } = await fillRunSlots();
+  try {
+    await page.click("#run");
+    await H.sleep(1500);
+    assert.equal(got.length, 0, "no answer while every slot is busy: " + JSON.stringify(got));
+    assert.match(await page.locator("#status").textContent(), /^running/);
+  } finally {
+    for (const ac of held) ac.abort();
+  }
+  assert.match(await runEnds(10000), /^ok — OK · /);
+  assert.equal(await outputText(), "hello world\n");
+  assert.deepEqual(got.map((g) => g.status), [200]);
+  noPageErrors();
 });
 
 test("EventSource on /run?format=sse&user_script=… collects stdout, stderr and exit events", async () => {
