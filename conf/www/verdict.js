@@ -1,9 +1,13 @@
 // verdict.js — a run's end in words people understand: which limit stopped
 // it (CPU, wall clock, memory, output, threads, processes), or which
 // exception ended it and at which line. The exception comes from the exit
-// object's `exception` (the server's own report: a type name, "Type:
-// message", or an object {type, message, line}); a server without it has
-// only stderr, whose last line then names the exception of a traceback.
+// object's `exception` (the server's own report channel: the type name,
+// builtins plain and others module-qualified, with `exception_line` and
+// `limit_reached` "threads"/"processes"; an object {type, message, line} is
+// read too); the message is the traceback's last line on stderr when it
+// names that type. A server without `exception` has only stderr, whose last
+// line then names the exception of a traceback, and the limits are guessed
+// from it.
 
 function size(n) {
   if (n % 1073741824 === 0) return n / 1073741824 + " GB";
@@ -26,9 +30,12 @@ export function exceptionOf(exit, stderr) {
   if (typeof e === "string" && e) {
     const [type, ...rest] = e.split(": ");
     let message = rest.join(": ");
-    // A type alone: its message is on stderr's last line.
-    if (!message && lastLine.startsWith(type + ": ")) message = lastLine.slice(type.length + 2);
-    return { type, message, line: null };
+    // A type alone: its message is on stderr's last line, where a class of
+    // the program's own is printed without "__main__.".
+    for (const name of [type, type.replace(/^__main__\./, "")]) {
+      if (!message && lastLine.startsWith(name + ": ")) message = lastLine.slice(name.length + 2);
+    }
+    return { type, message, line: Number(exit.exception_line) || null };
   }
   if (e !== undefined || exit.status !== "nonzero_exit") return null;
   if (!/^Traceback \(most recent call last\):$|^ {2}File "main\.py", line \d+$/m.test(stderr)) return null;
@@ -57,14 +64,23 @@ export function explain(exit, stderr) {
     case "internal_error": text = "The sandbox failed to run the program (the server's log says why)."; break;
     default: break;
   }
+  // A refused thread or process: the server's word (limit_reached) when it
+  // reports exceptions, else guessed from the traceback.
+  let refused = exit.limit_reached;
+  if (exit.exception === undefined && exc) {
+    if (type === "RuntimeError" && /can't start new thread/.test(msg)) refused = "threads";
+    else if (forking && (type === "PermissionError" || type === "BlockingIOError")) refused = "processes";
+  }
+  if (!text && refused === "threads") {
+    text = `Stopped by the thread limit: a run may have ${plural(lim.threads, "thread", "threads")}.`;
+  } else if (!text && refused === "processes") {
+    text = lim.processes === 1
+      ? "Stopped by the process limit: a run here may not start other processes."
+      : `Stopped by the process limit: a run may have ${plural(lim.processes, "process", "processes")}.`;
+  }
   if (!text && exc) {
-    if (type === "RuntimeError" && /can't start new thread/.test(msg)) {
-      text = `Stopped by the thread limit: a run may have ${plural(lim.threads, "thread", "threads")}.`;
-    } else if (forking && (type === "PermissionError" || type === "BlockingIOError")) {
-      text = lim.processes === 1
-        ? "Stopped by the process limit: a run here may not start other processes."
-        : `Stopped by the process limit: a run may have ${plural(lim.processes, "process", "processes")}.`;
-    } else if (type === "ModuleNotFoundError") {
+    // The server's own message may already say what to add.
+    if (type === "ModuleNotFoundError" && !/PySandbox/.test(msg)) {
       text = `${type}: ${msg}. This server does not make that package importable; its administrator can ` +
              "(PySandboxSitePackages, PySandboxPythonPath).";
     } else {
