@@ -138,7 +138,8 @@ $("share").addEventListener("click", async () => {
 
 // --- limits of this Location (?info=1) ---------------------------------------
 
-const sizeText = (n) => (n % 1048576 === 0 ? n / 1048576 + "M" : n % 1024 === 0 ? n / 1024 + "K" : String(n));
+const sizeText = (n) => (n % 1073741824 === 0 ? n / 1073741824 + "G" : n % 1048576 === 0 ? n / 1048576 + "M" :
+                         n % 1024 === 0 ? n / 1024 + "K" : String(n));
 
 function showMeter(used = null, limit = null) {
   const lim = limit ?? (playground.info ? playground.info.output.default : null);
@@ -237,7 +238,6 @@ function finish(exit) {
     editor.markLine(at);
   }
   for (const f of exit.files || []) outFiles.add(f);
-  outFiles.dropped(exit.dropped);
   if (exit.limits) showMeter((exit.stdout_bytes || 0) + (exit.stderr_bytes || 0), exit.limits.output);
 }
 

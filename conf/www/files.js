@@ -1,11 +1,13 @@
 // files.js — files in and out of a run.
 // In: the files chosen (or dropped) for the run, listed with name and size,
 // removable, sent as multipart parts named "files" carrying their file name.
-// Out: the files a run returns ({name, size, type, base64}) become Blob URLs:
-// PNG, JPEG and GIF (type and magic bytes agreeing) are shown inline; every
-// other file, SVG and HTML included, is a download of an
-// application/octet-stream Blob, never rendered by the page (a Blob URL has
-// the page's origin).
+// Out: the files a run returns ({name, size, type, attachment, base64})
+// become Blob URLs: PNG, JPEG and GIF (type and magic bytes agreeing, and
+// not marked attachment by the server) are shown inline; every other file,
+// SVG and HTML included, is a download of an application/octet-stream Blob,
+// never rendered by the page (a Blob URL has the page's origin). A file the
+// server did not return ({name, size, dropped: why}) is named in a note,
+// grouped by the reason.
 
 export function formatSize(n) {
   if (n < 1024) return n + " B";
@@ -106,12 +108,15 @@ export class OutputFiles {
   clear() {
     for (const u of this.urls) URL.revokeObjectURL(u);
     this.urls = [];
+    this.droppedBy = new Map();
+    this.droppedNote = null;
     this.box.replaceChildren();
     this.box.hidden = true;
   }
 
-  // f: {name, size, type, base64}.
+  // f: {name, size, type, attachment, base64}, or {name, size, dropped}.
   add(f) {
+    if (f.dropped !== undefined) return this.dropped(f);
     let bytes;
     try {
       bytes = decodeBase64(f.base64);
@@ -120,7 +125,7 @@ export class OutputFiles {
       return;
     }
     const name = String(f.name || "file");
-    const image = inlineType(f.type, bytes);
+    const image = !f.attachment && inlineType(f.type, bytes);
     const url = URL.createObjectURL(new Blob([bytes], { type: image ? f.type : "application/octet-stream" }));
     this.urls.push(url);
     const link = Object.assign(document.createElement("a"), { href: url, download: name, textContent: name });
@@ -144,15 +149,20 @@ export class OutputFiles {
     this.box.hidden = false;
   }
 
-  // names: the files the server did not return (over its cap).
-  dropped(names) {
-    if (!names || !names.length) return;
-    const list = names.map((n) => (typeof n === "string" ? n : n && n.name) || "?").join(", ");
-    this.note(`not returned, over the server's cap for output files: ${list}`);
+  // A file the server did not return: one note lists them all, by reason.
+  dropped(f) {
+    const why = String(f.dropped || "not returned");
+    if (!this.droppedBy.has(why)) this.droppedBy.set(why, []);
+    this.droppedBy.get(why).push(String(f.name || "?"));
+    const text = [...this.droppedBy].map(([w, names]) => `${w}: ${names.join(", ")}`).join("; ");
+    if (!this.droppedNote) this.droppedNote = this.note("");
+    this.droppedNote.textContent = "not returned (" + text + ")";
   }
 
   note(text) {
-    this.box.append(Object.assign(document.createElement("p"), { className: "files-note", textContent: text }));
+    const p = Object.assign(document.createElement("p"), { className: "files-note", textContent: text });
+    this.box.append(p);
     this.box.hidden = false;
+    return p;
   }
 }
