@@ -813,6 +813,35 @@ print("TIMERS", n, flush=True)'
     no_leftovers
 }
 
+@test "attack kernel memory: a pipe cannot be grown past 64 KiB (F_SETPIPE_SZ is ENOSYS; RLIMIT_NOFILE caps the count) (control: 1 MiB as the same uid)" {
+    local code='import fcntl, os
+r, w = os.pipe()
+try:
+    fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
+    print("GROWN", flush=True)
+except OSError as e:
+    print("REFUSED errno", e.errno, flush=True)
+print("SIZE", fcntl.fcntl(w, fcntl.F_GETPIPE_SZ), flush=True)
+os.set_blocking(w, False)
+n = 0
+try:
+    while True:
+        n += os.write(w, b"x" * 4096)
+except BlockingIOError:
+    pass
+print("HELD", n, flush=True)'
+    sb -c "$code"
+    expect_verdict ok
+    out_has "REFUSED errno 38"
+    out_has "SIZE 65536"
+    out_has "HELD 65536"
+    plain_as_uid "$code"
+    ctl_line "GROWN"
+    ctl_line "SIZE 1048576"
+    ctl_line "HELD 1048576"
+    no_leftovers
+}
+
 @test "attack core dumps: the program's coredump_filter is 0, read from outside the run, so a core (even a piped one) holds no memory (control: the host's default)" {
     timeout -k 5 20 "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --clock 10 \
         -c 'import time; print("UP", flush=True); time.sleep(8)' >"$SB_OUT" 2>"$SB_ERR" 3>&- &
