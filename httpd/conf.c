@@ -18,6 +18,7 @@
 
 #include "src/payload.h"
 #include "src/render.h"
+#include "src/root.h"
 #include "src/wire.h"
 
 
@@ -294,6 +295,9 @@ static const char *add_ro_path(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: an absolute, normalised path is required", arg);
     if (stat(arg, &st) != 0)
         return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: %s", arg, strerror(errno));
+    if (pysb_root_refuses(arg))
+        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: /, /proc, /dev and "
+                            "/run/pysandbox cannot be read-only paths of a run", arg);
     if (!c->ro_paths)
         c->ro_paths = apr_array_make(cmd->pool, 4, sizeof(const char *));
     if (c->ro_paths->nelts >= PYSB_WIRE_RO_PATHS_MAX)

@@ -23,6 +23,7 @@
 #include "netns.h"
 #include "render.h"
 #include "result.h"
+#include "root.h"
 #include "supervise.h"
 #include "utf8.h"
 
@@ -329,6 +330,9 @@ static void check_opts(struct opts *o)
             die("--ro %s: an absolute path is required", o->ro[i]);
         if (stat(o->ro[i], &st) < 0)
             die("--ro %s: %s", o->ro[i], strerror(errno));
+        if (pysb_root_refuses(o->ro[i]))
+            die("--ro %s: /, /proc, /dev and /run/pysandbox cannot be read-only paths of a run",
+                o->ro[i]);
     }
 }
 

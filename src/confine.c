@@ -11,7 +11,6 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -94,18 +93,12 @@ int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
     return 0;
 }
 
-int pysb_confine_namespaces(char *err, size_t errlen)
+int pysb_confine_uts(char *err, size_t errlen)
 {
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-        return fail(err, errlen, "namespaces: making mounts private");
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        return fail(err, errlen, "namespaces: mounting the run's /proc");
     static const char host[] = "pysandbox", domain[] = "(none)";
     if (sethostname(host, sizeof host - 1) < 0 ||
         setdomainname(domain, sizeof domain - 1) < 0)
         return fail(err, errlen, "namespaces: sethostname");
-    if (chdir("/") < 0)
-        return fail(err, errlen, "namespaces: chdir /");
     return 0;
 }
 

@@ -32,11 +32,9 @@ typedef struct pysb_child_fds {
  * pipes moved into place, every other fd closed. */
 int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen);
 
-/* In the run's fresh mount and UTS namespaces, still as root: mounts made
- * private (nothing propagates back to the host), a procfs of the run's
- * own pid namespace over /proc (so the host's process table is not even
- * stat-able), hostname "pysandbox", and the working directory "/". */
-int pysb_confine_namespaces(char *err, size_t errlen);
+/* In the run's own UTS namespace: hostname "pysandbox", no domain name.
+ * (Its mounts, /proc and cwd are root.h's.) */
+int pysb_confine_uts(char *err, size_t errlen);
 
 /* The fixed environment of every run (NULL-terminated). */
 extern char *const pysb_child_env[];

@@ -159,6 +159,10 @@ int pysb_interp_paths(const char *interp, const char *const *ro_paths,
     if (elf_interp(real, buf, sizeof buf, err, errlen) < 0)
         return -1;
     if (buf[0]) {
+        if (!(set->loader = keep(set, buf))) {
+            snprintf(err, errlen, "landlock: too many paths");
+            return -1;
+        }
         if (!realpath(buf, loader)) {
             snprintf(err, errlen, "ELF loader %s: %s", buf, strerror(errno));
             return -1;

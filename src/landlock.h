@@ -22,6 +22,8 @@ typedef struct pysb_path_set {
     const char *ro[PYSB_MAX_PATHS]; /* read-only: files or directories */
     int         ro_optional[PYSB_MAX_PATHS]; /* skip when missing */
     size_t      n_ro;
+    const char *loader;             /* PT_INTERP as written (symlinks and
+                                       all), or NULL for a static binary */
     char        storage[8192];      /* the strings above point in here */
     size_t      used;
 } pysb_path_set;

@@ -13,30 +13,18 @@
 #include <linux/nsfs.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* In pysb_pin_new's child: the namespace to pin, fresh and empty. */
 static int new_netns(void *arg, char *err, size_t errlen)
 {
     (void)arg;
     if (unshare(CLONE_NEWNET) < 0)
-        return fail(err, errlen, "unshare(CLONE_NEWNET): %s", strerror(errno));
+        return pysb_errf(err, errlen, "unshare(CLONE_NEWNET): %s", strerror(errno));
     return 0;
 }
 
@@ -56,16 +44,16 @@ static int check_empty(const char *path, char *err, size_t errlen)
 {
     struct ifaddrs *ifa;
     if (getifaddrs(&ifa) < 0)
-        return fail(err, errlen, "%s: getifaddrs: %s", path, strerror(errno));
+        return pysb_errf(err, errlen, "%s: getifaddrs: %s", path, strerror(errno));
     int rc = 0;
     for (struct ifaddrs *i = ifa; i && rc == 0; i = i->ifa_next) {
         if (strcmp(i->ifa_name, "lo") != 0)
-            rc = fail(err, errlen, "%s: not empty: has interface %s", path,
-                      i->ifa_name);
+            rc = pysb_errf(err, errlen, "%s: not empty: has interface %s", path,
+                           i->ifa_name);
         else if (i->ifa_flags & IFF_UP)
-            rc = fail(err, errlen, "%s: not empty: lo is up", path);
+            rc = pysb_errf(err, errlen, "%s: not empty: lo is up", path);
         else if (i->ifa_addr && i->ifa_addr->sa_family != AF_PACKET)
-            rc = fail(err, errlen, "%s: not empty: lo has an address", path);
+            rc = pysb_errf(err, errlen, "%s: not empty: lo has an address", path);
     }
     freeifaddrs(ifa);
     return rc;
@@ -77,28 +65,28 @@ static int enter(int fd, const char *path, char *err, size_t errlen)
 {
     int t = ioctl(fd, NS_GET_NSTYPE);
     if (t < 0)
-        return fail(err, errlen, "%s: NS_GET_NSTYPE: %s", path, strerror(errno));
+        return pysb_errf(err, errlen, "%s: NS_GET_NSTYPE: %s", path, strerror(errno));
     if (t != CLONE_NEWNET)
-        return fail(err, errlen, "%s: not a network namespace", path);
+        return pysb_errf(err, errlen, "%s: not a network namespace", path);
     /* Owned by another user namespace, it could be reconfigured by
      * whoever holds privileges there after we checked it. */
     int ufd = ioctl(fd, NS_GET_USERNS);
     if (ufd < 0)
-        return fail(err, errlen, "%s: NS_GET_USERNS: %s", path, strerror(errno));
+        return pysb_errf(err, errlen, "%s: NS_GET_USERNS: %s", path, strerror(errno));
     int ours = same_ns(ufd, "/proc/self/ns/user");
     int saved = errno;
     close(ufd);
     if (ours < 0)
-        return fail(err, errlen, "%s: comparing user namespaces: %s", path,
-                    strerror(saved));
+        return pysb_errf(err, errlen, "%s: comparing user namespaces: %s", path,
+                         strerror(saved));
     if (!ours)
-        return fail(err, errlen, "%s: owned by another user namespace", path);
+        return pysb_errf(err, errlen, "%s: owned by another user namespace", path);
 
     int back = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (back < 0)
-        return fail(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
+        return pysb_errf(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
     if (setns(fd, CLONE_NEWNET) < 0) {
-        fail(err, errlen, "%s: setns: %s", path, strerror(errno));
+        pysb_errf(err, errlen, "%s: setns: %s", path, strerror(errno));
         close(back);
         return -1;
     }
@@ -122,12 +110,12 @@ int pysb_netns_enter_shared(const char *path, char *err, size_t errlen)
     const char *slash = strrchr(path, '/');
     if (path[0] != '/' || !slash[1] || !strcmp(slash + 1, ".") ||
         !strcmp(slash + 1, ".."))
-        return fail(err, errlen, "%s: an absolute path to a file is required", path);
+        return pysb_errf(err, errlen, "%s: an absolute path to a file is required", path);
     size_t dlen = slash == path ? 1 : (size_t)(slash - path);
     if (dlen >= sizeof dir ||
         (size_t)snprintf(name, sizeof name, "%s", slash + 1) >= sizeof name ||
         (size_t)snprintf(lock, sizeof lock, "%s.lock", slash + 1) >= sizeof lock)
-        return fail(err, errlen, "%s: path too long", path);
+        return pysb_errf(err, errlen, "%s: path too long", path);
     memcpy(dir, path, dlen);
     dir[dlen] = '\0';
 
@@ -148,8 +136,8 @@ int pysb_netns_enter_shared(const char *path, char *err, size_t errlen)
                 pysb_pin_new(dirfd, name, path, "net", new_netns, NULL, err, errlen) == 0) {
                 found = pysb_pin_open(dirfd, name, path, &nsfd, err, errlen);
                 if (found == 0)
-                    found = fail(err, errlen, "%s: not an nsfs mount after "
-                                 "pinning", path);
+                    found = pysb_errf(err, errlen, "%s: not an nsfs mount after "
+                                      "pinning", path);
             } else if (found == 0) {
                 found = -1;
             }

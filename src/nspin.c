@@ -17,9 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int pysb_errf(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -33,20 +31,20 @@ int pysb_pin_dir(const char *dir, char *err, size_t errlen)
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
         if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return fail(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+            return pysb_errf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
         fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0)
-        return fail(err, errlen, "%s: %s", dir, strerror(errno));
+        return pysb_errf(err, errlen, "%s: %s", dir, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) < 0) {
-        fail(err, errlen, "%s: fstat: %s", dir, strerror(errno));
+        pysb_errf(err, errlen, "%s: fstat: %s", dir, strerror(errno));
         close(fd);
         return -1;
     }
     if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-        fail(err, errlen, "%s: must be owned by root and not writable by "
-             "group or others", dir);
+        pysb_errf(err, errlen, "%s: must be owned by root and not writable by "
+                  "group or others", dir);
         close(fd);
         return -1;
     }
@@ -61,11 +59,11 @@ int pysb_pin_open(int dirfd, const char *name, const char *path, int *out,
     if (fd < 0) {
         if (errno == ENOENT || errno == ELOOP)
             return 0;
-        return fail(err, errlen, "%s: %s", path, strerror(errno));
+        return pysb_errf(err, errlen, "%s: %s", path, strerror(errno));
     }
     struct statfs sf;
     if (fstatfs(fd, &sf) < 0) {
-        fail(err, errlen, "%s: fstatfs: %s", path, strerror(errno));
+        pysb_errf(err, errlen, "%s: fstatfs: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
@@ -82,13 +80,13 @@ int pysb_pin_lock(int dirfd, const char *lockname, const char *path, char *err,
 {
     int lfd = openat(dirfd, lockname, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (lfd < 0)
-        return fail(err, errlen, "%s lock %s: %s", path, lockname, strerror(errno));
+        return pysb_errf(err, errlen, "%s lock %s: %s", path, lockname, strerror(errno));
     int l;
     do
         l = flock(lfd, LOCK_EX);
     while (l < 0 && errno == EINTR);
     if (l < 0) {
-        fail(err, errlen, "%s lock %s: flock: %s", path, lockname, strerror(errno));
+        pysb_errf(err, errlen, "%s lock %s: flock: %s", path, lockname, strerror(errno));
         close(lfd);
         return -1;
     }
@@ -114,13 +112,13 @@ int pysb_pin_new(int dirfd, const char *name, const char *path, const char *kind
                  pysb_pin_prepare_fn prepare, void *arg, char *err, size_t errlen)
 {
     if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-        return fail(err, errlen, "%s: removing the stale file: %s", path, strerror(errno));
+        return pysb_errf(err, errlen, "%s: removing the stale file: %s", path, strerror(errno));
     int ffd = openat(dirfd, name, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
     if (ffd < 0)
-        return fail(err, errlen, "%s: create: %s", path, strerror(errno));
+        return pysb_errf(err, errlen, "%s: create: %s", path, strerror(errno));
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0) {
-        fail(err, errlen, "pipe2: %s", strerror(errno));
+        pysb_errf(err, errlen, "pipe2: %s", strerror(errno));
         close(ffd);
         unlinkat(dirfd, name, 0);
         return -1;
@@ -134,7 +132,7 @@ int pysb_pin_new(int dirfd, const char *name, const char *path, const char *kind
     close(p[1]);
     int rc = -1;
     if (pid < 0) {
-        fail(err, errlen, "fork: %s", strerror(fork_errno));
+        pysb_errf(err, errlen, "fork: %s", strerror(fork_errno));
         goto done;
     }
     char msg[256];
@@ -143,17 +141,17 @@ int pysb_pin_new(int dirfd, const char *name, const char *path, const char *kind
         n = read(p[0], msg, sizeof msg - 1);
     while (n < 0 && errno == EINTR);
     if (n <= 0) {
-        fail(err, errlen, "%s: the namespace's child died (%s)", path,
-             n < 0 ? strerror(errno) : "no word");
+        pysb_errf(err, errlen, "%s: the namespace's child died (%s)", path,
+                  n < 0 ? strerror(errno) : "no word");
     } else if (n > 1 || msg[0]) {
         msg[n] = '\0';
-        fail(err, errlen, "%s: %s", path, msg);
+        pysb_errf(err, errlen, "%s: %s", path, msg);
     } else {
         char src[64], target[64];
         snprintf(src, sizeof src, "/proc/%d/ns/%s", (int)pid, kind);
         snprintf(target, sizeof target, "/proc/self/fd/%d", ffd);
         if (mount(src, target, NULL, MS_BIND, NULL) < 0)
-            fail(err, errlen, "%s: pinning %s: %s", path, src, strerror(errno));
+            pysb_errf(err, errlen, "%s: pinning %s: %s", path, src, strerror(errno));
         else
             rc = 0;
     }

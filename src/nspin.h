@@ -21,6 +21,11 @@
 
 #include <stddef.h>
 
+/* A one-line reason into err (as vsnprintf); returns -1. Shared by the
+ * users of pins, whose every failure is such a line. */
+int pysb_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 int pysb_pin_dir(const char *dir, char *err, size_t errlen);
 
 /* 1 with *fd set when dir/name is an nsfs mount, 0 when it is missing or

@@ -15,6 +15,7 @@
 
 #include "memwatch.h"
 #include "policy.h"
+#include "root.h"
 
 static void report(int fd, int kind, int value, const char *text)
 {
@@ -51,10 +52,14 @@ void pysb_reaper_main(const pysb_reaper_args *a)
      * change below, which clears it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         child_fail(status_fd, "reaper: PR_SET_PDEATHSIG failed");
+    /* The root first, while its descriptor is open: the fds step closes
+     * every descriptor it does not place. */
+    if (pysb_root_enter(a->root_fd, err, sizeof err) < 0)
+        child_fail(status_fd, err);
     if (pysb_confine_fds(&a->fds, err, sizeof err) < 0)
         child_fail(status_fd, err);
     status_fd = PYSB_FD_STATUS;
-    if (pysb_confine_namespaces(err, sizeof err) < 0)
+    if (pysb_confine_uts(err, sizeof err) < 0)
         child_fail(status_fd, err);
     if (pysb_confine_coredump(err, sizeof err) < 0)
         child_fail(status_fd, err);

@@ -1,11 +1,12 @@
 /* reaper.h — the first process of a run's namespaces (DESIGN §3).
  *
  * Contract: pysb_reaper_main runs in the child the supervisor cloned into
- * new pid/mount/ipc/uts (and maybe net) namespaces, and never returns. It
- * dies with its supervisor (PR_SET_PDEATHSIG, from its first instruction
- * and again after the uid change), puts the run's pipes on fds 0-4 (and
- * the memory watch's socket on 5) and closes the rest, confines itself
- * (namespaces' own /proc, hostname and cwd; coredump_filter 0; rlimits;
+ * new pid/ipc/uts (and maybe net) namespaces, and never returns. It dies
+ * with its supervisor (PR_SET_PDEATHSIG, from its first instruction and
+ * again after the uid change), enters its minimal root (root.h: its own
+ * copy of the template's mount namespace, /dev, /proc, cwd /), puts the
+ * run's pipes on fds 0-4 (and the memory watch's socket on 5) and closes
+ * the rest, confines itself (hostname; coredump_filter 0; rlimits;
  * ids; no_new_privs; Landlock), forks the program (which installs the
  * memory watch, loads the seccomp filter and execs the interpreter), then
  * reaps every process of the run; when the program ends it kills and
@@ -37,6 +38,7 @@ typedef struct pysb_reaper_args {
     const char *const   *argv;         /* what the program execs */
     const pysb_path_set *paths;        /* Landlock's */
     pysb_child_fds       fds;          /* the child's ends of the pipes */
+    int                  root_fd;      /* the template root's namespace (root.h) */
     int                  use_landlock;
 } pysb_reaper_args;
 

@@ -5,8 +5,9 @@
  * Contract: see supervise.h. Process shape of a run:
  *
  *   supervisor (caller, root)
- *     └─ reaper: pid 1 of new pid/mount/ipc/uts(/net) namespaces; its own
- *        /proc, hostname and cwd; coredump_filter, rlimits, ids,
+ *     └─ reaper: pid 1 of new pid/ipc/uts(/net) namespaces, in its own copy
+ *        of the minimal root (root.h): its own /dev, /proc and cwd;
+ *        hostname, coredump_filter, rlimits, ids,
  *        no_new_privs and Landlock applied; forks once, waits, kills and
  *        reaps what the program left, reports the program's wait status
  *        on the status pipe, exits
@@ -45,6 +46,7 @@
 #include "landlock.h"
 #include "memwatch.h"
 #include "reaper.h"
+#include "root.h"
 #include "runcpu.h"
 #include "utf8.h"
 
@@ -524,7 +526,9 @@ static int open_pipes(struct pipes *p, int need_code, pysb_result *r)
 static int spawn(struct sup *s, const pysb_reaper_args *a, struct pipes *p,
                  pysb_result *r)
 {
-    unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+    /* No CLONE_NEWNS: the reaper joins its template root's namespace and
+     * unshares a copy of that (root.h), not of the host's whole table. */
+    unsigned long flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
     if (!(s->spec->flags & PYSB_SHARED_NETNS))
         flags |= CLONE_NEWNET;
     signal(SIGPIPE, SIG_IGN);
@@ -606,7 +610,13 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     int abi;
     if (check_run(spec, &paths, &abi, r) < 0 || build_argv(spec, argv, &pipe_content, r) < 0)
         return -1;
+    int root_fd = pysb_root_open(&paths, spec->argv[0], r->error, sizeof r->error);
+    if (root_fd < 0) {
+        free(pipe_content.owned);
+        return start_error(r, r->error);
+    }
     if (open_pipes(&p, spec->code != NULL, r) < 0) {
+        close(root_fd);
         free(pipe_content.owned);
         return -1;
     }
@@ -622,6 +632,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     pysb_reaper_args a = {
         .spec = spec, .argv = argv, .paths = &paths,
         .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1], mwsock[1] },
+        .root_fd = root_fd,
         .use_landlock = abi > 0,
     };
     struct sup s = {
@@ -638,6 +649,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     if (spec->limits.cpu_sec > 0)
         s.cpu_check_at = t0 + spec->limits.cpu_sec / s.ncpu;
     int rc = spawn(&s, &a, &p, r);
+    close(root_fd);
     if (mwsock[1] >= 0)
         close(mwsock[1]);
     if (rc < 0) {

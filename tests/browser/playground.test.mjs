@@ -180,7 +180,9 @@ test("Stop ends the infinite loop; no run process remains within 2 s", async () 
   noPageErrors();
 });
 
-test("file-read example: PermissionError on stderr (class stderr), nonzero_exit, explained", async () => {
+// /etc/passwd is not in the run's minimal root at all (README): not found,
+// rather than Landlock's "permission denied".
+test("file-read example: FileNotFoundError on stderr (class stderr), nonzero_exit, explained", async () => {
   await openPage();
   await chooseExample("file");
   await page.click("#run");
@@ -191,11 +193,11 @@ test("file-read example: PermissionError on stderr (class stderr), nonzero_exit,
   const err = page.locator("#output-area span.stderr");
   assert.ok((await err.count()) >= 1, "stderr spans");
   const errText = (await err.allTextContents()).join("");
-  assert.match(errText, /PermissionError: \[Errno 13\] Permission denied: '\/etc\/passwd'/);
+  assert.match(errText, /FileNotFoundError: \[Errno 2\] No such file or directory: '\/etc\/passwd'/);
   assert.equal(errText, await outputText(), "all the output is stderr");
   assert.doesNotMatch(await outputText(), /root:/);
-  assert.equal(await explainText(), "PermissionError: [Errno 13] Permission denied: '/etc/passwd' — at line 1");
-  assert.equal(await page.locator("#explain strong").textContent(), "PermissionError");
+  assert.equal(await explainText(), "FileNotFoundError: [Errno 2] No such file or directory: '/etc/passwd' — at line 1");
+  assert.equal(await page.locator("#explain strong").textContent(), "FileNotFoundError");
   // Styled distinctly from stdout.
   const [errColor, outColor] = await page.evaluate(() => {
     const span = document.querySelector("#output-area span.stderr");

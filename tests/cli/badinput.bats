@@ -139,6 +139,17 @@ bad() {
     bad --uid "$TEST_UID" --ro /nonexistent/dir -c 'print(1)'
 }
 
+@test "badinput: --ro of /, /proc, /dev, /run/pysandbox, or a symlink to one of them (no part of a run's root)" {
+    local p
+    for p in / /proc /proc/self /dev /dev/shm /run/pysandbox; do
+        bad --uid "$TEST_UID" --ro "$p" -c 'print(1)'
+        grep -q "cannot be read-only paths" "$SB_ERR" || fail "--ro $p: $(cat "$SB_ERR")"
+    done
+    ln -s /proc "$BATS_TEST_TMPDIR/proc-link"
+    bad --uid "$TEST_UID" --ro "$BATS_TEST_TMPDIR/proc-link" -c 'print(1)'
+    grep -q "cannot be read-only paths" "$SB_ERR" || fail "a symlink to /proc: $(cat "$SB_ERR")"
+}
+
 @test "badinput: --report-fd of a closed descriptor" {
     bad --uid "$TEST_UID" --report-fd 9 -c 'print(1)'
 }

@@ -164,31 +164,37 @@ with open("'$SHARED'", "rb") as f:
     expect_channel "$recv" "$send" --ro "$WDIR"
 }
 
-@test "channel flock: an exclusive flock on a shared read-only file is refused, so one run cannot block another's (control: it blocks)" {
-    shared_file
-    local recv='import fcntl
-fd = os.open("'$SHARED'", os.O_RDONLY)
+# lock_channel PATH_EXPR OPEN_FLAGS LOCKFN — sets recv and send: the sender
+# takes an exclusive LOCKFN lock on the file at 0.5 s and holds it to 1.0 s;
+# the receiver tries a non-blocking one every 20 ms and says OPEN when it
+# ever found the lock held.
+lock_channel() {
+    recv='import fcntl
+fd = os.open('"$1"', '"$2"')
 seen = set()
 while time.time() < T0 + 1.5:
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        '"$3"'(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        '"$3"'(fd, fcntl.LOCK_UN)
         seen.add("free")
-    except BlockingIOError:
-        seen.add("held")
-    except OSError as e:
-        seen.add("refused-%d" % e.errno)
+    except OSError as e:  # held: EAGAIN, or EACCES for lockf (never a seccomp answer)
+        seen.add("held" if e.errno in (11, 13) else "refused-%d" % e.errno)
     time.sleep(0.02)
 print("RESULT", sorted(seen), "OPEN" if "held" in seen else "CLOSED")'
-    local send='import fcntl
-fd = os.open("'$SHARED'", os.O_RDONLY)
+    send='import fcntl
+fd = os.open('"$1"', '"$2"')
 at(0.5)
 try:
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    '"$3"'(fd, fcntl.LOCK_EX)
     print("sender holds")
 except OSError as e:
     print("sender refused", e.errno)
 at(1.0)'
+}
+
+@test "channel flock: an exclusive flock on a shared read-only file is refused, so one run cannot block another's (control: it blocks)" {
+    shared_file
+    lock_channel "'$SHARED'" os.O_RDONLY fcntl.flock
     expect_channel "$recv" "$send" --ro "$WDIR"
 }
 
@@ -302,4 +308,31 @@ ts = [threading.Thread(target=ev.wait) for i in range(40)]
 at(1.35)
 ev.set()'
     expect_channel "$recv" "$send" --threads 64
+}
+
+@test "channel /dev/null lock: each run has its own /dev/null node, so a write lock on it reaches no other run (control: the host's shared node blocks)" {
+    lock_channel '"/dev/null"' os.O_RDWR fcntl.lockf
+    expect_channel "$recv" "$send"
+    [[ $send_out == *"sender holds"* ]] || fail "the run could not lock its own /dev/null: $send_out"
+}
+
+@test "channel atime: the run's binds are noatime, so reading a file does not tell another run through its access time (control: it does)" {
+    shared_file
+    # an access time older than the mtime: relatime updates it on the next read
+    touch -m -d '1 hour ago' "$SHARED"
+    touch -a -d '2 days ago' "$SHARED"
+    local recv='before = os.stat("'$SHARED'").st_atime
+at(1.0)
+after = os.stat("'$SHARED'").st_atime
+print("RESULT atime moved by %.0f s" % (after - before), "OPEN" if after > before else "CLOSED")'
+    local send='at(0.5)
+with open("'$SHARED'", "rb") as f:
+    f.read(10)'
+    channel 0 "$recv" "$send" --ro "$WDIR"
+    [[ $result == *OPEN* ]] || fail "the control does not show the channel: '$result' ($recv_out / $send_out)"
+    echo "# control: $result" >&3
+    touch -a -d '2 days ago' "$SHARED"
+    channel 1 "$recv" "$send" --ro "$WDIR"
+    [[ $result == *CLOSED* ]] || fail "open between two runs: '$result' ($recv_out / $send_out)"
+    echo "# sandbox: $result" >&3
 }

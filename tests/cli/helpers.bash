@@ -2,7 +2,8 @@
 #
 # Load with `load helpers`. Each .bats file sets UID_BASE (a distinct block of
 # 100 ids inside 600100-600999, or 606000-606199 for the files of issue 8:
-# channels, verdicts) before loading; every test then runs the
+# channels, verdicts; 606300-606399: a second run of an attacks.bats test)
+# before loading; every test then runs the
 # sandbox as uid/gid UID_BASE + BATS_TEST_NUMBER, so leftover processes of a
 # test can be found afterwards with pgrep -U/-u and nothing else shares it.
 #
@@ -184,6 +185,24 @@ plain_as_uid() {
     local code="$1"; shift
     run timeout -k 2 20 setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups \
         "$PY" -I -S -c "$code" "$@"
+}
+
+# has_denied NAME [ERRNOS] — the sandbox's stdout has the line "NAME DENIED
+# <OSError type> <errno>" for a file-system denial: Landlock's EACCES, or
+# ENOENT when the host path does not exist in the run's minimal root (it
+# is as closed: the run cannot even see it); ERRNOS "w" also accepts EROFS,
+# a write refused by the root's read-only mounts before Landlock is asked.
+has_denied() {
+    local re='(PermissionError 13|FileNotFoundError 2)'
+    [ "${2:-}" = w ] && re='(PermissionError 13|FileNotFoundError 2|OSError 30)'
+    grep -qxE -- "$1 DENIED $re" "$SB_OUT" || { fail "stdout lacks a denial of $1"; return 1; }
+}
+
+# out_is_denied [w] — stdout is exactly one such denial (the guard's line).
+out_is_denied() {
+    local re='DENIED (PermissionError 13|FileNotFoundError 2)'
+    [ "${1:-}" = w ] && re='DENIED (PermissionError 13|FileNotFoundError 2|OSError 30)'
+    [[ $sb_out =~ ^$re$ ]] || { fail "stdout is not one denial: $sb_out"; return 1; }
 }
 
 # expect_output_line REGEX — a line of $output (from run/plain) matches.

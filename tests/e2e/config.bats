@@ -140,6 +140,10 @@ PySandboxMaxRuns 4"
     expect_conf_error '^PySandboxReadOnlyPath /nonexistent/dir: No such file or directory$'
     conf_test "PySandboxReadOnlyPath usr/share"
     expect_conf_error '^PySandboxReadOnlyPath usr/share: an absolute, normalised path is required$'
+    conf_test "PySandboxReadOnlyPath /proc"
+    expect_conf_error '^PySandboxReadOnlyPath /proc: /, /proc, /dev and /run/pysandbox cannot be read-only paths of a run$'
+    conf_test "PySandboxReadOnlyPath /dev/shm"
+    expect_conf_error '^PySandboxReadOnlyPath /dev/shm: /, /proc, /dev and /run/pysandbox cannot be read-only paths of a run$'
     conf_test "PySandboxDefaultFormat xml"
     expect_conf_error '^PySandboxDefaultFormat xml: one of text, json, ndjson, sse$'
     conf_test "PySandboxMaxRuns 0"

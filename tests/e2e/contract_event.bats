@@ -706,7 +706,32 @@ t("fork", fork)'
     req "$RUN" -d format=json --data-urlencode "code=$code"
     expect_code 200
     expect_json '.status == "ok"'
-    expect_json '.stdout == "read DENIED PermissionError\nsocket DENIED PermissionError\nconnect DENIED PermissionError\nsubprocess DENIED PermissionError\nfork DENIED PermissionError\n"'
+    # /etc/passwd is not even there in the run's minimal root: ENOENT
+    expect_json '.stdout == "read DENIED FileNotFoundError\nsocket DENIED PermissionError\nconnect DENIED PermissionError\nsubprocess DENIED PermissionError\nfork DENIED PermissionError\n"'
+}
+
+@test "[$MPM] inside a run: the minimal root — host paths are absent (stat, access, readlink), what it holds but Landlock does not grant is EACCES, the Location's read-only path is there (control: the host's)" {
+    [ -n "$DOC_FILE" ] || skip "no /usr/share/doc/*/copyright on this machine"
+    local code="import os
+def t(name, f):
+    try:
+        f(); print(name, 'ALLOWED')
+    except OSError as e:
+        print(name, 'DENIED', e.errno)
+t('stat /etc/passwd', lambda: os.stat('/etc/passwd'))
+t('stat $RO', lambda: os.stat('$RO'))
+t('readlink /bin', lambda: os.readlink('/bin'))
+t('access /home', lambda: os.access('/home', os.F_OK) or os.stat('/home'))
+t('stat /run/pysandbox', lambda: os.stat('/run/pysandbox'))
+t('stat python3.11/../python3', lambda: os.stat('/usr/lib/python3.11/../python3'))
+t('list /', lambda: os.listdir('/'))
+t('read $DOC_FILE', lambda: open('$DOC_FILE').read())"
+    run timeout 10 python3 -I -S -c "$code"
+    [ "$status" = 0 ] && [ "$(grep -c ALLOWED <<<"$output")" = 8 ] || fail "control: $output"
+    req "$URL/nest" -d format=json --data-urlencode "code=$code"
+    expect_code 200
+    expect_json '.status == "ok"'
+    expect_json '.stdout == "stat /etc/passwd DENIED 2\nstat '"$RO"' DENIED 2\nreadlink /bin DENIED 2\naccess /home DENIED 2\nstat /run/pysandbox DENIED 2\nstat python3.11/../python3 DENIED 2\nlist / DENIED 13\nread '"$DOC_FILE"' ALLOWED\n"'
 }
 
 # ---- 5. streaming ---------------------------------------------------------
@@ -785,10 +810,11 @@ for p in ['$DOC_FILE', '$RO/inner.txt']:
         print('DENIED', type(e).__name__)"
     req "$URL/nest/inner" -d format=json --data-urlencode "code=$code"
     expect_json '.stdout == "READ\nREAD\n"'
+    # a path of no Location's is not in the run's root at all (ENOENT)
     req "$URL/nest" -d format=json --data-urlencode "code=$code"
-    expect_json '.stdout == "READ\nDENIED PermissionError\n"'
+    expect_json '.stdout == "READ\nDENIED FileNotFoundError\n"'
     req "$RUN" -d format=json --data-urlencode "code=$code"
-    expect_json '.stdout == "DENIED PermissionError\nDENIED PermissionError\n"'
+    expect_json '.stdout == "DENIED FileNotFoundError\nDENIED FileNotFoundError\n"'
 }
 
 # ---- 10. access log -------------------------------------------------------
