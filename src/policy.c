@@ -95,7 +95,13 @@ const pysb_syscall_rule pysb_policy_table[] = {
     /* threads and the end of a task */
     S(futex), A(set_robust_list), D(get_robust_list), A(set_tid_address),
     A(rseq), A(arch_prctl), A(exit), A(exit_group), A(wait4), A(waitid),
-    A(restart_syscall), A(setsid), A(setpgid), /* job control inside the run */
+    A(restart_syscall), A(setpgid), /* job control inside the run */
+    /* A new session is a new scheduling autogroup at nice 0 (a kernel
+     * with CONFIG_SCHED_AUTOGROUP), in which the nice the launcher gave a
+     * client's further runs weighs nothing against other groups: one call
+     * would undo the fairness. The run starts in a session of its own
+     * (pysb_confine_fds) and needs no other. */
+    D(setsid),
     /* waiting on descriptors */
     A(poll), A(ppoll), A(select), A(pselect6), A(epoll_create),
     A(epoll_create1), A(epoll_ctl), A(epoll_wait), A(epoll_pwait),

@@ -270,3 +270,48 @@ $(live_procs "$TEST_UID")"
     # and not niced: nothing changes
     grep -q ' nice 0$' /proc/self/autogroup || skip "this shell's own group is niced"
 }
+
+# autogroup_after_setsid SANDBOXED: a program started at nice 7 calls
+# os.setsid() and says so; prints the nice of the scheduling autogroup its
+# process is in, read from outside (/proc/PID/autogroup), and its output.
+autogroup_after_setsid() {
+    local code='import os, time
+try:
+    os.setsid()
+    print("SETSID ok", flush=True)
+except OSError as e:
+    print("SETSID refused", e.errno, flush=True)
+time.sleep(3)'
+    : >"$SB_OUT"
+    if [ "$1" = 1 ]; then
+        nice -n 7 timeout 30 "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --nproc "$2" \
+            -c "$code" >"$SB_OUT" 2>/dev/null 3>&- &
+    else
+        nice -n 7 timeout 30 setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups \
+            "$PY" -I -S -c "$code" >"$SB_OUT" 2>/dev/null 3>&- &
+    fi
+    BG_PIDS+=($!)
+    local i p=""
+    for i in $(seq 100); do grep -q SETSID "$SB_OUT" && break; sleep 0.05; done
+    p=$(ps -e -o pid=,ruid=,comm= | awk -v u="$TEST_UID" '$2 == u && $3 == "python3" {print $1}')
+    [ -n "$p" ] || { echo "no program of uid $TEST_UID"; return; }
+    echo "$(sed -n 's/.* nice \(-\?[0-9]*\)$/\1/p' "/proc/$p/autogroup") $(ps -o ni= -p "$p" | tr -d ' ') $(cat "$SB_OUT")"
+    kill -KILL "$p" 2>/dev/null || true
+    wait "${BG_PIDS[-1]}" || true
+}
+
+@test "proc: a niced run cannot leave its niced scheduling autogroup by os.setsid(), with one process or several (control: setsid gives a nice-0 group)" {
+    [ -e /proc/self/autogroup ] || skip "no scheduling autogroups in this kernel"
+    local r
+    # control: the same program unsandboxed gets a fresh autogroup at nice 0,
+    # where its task nice weighs nothing against other groups
+    r=$(autogroup_after_setsid 0)
+    echo "# control: autogroup nice, task nice, output: $r" >&3
+    [[ $r == "0 7 SETSID ok" ]] || fail "control: $r"
+    local n
+    for n in 1 4; do
+        r=$(autogroup_after_setsid 1 "$n")
+        echo "# run --nproc $n: $r" >&3
+        [[ $r == "7 7 SETSID refused 1" ]] || fail "--nproc $n: $r"
+    done
+}

@@ -57,7 +57,7 @@ static void test_design_denials_listed(void **state)
         "init_module", "finit_module", "delete_module", "shmget", "semget",
         "msgget", "mq_open", "chmod", "mkdir", "unlink", "kexec_load",
         "reboot", "setuid", "seccomp", "sysinfo", "statfs", "fstatfs",
-        "mincore", "get_robust_list", NULL,
+        "mincore", "get_robust_list", "setsid", NULL,
     };
     for (int i = 0; denied[i]; i++) {
         const pysb_syscall_rule *r = find(denied[i]);
@@ -270,6 +270,12 @@ static int check(const char *what)
                syscall(SYS_fstatfs, 0, b) == -1 && errno == EPERM &&
                syscall(SYS_mincore, &si, 4096, b) == -1 && errno == EPERM ? 0 : 1;
     }
+    if (!strcmp(what, "setsid")) {
+        /* a forked child leads no group, so only the filter can refuse */
+        pid_t sid = getsid(0);
+        return getpgid(0) != getpid() && syscall(SYS_setsid) == -1 && errno == EPERM &&
+               getsid(0) == sid ? 0 : 1;
+    }
     static unsigned word;  /* a private anonymous page: no other process */
     if (!strcmp(what, "futex-shared-wake-denied"))
         return syscall(SYS_futex, &word, FUTEX_WAKE, 1, 0, 0, 0) == -1 && errno == ENOSYS &&
@@ -332,7 +338,7 @@ static void test_behaviour_no_fork(void **state)
                              "socketpair-stream", "socketpair-dgram",
                              "socketpair-inet", "fcntl", "flock", "fadvise", "rwf",
                              "madvise", "setsockopt", "prlimit", "host-counters",
-                             "futex-shared-wake-denied", NULL };
+                             "futex-shared-wake-denied", "setsid", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(0, checks[i]);
 }
@@ -342,7 +348,7 @@ static void test_behaviour_fork_allowed(void **state)
     (void)state;
     const char *checks[] = { "getpid", "socket", "fork-allowed", "thread",
                              "clone-newns", "unshare", "fcntl", "flock", "setsockopt",
-                             "host-counters", "futex-shared-wake-allowed", NULL };
+                             "host-counters", "futex-shared-wake-allowed", "setsid", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(1, checks[i]);
 }
