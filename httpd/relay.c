@@ -24,7 +24,10 @@
 
 APLOG_USE_MODULE(pysandbox);
 
+/* How long a fresh request tries to reach the launcher. */
 #define CONNECT_RETRY_MS 1000
+/* An HTTP/2 stream's abort flag is looked at this often (see below). */
+#define WATCH_TICK_MS 20
 #define SEND_TIMEOUT_MS 10000
 /* A launcher that goes away while requests wait (a restart) is asked
  * again, this many times at most, within the request's queue timeout. */
@@ -78,13 +81,38 @@ static apr_status_t render_cleanup(void *data)
 
 /* ---- to the launcher ---------------------------------------------------- */
 
-/* Connected socket, or -1: the launcher may be restarting, so retry for
- * a moment before giving up. */
-static int connect_launcher(request_rec *r, const char *path)
+static int client_gone_after_poll(relay *rl, short revents);
+
+/* Waits ms between two connects of a re-ask, watching the client and
+ * httpd's stop as wait_input does: 1 when either ended the wait (the
+ * client's departure is kept in client_gone). */
+static int pause_watching(relay *rl, int ms)
+{
+    struct pollfd p[2] = { { pysb_stop_fd(), POLLIN, 0 },
+                           { rl->client_fd, rl->client_events, 0 } };
+    int np = rl->client_fd >= 0 ? 2 : 1;
+    if (rl->client_stream && ms > WATCH_TICK_MS)
+        ms = WATCH_TICK_MS;
+    if (poll(p, (nfds_t)np, ms) < 0)
+        return 0; /* EINTR: the next try comes sooner */
+    if ((rl->client_stream || (np == 2 && p[1].revents)) &&
+        client_gone_after_poll(rl, np == 2 ? p[1].revents : 0)) {
+        rl->client_gone = 1;
+        return 1;
+    }
+    return p[0].revents != 0;
+}
+
+/* Connected socket, or -1. The launcher may be restarting (the parent
+ * starts the next one on its once-a-second maintenance tick, so more than
+ * a second may pass), so a refused or missing socket is tried again every
+ * 50 ms for budget_ms. A re-ask (watch set) waits watching its client. */
+static int connect_launcher(request_rec *r, const char *path, double budget_ms, relay *watch)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     apr_cpystrn(sa.sun_path, path, sizeof sa.sun_path);
-    int waited = 0, last_errno = 0;
+    double t0 = pysb_monotonic();
+    int last_errno = 0;
     for (;;) {
         /* Non-blocking: a full backlog answers EAGAIN instead of holding
          * the worker thread; the sends that follow carry their own
@@ -98,11 +126,15 @@ static int connect_launcher(request_rec *r, const char *path)
             return fd;
         last_errno = errno;
         close(fd);
-        if (waited >= CONNECT_RETRY_MS ||
+        double left_ms = budget_ms - (pysb_monotonic() - t0) * 1000;
+        if (left_ms <= 0 ||
             (last_errno != ENOENT && last_errno != ECONNREFUSED && last_errno != EAGAIN))
             break;
-        usleep(50 * 1000);
-        waited += 50;
+        int pause_ms = left_ms < 50 ? (int)left_ms + 1 : 50;
+        if (!watch)
+            usleep((useconds_t)pause_ms * 1000);
+        else if (pause_watching(watch, pause_ms))
+            return -1;
     }
     /* info: each is a 503, which the handler counts and warns about once
      * a minute; the launcher's own death is an error of the parent's. */
@@ -111,15 +143,15 @@ static int connect_launcher(request_rec *r, const char *path)
     return -1;
 }
 
-/* Connects to the launcher: OK, or a refusal. */
-static int open_run(relay *rl)
+/* Connects to the launcher, trying for budget_ms: OK, or a refusal. */
+static int open_run(relay *rl, double budget_ms, relay *watch)
 {
     pysb_req *x = rl->x;
     request_rec *r = rl->r;
     const char *path = pysb_launcher_socket();
     if (!path)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: no launcher was started");
-    rl->conn = path ? connect_launcher(r, path) : -1;
+    rl->conn = path ? connect_launcher(r, path, budget_ms, watch) : -1;
     if (rl->conn < 0)
         return pysb_unavailable(x, "the sandbox service is unavailable, retry shortly");
     return OK;
@@ -143,15 +175,18 @@ static int ask_slot(relay *rl)
  * refusal. */
 static int reask(relay *rl)
 {
-    if (rl->reasks++ >= REASK_MAX ||
-        (pysb_monotonic() - rl->asked) * 1000 >= rl->admit.queue_timeout_ms)
+    double left_ms = rl->admit.queue_timeout_ms - (pysb_monotonic() - rl->asked) * 1000;
+    if (rl->reasks++ >= REASK_MAX || left_ms <= 0)
         return pysb_unavailable(rl->x, "the sandbox service is unavailable, retry shortly");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, rl->r,
                   "PYSB: run %s: the launcher went away while it waited; asking again",
                   rl->x->run_id);
     close_fd_cleanup(&rl->conn);
     pysb_session_free(rl->session);
-    int rc = open_run(rl);
+    /* The next launcher may take longer than a fresh request's second to
+     * come: this request may wait for it as long as it may wait for a
+     * slot. */
+    int rc = open_run(rl, left_ms, rl);
     pysb_session_init(rl->session, rl->conn);
     return rc == OK ? ask_slot(rl) : rc;
 }
@@ -410,7 +445,6 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
  *   the whole connection goes, its c1 thread aborts the stream and sets
  *   c2->aborted (within ~0.1 ms). The loop looks at that flag every
  *   WATCH_TICK_MS. */
-#define WATCH_TICK_MS 20
 
 static void client_watch_init(relay *rl)
 {
@@ -519,7 +553,7 @@ static relay_end wait_input(relay *rl)
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR)))
         return R_MORE;
     if (!pysb_session_admitted(rl->session))
-        return reask(rl) == OK ? R_MORE : R_REFUSED;
+        return reask(rl) == OK ? R_MORE : rl->client_gone ? R_GONE : R_REFUSED;
     int started = pysb_session_started(rl->session);
     ap_log_rerror(APLOG_MARK, APLOG_ERR, n < 0 ? APR_FROM_OS_ERROR(errno) : 0, r,
                   "PYSB: run %s: the supervisor went away %s", rl->x->run_id,
@@ -586,7 +620,7 @@ int pysb_relay_run(pysb_req *x)
     rl->client_fd = -1;
     rl->asked = pysb_monotonic();
     pysb_admit_fill(x, &rl->admit);
-    int rc = open_run(rl);
+    int rc = open_run(rl, CONNECT_RETRY_MS, NULL);
     if (rc != OK)
         return rc;
     apr_pool_cleanup_register(r->pool, &rl->conn, close_fd_cleanup, apr_pool_cleanup_null);

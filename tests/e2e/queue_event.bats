@@ -146,6 +146,55 @@ verdicts() { status_json | jq '[.totals.verdicts[]] | add'; }
     [ "$(verdicts)" = $((ran + 2)) ] || fail "runs with a verdict: $ran -> $(verdicts)"
 }
 
+@test "[$MPM] waiters survive a launcher crash whose replacement comes late: they ask the next launcher and are served, none gets 503" {
+    fill_slots 3
+    local i lpid parent t0 secs
+    for i in 1 2 3; do
+        bg_req "$BATS_TEST_TMPDIR/k$i" "$RUN" -H "X-Who: w$i" -d format=json \
+            --data-urlencode "code=print('served $i')"
+    done
+    # a fourth waiter whose client leaves while its worker tries to reach
+    # the next launcher: noticed at once, not at the end of the retries
+    curl -s --max-time 20 -o /dev/null "$RUN" -H "X-Who: w4" --data-urlencode "code=print('w4')" 3>&- &
+    local leaver=$!
+    wait_until 3 queued_is 4 || fail "4 not queued: $(status_json)"
+    lpid=$(launcher_pid)
+    parent=$(httpd_parent)
+    local left0 reask0
+    left0=$(grep -c 'client went away, left the queue' "$H/error.log" || true)
+    reask0=$(grep -c 'the launcher went away while it waited; asking again' "$H/error.log" || true)
+    # The parent restarts a dead launcher on its once-a-second maintenance
+    # tick, after 0-1 s; held stopped, it restarts it after 2 s at least,
+    # so the waiters must try to reach the next one for more than a second.
+    kill -STOP "$parent"
+    kill -KILL "$lpid"
+    t0=$(now)
+    sleep 0.5
+    kill "$leaver"
+    wait "$leaver" || true
+    local noticed=0 left_at
+    wait_until 1 eval '[ "$(grep -c "client went away, left the queue" "$H/error.log")" -gt '"$left0"' ]' &&
+        noticed=1
+    left_at=$(elapsed "$t0")
+    sleep "$(awk -v e="$left_at" 'BEGIN{d = 2 - e; print (d > 0 ? d : 0)}')"
+    kill -CONT "$parent"
+    [ "$noticed" = 1 ] || fail "the leaver's worker did not notice while retrying"
+    bg_wait
+    secs=$(elapsed "$t0")
+    note "[$MPM] launcher killed, restarted 2 s late: the waiters answered after $secs s; a leaver noticed after $left_at s"
+    for i in 1 2 3; do
+        [ "$(cat "$BATS_TEST_TMPDIR/k$i.c")" = 200 ] ||
+            fail "waiter $i: HTTP $(cat "$BATS_TEST_TMPDIR/k$i.c") $(cat "$BATS_TEST_TMPDIR/k$i.b")"
+        jq -e --arg o "served $i" '.status == "ok" and .stdout == $o + "\n"' "$BATS_TEST_TMPDIR/k$i.b" >/dev/null ||
+            fail "waiter $i: $(cat "$BATS_TEST_TMPDIR/k$i.b")"
+    done
+    fgt "$secs" 2 || fail "answered after $secs s, before the launcher could be back"
+    [ "$(grep -c 'the launcher went away while it waited; asking again' "$H/error.log")" -ge $((reask0 + 3)) ] ||
+        fail "no re-ask in the error log"
+    wait_until 3 eval '[ -n "$(launcher_pid)" ] && [ "$(launcher_pid)" != '"$lpid"' ]' ||
+        fail "no new launcher"
+}
+
 @test "[$MPM] PySandboxQueueSize: the fifth waiter is refused at once, Retry-After from the drain rate" {
     fill_slots 2.5
     local i
