@@ -316,6 +316,22 @@ ev.set()'
     [[ $send_out == *"sender holds"* ]] || fail "the run could not lock its own /dev/null: $send_out"
 }
 
+# The host's side of the /dev/null lock: the harness itself (root, the
+# host's node) holds a write lock on byte 0 from 0.5 s to 1.0 s.
+host_locks_null() {
+    "$PY" -I -S -c 'import fcntl, os, time
+fd = os.open("/dev/null", os.O_RDWR)
+d = '"$1"' + 0.5 - time.time()
+time.sleep(max(d, 0))
+fcntl.lockf(fd, fcntl.LOCK_EX)
+time.sleep(max('"$1"' + 1.0 - time.time(), 0))'
+}
+
+@test "channel /dev/null lock with the host: a write lock the host holds on its /dev/null is not seen from a run's own node (control: an unsandboxed process sees it held)" {
+    lock_channel '"/dev/null"' os.O_RDWR fcntl.lockf
+    HOST_ACT=host_locks_null expect_channel "$recv" ""
+}
+
 @test "channel atime: the run's binds are noatime, so reading a file does not tell another run through its access time (control: it does)" {
     shared_file
     # an access time older than the mtime: relatime updates it on the next read
