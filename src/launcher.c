@@ -184,6 +184,38 @@ static conn *conns;
 static conn *dropped;        /* freed at the end of a loop round */
 static unsigned n_conns;
 static live_run *live;       /* max_runs entries, pid 0 = free */
+
+/* The clients whose runs ended lately, one entry a client (the oldest
+ * replaced): a client in a closed loop has no run for a few milliseconds
+ * between two, and is still there for fairness. */
+#define RECENT_N 8
+#define RECENT_MS 1000
+static struct { char client[PYSB_CLIENT_KEY_MAX + 1]; int64_t ended_ms; } recent[RECENT_N];
+
+static void recent_ended(const char *client, int64_t now)
+{
+    unsigned pick = 0;
+    for (unsigned i = 0; i < RECENT_N; i++) {
+        if (!strcmp(recent[i].client, client)) {
+            pick = i;
+            break;
+        }
+        if (recent[i].ended_ms < recent[pick].ended_ms)
+            pick = i;
+    }
+    snprintf(recent[pick].client, sizeof recent[pick].client, "%s", client);
+    recent[pick].ended_ms = now;
+}
+
+/* Another client than this one had a run end within RECENT_MS. */
+static int other_recent(const char *client, int64_t now)
+{
+    for (unsigned i = 0; i < RECENT_N; i++)
+        if (recent[i].ended_ms && now - recent[i].ended_ms < RECENT_MS &&
+            strcmp(recent[i].client, client))
+            return 1;
+    return 0;
+}
 static unsigned n_live;
 static pysb_admission *adm;
 static int listen_fd = -1, signal_fd = -1;
@@ -277,7 +309,8 @@ static int start_run(conn *c, const char *client, const pysb_session_start *st)
     if (lease < 0)
         return 0;
     /* A run that starts while its client has others running, and some
-     * other client has a run or a waiter, gets less CPU (nice 10: a tenth
+     * other client has a run or a waiter or had one end within the last
+     * second, gets less CPU (nice 10: a tenth
      * of a nice-0 run's share under CFS, 15 from the third on), so one
      * client's parallel runs never crowd out another client's run; with
      * the CPU free, they run as fast as any. With no other client there
@@ -287,7 +320,8 @@ static int start_run(conn *c, const char *client, const pysb_session_start *st)
      * nice) and end in wall_limit well inside their CPU limit. */
     unsigned running, waiting;
     pysb_admission_client(adm, client, &running, &waiting);
-    unsigned others = n_live - running + pysb_admission_queued(adm) - waiting;
+    unsigned others = n_live - running + pysb_admission_queued(adm) - waiting +
+                      (unsigned)other_recent(client, pysb_monotonic_ms());
     int nice = running == 0 || others == 0 ? 0 : running == 1 ? 10 : 15;
     pid_t pid = fork();
     if (pid == 0) {
@@ -415,6 +449,7 @@ static void reap_supervisors(void)
         for (unsigned i = 0; i < cfg->max_runs; i++)
             if (live[i].pid == p) {
                 pysb_admission_run_ended(adm, live[i].client, now - live[i].started_ms, now);
+                recent_ended(live[i].client, now);
                 /* Cleared by the supervisor itself, unless it died. */
                 pysb_stats_slot_clear(&stats, slot_of_uid(live[i].uid), p);
                 live[i].pid = 0;

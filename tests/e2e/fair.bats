@@ -168,6 +168,10 @@ nices_of() {
 
 @test "nice: a lone client's parallel runs all keep nice 0; with another client present, its second and third get 10 and 15" {
     local nice_code='import os, time; time.sleep(0.6); print(os.getpriority(os.PRIO_PROCESS, 0))' i
+    # the earlier tests' clients count as present for a second after their
+    # last run ended
+    wait_no_runs 10
+    sleep 1.1
     for i in 1 2 3; do
         bg_req "$BATS_TEST_TMPDIR/a$i" "$URL/open" -d format=json --data-urlencode "code=$nice_code"
     done
