@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "httpd/conf.h"
+#include "httpd/jobe.h"
 #include "httpd/parent.h"
 #include "httpd/ratelog.h"
 #include "httpd/relay.h"
@@ -178,6 +179,8 @@ static void pysb_register_hooks(apr_pool_t *p)
     ap_hook_handler(pysb_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(pysb_status_handler, NULL, NULL, APR_HOOK_MIDDLE);  /* httpd/status.c */
     pysb_status_register();
+    ap_hook_handler(pysb_jobe_handler, NULL, NULL, APR_HOOK_MIDDLE);   /* httpd/jobe.c */
+    ap_hook_post_config(pysb_jobe_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pysb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(pysb_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(pysb_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

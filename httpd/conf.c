@@ -67,6 +67,9 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     /* The key and its header name go together. */
     c->client_key = add->client_key != PYSB_UNSET ? add->client_key : base->client_key;
     c->client_header = add->client_key != PYSB_UNSET ? add->client_header : base->client_header;
+    c->jobe_cache = add->jobe_cache ? add->jobe_cache : base->jobe_cache;
+    c->jobe_cache_size = add->jobe_cache ? add->jobe_cache_size : base->jobe_cache_size;
+    c->jobe_keys = add->jobe_keys ? add->jobe_keys : base->jobe_keys;
     return c;
 }
 
@@ -127,6 +130,14 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
     e->per_client = c->per_client != PYSB_UNSET ? (unsigned)c->per_client : 0;
     e->client_key = c->client_key != PYSB_UNSET ? c->client_key : PYSB_KEY_IP;
     e->client_header = c->client_header;
+    e->jobe_cache = c->jobe_cache;
+    e->jobe_cache_size = c->jobe_cache_size;
+    e->jobe_keys = NULL;
+    if (c->jobe_keys) {
+        const char **k = apr_pcalloc(p, (c->jobe_keys->nelts + 1) * sizeof *k);
+        memcpy(k, c->jobe_keys->elts, c->jobe_keys->nelts * sizeof *k);
+        e->jobe_keys = k;
+    }
 }
 
 /* ---- directives ------------------------------------------------------- */
@@ -145,9 +156,22 @@ const char **pysb_configured_interpreters(apr_pool_t *p)
     return list;
 }
 
+/* Every Jobe file cache directory named: made at start. */
+static apr_array_header_t *jobe_cache_dirs;
+
+const char **pysb_jobe_cache_dirs(apr_pool_t *p)
+{
+    const char **list = apr_pcalloc(p, ((jobe_cache_dirs ? jobe_cache_dirs->nelts : 0) + 1) *
+                                           sizeof *list);
+    if (jobe_cache_dirs)
+        memcpy(list, jobe_cache_dirs->elts, jobe_cache_dirs->nelts * sizeof *list);
+    return list;
+}
+
 int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog, (void)ptemp;
+    jobe_cache_dirs = apr_array_make(pconf, 2, sizeof(const char *));
     configured_interpreters = apr_array_make(pconf, 4, sizeof(const char *));
     APR_ARRAY_PUSH(configured_interpreters, const char *) = default_argv[0];
     return OK;
@@ -398,6 +422,49 @@ static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+/* PySandboxJobeFileCache DIR SIZE: an absolute, normalised path whose
+ * parent exists (the httpd parent makes DIR itself, 0700 for the User). */
+static const char *set_jobe_cache(cmd_parms *cmd, void *dv, const char *dir, const char *size)
+{
+    pysb_dir_conf *c = dv;
+    struct stat st;
+    apr_uint64_t v = 0;
+    const char *err = parse_size_arg(cmd, size, &v);
+    if (err)
+        return err;
+    size_t n = strlen(dir);
+    if (dir[0] != '/' || n < 2 || dir[n - 1] == '/' || strstr(dir, "/../") ||
+        strstr(dir, "/./") || strstr(dir, "//") || (n >= 3 && !strcmp(dir + n - 3, "/..")))
+        return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: an absolute, normalised "
+                            "path is required", dir);
+    char *parent = apr_pstrndup(cmd->pool, dir, (apr_size_t)(strrchr(dir, '/') - dir));
+    if (stat(parent[0] ? parent : "/", &st) != 0 || !S_ISDIR(st.st_mode))
+        return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: its parent directory %s "
+                            "does not exist", dir, parent);
+    if (v < 1024)
+        return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: the size must be at least 1K",
+                            size);
+    c->jobe_cache = apr_pstrdup(cmd->pool, dir);
+    c->jobe_cache_size = v;
+    APR_ARRAY_PUSH(jobe_cache_dirs, const char *) = c->jobe_cache;
+    return NULL;
+}
+
+/* PySandboxJobeApiKey KEY…: the X-API-KEY values accepted here. */
+static const char *add_jobe_key(cmd_parms *cmd, void *dv, const char *arg)
+{
+    pysb_dir_conf *c = dv;
+    if (!*arg || strlen(arg) > 200)
+        return "PySandboxJobeApiKey: a key is 1 to 200 characters";
+    for (const char *p = arg; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return "PySandboxJobeApiKey: a key is printable ASCII without spaces";
+    if (!c->jobe_keys)
+        c->jobe_keys = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(c->jobe_keys, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 static const char *set_max_runs(cmd_parms *cmd, void *dv, const char *arg)
 {
     (void)dv;
@@ -485,6 +552,10 @@ const command_rec pysb_cmds[] = {
                    "what names a client: ip (default), user, or header NAME"),
     AP_INIT_TAKE1("PySandboxQueueSize", set_queue_size, NULL, RSRC_CONF,
                   "requests that may wait for a run slot, server-wide (default 16 x MaxRuns)"),
+    AP_INIT_TAKE2("PySandboxJobeFileCache", set_jobe_cache, NULL, OR_ALL,
+                  "DIR SIZE: the Jobe API's file cache (PUT/HEAD files, file_list)"),
+    AP_INIT_ITERATE("PySandboxJobeApiKey", add_jobe_key, NULL, OR_ALL,
+                    "X-API-KEY values the Jobe API accepts (none: no key needed)"),
     AP_INIT_TAKE1("PySandboxSocket", set_socket, NULL, RSRC_CONF,
                   "the launcher's socket (default DefaultRuntimeDir/pysandbox.<pid>.sock)"),
     AP_INIT_TAKE1("PySandboxMaxRuns", set_max_runs, NULL, RSRC_CONF,

@@ -40,6 +40,9 @@ typedef struct pysb_dir_conf {
     int per_client;                 /* PySandboxMaxRunsPerClient; 0: off */
     int client_key;                 /* PySandboxClientKey: PYSB_KEY_* */
     const char *client_header;      /* ... header NAME */
+    const char *jobe_cache;         /* PySandboxJobeFileCache DIR; NULL: unset */
+    apr_uint64_t jobe_cache_size;   /* ... SIZE */
+    apr_array_header_t *jobe_keys;  /* PySandboxJobeApiKey, const char *; NULL: unset */
 } pysb_dir_conf;
 
 /* What names a client for PySandboxMaxRunsPerClient. */
@@ -62,6 +65,9 @@ typedef struct pysb_effective {
     unsigned per_client;            /* 0: no share */
     int client_key;                 /* PYSB_KEY_* */
     const char *client_header;      /* for PYSB_KEY_HEADER */
+    const char *jobe_cache;         /* the Jobe file cache; NULL: none */
+    apr_uint64_t jobe_cache_size;
+    const char *const *jobe_keys;   /* NULL-ended; NULL: no key needed */
 } pysb_effective;
 
 /* The defaults of the admission directives. */
@@ -84,6 +90,10 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
 /* Every interpreter the configuration names, and the default, NULL-ended
  * in p: the launcher compiles the bootstrap once for each. */
 const char **pysb_configured_interpreters(apr_pool_t *p);
+
+/* Every PySandboxJobeFileCache directory of this reading, NULL-ended in
+ * p (the httpd parent makes each one for the User at start). */
+const char **pysb_jobe_cache_dirs(apr_pool_t *p);
 
 /* The server's values, defaults filled in. */
 const char *pysb_srv_socket_path(apr_pool_t *p, const pysb_srv_conf *sc);

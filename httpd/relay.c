@@ -47,7 +47,8 @@ typedef struct relay {
                                      last flush */
     int           client_gone;
     pysb_session *session;
-    pysb_render  *render;
+    pysb_render  *render;         /* NULL when collecting */
+    pysb_collected *collect;      /* the caller's, or NULL */
     double        deadline;       /* for a slot, then for RESULT */
     pysb_admit    admit;          /* as asked (waited_ms grows on a re-ask) */
     double        asked;          /* the first ADMIT: the wait began */
@@ -322,7 +323,7 @@ static void on_queued(relay *rl, const pysb_event *ev)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, "PYSB: run %s: waiting, %u of %u",
                   rl->x->run_id, ev->position, ev->queued);
     rl->deadline = rl->asked + rl->admit.queue_timeout_ms / 1000.0 + RESULT_GRACE_SEC;
-    if (rl->x->format == PYSB_FMT_SSE) {
+    if (rl->x->format == PYSB_FMT_SSE && !rl->collect) {
         open_response(rl);
         if (pysb_render_queued(rl->render, ev->position, ev->queued) < 0)
             rl->client_gone = 1;
@@ -374,12 +375,15 @@ static void on_result(relay *rl, const pysb_result *res)
 {
     request_rec *r = rl->r;
     set_notes(r, res);
-    if (res->status == PYSB_INTERNAL_ERROR) {
+    if (res->status == PYSB_INTERNAL_ERROR)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: internal error: %s",
                       rl->x->run_id, res->error);
-        if (!rl->headers_out)
-            r->status = HTTP_INTERNAL_SERVER_ERROR;
+    if (rl->collect) {
+        rl->collect->res = *res;
+        return;
     }
+    if (res->status == PYSB_INTERNAL_ERROR && !rl->headers_out)
+        r->status = HTTP_INTERNAL_SERVER_ERROR;
     pysb_verdict_set(r, res);   /* headers too, if none went out (json) */
     if (pysb_render_result(rl->render, res) < 0 && !rl->client_gone) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: out of memory rendering it",
@@ -387,6 +391,15 @@ static void on_result(relay *rl, const pysb_result *res)
         if (!rl->headers_out)
             r->status = HTTP_INTERNAL_SERVER_ERROR;
     }
+}
+
+/* Output for the caller: kept whole (the supervisor's cap bounds it). */
+static void collect_output(relay *rl, const pysb_event *ev)
+{
+    pysb_membuf *m = ev->stream == PYSB_STDERR ? &rl->collect->err : &rl->collect->out;
+    if (pysb_membuf_append(m, ev->data, ev->len) < 0)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), rl->r,
+                      "PYSB: run %s: keeping its output", rl->x->run_id);
 }
 
 /* ---- the loop ------------------------------------------------------------ */
@@ -409,10 +422,13 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
         pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "the launcher refused the run: %s", ev->data);
         return R_REFUSED;
     case PYSB_EV_STARTED:
-        on_started(rl);
+        if (!rl->collect)
+            on_started(rl);
         break;
     case PYSB_EV_OUTPUT:
-        if (pysb_render_output(rl->render, ev->stream, ev->data, ev->len) < 0)
+        if (rl->collect)
+            collect_output(rl, ev);
+        else if (pysb_render_output(rl->render, ev->stream, ev->data, ev->len) < 0)
             rl->client_gone = 1;
         break;
     case PYSB_EV_RESULT:
@@ -583,16 +599,21 @@ static relay_end relay_loop(relay *rl)
     }
 }
 
+static void unknown_result(relay *rl, pysb_result *res, const char *why)
+{
+    memset(res, 0, sizeof *res);
+    res->status = PYSB_INTERNAL_ERROR;
+    res->exit_code = -1;
+    res->limits = rl->x->run.limits;
+    apr_cpystrn(res->run_id, rl->x->run_id, sizeof res->run_id);
+    apr_cpystrn(res->error, why, sizeof res->error);
+}
+
 /* A run whose end we could not learn: said in the format at hand. */
 static void end_unknown(relay *rl)
 {
     pysb_result res;
-    memset(&res, 0, sizeof res);
-    res.status = PYSB_INTERNAL_ERROR;
-    res.exit_code = -1;
-    res.limits = rl->x->run.limits;
-    apr_cpystrn(res.run_id, rl->x->run_id, sizeof res.run_id);
-    apr_cpystrn(res.error, "the run's supervisor failed", sizeof res.error);
+    unknown_result(rl, &res, "the run's supervisor failed");
     on_result(rl, &res);
 }
 
@@ -603,6 +624,9 @@ static void end_gone(relay *rl, int stopping)
     request_rec *r = rl->r;
     close_fd_cleanup(&rl->conn);
     apr_table_setn(r->notes, "pysandbox-status", "cancelled");
+    if (rl->collect)
+        unknown_result(rl, &rl->collect->res, stopping ? "httpd is stopping"
+                                                       : "the client went away");
     if (!stopping)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: run %s: client went away, %s",
                       rl->x->run_id, pysb_session_admitted(rl->session) ? "run killed"
@@ -610,12 +634,21 @@ static void end_gone(relay *rl, int stopping)
     r->connection->aborted = 1;
 }
 
-int pysb_relay_run(pysb_req *x)
+static apr_status_t collected_cleanup(void *data)
+{
+    pysb_collected *c = data;
+    pysb_membuf_free(&c->out);
+    pysb_membuf_free(&c->err);
+    return APR_SUCCESS;
+}
+
+static int relay_run(pysb_req *x, pysb_collected *collect)
 {
     request_rec *r = x->r;
     relay *rl = apr_pcalloc(r->pool, sizeof *rl);
     rl->x = x;
     rl->r = r;
+    rl->collect = collect;
     rl->conn = -1;
     rl->client_fd = -1;
     rl->asked = pysb_monotonic();
@@ -627,11 +660,16 @@ int pysb_relay_run(pysb_req *x)
     rl->session = apr_pcalloc(r->pool, sizeof *rl->session);
     pysb_session_init(rl->session, rl->conn);
     apr_pool_cleanup_register(r->pool, rl->session, session_cleanup, apr_pool_cleanup_null);
-    const pysb_sink sink = { sink_write, sink_flush, rl };
-    rl->render = pysb_render_new(x->format, &sink);
-    if (!rl->render)
-        return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    apr_pool_cleanup_register(r->pool, rl->render, render_cleanup, apr_pool_cleanup_null);
+    if (collect) {
+        memset(collect, 0, sizeof *collect);
+        apr_pool_cleanup_register(r->pool, collect, collected_cleanup, apr_pool_cleanup_null);
+    } else {
+        const pysb_sink sink = { sink_write, sink_flush, rl };
+        rl->render = pysb_render_new(x->format, &sink);
+        if (!rl->render)
+            return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        apr_pool_cleanup_register(r->pool, rl->render, render_cleanup, apr_pool_cleanup_null);
+    }
     /* Until the launcher answers; QUEUED and GO move it. */
     rl->deadline = rl->asked + RESULT_GRACE_SEC;
     if ((rc = ask_slot(rl)) != OK)
@@ -645,4 +683,14 @@ int pysb_relay_run(pysb_req *x)
     else if (end == R_GONE || end == R_STOPPING)
         end_gone(rl, end == R_STOPPING);
     return OK;
+}
+
+int pysb_relay_run(pysb_req *x)
+{
+    return relay_run(x, NULL);
+}
+
+int pysb_relay_collect(pysb_req *x, pysb_collected *c)
+{
+    return relay_run(x, c);
 }

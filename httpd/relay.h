@@ -20,9 +20,27 @@
 #define PYSB_HTTPD_RELAY_H
 
 #include "httpd/request.h"
+#include "src/membuf.h"
+#include "src/result.h"
 
 /* OK once the run's response is written (or the client left), else a
  * refusal's status. */
 int pysb_relay_run(pysb_req *x);
+
+/* A run whose output and verdict are the caller's to answer with (the
+ * Jobe API), not streamed to the client: the same conversation, the same
+ * watch of the client, no response written. */
+typedef struct pysb_collected {
+    pysb_membuf out, err;       /* stdout and stderr as relayed, within
+                                   the run's output cap */
+    pysb_result res;            /* the verdict; internal_error when the
+                                   run's end could not be learnt or the
+                                   client left */
+} pysb_collected;
+
+/* OK once c->res is set (c's buffers live until the request's end), else a
+ * refusal's status (recorded with pysb_fail/pysb_unavailable, as for
+ * pysb_relay_run: 503 when no run slot or no launcher, 500). */
+int pysb_relay_collect(pysb_req *x, pysb_collected *c);
 
 #endif

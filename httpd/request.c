@@ -74,12 +74,8 @@ static void set_field(pysb_req *x, const char *name, apr_size_t name_len,
 
 /* ---- the encodings ----------------------------------------------------- */
 
-/* The body, chunk by chunk as httpd's input filters give it, to each(),
- * up to cap bytes in all. OK, 413 past cap, each()'s refusal, or a status
- * httpd's input filters chose (LimitRequestBody) with no reason recorded. */
-typedef int (*chunk_fn)(void *ctx, const char *p, size_t n);
-
-static int read_chunks(pysb_req *x, apr_size_t cap, chunk_fn each, void *ctx)
+/* The body to each(), within cap: see request.h. */
+int pysb_read_body(pysb_req *x, apr_size_t cap, pysb_chunk_fn each, void *ctx)
 {
     request_rec *r = x->r;
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -135,7 +131,7 @@ static apr_status_t membuf_cleanup(void *data)
 /* A buffer for the body (or a value) that lives as long as the request,
  * in a mapping of its own: returned to the kernel at the request's end,
  * never parked in malloc's arenas or the pool allocator's free lists. */
-static pysb_membuf *request_membuf(request_rec *r)
+pysb_membuf *pysb_request_membuf(request_rec *r)
 {
     pysb_membuf *m = apr_pcalloc(r->pool, sizeof *m);
     apr_pool_cleanup_register(r->pool, m, membuf_cleanup, apr_pool_cleanup_null);
@@ -257,7 +253,7 @@ static int read_decoded(pysb_req *x, pysb_body_kind kind, apr_size_t cap)
     if (!dc->d)
         return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     apr_pool_cleanup_register(x->r->pool, dc->d, bodydec_cleanup, apr_pool_cleanup_null);
-    int rc = read_chunks(x, cap, decoded_chunk, dc);
+    int rc = pysb_read_body(x, cap, decoded_chunk, dc);
     if (rc != OK)
         return rc;
     if ((rc = pysb_bodydec_end(dc->d)) != 0)
@@ -411,8 +407,8 @@ int pysb_read_request(pysb_req *x)
     }
     if (kind == BODY_RAW) {
         raw *rw = apr_pcalloc(r->pool, sizeof *rw);
-        *rw = (raw){ { x, request_membuf(r) }, 0, (size_t)x->e.loc.max_code };
-        if ((rc = read_chunks(x, cap, raw_chunk, rw)) != OK)
+        *rw = (raw){ { x, pysb_request_membuf(r) }, 0, (size_t)x->e.loc.max_code };
+        if ((rc = pysb_read_body(x, cap, raw_chunk, rw)) != OK)
             return rc;
         if (rw->total > rw->keep)
             pysb_fields_set_oversize(&x->f, "code", 4, rw->total);
@@ -425,14 +421,14 @@ int pysb_read_request(pysb_req *x)
     if (pysb_multipart_boundary(ct, &boundary, &err) < 0)
         return pysb_fail(x, HTTP_BAD_REQUEST, "%s", err);
     whole *w = apr_pcalloc(r->pool, sizeof *w);
-    *w = (whole){ x, request_membuf(r) };
+    *w = (whole){ x, pysb_request_membuf(r) };
     /* the declared size at once, rather than doublings */
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t declared;
     if (cl && ap_parse_strict_length(&declared, cl) && (apr_uint64_t)declared <= cap &&
         pysb_membuf_reserve(w->m, (size_t)declared) < 0)
         return out_of_memory(x);
-    if ((rc = read_chunks(x, cap, whole_chunk, w)) != OK)
+    if ((rc = pysb_read_body(x, cap, whole_chunk, w)) != OK)
         return rc;
     return read_multipart(x, pysb_membuf_data(w->m), w->m->len, boundary);
 }

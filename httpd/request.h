@@ -22,6 +22,7 @@
 
 #include "httpd/conf.h"
 #include "src/fields.h"
+#include "src/membuf.h"
 #include "src/render.h"
 
 typedef struct pysb_req {
@@ -53,6 +54,17 @@ int pysb_unavailable(pysb_req *x, const char *fmt, ...)
  * refusal's status (400, 413, 415), or a status httpd's input filters
  * answered already (no reason recorded). */
 int pysb_read_request(pysb_req *x);
+
+/* The body, chunk by chunk as httpd's input filters give it, to each(),
+ * up to cap bytes in all. OK, 413 past cap (reason recorded), each()'s
+ * refusal, or a status httpd's input filters chose (LimitRequestBody)
+ * with no reason recorded. For handlers whose bodies are not fields. */
+typedef int (*pysb_chunk_fn)(void *ctx, const char *p, size_t n);
+int pysb_read_body(pysb_req *x, apr_size_t cap, pysb_chunk_fn each, void *ctx);
+
+/* A buffer that lives as long as r, in a mapping of its own (returned to
+ * the kernel at the request's end). */
+pysb_membuf *pysb_request_membuf(request_rec *r);
 
 /* Before a refusal on an HTTP/2 stream: what is left of the body (up to
  * 1 MiB) read and dropped, so that the answer is not raced by a reset. */

@@ -1,0 +1,404 @@
+/* jobe.c — SetHandler pysandbox-jobe: routes, the API key, the file cache's
+ * PUT and HEAD, runs and languages through the module's run path.
+ *
+ * Contract: see jobe.h. */
+#include "httpd/jobe.h"
+
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "apr_strings.h"
+#include "unixd.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd/conf.h"
+#include "httpd/relay.h"
+#include "httpd/request.h"
+#include "src/bodydec.h"
+#include "src/jobe.h"
+#include "src/jobecache.h"
+
+APLOG_USE_MODULE(pysandbox);
+
+/* The largest file the cache takes (and a run pulls in), within its size. */
+#define FILE_MAX (16u << 20)
+
+/* ---- answers ------------------------------------------------------------ */
+
+/* status with body (malloc'd, freed here; NULL: none) as Jobe's JSON.
+ * Returns DONE: every step that answers returns DONE, anything else is
+ * httpd's status to answer with. */
+static int reply(pysb_req *x, int status, char *body, size_t len)
+{
+    request_rec *r = x->r;
+    r->status = status;
+    if (body) {
+        ap_set_content_type(r, "application/json; charset=UTF-8");
+        if (!r->header_only)
+            ap_rwrite(body, (int)len, r);
+        free(body);
+    }
+    return DONE;
+}
+
+/* A refusal: its text as a JSON string, logged at info (error for 5xx). */
+static int refuse(pysb_req *x, int status, const char *text)
+{
+    size_t len;
+    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_INFO, 0, x->r, "PYSB: jobe: %d %s",
+                  status, text);
+    apr_table_setn(x->r->notes, "pysandbox-status", status >= 500 ? "unavailable" : "refused");
+    char *body = pysb_jobe_string(text, &len);
+    return body ? reply(x, status, body, len) : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* What a step recorded with pysb_fail, or httpd's own status. */
+static int refuse_recorded(pysb_req *x, int rc)
+{
+    return x->why ? refuse(x, x->status, x->why) : rc;
+}
+
+/* No such route (or method): 404 with "" as Jobe. */
+static int no_route(pysb_req *x)
+{
+    apr_table_setn(x->r->notes, "pysandbox-status", "refused");
+    return reply(x, HTTP_NOT_FOUND, strdup("\"\""), 2);
+}
+
+/* ---- the API key ---------------------------------------------------------- */
+
+/* Equal strings, in time that does not depend on where they differ. */
+static int same_key(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned char d = la != lb;
+    for (size_t i = 0; i < la; i++)
+        d |= (unsigned char)a[i] ^ (unsigned char)b[i % (lb ? lb : 1)];
+    return d == 0;
+}
+
+/* 1 when the request lacks a key it needs: the 403 is written. */
+static int key_refused(pysb_req *x)
+{
+    const char *const *keys = x->e.jobe_keys;
+    if (!keys)
+        return 0;
+    const char *given = apr_table_get(x->r->headers_in, "X-API-KEY");
+    if (!given)
+        return refuse(x, HTTP_FORBIDDEN, "Missing API key"), 1;
+    int ok = 0;
+    for (size_t i = 0; keys[i]; i++)
+        ok |= same_key(given, keys[i]);
+    return ok ? 0 : (refuse(x, HTTP_FORBIDDEN, "Unknown API key"), 1);
+}
+
+/* ---- bodies ----------------------------------------------------------------- */
+
+/* What a body is read into: a buffer, or a decoder; bytes seen. */
+typedef struct {
+    pysb_req     *x;
+    pysb_membuf  *m;
+    pysb_bodydec *d;
+    size_t        got;
+} body_ctx;
+
+static int keep_chunk(void *ctx, const char *p, size_t n)
+{
+    body_ctx *b = ctx;
+    if (pysb_membuf_append(b->m, p, n) == 0)
+        return OK;
+    return pysb_fail(b->x, HTTP_INTERNAL_SERVER_ERROR, "Server exception (out of memory)");
+}
+
+/* The whole body, up to cap bytes, into a buffer of the request's. */
+static int read_whole(pysb_req *x, apr_size_t cap, pysb_membuf **out)
+{
+    body_ctx b = { .x = x, .m = pysb_request_membuf(x->r) };
+    *out = b.m;
+    return pysb_read_body(x, cap, keep_chunk, &b);
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static apr_size_t file_max(const pysb_req *x)
+{
+    return x->e.jobe_cache_size < FILE_MAX ? (apr_size_t)x->e.jobe_cache_size : FILE_MAX;
+}
+
+typedef struct {
+    pysb_req   *x;
+    apr_size_t  cap;
+    const char *contents;
+    size_t      len, over;
+    int         is_string, seen;
+} put_body;
+
+static size_t put_cap(void *ctx, const char *name, size_t len)
+{
+    put_body *pb = ctx;
+    return len == strlen("file_contents") && !memcmp(name, "file_contents", len) ? pb->cap : 0;
+}
+
+static void put_field(void *ctx, const char *name, size_t name_len, pysb_value_kind kind,
+                      const char *value, size_t len, size_t over)
+{
+    put_body *pb = ctx;
+    if (put_cap(ctx, name, name_len) == 0)
+        return;
+    pb->seen = 1;
+    pb->is_string = kind == PYSB_VAL_STRING;
+    pb->contents = value;
+    pb->len = len;
+    pb->over = over;
+}
+
+static int put_chunk(void *ctx, const char *p, size_t n)
+{
+    body_ctx *b = ctx;
+    int rc = pysb_bodydec_feed(b->d, p, n);
+    b->got += n;
+    return rc ? pysb_fail(b->x, rc, "put: %s", pysb_bodydec_error(b->d)) : OK;
+}
+
+static apr_status_t bodydec_cleanup(void *data)
+{
+    pysb_bodydec_free(data);
+    return APR_SUCCESS;
+}
+
+static int put_file(pysb_req *x, const char *id)
+{
+    request_rec *r = x->r;
+    char size[32];
+    if (!x->e.jobe_cache)
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR,
+                      apr_psprintf(r->pool, "put: failed to write file %s to cache "
+                                   "(no PySandboxJobeFileCache here)", id));
+    put_body pb = { .x = x, .cap = file_max(x) / 3 * 4 + file_max(x) / 16 + 64 };
+    const pysb_body_sink sink = { put_cap, put_field, &pb };
+    pysb_bodydec *d = pysb_bodydec_new(PYSB_BODY_JSON, &sink, 64, 4);
+    if (!d)
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "put: out of memory");
+    apr_pool_cleanup_register(r->pool, d, bodydec_cleanup, apr_pool_cleanup_null);
+    body_ctx b = { .x = x, .d = d };
+    int rc = pysb_read_body(x, pb.cap + 4096, put_chunk, &b);
+    if (rc == OK && b.got && (rc = pysb_bodydec_end(d)) != 0)
+        pysb_fail(x, rc, "put: %s", pysb_bodydec_error(d));
+    pysb_format_size(file_max(x), size, sizeof size);
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE || pb.over)
+        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                      apr_psprintf(r->pool, "put: file %s is larger than this server's file "
+                                   "cache takes (%s)", id, size));
+    if (rc != OK)
+        return refuse_recorded(x, rc);
+    if (!pb.seen || !pb.is_string)
+        return refuse(x, HTTP_BAD_REQUEST, "put: missing file_contents parameter");
+    unsigned char *data = apr_palloc(r->pool, pb.len / 4 * 3 + 4);
+    long n = pysb_jobe_base64(pb.contents, pb.len, data);
+    if (n < 0)
+        return refuse(x, HTTP_BAD_REQUEST,
+                      apr_psprintf(r->pool, "put: contents of file %s are not valid base-64", id));
+    if ((apr_size_t)n > file_max(x))
+        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                      apr_psprintf(r->pool, "put: file %s is larger than this server's file "
+                                   "cache takes (%s)", id, size));
+    if (pysb_jobe_cache_put(x->e.jobe_cache, x->e.jobe_cache_size, id, data, (size_t)n) < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
+                      "PYSB: jobe: writing %s/%s", x->e.jobe_cache, id);
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR,
+                      apr_psprintf(r->pool, "put: failed to write file %s to cache", id));
+    }
+    apr_table_setn(r->notes, "pysandbox-status", "stored");
+    return reply(x, HTTP_NO_CONTENT, NULL, 0);
+}
+
+static int head_file(pysb_req *x, const char *id)
+{
+    int hit = x->e.jobe_cache && pysb_jobe_cache_has(x->e.jobe_cache, id);
+    apr_table_setn(x->r->notes, "pysandbox-status", hit ? "cached" : "not-cached");
+    return reply(x, hit ? HTTP_NO_CONTENT : HTTP_NOT_FOUND, NULL, 0);
+}
+
+/* Every file of the run's file_list in the cache (each noted as used),
+ * before a run slot is taken; Jobe's 404 when one is not. */
+static int check_files(pysb_req *x, const pysb_jobe_run *run)
+{
+    for (size_t i = 0; i < run->nfiles; i++)
+        if (!x->e.jobe_cache || !pysb_jobe_cache_has(x->e.jobe_cache, run->files[i].id))
+            return refuse(x, HTTP_NOT_FOUND,
+                          "One or more of the specified files is missing/unavailable");
+    if (run->nfiles)
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR,
+                      "Server exception (file_list needs a run scratch directory, which this "
+                      "build of mod_pysandbox does not have yet)");
+    return OK;
+}
+
+/* ---- runs --------------------------------------------------------------------- */
+
+/* A collected run of code with stdin: OK with c filled, or a refusal's
+ * status with x->status and x->why set (503 when no slot). */
+static int run_code(pysb_req *x, const char *code, size_t code_len, const char *in,
+                    size_t in_len, const pysb_limits *limits, pysb_collected *c)
+{
+    x->run.limits = *limits;
+    x->run.code = code;
+    x->run.code_len = code_len;
+    x->run.stdin_data = in;
+    x->run.stdin_len = in_len;
+    return pysb_relay_collect(x, c);
+}
+
+static apr_status_t run_free(void *data)
+{
+    pysb_jobe_run_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t free_cleanup(void *data)
+{
+    free(data);
+    return APR_SUCCESS;
+}
+
+static int post_run(pysb_req *x)
+{
+    request_rec *r = x->r;
+    const pysb_location *loc = &x->e.loc;
+    pysb_membuf *body;
+    /* JSON may spell a byte in six (\u0000): room for the largest code
+     * and stdin, and the rest of a run_spec. */
+    int rc = read_whole(x, 6 * (loc->max_code + loc->max_stdin) + 65536, &body);
+    if (rc != OK)
+        return refuse_recorded(x, rc);
+    pysb_jobe_run *run = apr_pcalloc(r->pool, sizeof *run);
+    char why[1024];
+    rc = pysb_jobe_parse_run(pysb_membuf_data(body), body->len, loc, run, why, sizeof why);
+    apr_pool_cleanup_register(r->pool, run, run_free, apr_pool_cleanup_null);
+    if (rc)
+        return refuse(x, rc, why);
+    if ((rc = check_files(x, run)) != OK)
+        return rc;  /* DONE: answered */
+    size_t len;
+    char *program = pysb_jobe_program(run, &len);
+    if (!program)
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "Server exception (out of memory)");
+    apr_pool_cleanup_register(r->pool, program, free_cleanup, apr_pool_cleanup_null);
+    pysb_collected *c = apr_pcalloc(r->pool, sizeof *c);
+    rc = run_code(x, program, len, run->input, run->input_len, &run->limits, c);
+    char *out;
+    if (rc == HTTP_SERVICE_UNAVAILABLE || rc == HTTP_TOO_MANY_REQUESTS) {
+        /* Jobe's overload: 200 with outcome 21, so CodeRunner says so. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: jobe: outcome 21: %s", x->why);
+        apr_table_unset(r->err_headers_out, "Retry-After");
+        apr_table_setn(r->notes, "pysandbox-status", "overload");
+        out = pysb_jobe_overload(&len);
+    } else if (rc != OK) {
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR,
+                      apr_psprintf(r->pool, "Server exception (%s)", x->why ? x->why : "no run"));
+    } else {
+        out = pysb_jobe_result(&c->res, pysb_membuf_data(&c->out), c->out.len,
+                               pysb_membuf_data(&c->err), c->err.len, &len);
+    }
+    if (!out)
+        return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "Server exception (out of memory)");
+    return reply(x, HTTP_OK, out, len);
+}
+
+/* ---- languages ------------------------------------------------------------------ */
+
+/* The interpreter's version, learnt once per process by a run of it (the
+ * module's workers never start programs of their own). */
+static pthread_mutex_t version_lock = PTHREAD_MUTEX_INITIALIZER;
+static char version_of[256], version[32];
+
+static int interpreter_version(pysb_req *x, char *buf, size_t len)
+{
+    static const char code[] = "import sys\nprint('%d.%d.%d' % sys.version_info[:3])\n";
+    pthread_mutex_lock(&version_lock);
+    int known = version[0] && !strcmp(version_of, x->e.argv[0]);
+    if (known)
+        apr_cpystrn(buf, version, len);
+    pthread_mutex_unlock(&version_lock);
+    if (known)
+        return 1;
+    pysb_collected *c = apr_pcalloc(x->r->pool, sizeof *c);
+    if (run_code(x, code, sizeof code - 1, NULL, 0, &x->e.loc.def, c) != OK ||
+        c->res.status != PYSB_OK || c->out.len < 2 || c->out.len >= len)
+        return 0;
+    apr_cpystrn(buf, pysb_membuf_data(&c->out), c->out.len);    /* without the \n */
+    if (strspn(buf, "0123456789.") != strlen(buf))
+        return 0;
+    pthread_mutex_lock(&version_lock);
+    apr_cpystrn(version_of, x->e.argv[0], sizeof version_of);
+    apr_cpystrn(version, buf, sizeof version);
+    pthread_mutex_unlock(&version_lock);
+    return 1;
+}
+
+static int get_languages(pysb_req *x)
+{
+    char v[32];
+    size_t len;
+    char *body;
+    if (interpreter_version(x, v, sizeof v)) {
+        body = pysb_jobe_languages(v, &len);
+    } else {
+        /* Jobe leaves out a language whose version it cannot learn. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, x->r,
+                      "PYSB: jobe: the version of %s could not be learnt: %s", x->e.argv[0],
+                      x->why ? x->why : "its run failed");
+        body = strdup("[]");
+        len = 2;
+    }
+    apr_table_setn(x->r->notes, "pysandbox-status", "languages");
+    return body ? reply(x, HTTP_OK, body, len) : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* ---- the handler ---------------------------------------------------------------- */
+
+int pysb_jobe_handler(request_rec *r)
+{
+    if (!r->handler || strcmp(r->handler, "pysandbox-jobe"))
+        return DECLINED;
+    pysb_req *x = pysb_req_new(r);
+    char id[PYSB_JOBE_ID_MAX + 1];
+    pysb_jobe_route route = pysb_jobe_route_of(r->uri, id);
+    int m = r->method_number, head = m == M_GET && r->header_only;
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PUT);
+    int ok = (route == PYSB_JOBE_LANGUAGES && m == M_GET && !head) ||
+             (route == PYSB_JOBE_RUNS && m == M_POST) ||
+             (route == PYSB_JOBE_FILE && (m == M_PUT || head));
+    if (!ok)
+        return no_route(x), OK;
+    int rc = DONE;
+    if (!key_refused(x))
+        rc = route == PYSB_JOBE_LANGUAGES ? get_languages(x)
+             : route == PYSB_JOBE_RUNS    ? post_run(x)
+             : head                       ? head_file(x, id)
+                                          : put_file(x, id);
+    return rc == DONE ? OK : rc;
+}
+
+int pysb_jobe_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *s)
+{
+    (void)plog;
+    (void)pconf;
+    const char **dirs = pysb_jobe_cache_dirs(ptemp);
+    for (size_t i = 0; dirs[i]; i++) {
+        char err[512];
+        if (pysb_jobe_cache_prepare(dirs[i], ap_unixd_config.user_id, ap_unixd_config.group_id,
+                                    err, sizeof err) < 0) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "PYSB: PySandboxJobeFileCache: %s", err);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}

@@ -1,0 +1,47 @@
+/* jobecache.h — the file cache of the Jobe API (PUT/HEAD files/ID and a
+ * run's file_list): one directory, a size cap, least recently used files
+ * evicted first.
+ *
+ * Contract: a file is DIR/ID (ID [A-Za-z0-9]{1,200}: no path can be
+ * formed from it). A put writes a temporary file in DIR (O_EXCL, 0600) and
+ * renames it over DIR/ID, so a reader sees the old file or the new one,
+ * never a part; then, holding an exclusive flock on DIR/.lock, it deletes
+ * the least recently used files until the sizes add up to the cap at most
+ * (never the one just put), and temporary files of writers that died more
+ * than an hour ago. "Used" is the file's mtime: set by the put and by every
+ * hit of pysb_jobe_cache_has and pysb_jobe_cache_read (atime is not
+ * reliable under relatime). Every httpd child shares the directory; the
+ * lock serializes evictions between them. The directory belongs to the
+ * httpd User, mode 0700: runs have their own uids (and Landlock), so no run
+ * can reach it. No Apache headers. */
+#ifndef PYSB_JOBECACHE_H
+#define PYSB_JOBECACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "membuf.h"
+
+/* Makes dir (and no parent) if missing, mode 0700, owned by uid:gid, and
+ * checks an existing one is a directory. For the httpd parent (root) at
+ * start. Returns 0, or -1 with a reason. */
+int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* Stores data as file id. Returns 0; -1 with errno EFBIG when len is over
+ * cap (nothing stored), or another errno when writing failed. */
+int pysb_jobe_cache_put(const char *dir, uint64_t cap, const char *id, const void *data,
+                        size_t len);
+
+/* 1 when file id is cached (its use noted), 0 when not. */
+int pysb_jobe_cache_has(const char *dir, const char *id);
+
+/* The contents of file id appended to out, at most max bytes (its use
+ * noted). Returns 0; -1 with errno ENOENT when it is not cached, EFBIG
+ * when it is larger than max, or what reading said. */
+int pysb_jobe_cache_read(const char *dir, const char *id, size_t max, pysb_membuf *out);
+
+/* The bytes the cache holds now (its files, not the lock or temporaries). */
+uint64_t pysb_jobe_cache_usage(const char *dir);
+
+#endif
