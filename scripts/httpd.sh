@@ -4,6 +4,7 @@
 # ever signalled, by pid.
 #
 #   scripts/httpd.sh start DIR PORT [MPM] [EXTRA_CONF_FILE]   start, wait until it answers
+#                                          (@DIR@ in EXTRA_CONF_FILE is DIR)
 #   scripts/httpd.sh stop DIR                                  stop it and wait for it to go
 #   scripts/httpd.sh free-port                                 print a free loopback port
 #
@@ -27,7 +28,8 @@ start() {
     chmod -R a+rX "$dir/www"
     chmod 755 "$dir" "$dir/run"
     local extra_text="" tls_port=${HTTPD_TLS_PORT:-}
-    [ -n "$extra" ] && extra_text=$(cat "$extra")
+    # @DIR@ in the extra text too: a file of the test's own httpd directory
+    [ -n "$extra" ] && extra_text=$(sed -e "s|@DIR@|$dir|g" "$extra")
     if [ -n "$tls_port" ]; then
         [ -s "$dir/tls.crt" ] || make_cert "$dir"
         extra_text="$(sed -e "s|@DIR@|$dir|g" -e "s|@TLS_PORT@|$tls_port|g" \
