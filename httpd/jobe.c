@@ -225,18 +225,33 @@ static int head_file(pysb_req *x, const char *id)
     return reply(x, hit ? HTTP_NO_CONTENT : HTTP_NOT_FOUND, NULL, 0);
 }
 
-/* Every file of the run's file_list in the cache (each noted as used),
- * before a run slot is taken; Jobe's 404 when one is not. */
-static int check_files(pysb_req *x, const pysb_jobe_run *run)
+/* Every file of the run's file_list read from the cache (each noted as
+ * used) before a run slot is taken: Jobe's 404 when one is not there. The
+ * run's program writes them into its scratch directory. */
+static int pull_files(pysb_req *x, pysb_jobe_run *run)
 {
-    for (size_t i = 0; i < run->nfiles; i++)
-        if (!x->e.jobe_cache || !pysb_jobe_cache_has(x->e.jobe_cache, run->files[i].id))
+    size_t total = 0;
+    for (size_t i = 0; i < run->nfiles; i++) {
+        pysb_jobe_file *f = &run->files[i];
+        pysb_membuf *m = pysb_request_membuf(x->r);
+        if (!x->e.jobe_cache ||
+            pysb_jobe_cache_read(x->e.jobe_cache, f->id, FILE_MAX, m) < 0) {
+            if (x->e.jobe_cache && errno != ENOENT)
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), x->r,
+                              "PYSB: jobe: reading %s/%s", x->e.jobe_cache, f->id);
             return refuse(x, HTTP_NOT_FOUND,
                           "One or more of the specified files is missing/unavailable");
-    if (run->nfiles)
-        return refuse(x, HTTP_INTERNAL_SERVER_ERROR,
-                      "Server exception (file_list needs a run scratch directory, which this "
-                      "build of mod_pysandbox does not have yet)");
+        }
+        f->data = pysb_membuf_data(m);
+        f->len = m->len;
+        if ((total += m->len) > PYSB_JOBE_FILES_MAX) {
+            char size[32];
+            pysb_format_size(PYSB_JOBE_FILES_MAX, size, sizeof size);
+            return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          apr_psprintf(x->r->pool, "file_list: the files of a run may add up "
+                                       "to %s at most", size));
+        }
+    }
     return OK;
 }
 
@@ -283,7 +298,7 @@ static int post_run(pysb_req *x)
     apr_pool_cleanup_register(r->pool, run, run_free, apr_pool_cleanup_null);
     if (rc)
         return refuse(x, rc, why);
-    if ((rc = check_files(x, run)) != OK)
+    if ((rc = pull_files(x, run)) != OK)
         return rc;  /* DONE: answered */
     size_t len;
     char *program = pysb_jobe_program(run, &len);
@@ -303,8 +318,15 @@ static int post_run(pysb_req *x)
         return refuse(x, HTTP_INTERNAL_SERVER_ERROR,
                       apr_psprintf(r->pool, "Server exception (%s)", x->why ? x->why : "no run"));
     } else {
-        out = pysb_jobe_result(&c->res, pysb_membuf_data(&c->out), c->out.len,
-                               pysb_membuf_data(&c->err), c->err.len, &len);
+        const char *o = pysb_membuf_data(&c->out), *e = pysb_membuf_data(&c->err);
+        if (pysb_jobe_outcome(&c->res, o, c->out.len, e, c->err.len) == PYSB_JOBE_INTERNAL_ERROR)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: jobe: run %s: outcome 20: %s",
+                          x->run_id, c->res.status == PYSB_INTERNAL_ERROR ? c->res.error
+                          : c->out.len >= sizeof PYSB_JOBE_MARK_NO_DIR - 1 &&
+                                  !memcmp(o, PYSB_JOBE_MARK_NO_DIR, sizeof PYSB_JOBE_MARK_NO_DIR - 1)
+                              ? "its file_list needs a run scratch directory (PySandboxScratch)"
+                              : "the run's program did not report (see its stderr)");
+        out = pysb_jobe_result(&c->res, o, c->out.len, e, c->err.len, &len);
     }
     if (!out)
         return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "Server exception (out of memory)");

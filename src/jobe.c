@@ -614,6 +614,22 @@ static const char program[] =
     "        while b:\n"
     "            b = b[out.write(b) or 0:]\n"
     "        out.flush()\n"
+    "    here = None\n"
+    "    try:\n"
+    "        with open(fn, 'wb') as f:\n"
+    "            f.write(src)\n"
+    "        here = __import__('posix').getcwd()\n"
+    "    except OSError:\n"
+    "        pass\n"
+    "    files = [@FILES@]\n"
+    "    if files and here is None:\n"
+    "        put(b'\\0PYSB-JOBE no scratch\\n')\n"
+    "        return\n"
+    "    for name, data in files:\n"
+    "        with open(a2b(name).decode(), 'wb') as f:\n"
+    "            f.write(a2b(data))\n"
+    "    if here is not None:\n"
+    "        sys.path.insert(0, here)\n"
     "    lines = src.decode('utf-8', 'replace').splitlines()\n"
     "    ws, err, code = [], '', None\n"
     "    try:\n"
@@ -684,8 +700,10 @@ char *pysb_jobe_program(const pysb_jobe_run *run, size_t *len)
     size_t extra = run->ccode ? strlen(run->ccode) : 0;
     for (size_t i = 0; i < run->nwopts; i++)
         extra += strlen(run->wopts[i]) + 8;
+    for (size_t i = 0; i < run->nfiles; i++)
+        extra += strlen(run->files[i].name) + run->files[i].len + 16;
     size_t cap = sizeof program + 4 * (run->source_len + argv_len + extra) / 3 + 64 +
-                 16 * run->nwopts;
+                 16 * run->nwopts + 16 * run->nfiles;
     char *buf = malloc(cap), *o = buf;
     char *argv = malloc(argv_len + 1);
     if (!buf || !argv) {
@@ -714,6 +732,14 @@ char *pysb_jobe_program(const pysb_jobe_run *run, size_t *len)
             o += sprintf(o, "').decode()");
         } else if (!strncmp(name, "@OPT@", 5))
             o += sprintf(o, "%d", run->optimize);
+        else if (!strncmp(name, "@FILES@", 7))
+            for (size_t i = 0; i < run->nfiles; i++) {
+                o += sprintf(o, "%s(b'", i ? ", " : "");
+                put_bytes_expr(&o, run->files[i].name, strlen(run->files[i].name));
+                o += sprintf(o, "', b'");
+                put_bytes_expr(&o, run->files[i].data, run->files[i].len);
+                o += sprintf(o, "')");
+            }
         else if (!strncmp(name, "@WOPTS@", 7))
             for (size_t i = 0; i < run->nwopts; i++) {
                 o += sprintf(o, "%sb'", i ? ", " : "");
@@ -745,6 +771,8 @@ int pysb_jobe_outcome(const pysb_result *res, const char *out, size_t out_len,
         return PYSB_JOBE_INTERNAL_ERROR;
     if (starts(out, out_len, PYSB_JOBE_MARK_CMPINFO, MARK_LEN(PYSB_JOBE_MARK_CMPINFO)))
         return PYSB_JOBE_COMPILE_ERROR;
+    if (starts(out, out_len, PYSB_JOBE_MARK_NO_DIR, MARK_LEN(PYSB_JOBE_MARK_NO_DIR)))
+        return PYSB_JOBE_INTERNAL_ERROR;
     switch (res->status) {
     case PYSB_CPU_LIMIT:
     case PYSB_WALL_LIMIT:

@@ -18,18 +18,23 @@
  *   that would make sh expand or redirect is refused), a safe subset of
  *   interpreter flags.
  * - The program (pysb_jobe_program) is ordinary code for the module's run
- *   path: it compiles the source under its sourcefilename as Jobe's
- *   py_compile step does, writes a marker as the first bytes of stdout —
- *   either "compiled" or "compile error" followed by py_compile's text —
- *   and only then runs the source with sys.argv as Jobe's command line
- *   gives it. The marker comes before any of the program's own bytes, so
- *   a program cannot forge a compile error nor hide one.
+ *   path: it writes the source (as sourcefilename) and the file_list's
+ *   files into its working directory when that is writable (the run's
+ *   scratch directory; a file_list without one is answered "no scratch"),
+ *   with that directory first on sys.path as `python3 FILE` would have it;
+ *   it compiles the source under its sourcefilename as Jobe's py_compile
+ *   step does, writes a marker as the first bytes of stdout — "compiled",
+ *   or "compile error" followed by py_compile's text — and only then runs
+ *   the source with sys.argv as Jobe's command line gives it. The marker
+ *   comes before any of the source's own bytes, so a program cannot forge
+ *   a compile error nor hide one.
  * - pysb_jobe_result maps the run's verdict (src/result.c, kernel facts)
  *   to Jobe's outcome: 11 compile error, 12 runtime error (stderr not
  *   empty, a signal, the output cap), 13 time (CPU or wall), 15 success
  *   (stderr empty; the exit status is ignored, as Jobe does), 17 memory,
  *   19 illegal system call (SIGSYS), 20 internal error; 21 is
- *   pysb_jobe_overload. stderr is "" for 11, 13, 17, 19, 20, 21 (CodeRunner
+ *   pysb_jobe_overload (a file_list in a run without a scratch directory
+ *   is 20 too: the server cannot place the files). stderr is "" for 11, 13, 17, 19, 20, 21 (CodeRunner
  *   counts any stderr as a runtime error). A stream that is not UTF-8 is
  *   escaped byte by byte as Jobe does (\xNN).
  * No Apache headers. */
@@ -66,13 +71,18 @@ int pysb_jobe_shape_ok(const char *p, size_t n, size_t max_values, int max_depth
 #define PYSB_JOBE_MAX_VALUES 4096
 #define PYSB_JOBE_MAX_DEPTH  8
 
-/* One file_list entry: a file of the cache and its name in the run. */
+/* One file_list entry: a file of the cache and its name in the run; its
+ * contents are the caller's to fill in (not owned) before
+ * pysb_jobe_program. */
 typedef struct pysb_jobe_file {
-    char id[PYSB_JOBE_ID_MAX + 1];
-    char name[256];
+    char        id[PYSB_JOBE_ID_MAX + 1];
+    char        name[256];
+    const char *data;
+    size_t      len;
 } pysb_jobe_file;
 
 #define PYSB_JOBE_MAX_FILES 64
+#define PYSB_JOBE_FILES_MAX (8u << 20)  /* bytes of one run's files together */
 #define PYSB_JOBE_MAX_ARGS  256
 
 /* What a run_spec asks for. Strings are malloc'd (pysb_jobe_run_free). */
@@ -115,6 +125,7 @@ char *pysb_jobe_program(const pysb_jobe_run *run, size_t *len);
 /* The markers the program writes first on stdout. */
 #define PYSB_JOBE_MARK_RUN     "\0PYSB-JOBE compiled\n"
 #define PYSB_JOBE_MARK_CMPINFO "\0PYSB-JOBE compile error\n"
+#define PYSB_JOBE_MARK_NO_DIR  "\0PYSB-JOBE no scratch\n"
 
 /* Jobe's outcome codes. */
 enum {

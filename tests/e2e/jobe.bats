@@ -348,3 +348,29 @@ for p in ['$H/jobe-files/secretfile1', '$H/jobe-files']:
     req "$API/languages"
     expect_code 200
 }
+
+# Runs have a writable working directory (issue 10's scratch directory).
+has_scratch() {
+    py 'open("probe.txt", "w").close()'
+    jq -e '.outcome == 15' "$RESP_B" >/dev/null
+}
+
+@test "a run using two cached files: both in its working directory, a support module imports" {
+    has_scratch || skip "runs have no scratch directory in this build (issue 10): file_list cannot be placed"
+    put_file randomid0129798 $'The first file\nLine 2'
+    expect_code 204
+    put_file randomid0980128 'VALUE = "Second file"'
+    expect_code 204
+    py 'import helper
+print(open("file1").read())
+print(helper.VALUE)
+print(open(__file__).read().splitlines()[0])' '{}' \
+        '{"file_list": [["randomid0129798", "file1"], ["randomid0980128", "helper.py"]]}'
+    expect_outcome 15
+    expect_json '.stdout == "The first file\nLine 2\nSecond file\nimport helper\n"'
+    # a file written by the program is read back, as testsubmit.py's file I/O case does
+    py 'with open("testoutput.txt", "w") as f: print("One fish", file=f)
+print(open("testoutput.txt").read(), end="")'
+    expect_outcome 15
+    expect_json '.stdout == "One fish\n"'
+}

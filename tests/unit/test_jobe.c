@@ -521,8 +521,10 @@ static void test_base64(void **state)
 
 /* ---- the program, run by the real interpreter (no sandbox) ------------ */
 
-/* Runs cmd (argv) with stdin from in, gives its stdout (malloc'd). */
-static char *capture(char *const argv[], const char *in, size_t *len, int *status)
+/* Runs cmd (argv) in directory dir with stdin from in, gives its stdout
+ * (malloc'd). */
+static char *capture(char *const argv[], const char *dir, const char *in, size_t *len,
+                     int *status)
 {
     char tmpl[] = "/tmp/test_jobe_in.XXXXXX";
     int infd = mkstemp(tmpl);
@@ -534,6 +536,8 @@ static char *capture(char *const argv[], const char *in, size_t *len, int *statu
     assert_int_equal(pipe(p), 0);
     pid_t pid = fork();
     if (pid == 0) {
+        if (chdir(dir) < 0)
+            _exit(126);
         dup2(infd, 0);
         dup2(p[1], 1);
         int devnull = open("/dev/null", O_WRONLY);
@@ -576,11 +580,17 @@ static char *py_compile(const char *name, const char *src, size_t src_len)
     return buf;
 }
 
-/* Our program for a run_spec, run by python3 as the module runs code. */
-static char *run_program(const char *body, const char *in, size_t *len, int *status)
+/* Our program for a run_spec (files: its file_list's contents in order),
+ * run by python3 as the module runs code, in dir. */
+static char *run_program_in(const char *dir, const char *body, const char *const *files,
+                            const char *in, size_t *len, int *status)
 {
     pysb_jobe_run run;
     parse_ok(body, &run);
+    for (size_t i = 0; files && i < run.nfiles; i++) {
+        run.files[i].data = files[i];
+        run.files[i].len = strlen(files[i]);
+    }
     size_t plen;
     char *prog = pysb_jobe_program(&run, &plen);
     pysb_jobe_run_free(&run);
@@ -591,9 +601,16 @@ static char *run_program(const char *body, const char *in, size_t *len, int *sta
     close(fd);
     free(prog);
     char *argv[] = { PYTHON, "-I", "-S", "-u", path, NULL };
-    char *out = capture(argv, in, len, status);
+    char *out = capture(argv, dir, in, len, status);
     unlink(path);
     return out;
+}
+
+/* The same in a directory that cannot be written, even by root (a run
+ * without scratch). */
+static char *run_program(const char *body, const char *in, size_t *len, int *status)
+{
+    return run_program_in("/proc", body, NULL, in, len, status);
 }
 
 static void test_program_compile_report(void **state)
@@ -676,6 +693,36 @@ static void test_program_runs(void **state)
     free(out);
 }
 
+static void test_program_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_jobe_cwd.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    size_t len;
+    int st;
+    static const char *const files[] = { "The first file\nLine 2", "VALUE = 42\n" };
+    char *out = run_program_in(
+        dir,
+        SPEC(PY3 "\"sourcefilename\": \"test.py\", \"sourcecode\": \"import helper\\n"
+                 "print(open('file1').read())\\nprint(helper.VALUE)\\nprint(open(__file__).read()"
+                 "[:6])\", \"file_list\": [[\"randomid0129798\", \"file1\"], "
+                 "[\"randomid0980128\", \"helper.py\"]]"),
+        files, "", &len, &st);
+    assert_string_equal(out, RUN "The first file\nLine 2\n42\nimport\n");
+    free(out);
+    /* a file_list where nothing can be written: no scratch, said first */
+    out = run_program(SPEC(PY3 "\"sourcecode\": \"print(1)\", \"file_list\": "
+                               "[[\"randomid0129798\", \"file1\"]]"),
+                      "", &len, &st);
+    assert_string_equal(out, PYSB_JOBE_MARK_NO_DIR);
+    pysb_result r = verdict(PYSB_OK, 0);
+    assert_int_equal(pysb_jobe_outcome(&r, out, len, "", 0), 20);
+    free(out);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -693,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_program_compile_report),
         cmocka_unit_test(test_program_runs),
+        cmocka_unit_test(test_program_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
