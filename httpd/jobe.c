@@ -33,10 +33,13 @@ APLOG_USE_MODULE(pysandbox);
 
 /* status with body (malloc'd, freed here; NULL: none) as Jobe's JSON.
  * Returns DONE: every step that answers returns DONE, anything else is
- * httpd's status to answer with. */
+ * httpd's status to answer with. A body not read yet is drained first (an
+ * HTTP/2 stream's answer must not race its reset). */
 static int reply(pysb_req *x, int status, char *body, size_t len)
 {
     request_rec *r = x->r;
+    if (!x->body_read)
+        pysb_drain_body(x);
     r->status = status;
     if (body) {
         ap_set_content_type(r, "application/json; charset=UTF-8");
