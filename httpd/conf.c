@@ -552,9 +552,10 @@ const command_rec pysb_cmds[] = {
                    "what names a client: ip (default), user, or header NAME"),
     AP_INIT_TAKE1("PySandboxQueueSize", set_queue_size, NULL, RSRC_CONF,
                   "requests that may wait for a run slot, server-wide (default 16 x MaxRuns)"),
-    AP_INIT_TAKE2("PySandboxJobeFileCache", set_jobe_cache, NULL, OR_ALL,
+    /* Not in .htaccess: the httpd parent makes the directory at start. */
+    AP_INIT_TAKE2("PySandboxJobeFileCache", set_jobe_cache, NULL, RSRC_CONF | ACCESS_CONF,
                   "DIR SIZE: the Jobe API's file cache (PUT/HEAD files, file_list)"),
-    AP_INIT_ITERATE("PySandboxJobeApiKey", add_jobe_key, NULL, OR_ALL,
+    AP_INIT_ITERATE("PySandboxJobeApiKey", add_jobe_key, NULL, RSRC_CONF | ACCESS_CONF,
                     "X-API-KEY values the Jobe API accepts (none: no key needed)"),
     AP_INIT_TAKE1("PySandboxSocket", set_socket, NULL, RSRC_CONF,
                   "the launcher's socket (default DefaultRuntimeDir/pysandbox.<pid>.sock)"),

@@ -234,3 +234,24 @@ PySandboxQueueSize 0
 </VirtualHost>"
     expect_conf_error '^PySandboxQueueSize cannot be set in a <VirtualHost>'
 }
+
+@test "PySandboxJobeFileCache and PySandboxJobeApiKey: bad values fail apache2 -t with one line" {
+    conf_test "<Location /jobe>
+    SetHandler pysandbox-jobe
+    PySandboxJobeFileCache $BATS_TEST_TMPDIR/jobe-files 64M
+    PySandboxJobeApiKey 2AAA7A5415B4A9B394B54BF1D2E9D other
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "valid config rejected"; }
+    conf_test "PySandboxJobeFileCache jobe-files 64M"
+    expect_conf_error '^PySandboxJobeFileCache jobe-files: an absolute, normalised path is required$'
+    conf_test "PySandboxJobeFileCache /tmp/../x 64M"
+    expect_conf_error 'an absolute, normalised path is required$'
+    conf_test "PySandboxJobeFileCache /no/such/parent/jobe 64M"
+    expect_conf_error '^PySandboxJobeFileCache /no/such/parent/jobe: its parent directory /no/such/parent does not exist$'
+    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j 100"
+    expect_conf_error 'the size must be at least 1K$'
+    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j lots"
+    expect_conf_error '^PySandboxJobeFileCache'
+    conf_test "PySandboxJobeApiKey 'a b'"
+    expect_conf_error '^PySandboxJobeApiKey: a key is printable ASCII without spaces$'
+}
