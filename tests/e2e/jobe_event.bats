@@ -6,13 +6,22 @@
 # cputime over the maximum), the file cache (PUT, HEAD, LRU eviction,
 # atomic writes, out of every run's reach), X-API-KEY refusals.
 # Our own tests of the behaviour Jobe's testsubmit.py checks; no Jobe code.
+#
+# One file, two transports: jobe_event.bats (HTTP/1.1), jobe_h2.bats (a
+# symlink: every request over HTTP/2 with TLS).
 
-RUN_UID_FIRST=601400
+MPM=${BATS_TEST_FILENAME##*/}
+MPM=${MPM%.bats}
+MPM=${MPM#jobe_}
+case $MPM in
+    event) RUN_UID_FIRST=601400 ;;
+    *) RUN_UID_FIRST=601410 ;;
+esac
 load helpers
 
 setup_file() {
     # Two run slots server-wide: the overload test fills them.
-    e2e_start event "PySandboxMaxRuns 2
+    e2e_start "$MPM" "PySandboxMaxRuns 2
 <Location /jobe>
     SetHandler pysandbox-jobe
     Require all granted
@@ -65,7 +74,7 @@ b64() { printf '%s' "$1" | base64 -w0; }
 put_file() { req -X PUT "$API/files/$1" -H 'Content-Type: application/json' \
     -d "{\"file_contents\": \"$(b64 "$2")\"}"; }
 
-@test "GET languages, both URL forms: python3 and the sandboxed interpreter's version" {
+@test "[$MPM] GET languages, both URL forms: python3 and the sandboxed interpreter's version" {
     local v
     v=$(/usr/bin/python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
     req "$API/languages"
@@ -77,7 +86,7 @@ put_file() { req -X PUT "$API/files/$1" -H 'Content-Type: application/json' \
     [ "$RESP_BODY" = "[[\"python3\",\"$v\"]]" ] || fail "languages: $RESP_BODY"
 }
 
-@test "no such route or method: 404 with the body \"\" as Jobe" {
+@test "[$MPM] no such route or method: 404 with the body \"\" as Jobe" {
     local u
     for u in "$API/" "$API/run" "$API/runs/1" "$URL/jobe/languages" "$API/files/"; do
         req "$u"
@@ -97,7 +106,7 @@ put_file() { req -X PUT "$API/files/$1" -H 'Content-Type: application/json' \
     expect_code 404
 }
 
-@test "outcome 15: hello world, stdin, both URL forms, a trailing slash, python as an alias" {
+@test "[$MPM] outcome 15: hello world, stdin, both URL forms, a trailing slash, python as an alias" {
     py 'print("Hello world!")'
     expect_outcome 15
     expect_json '.stdout == "Hello world!\n" and .stderr == "" and .cmpinfo == ""'
@@ -119,7 +128,7 @@ print(input())' '{}' '{"input": "Line1\nLine2\n"}'
     expect_outcome 15
 }
 
-@test "runargs and interpreterargs as Jobe's shell would split them; refused flags named" {
+@test "[$MPM] runargs and interpreterargs as Jobe's shell would split them; refused flags named" {
     py 'import sys
 print(sys.argv)' '{"runargs": ["Arg1", "seed=1234", "firstname='"'"'Mary Jane'"'"'"]}'
     expect_outcome 15
@@ -137,7 +146,7 @@ print("ran")' '{"interpreterargs": ["-BE", "-O"]}'
     body_has 'no shell is run here'
 }
 
-@test "outcome 11: a syntax error, with py_compile's report in cmpinfo; nothing runs" {
+@test "[$MPM] outcome 11: a syntax error, with py_compile's report in cmpinfo; nothing runs" {
     py 'print("before")
 print("Hello world!"'
     expect_outcome 11
@@ -152,7 +161,7 @@ x = 1' '{}' '{"sourcefilename": "__tester__.python3"}'
     expect_outcome 15
 }
 
-@test "outcome 12: a runtime error, its traceback under the sourcefilename; stderr alone is 12" {
+@test "[$MPM] outcome 12: a runtime error, its traceback under the sourcefilename; stderr alone is 12" {
     py 'data = [1, 2]
 print(data[2])'
     expect_outcome 12
@@ -171,7 +180,7 @@ print(data[2])'
     expect_json '(.stdout | length) > 100000 and (.stderr | test("output limit exceeded"))'
 }
 
-@test "outcome 13: CPU time over cputime, stdout kept, stderr empty" {
+@test "[$MPM] outcome 13: CPU time over cputime, stdout kept, stderr empty" {
     local t0
     t0=$(now)
     py 'import sys
@@ -185,7 +194,7 @@ while True: pass' '{"cputime": 1}'
     expect_outcome 13
 }
 
-@test "outcome 17: the memory limit (memorylimit MB, clamped to the Location's maximum)" {
+@test "[$MPM] outcome 17: the memory limit (memorylimit MB, clamped to the Location's maximum)" {
     py 'x = bytearray(300 * 1024 * 1024)' '{"memorylimit": 100}'
     expect_outcome 17
     expect_json '.stderr == ""'
@@ -197,7 +206,7 @@ while True: x.append(bytearray(10**6))'
     expect_outcome 17
 }
 
-@test "outcome 19: an illegal system call (a 32-bit int 0x80 dies of SIGSYS in the filter)" {
+@test "[$MPM] outcome 19: an illegal system call (a 32-bit int 0x80 dies of SIGSYS in the filter)" {
     py 'import ctypes, mmap
 m = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
 m.write(bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3]))  # mov eax, 20 (getpid); int 0x80; ret
@@ -207,7 +216,7 @@ print("pid", f())'
     expect_json '.stderr == ""'
 }
 
-@test "outcome 20: the run's supervisor dies mid-run" {
+@test "[$MPM] outcome 20: the run's supervisor dies mid-run" {
     spawn bash -c "curl -s --max-time 20 '$API/runs' -d '{\"run_spec\": {\"language_id\": \"python3\", \"sourcecode\": \"import time; time.sleep(10)\"}}' > '$BATS_TEST_TMPDIR/r20'"
     local sup=""
     wait_until 5 eval '[ -n "$(pysb_procs pysb-run)" ]' || fail "no supervisor seen"
@@ -219,7 +228,7 @@ print("pid", f())'
     wait_no_runs 5
 }
 
-@test "outcome 21: every run slot taken is Jobe's overload, HTTP 200" {
+@test "[$MPM] outcome 21: every run slot taken is Jobe's overload, HTTP 200" {
     local i
     for i in 1 2; do
         spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
@@ -237,7 +246,7 @@ print("pid", f())'
     expect_outcome 15
 }
 
-@test "Jobe's errors: unknown language, missing fields, cputime over the maximum, bad names, JSON" {
+@test "[$MPM] Jobe's errors: unknown language, missing fields, cputime over the maximum, bad names, JSON" {
     post_run '{"language_id": "nosuchlanguage", "sourcecode": "x", "sourcefilename": "test.py"}'
     expect_jobe_error 400 "Language 'nosuchlanguage' is not known"
     post_run '{"sourcecode": "x", "sourcefilename": "test.py"}'
@@ -262,7 +271,7 @@ print("pid", f())'
     expect_jobe_error 413 "sourcecode is larger than this server accepts (64K)"
 }
 
-@test "PUT and HEAD files: 404 before, 204 after, Jobe's errors for bad contents" {
+@test "[$MPM] PUT and HEAD files: 404 before, 204 after, Jobe's errors for bad contents" {
     req -I "$API/files/randomid0129798"
     expect_code 404
     put_file randomid0129798 $'The first file\nLine 2'
@@ -290,7 +299,7 @@ print("pid", f())'
     expect_jobe_error 404 "One or more of the specified files is missing/unavailable"
 }
 
-@test "the file cache: LRU eviction within its size (a HEAD is a use), atomic, 0700 of the User" {
+@test "[$MPM] the file cache: LRU eviction within its size (a HEAD is a use), atomic, 0700 of the User" {
     local f
     for f in lruaaaa1 lrubbbb1; do
         head -c 25000 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/$f.json"
@@ -316,7 +325,7 @@ print("pid", f())'
     [ "$(stat -c '%a %U' "$H/jobe-files")" = "700 www-data" ] || fail "cache dir: $(stat -c '%a %U' "$H/jobe-files")"
 }
 
-@test "no run can reach the file cache" {
+@test "[$MPM] no run can reach the file cache" {
     put_file secretfile1 'secret'
     expect_code 204
     py "import os
@@ -331,7 +340,7 @@ for p in ['$H/jobe-files/secretfile1', '$H/jobe-files']:
     expect_json '.stdout | test("^((PermissionError|FileNotFoundError)\n){2}$")'
 }
 
-@test "X-API-KEY: missing and unknown keys are 403 on every endpoint, a configured one passes" {
+@test "[$MPM] X-API-KEY: missing and unknown keys are 403 on every endpoint, a configured one passes" {
     req "$KAPI/languages"
     expect_jobe_error 403 "Missing API key"
     req "$KAPI/languages" -H 'X-API-KEY: wrong'
@@ -357,7 +366,7 @@ has_scratch() {
     jq -e '.outcome == 15' "$RESP_B" >/dev/null
 }
 
-@test "a run using two cached files: both in its working directory, a support module imports" {
+@test "[$MPM] a run using two cached files: both in its working directory, a support module imports" {
     has_scratch || skip "runs have no scratch directory in this build (issue 10): file_list cannot be placed"
     put_file randomid0129798 $'The first file\nLine 2'
     expect_code 204

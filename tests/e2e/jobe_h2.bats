@@ -1,0 +1,1 @@
+jobe_event.bats
