@@ -20,11 +20,13 @@ esac
 load helpers
 
 setup_file() {
-    # Two run slots server-wide: the overload test fills them.
+    # Two run slots server-wide: the overload test fills them; a request
+    # waits for one 1.5 s at most here (Jobe waits about 10 s).
     e2e_start "$MPM" "PySandboxMaxRuns 2
 <Location /jobe>
     SetHandler pysandbox-jobe
     Require all granted
+    PySandboxQueueTimeout 1.5
     PySandboxCPUTime 5 20
     PySandboxWallTime 10 40
     PySandboxMemory 256M 512M
@@ -228,22 +230,36 @@ print("pid", f())'
     wait_no_runs 5
 }
 
-@test "[$MPM] outcome 21: every run slot taken is Jobe's overload, HTTP 200" {
-    local i
+@test "[$MPM] outcome 21: no run slot within PySandboxQueueTimeout is Jobe's overload, HTTP 200" {
+    local i t0
     for i in 1 2; do
         spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
-            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(3)"}}'
+            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(4)"}}'
     done
     wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    t0=$(now)
     py 'print("third")'
     expect_code 200
     [ "$RESP_BODY" = '{"run_id":"0","outcome":21,"cmpinfo":"","stdout":"","stderr":""}' ] ||
         fail "overload: $RESP_BODY"
     [ -z "$(header Retry-After)" ] || fail "a Retry-After on a 200"
+    # it waited for a slot first (the queue), then gave up
+    fgt "$(elapsed "$t0")" 1.3 || fail "answered after $(elapsed "$t0") s, before the queue timeout"
     for i in "${BG_PIDS[@]}"; do wait "$i"; done
     BG_PIDS=()
     py 'print("after")'
     expect_outcome 15
+}
+
+@test "[$MPM] a request that finds no slot waits for one (the queue) and runs" {
+    spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
+        -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(0.6)"}}'
+    spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
+        -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(0.6)"}}'
+    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    py 'print("waited")'
+    expect_outcome 15
+    expect_json '.stdout == "waited\n"'
 }
 
 @test "[$MPM] Jobe's errors: unknown language, missing fields, cputime over the maximum, bad names, JSON" {
