@@ -181,6 +181,7 @@ static void pysb_register_hooks(apr_pool_t *p)
     pysb_status_register();
     ap_hook_handler(pysb_jobe_handler, NULL, NULL, APR_HOOK_MIDDLE);   /* httpd/jobe.c */
     ap_hook_post_config(pysb_jobe_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(pysb_jobe_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(pysb_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(pysb_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(pysb_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);

@@ -13,6 +13,7 @@
 #include "unixd.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,4 +427,13 @@ int pysb_jobe_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         }
     }
     return OK;
+}
+
+void pysb_jobe_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    if (mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                     "PYSB: mallopt(M_MMAP_THRESHOLD) failed: large request bodies may "
+                     "leave workers larger");
 }

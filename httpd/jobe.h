@@ -24,4 +24,13 @@ int pysb_jobe_handler(request_rec *r);
 int pysb_jobe_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                           server_rec *s);
 
+/* child_init: glibc raises its mmap threshold to the largest block freed
+ * so far (up to 32 MiB); blocks below it then come from the heap and stay
+ * in the worker when freed. A run_spec's sourcecode and input (jansson's
+ * strings and its lexer's buffer, their copies) are such blocks, so eight
+ * largest POSTs at once left a worker 55 MB larger each round. A fixed
+ * threshold (which also ends the adjustment) maps every block of 128K and
+ * more on its own and returns it when freed, in the whole child. */
+void pysb_jobe_child_init(apr_pool_t *pchild, server_rec *s);
+
 #endif

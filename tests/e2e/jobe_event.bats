@@ -401,3 +401,35 @@ print(open("testoutput.txt").read(), end="")'
     expect_outcome 15
     expect_json '.stdout == "One fish\n"'
 }
+
+@test "[$MPM] the largest run_specs leave no worker larger (eight at once, three rounds)" {
+    # input: a megabyte of \u0001 escapes, the most a body here may carry
+    # (two run slots: some may be told 21 after waiting 1.5 s; the bodies
+    # were read and parsed all the same)
+    python3 - "$E2E_PARENT" "$API/runs" "$E2E_ROOT/tests/tools" <<'PY' || fail "workers grew"
+import json, sys, threading, time, urllib.parse, http.client
+sys.path.insert(0, sys.argv[3])
+import bodymem
+parent, url = int(sys.argv[1]), urllib.parse.urlsplit(sys.argv[2])
+def total():
+    return sum(bodymem.private_kb(p) for p in bodymem.workers(parent))
+body = json.dumps({"run_spec": {"language_id": "python3", "input": "\u0001" * (1024 * 1024 - 1),
+                   "sourcecode": "import sys; print(len(sys.stdin.read()))"}})
+codes = []
+def one():
+    c = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
+    c.request("POST", url.path, body, {"Content-Type": "application/json"})
+    r = c.getresponse()
+    codes.append((r.status, json.loads(r.read()).get("outcome")))
+rest = total()
+for rnd in range(3):
+    ts = [threading.Thread(target=one) for _ in range(8)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+time.sleep(1)
+grown = total() - rest
+print("# rest %d KB, after three rounds +%d KB, answers %s" % (rest, grown, sorted(set(codes))), file=sys.stderr)
+sys.exit(0 if grown < 10 * 1024 and (200, 15) in codes and
+         set(codes) <= {(200, 15), (200, 21)} else 1)
+PY
+}
