@@ -406,7 +406,8 @@ print(open("testoutput.txt").read(), end="")'
     # input: a megabyte of \u0001 escapes, the most a body here may carry
     # (two run slots: some may be told 21 after waiting 1.5 s; the bodies
     # were read and parsed all the same)
-    python3 - "$E2E_PARENT" "$API/runs" "$E2E_ROOT/tests/tools" <<'PY' || fail "workers grew"
+    # (over plain HTTP/1.1 on both transports: the body is what counts)
+    python3 - "$E2E_PARENT" "$PLAIN_URL/jobe/index.php/restapi/runs" "$E2E_ROOT/tests/tools" <<'PY' || fail "workers grew"
 import json, sys, threading, time, urllib.parse, http.client
 sys.path.insert(0, sys.argv[3])
 import bodymem
