@@ -32,7 +32,7 @@
 
 static const char usage_text[] =
     "usage: pysandbox-run [options] (-c CODE | FILE.py | - | --exec PROG [ARGS...])\n"
-    "  --cpu S  --clock S  --mem KB  --output SIZE  --nproc N  --threads N\n"
+    "  --cpu S  --clock S  --mem KB  --output SIZE  --scratch SIZE  --nproc N  --threads N\n"
     "  --fsize KB  --nfile N  --stack KB  --uid N  --gid N  --ro PATH\n"
     "  --interpreter PATH  --stdin-file F  --waive-landlock\n"
     "  --netns shared|per-run  --netns-path PATH\n"
@@ -142,6 +142,16 @@ static unsigned long long number(const char *flag, const char *v,
     return n;
 }
 
+/* "64K", "16M": our units, not safeexec's. */
+static uint64_t size(const char *flag, const char *v)
+{
+    uint64_t n;
+    const char *err;
+    if (pysb_parse_size(v, &n, &err) < 0)
+        die("%s %s: %s", flag, v, err);
+    return n;
+}
+
 /* safeexec's KB units, checked for overflow before scaling. */
 static uint64_t kbytes(const char *flag, const char *v)
 {
@@ -227,11 +237,8 @@ static int parse_option(struct opts *o, int n, char **args, int *i)
     else if (IS("--mem")) lim->memory_bytes = kbytes(a, VALUE);
     else if (IS("--fsize")) lim->fsize_bytes = kbytes(a, VALUE);
     else if (IS("--stack")) lim->stack_bytes = kbytes(a, VALUE);
-    else if (IS("--output")) {
-        const char *err, *val = VALUE;
-        if (pysb_parse_size(val, &lim->output_bytes, &err) < 0)
-            die("%s %s: %s", a, val, err);
-    }
+    else if (IS("--output")) lim->output_bytes = size(a, VALUE);
+    else if (IS("--scratch")) lim->scratch_bytes = size(a, VALUE);
     else if (IS("--nproc")) lim->processes = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
     else if (IS("--threads")) lim->threads = (unsigned)number(a, VALUE, 1, PYSB_MAX_TASKS);
     else if (IS("--nfile")) lim->nofile = (unsigned)number(a, VALUE, 1, PYSB_MAX_NOFILE);

@@ -15,15 +15,25 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-char *const pysb_child_env[] = {
-    "PATH=/usr/local/bin:/usr/bin:/bin",
-    "LANG=C.UTF-8",
-    "HOME=/",
-    "PYTHONIOENCODING=utf-8",
-    "PYTHONUNBUFFERED=1",
-    "PYTHONDONTWRITEBYTECODE=1",
-    NULL,
+#define ENV_COMMON \
+    "PATH=/usr/local/bin:/usr/bin:/bin", \
+    "LANG=C.UTF-8", \
+    "PYTHONIOENCODING=utf-8", \
+    "PYTHONUNBUFFERED=1", \
+    "PYTHONDONTWRITEBYTECODE=1"
+
+char *const pysb_child_env[] = { ENV_COMMON, "HOME=/", NULL };
+
+/* matplotlib's config and font cache must be writable, or it will not
+ * import: the scratch is the one writable place. */
+static char *const env_scratch[] = {
+    ENV_COMMON, "HOME=/tmp", "TMPDIR=/tmp", "MPLCONFIGDIR=/tmp/.matplotlib", NULL,
 };
+
+char *const *pysb_child_environ(int scratch)
+{
+    return scratch ? env_scratch : pysb_child_env;
+}
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -64,13 +74,15 @@ static void keep_nice(void)
 
 int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
 {
+    enum { SLOTS = PYSB_FD_SHM + 1 };
     if (setsid() < 0)
         return fail(err, errlen, "fds: setsid");
     keep_nice();
     /* Lift every source above the targets first, so that one placement
      * never overwrites a source that is still to be placed. */
-    int src[6] = { f->in, f->out, f->err, f->code, f->status, f->watch };
-    for (int i = 0; i < 6; i++) {
+    int src[SLOTS] = { f->in, f->out, f->err, f->code, f->status, f->watch,
+                       f->scratch, f->shm };
+    for (int i = 0; i < SLOTS; i++) {
         if (src[i] < 0)
             continue;
         int hi = fcntl(src[i], F_DUPFD_CLOEXEC, 16);
@@ -78,17 +90,16 @@ int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
             return fail(err, errlen, "fds: F_DUPFD");
         src[i] = hi;
     }
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < SLOTS; i++) {
         if (src[i] >= 0 && place(src[i], i) < 0)
             return fail(err, errlen, "fds: dup2");
+        if (src[i] < 0 && close(i) < 0 && errno != EBADF)
+            return fail(err, errlen, "fds: close");
+        /* Only 0-3 are the program's; the rest are ours alone. */
+        if (src[i] >= 0 && i >= PYSB_FD_STATUS && fcntl(i, F_SETFD, FD_CLOEXEC) < 0)
+            return fail(err, errlen, "fds: cloexec");
     }
-    if (src[3] < 0 && close(PYSB_FD_CODE) < 0 && errno != EBADF)
-        return fail(err, errlen, "fds: close");
-    if (fcntl(PYSB_FD_STATUS, F_SETFD, FD_CLOEXEC) < 0)
-        return fail(err, errlen, "fds: status cloexec");
-    if (src[5] >= 0 && fcntl(PYSB_FD_WATCH, F_SETFD, FD_CLOEXEC) < 0)
-        return fail(err, errlen, "fds: watch cloexec");
-    if (close_range(src[5] >= 0 ? PYSB_FD_WATCH + 1 : PYSB_FD_STATUS + 1, ~0U, 0) < 0)
+    if (close_range(SLOTS, ~0U, 0) < 0)
         return fail(err, errlen, "fds: close_range");
     return 0;
 }
@@ -128,11 +139,14 @@ int pysb_confine_rlimits(const pysb_limits *l, unsigned extra_tasks,
     rlim_t cpu = (rlim_t)ceil(l->cpu_sec) + 1;
     /* Tasks: RLIMIT_NPROC counts every task of the uid, threads too. */
     rlim_t tasks = (rlim_t)l->processes + l->threads + extra_tasks;
+    /* A file as large as the scratch may be written there (EFBIG first
+     * would be a second, smaller cap); nothing else is writable. */
+    rlim_t fsize = l->fsize_bytes > l->scratch_bytes ? l->fsize_bytes : l->scratch_bytes;
     struct { int res; const char *name; rlim_t soft, hard; } t[] = {
         { RLIMIT_CPU, "RLIMIT_CPU", cpu, cpu + 1 },
         { RLIMIT_AS, "RLIMIT_AS", l->memory_bytes, l->memory_bytes },
         { RLIMIT_NPROC, "RLIMIT_NPROC", tasks, tasks },
-        { RLIMIT_FSIZE, "RLIMIT_FSIZE", l->fsize_bytes, l->fsize_bytes },
+        { RLIMIT_FSIZE, "RLIMIT_FSIZE", fsize, fsize },
         { RLIMIT_NOFILE, "RLIMIT_NOFILE", l->nofile, l->nofile },
         { RLIMIT_STACK, "RLIMIT_STACK", l->stack_bytes, l->stack_bytes },
         { RLIMIT_CORE, "RLIMIT_CORE", 0, 0 },

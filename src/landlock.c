@@ -31,6 +31,10 @@
 #define LL_FS_WRITE_FILE  (1ULL << 1)
 #define LL_FS_READ_FILE   (1ULL << 2)
 #define LL_FS_READ_DIR    (1ULL << 3)
+#define LL_FS_REMOVE_DIR  (1ULL << 4)
+#define LL_FS_REMOVE_FILE (1ULL << 5)
+#define LL_FS_MAKE_DIR    (1ULL << 7)
+#define LL_FS_MAKE_REG    (1ULL << 8)
 #define LL_FS_V1_ALL      ((1ULL << 13) - 1)   /* bits 0..12 */
 #define LL_FS_REFER       (1ULL << 13)         /* ABI 2 */
 #define LL_FS_TRUNCATE    (1ULL << 14)         /* ABI 3 */
@@ -78,6 +82,18 @@ static int add_ro(pysb_path_set *set, const char *path, int optional,
     }
     set->ro_optional[set->n_ro] = optional;
     set->ro[set->n_ro++] = p;
+    return 0;
+}
+
+int pysb_path_add_rw(pysb_path_set *set, const char *path, char *err,
+                     size_t errlen)
+{
+    const char *p = set->n_rw < sizeof set->rw / sizeof *set->rw ? keep(set, path) : NULL;
+    if (!p) {
+        snprintf(err, errlen, "landlock: too many writable paths");
+        return -1;
+    }
+    set->rw[set->n_rw++] = p;
     return 0;
 }
 
@@ -302,6 +318,13 @@ int pysb_landlock_apply(const pysb_path_set *set, int *abi_out, char *err,
                  LL_FS_READ_FILE | LL_FS_WRITE_FILE | LL_FS_TRUNCATE, h, 0,
                  err, errlen) < 0)
         goto done;
+    /* No EXECUTE, no MAKE_SYM/FIFO/SOCK/CHAR/BLOCK; REFER (ABI 2) for
+     * renames and links between its own directories. */
+    const uint64_t rw = read | LL_FS_WRITE_FILE | LL_FS_TRUNCATE | LL_FS_MAKE_REG |
+                        LL_FS_MAKE_DIR | LL_FS_REMOVE_FILE | LL_FS_REMOVE_DIR | LL_FS_REFER;
+    for (size_t i = 0; i < set->n_rw; i++)
+        if (add_rule(ruleset, set->rw[i], rw, h, 0, err, errlen) < 0)
+            goto done;
     if (syscall(__NR_landlock_restrict_self, ruleset, 0) != 0) {
         snprintf(err, errlen, "landlock: restrict_self: %s", strerror(errno));
         goto done;

@@ -4,7 +4,10 @@
  * Contract: pysb_landlock_apply restricts the calling thread (after
  * no_new_privs) to: read+execute on the given executables (the interpreter
  * and its ELF loader), read-only on the given paths (files or directories),
- * read/write on /dev/null, read on /dev/urandom; every other file-system
+ * read/write on /dev/null, read on /dev/urandom, read/write without
+ * execute on the writable directories (the run's scratch: files and
+ * directories made, renamed, removed; never symlinks, devices, FIFOs or
+ * sockets); every other file-system
  * right the ABI knows is denied. ABI >= 4: all TCP bind/connect denied.
  * ABI >= 6: signals and abstract Unix sockets scoped to the run.
  * The path lists are computed by the parent (pysb_interp_paths), so the
@@ -24,6 +27,8 @@ typedef struct pysb_path_set {
     size_t      n_ro;
     const char *loader;             /* PT_INTERP as written (symlinks and
                                        all), or NULL for a static binary */
+    const char *rw[2];              /* writable directories (the scratch) */
+    size_t      n_rw;
     char        storage[8192];      /* the strings above point in here */
     size_t      used;
 } pysb_path_set;
@@ -37,6 +42,11 @@ int pysb_landlock_abi(void);
  * NULL), which must exist. Returns 0, or -1 with a reason. */
 int pysb_interp_paths(const char *interp, const char *const *ro_paths,
                       pysb_path_set *set, char *err, size_t errlen);
+
+/* A writable directory (read, write, make and remove files and
+ * directories, no execute). Returns 0, or -1 with a reason. */
+int pysb_path_add_rw(pysb_path_set *set, const char *path, char *err,
+                     size_t errlen);
 
 /* Restrict the calling thread. *abi_out receives the ABI used. Returns 0,
  * or -1 with a reason naming the step that failed. */

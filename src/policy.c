@@ -38,6 +38,8 @@
 #define A(n) { #n, PYSB_RULE_ALLOW }
 #define D(n) { #n, PYSB_RULE_DENY }
 #define S(n) { #n, PYSB_RULE_SPECIAL }
+#define W(n) { #n, PYSB_RULE_SCRATCH }
+#define X(n) { #n, PYSB_RULE_NOTSUP }
 
 const pysb_syscall_rule pysb_policy_table[] = {
     /* descriptors and reading */
@@ -53,20 +55,30 @@ const pysb_syscall_rule pysb_policy_table[] = {
     A(chdir), A(fchdir), A(umask),
     /* free blocks and inodes of host file systems, live: host writes */
     D(statfs), D(fstatfs),
-    /* changing the file system: Landlock refuses too; refused twice */
-    D(mkdir), D(mkdirat), D(rmdir), D(unlink), D(unlinkat), D(rename),
-    D(renameat), D(renameat2), D(link), D(linkat), D(symlink), D(symlinkat),
-    D(chmod), D(fchmod), D(fchmodat), D(fchmodat2), D(chown), D(fchown),
-    D(lchown), D(fchownat), D(truncate), D(ftruncate), D(mknod), D(mknodat),
-    D(utime), D(utimes), D(utimensat), D(futimesat), D(setxattr),
-    D(lsetxattr), D(fsetxattr), D(removexattr), D(lremovexattr),
-    D(fremovexattr), D(chroot), D(name_to_handle_at), D(open_by_handle_at),
+    /* changing the file system: with a scratch directory, inside it
+     * (Landlock grants nothing else; chmod needs ownership, which the run
+     * has nowhere else; shutil.copy2 and tarfile set modes and times);
+     * without one refused here and by Landlock */
+    W(mkdir), W(mkdirat), W(rmdir), W(unlink), W(unlinkat), W(rename),
+    W(renameat), W(renameat2), W(link), W(linkat), W(chmod), W(fchmod),
+    W(fchmodat), W(fchmodat2), W(truncate), W(ftruncate), W(fallocate),
+    W(utime), W(utimes), W(utimensat), W(futimesat),
+    /* never: links that resolve elsewhere, device nodes and FIFOs,
+     * ownership, extended attributes, handles */
+    D(symlink), D(symlinkat), D(chown), D(fchown), D(lchown), D(fchownat),
+    D(mknod), D(mknodat), D(setxattr), D(lsetxattr), D(fsetxattr),
+    D(removexattr), D(lremovexattr), D(fremovexattr), D(chroot),
+    D(name_to_handle_at), D(open_by_handle_at),
+    /* reading xattrs: "none here" (shutil.copy2 takes EOPNOTSUPP so) */
+    X(listxattr), X(llistxattr), X(flistxattr), X(getxattr), X(lgetxattr),
+    X(fgetxattr),
     /* memory */
     A(mmap), A(munmap), A(mprotect), A(mremap), A(brk), S(madvise),
     A(msync),
     D(mincore), /* page-cache residency of mapped files: what others read */
     D(mbind), D(set_mempolicy), D(migrate_pages), D(move_pages),
     D(process_madvise), D(userfaultfd), D(memfd_secret),
+    D(memfd_create), /* a file outside every mount's noexec: no new programs */
     /* signals and timers */
     A(rt_sigaction), A(rt_sigprocmask), A(rt_sigreturn), A(rt_sigpending),
     A(rt_sigsuspend), A(rt_sigtimedwait), A(rt_sigqueueinfo),
@@ -232,8 +244,9 @@ static int allow_each(scmp_filter_ctx ctx, int nr, const char *name, unsigned ar
 #define N(a) (sizeof (a) / sizeof *(a))
 
 static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
-                       int allow_fork, char *err, size_t errlen)
+                       unsigned flags, char *err, size_t errlen)
 {
+    const int allow_fork = !!(flags & PYSB_POLICY_FORK);
     const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
     if (!strcmp(name, "clone")) {
         /* A thread never carries namespace flags. */
@@ -381,7 +394,7 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
     return -1;
 }
 
-scmp_filter_ctx pysb_policy_build(int allow_fork, char *err, size_t errlen)
+scmp_filter_ctx pysb_policy_build(unsigned flags, char *err, size_t errlen)
 {
     /* Unknown calls: ENOSYS, the answer of a kernel that lacks them. */
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS));
@@ -407,12 +420,16 @@ scmp_filter_ctx pysb_policy_build(int allow_fork, char *err, size_t errlen)
         if (nr == __NR_SCMP_ERROR || nr < 0)
             continue; /* not a call of this architecture (e.g. _sysctl) */
         if (r->kind == PYSB_RULE_SPECIAL) {
-            if (add_special(ctx, r->name, nr, allow_fork, err, errlen) < 0)
+            if (add_special(ctx, r->name, nr, flags, err, errlen) < 0)
                 goto fail;
             continue;
         }
-        uint32_t action = r->kind == PYSB_RULE_ALLOW ? SCMP_ACT_ALLOW
-                                                     : SCMP_ACT_ERRNO(EPERM);
+        uint32_t action = SCMP_ACT_ERRNO(EPERM);
+        if (r->kind == PYSB_RULE_ALLOW ||
+            (r->kind == PYSB_RULE_SCRATCH && (flags & PYSB_POLICY_SCRATCH)))
+            action = SCMP_ACT_ALLOW;
+        else if (r->kind == PYSB_RULE_NOTSUP)
+            action = SCMP_ACT_ERRNO(EOPNOTSUPP);
         if (add(ctx, action, nr, 0, NULL, r->name, err, errlen) < 0)
             goto fail;
     }
@@ -422,9 +439,9 @@ fail:
     return NULL;
 }
 
-int pysb_policy_load(int allow_fork, char *err, size_t errlen)
+int pysb_policy_load(unsigned flags, char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx = pysb_policy_build(allow_fork, err, errlen);
+    scmp_filter_ctx ctx = pysb_policy_build(flags, err, errlen);
     if (!ctx)
         return -1;
     int rc = seccomp_load(ctx);
@@ -436,9 +453,9 @@ int pysb_policy_load(int allow_fork, char *err, size_t errlen)
     return 0;
 }
 
-int pysb_policy_compile(int allow_fork, pysb_bpf *out, char *err, size_t errlen)
+int pysb_policy_compile(unsigned flags, pysb_bpf *out, char *err, size_t errlen)
 {
-    scmp_filter_ctx ctx = pysb_policy_build(allow_fork, err, errlen);
+    scmp_filter_ctx ctx = pysb_policy_build(flags, err, errlen);
     if (!ctx)
         return -1;
     /* libseccomp 2.5 exports only to a descriptor. */

@@ -5,7 +5,10 @@
  * list fail with ENOSYS (so libc falls back and buffered output survives);
  * deliberate denials fail with EPERM; foreign ABIs (i386, x32) kill the
  * process. Process creation is allowed only when the run may have more
- * than one process; threads (clone with CLONE_THREAD) always are. */
+ * than one process; threads (clone with CLONE_THREAD) always are. Calls
+ * that change a file system (mkdir, unlink, rename, truncate, chmod, ...)
+ * only when the run has a scratch directory, the one place Landlock lets
+ * it write; symlinks, device nodes, FIFOs, ownership and xattrs never. */
 #ifndef PYSB_POLICY_H
 #define PYSB_POLICY_H
 
@@ -17,7 +20,18 @@ typedef enum pysb_rule_kind {
     PYSB_RULE_ALLOW,      /* allowed with any arguments */
     PYSB_RULE_DENY,       /* EPERM */
     PYSB_RULE_SPECIAL,    /* argument filters, see policy.c */
+    PYSB_RULE_SCRATCH,    /* changes a file system: allowed with a scratch
+                           * directory (Landlock confines it there), else
+                           * EPERM */
+    PYSB_RULE_NOTSUP,     /* EOPNOTSUPP: what callers take for "none" */
 } pysb_rule_kind;
+
+/* What a run may do beyond the base policy (pysb_policy_* flags). */
+enum {
+    PYSB_POLICY_FORK    = 1 << 0, /* process creation (processes > 1) */
+    PYSB_POLICY_SCRATCH = 1 << 1, /* the PYSB_RULE_SCRATCH calls */
+    PYSB_POLICY_VARIANTS = 4,     /* prebuilt programs, one per flag set */
+};
 
 typedef struct pysb_syscall_rule {
     const char     *name;
@@ -27,12 +41,12 @@ typedef struct pysb_syscall_rule {
 /* The table, terminated by a NULL name. Exposed for the unit tests. */
 extern const pysb_syscall_rule pysb_policy_table[];
 
-/* Build the filter (not loaded). allow_fork: process creation permitted.
- * Returns NULL with a reason in err on failure. */
-scmp_filter_ctx pysb_policy_build(int allow_fork, char *err, size_t errlen);
+/* Build the filter (not loaded) for flags (PYSB_POLICY_*). Returns NULL
+ * with a reason in err on failure. */
+scmp_filter_ctx pysb_policy_build(unsigned flags, char *err, size_t errlen);
 
 /* Build and load into the calling thread (needs no_new_privs). */
-int pysb_policy_load(int allow_fork, char *err, size_t errlen);
+int pysb_policy_load(unsigned flags, char *err, size_t errlen);
 
 /* A compiled filter: what the kernel loads. */
 typedef struct pysb_bpf {
@@ -44,11 +58,11 @@ typedef struct pysb_bpf {
  * policy_bpf.c, written by tools/gen_policy): libseccomp needs about a
  * millisecond to build and compile it, which every run would pay. The unit
  * tests check it equals a fresh compilation. */
-pysb_bpf pysb_policy_prebuilt(int allow_fork);
+pysb_bpf pysb_policy_prebuilt(unsigned flags);
 
 /* Compile the table now into a malloc'd program (free insns with free()).
  * Returns 0, or -1 with a reason. */
-int pysb_policy_compile(int allow_fork, pysb_bpf *out, char *err, size_t errlen);
+int pysb_policy_compile(unsigned flags, pysb_bpf *out, char *err, size_t errlen);
 
 /* Load a compiled filter into the calling thread (needs no_new_privs).
  * Async-signal-safe: fit for the child between fork and exec. */

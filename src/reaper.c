@@ -16,6 +16,7 @@
 #include "memwatch.h"
 #include "policy.h"
 #include "root.h"
+#include "scratch.h"
 
 static void report(int fd, int kind, int value, const char *text)
 {
@@ -61,6 +62,12 @@ void pysb_reaper_main(const pysb_reaper_args *a)
     status_fd = PYSB_FD_STATUS;
     if (pysb_confine_uts(err, sizeof err) < 0)
         child_fail(status_fd, err);
+    /* In the run's private copy of its root's mount namespace: the attach
+     * reaches neither the template nor the host. */
+    if (a->fds.scratch >= 0 &&
+        pysb_scratch_attach(PYSB_FD_SCRATCH, a->fds.shm >= 0 ? PYSB_FD_SHM : -1, err,
+                            sizeof err) < 0)
+        child_fail(status_fd, err);
     if (pysb_confine_coredump(err, sizeof err) < 0)
         child_fail(status_fd, err);
     if (pysb_confine_rlimits(&s->limits, 1, err, sizeof err) < 0)
@@ -100,10 +107,12 @@ void pysb_reaper_main(const pysb_reaper_args *a)
         /* The memory watch first: the main filter refuses seccomp(). */
         if (a->fds.watch >= 0 && pysb_memwatch_install(PYSB_FD_WATCH, err, sizeof err) < 0)
             child_fail(status_fd, err);
-        pysb_bpf filter = pysb_policy_prebuilt(s->limits.processes > 1);
+        unsigned policy = (s->limits.processes > 1 ? PYSB_POLICY_FORK : 0) |
+                          (a->fds.scratch >= 0 ? PYSB_POLICY_SCRATCH : 0);
+        pysb_bpf filter = pysb_policy_prebuilt(policy);
         if (pysb_policy_install(&filter, err, sizeof err) < 0)
             child_fail(status_fd, err);
-        execve(a->argv[0], (char *const *)a->argv, pysb_child_env);
+        execve(a->argv[0], (char *const *)a->argv, pysb_child_environ(a->fds.scratch >= 0));
         snprintf(err, sizeof err, "exec: %s: %s", a->argv[0], strerror(errno));
         child_fail(status_fd, err);
     }

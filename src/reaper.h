@@ -5,8 +5,10 @@
  * with its supervisor (PR_SET_PDEATHSIG, from its first instruction and
  * again after the uid change), enters its minimal root (root.h: its own
  * copy of the template's mount namespace, /dev, /proc, cwd /), puts the
- * run's pipes on fds 0-4 (and the memory watch's socket on 5) and closes
- * the rest, confines itself (hostname; coredump_filter 0; rlimits;
+ * run's pipes on fds 0-4 (and the memory watch's socket on 5, the
+ * scratch's trees on 6 and 7, the report pipe on 8) and closes the rest,
+ * attaches the scratch at /tmp (its cwd), confines itself (hostname;
+ * coredump_filter 0; rlimits;
  * ids; no_new_privs; Landlock), forks the program (which installs the
  * memory watch, loads the seccomp filter and execs the interpreter), then
  * reaps every process of the run; when the program ends it kills and

@@ -671,6 +671,9 @@ int pysb_root_enter(int ns_fd, char *err, size_t errlen)
         mknod("/dev/urandom", S_IFCHR | 0444, makedev(1, 9)) < 0 ||
         chmod("/dev/null", 0666) < 0 || chmod("/dev/urandom", 0444) < 0)
         return pysb_errf(err, errlen, "root: /dev nodes: %s", strerror(errno));
+    /* The mount point of a multi-process run's private /dev/shm (scratch.h). */
+    if (mkdir("/dev/shm", 0755) < 0)
+        return pysb_errf(err, errlen, "root: /dev/shm: %s", strerror(errno));
     if (mount(NULL, "/dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
         return pysb_errf(err, errlen, "root: /dev read-only: %s", strerror(errno));
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)

@@ -24,6 +24,7 @@ typedef struct pysb_limits {
     uint64_t fsize_bytes;   /* RLIMIT_FSIZE */
     unsigned nofile;        /* RLIMIT_NOFILE */
     uint64_t stack_bytes;   /* RLIMIT_STACK */
+    uint64_t scratch_bytes; /* the private tmpfs of the run; 0: none */
 } pysb_limits;
 
 /* Bounds applied by pysb_limits_validate (inclusive). */
@@ -37,6 +38,7 @@ typedef struct pysb_limits {
 #define PYSB_MIN_STACK       (64ULL << 10)
 #define PYSB_MAX_STACK       (1ULL << 30)
 #define PYSB_MAX_FSIZE       (1ULL << 40)
+#define PYSB_MAX_SCRATCH     (16ULL << 30)     /* tmpfs pages are RAM */
 
 /* The one table of limits: every place that names a limit (validation, the
  * SPEC and RESULT payloads, request fields, ?info=1, the Location's

@@ -48,6 +48,7 @@
 #include "reaper.h"
 #include "root.h"
 #include "runcpu.h"
+#include "scratch.h"
 #include "utf8.h"
 
 #ifndef SYS_pidfd_open
@@ -450,6 +451,33 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
 
 /* ---- the phases of a run ---------------------------------------------- */
 
+/* p is dir or below it. */
+static int under(const char *p, const char *dir)
+{
+    size_t n = strlen(dir);
+    return !strncmp(p, dir, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+/* The scratch's writable directories for Landlock; a read-only path the
+ * scratch would hide (under /tmp, or /dev/shm of a run of several
+ * processes) is refused, since the run could not reach it. */
+static int scratch_paths(const pysb_run_spec *spec, pysb_path_set *paths, pysb_result *r)
+{
+    const int shm = spec->limits.processes > 1;
+    for (size_t i = 0; spec->ro_paths && spec->ro_paths[i]; i++)
+        if (under(spec->ro_paths[i], PYSB_SCRATCH_DIR) ||
+            (shm && under(spec->ro_paths[i], PYSB_SCRATCH_SHM))) {
+            snprintf(r->error, sizeof r->error,
+                     "read-only path %s: hidden by the run's scratch directory "
+                     "(scratch 0 runs without one)", spec->ro_paths[i]);
+            return start_error(r, r->error);
+        }
+    if (pysb_path_add_rw(paths, PYSB_SCRATCH_DIR, r->error, sizeof r->error) < 0 ||
+        (shm && pysb_path_add_rw(paths, PYSB_SCRATCH_SHM, r->error, sizeof r->error) < 0))
+        return start_error(r, r->error);
+    return 0;
+}
+
 /* Everything about the spec and the host checked before a process exists:
  * the limits, the ids, the interpreter, the code, the paths and Landlock. */
 static int check_run(const pysb_run_spec *spec, pysb_path_set *paths, int *abi,
@@ -466,6 +494,8 @@ static int check_run(const pysb_run_spec *spec, pysb_path_set *paths, int *abi,
     if (pysb_interp_paths(spec->argv[0], spec->ro_paths, paths, r->error,
                           sizeof r->error) < 0)
         return start_error(r, r->error);
+    if (spec->limits.scratch_bytes > 0 && scratch_paths(spec, paths, r) < 0)
+        return -1;
     *abi = pysb_landlock_abi();
     if (*abi == 0 && !(spec->flags & PYSB_WAIVE_LANDLOCK))
         return start_error(r, "landlock: not supported by this kernel "
@@ -615,8 +645,19 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         free(pipe_content.owned);
         return start_error(r, r->error);
     }
+    /* Made before the run exists: nothing of it can race the set-up. */
+    pysb_scratch scratch = PYSB_SCRATCH_NONE;
+    if (spec->limits.scratch_bytes > 0 &&
+        pysb_scratch_create(spec->limits.scratch_bytes, spec->uid, spec->gid,
+                            spec->limits.processes > 1, &scratch, r->error,
+                            sizeof r->error) < 0) {
+        close(root_fd);
+        free(pipe_content.owned);
+        return start_error(r, r->error);
+    }
     if (open_pipes(&p, spec->code != NULL, r) < 0) {
         close(root_fd);
+        pysb_scratch_close(&scratch);
         free(pipe_content.owned);
         return -1;
     }
@@ -631,7 +672,8 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     }
     pysb_reaper_args a = {
         .spec = spec, .argv = argv, .paths = &paths,
-        .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1], mwsock[1] },
+        .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1], mwsock[1],
+                 scratch.work, scratch.shm },
         .root_fd = root_fd,
         .use_landlock = abi > 0,
     };
@@ -652,9 +694,13 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     close(root_fd);
     if (mwsock[1] >= 0)
         close(mwsock[1]);
+    /* The reaper has its own copies of the trees; the root stays ours. */
+    close_fd(&scratch.work);
+    close_fd(&scratch.shm);
     if (rc < 0) {
         if (watched)
             pysb_memwatch_close(&mw);
+        pysb_scratch_close(&scratch);
         free(pipe_content.owned);
         return -1;
     }
@@ -668,6 +714,8 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     free(s.pump);
     free(pipe_content.owned);
     conclude(&s, r);
+    /* No process of the run is left (reaped above): the tmpfs goes. */
+    pysb_scratch_close(&scratch);
     if (watched)
         pysb_memwatch_close(&mw);
     return 0;

@@ -272,7 +272,7 @@ else:
     no_leftovers
 }
 
-@test "attack memfd: memfd_create is ENOSYS and memfd_secret EPERM, so no anonymous file to exec (control: memfd_create works)" {
+@test "attack memfd: memfd_create and memfd_secret are EPERM, so no anonymous file to exec (control: memfd_create works)" {
     local code="$SC"'
 sc("memfd_create", 319, S(b"payload"), L(0))
 sc("memfd_create_exec", 319, S(b"payload"), L(0x0010))
@@ -280,8 +280,8 @@ if os.getuid() != 0:
     sc("memfd_secret", 447, L(0))'
     sb -c "$code"
     expect_verdict ok
-    out_is "memfd_create -1 38
-memfd_create_exec -1 38
+    out_is "memfd_create -1 1
+memfd_create_exec -1 1
 memfd_secret -1 1"
     plain "$code"
     ctl_ok memfd_create
@@ -553,7 +553,8 @@ t("ld.so.cache(allowed)", lambda: open("/etc/ld.so.cache", "rb").read(16))'
     no_leftovers
 }
 
-@test "attack disk: nothing is writable: /tmp, /var/tmp, /dev/shm, the cwd, /, O_TMPFILE (control: root writes /dev/shm and O_TMPFILE)" {
+@test "attack disk: without a scratch nothing is writable: /tmp, /var/tmp, /dev/shm, the cwd, /, O_TMPFILE (control: root writes /dev/shm and O_TMPFILE)" {
+    SB_ARGS=(--scratch 0)
     make_world_dir
     local tag="pysb-atk-$TEST_UID-$$"
     CLEANUP_PATHS+=("/tmp/$tag" "/var/tmp/$tag" "/dev/shm/$tag" "/$tag" "$WDIR/$tag")
@@ -1085,12 +1086,15 @@ print(socket.gethostname())'
     no_leftovers
 }
 
-@test "attack leak: the run starts in /, not in the caller's working directory" {
+@test "attack leak: the run starts in its scratch (or / without one), not in the caller's working directory" {
     make_world_dir
     local dir="$WDIR/grading-alice-exam3"
     mkdir -m 0777 "$dir"
     cd "$dir"
-    sb -c 'import os; print(os.getcwd())'
+    sb -c 'import os; print(os.getcwd(), os.listdir("."))'
+    expect_verdict ok
+    out_is "/tmp []"
+    sb --scratch 0 -c 'import os; print(os.getcwd())'
     cd - >/dev/null
     expect_verdict ok
     out_is "/"

@@ -9,14 +9,21 @@ load helpers
 ENV_DUMP='import os, json
 print(json.dumps(dict(os.environ), sort_keys=True))'
 
-# The environment DESIGN §3.2 fixes, as a sorted JSON list of keys.
-SPEC_KEYS='["HOME","LANG","PATH","PYTHONDONTWRITEBYTECODE","PYTHONIOENCODING","PYTHONUNBUFFERED"]'
+# The environment DESIGN §3.2 fixes, as a sorted JSON list of keys: with a
+# scratch directory (the default) HOME, TMPDIR and MPLCONFIGDIR point into
+# it; without one HOME is /.
+SPEC_KEYS='["HOME","LANG","MPLCONFIGDIR","PATH","PYTHONDONTWRITEBYTECODE","PYTHONIOENCODING","PYTHONUNBUFFERED","TMPDIR"]'
+SPEC_KEYS_NO_SCRATCH='["HOME","LANG","PATH","PYTHONDONTWRITEBYTECODE","PYTHONIOENCODING","PYTHONUNBUFFERED"]'
 
 check_env() {
     local envjson; envjson=$(head -n1 "$SB_OUT")
-    jq -e --argjson keys "$SPEC_KEYS" 'keys == $keys' <<<"$envjson" >/dev/null \
+    local keys="$SPEC_KEYS" home=/tmp
+    if [ "${1:-}" = no-scratch ]; then keys="$SPEC_KEYS_NO_SCRATCH"; home=/; fi
+    jq -e --argjson keys "$keys" 'keys == $keys' <<<"$envjson" >/dev/null \
         || fail "environment keys differ from the spec: $(jq -c keys <<<"$envjson")"
-    jq -e '.LANG == "C.UTF-8" and .HOME == "/" and .PYTHONIOENCODING == "utf-8"
+    [ "${1:-}" = no-scratch ] || jq -e '.TMPDIR == "/tmp" and .MPLCONFIGDIR == "/tmp/.matplotlib"' \
+        <<<"$envjson" >/dev/null || fail "scratch variables differ from the spec: $envjson"
+    jq -e --arg home "$home" '.LANG == "C.UTF-8" and .HOME == $home and .PYTHONIOENCODING == "utf-8"
         and .PYTHONUNBUFFERED == "1" and .PYTHONDONTWRITEBYTECODE == "1"
         and (.PATH | length) > 0' <<<"$envjson" >/dev/null \
         || fail "environment values differ from the spec: $envjson"
@@ -29,6 +36,10 @@ check_env() {
     out_lacks "xyz"
     out_lacks "FOO"
     check_env
+    SECRET_TOKEN=xyz FOO=bar sb --scratch 0 -c "$ENV_DUMP"
+    expect_verdict ok
+    out_lacks "xyz"
+    check_env no-scratch
     no_leftovers
 }
 

@@ -6,6 +6,10 @@
 
 UID_BASE=600300
 load helpers
+# Runs without a scratch directory: nothing at all is writable, and the
+# host's /tmp (where the fixtures are) is not hidden. scratch.bats covers
+# runs with one.
+SB_ARGS=(--scratch 0)
 
 # Denied by Landlock (EACCES) or, for calls the seccomp allow-list leaves
 # out (mkdir, unlink, rename, symlink, link, truncate...), by seccomp (EPERM).

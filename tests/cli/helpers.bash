@@ -9,7 +9,8 @@
 #
 # Conventions:
 #   sb ARGS...        run pysandbox-run --uid U --gid U --json --report-fd 3
-#                     ARGS; sets $status, $SB_OUT, $SB_ERR (files), $REPORT
+#                     "${SB_ARGS[@]}" ARGS (a file sets SB_ARGS=(--scratch 0)
+#                     when its tests mean a run with nothing writable); sets $status, $SB_OUT, $SB_ERR (files), $REPORT
 #                     (the JSON file), $sb_out/$sb_err (their text), and
 #                     $SB_SECS (how long the CLI took).
 #   plain CODE        run CODE with /usr/bin/python3 -I -S -c, as root,
@@ -22,6 +23,7 @@
 
 PYSB_RUN="${PYSB_RUN:-$BATS_TEST_DIRNAME/../../build/pysandbox-run}"
 PY=/usr/bin/python3
+SB_ARGS=()
 
 # Test's uid/gid: set by common_setup from UID_BASE + BATS_TEST_NUMBER.
 TEST_UID=
@@ -76,7 +78,7 @@ sb() {
     t0=$(now)
     status=0
     timeout -k 5 "$SB_TIMEOUT" "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" \
-        --json --report-fd 3 "$@" \
+        --json --report-fd 3 "${SB_ARGS[@]}" "$@" \
         >"$SB_OUT" 2>"$SB_ERR" 3>"$REPORT" || status=$?
     t1=$(now)
     SB_SECS=$(awk "BEGIN{print $t1 - $t0}")

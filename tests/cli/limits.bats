@@ -247,13 +247,16 @@ for name in ("CPU", "AS", "FSIZE", "NOFILE", "STACK", "CORE", "MEMLOCK", "MSGQUE
     expect_verdict ok
     out_has "CPU 4 5"   # a backstop: the limit rounded up + 1 s (the supervisor stops it at 3)
     grep -qE '^AS 204800000 ' "$SB_OUT" || fail "RLIMIT_AS soft is not 200000 KB"
-    grep -qE '^FSIZE 102400 ' "$SB_OUT" || fail "RLIMIT_FSIZE soft is not 100 KB"
+    # the scratch's size when larger: its tmpfs is the real cap on writes
+    grep -qE '^FSIZE 16777216 ' "$SB_OUT" || fail "RLIMIT_FSIZE soft is not the scratch's 16M"
     grep -qE '^NOFILE 32 ' "$SB_OUT" || fail "RLIMIT_NOFILE soft is not 32"
     grep -qE '^STACK 4194304 ' "$SB_OUT" || fail "RLIMIT_STACK soft is not 4096 KB"
     out_has "CORE 0 0"
     out_has "MEMLOCK 0 0"
     out_has "MSGQUEUE 0 0"
     out_has "SIGPENDING 64 64"
+    sb --scratch 0 --fsize 100 -c 'import resource as r; print(*r.getrlimit(r.RLIMIT_FSIZE))'
+    out_is "102400 102400"
     no_leftovers
 }
 

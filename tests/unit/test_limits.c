@@ -40,6 +40,7 @@ static void test_defaults(void **state)
     assert_int_equal(l.fsize_bytes, 8ULL << 20);
     assert_int_equal(l.nofile, 64);
     assert_int_equal(l.stack_bytes, 8ULL << 20);
+    assert_int_equal(l.scratch_bytes, 16ULL << 20);
 
     assert_int_equal(pysb_limits_validate(&l, err, sizeof err), 0);
     assert_string_equal(err, "");
@@ -325,6 +326,10 @@ static const struct bound_case bounds[] = {
       (double)(64 * 1024 - 1), (double)(64 * 1024), (double)(1ULL << 30),
       (double)((1ULL << 30) + 1),
       "stack must be between 64K and 1G" },
+    /* 0 is no scratch at all: nothing below it to refuse */
+    { "scratch", K_U64, offsetof(pysb_limits, scratch_bytes),
+      (double)((16ULL << 30) + 1), 0, (double)(16ULL << 30), (double)((16ULL << 30) + 1),
+      "scratch must be between 0 and 16G" },
 };
 
 static void set_field(pysb_limits *l, const struct bound_case *b, double v)
@@ -451,7 +456,7 @@ static void test_table_rows(void **state)
     (void)state;
     pysb_limits l;
     pysb_limits_default(&l);
-    assert_int_equal(pysb_limit_count, 9);
+    assert_int_equal(pysb_limit_count, 10);
     for (size_t i = 0; i < pysb_limit_count; i++) {
         const pysb_limit_def *d = &pysb_limit_table[i];
         /* Found by its name, and nothing else is. */

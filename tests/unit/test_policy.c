@@ -55,9 +55,9 @@ static void test_design_denials_listed(void **state)
         "io_uring_enter", "io_uring_register", "userfaultfd",
         "perf_event_open", "mount", "umount2", "pivot_root", "fsopen",
         "init_module", "finit_module", "delete_module", "shmget", "semget",
-        "msgget", "mq_open", "chmod", "mkdir", "unlink", "kexec_load",
+        "msgget", "mq_open", "symlink", "mknod", "chown", "kexec_load",
         "reboot", "setuid", "seccomp", "sysinfo", "statfs", "fstatfs",
-        "mincore", "get_robust_list", "setsid", NULL,
+        "mincore", "get_robust_list", "setsid", "memfd_create", "setxattr", NULL,
     };
     for (int i = 0; denied[i]; i++) {
         const pysb_syscall_rule *r = find(denied[i]);
@@ -109,8 +109,8 @@ static void test_builds(void **state)
 {
     (void)state;
     char err[256];
-    for (int fork_ok = 0; fork_ok < 2; fork_ok++) {
-        scmp_filter_ctx ctx = pysb_policy_build(fork_ok, err, sizeof err);
+    for (unsigned flags = 0; flags < PYSB_POLICY_VARIANTS; flags++) {
+        scmp_filter_ctx ctx = pysb_policy_build(flags, err, sizeof err);
         assert_non_null(ctx);
         int fd = open("/dev/null", O_WRONLY);
         assert_true(fd >= 0);
@@ -125,9 +125,9 @@ static void test_prebuilt_is_current(void **state)
 {
     (void)state;
     char err[256];
-    for (int fork_ok = 0; fork_ok < 2; fork_ok++) {
-        pysb_bpf fresh, built = pysb_policy_prebuilt(fork_ok);
-        assert_int_equal(pysb_policy_compile(fork_ok, &fresh, err, sizeof err), 0);
+    for (unsigned flags = 0; flags < PYSB_POLICY_VARIANTS; flags++) {
+        pysb_bpf fresh, built = pysb_policy_prebuilt(flags);
+        assert_int_equal(pysb_policy_compile(flags, &fresh, err, sizeof err), 0);
         assert_int_equal(fresh.len, built.len);
         assert_memory_equal(fresh.insns, built.insns, fresh.len * sizeof *fresh.insns);
         free((void *)fresh.insns);
@@ -145,8 +145,29 @@ static int check(const char *what)
         return syscall(SYS_getpid) > 0 ? 0 : 1;
     if (!strcmp(what, "socket"))
         return syscall(SYS_socket, 2, 1, 0) == -1 && errno == EPERM ? 0 : 1;
-    if (!strcmp(what, "unlisted"))   /* memfd_create is in neither list */
-        return syscall(SYS_memfd_create, "x", 0) == -1 && errno == ENOSYS ? 0 : 1;
+    if (!strcmp(what, "unlisted"))   /* pkey_alloc is in neither list */
+        return syscall(SYS_pkey_alloc, 0, 0) == -1 && errno == ENOSYS ? 0 : 1;
+    if (!strcmp(what, "memfd-denied"))
+        return syscall(SYS_memfd_create, "x", 0) == -1 && errno == EPERM ? 0 : 1;
+    /* A bad descriptor: EBADF from the kernel when the call gets through,
+     * EPERM from the filter when it does not; nothing is created. */
+    if (!strcmp(what, "scratch-calls-denied"))
+        return syscall(SYS_mkdirat, -1, "x", 0700) == -1 && errno == EPERM &&
+               syscall(SYS_unlinkat, -1, "x", 0) == -1 && errno == EPERM &&
+               syscall(SYS_ftruncate, -1, 0) == -1 && errno == EPERM ? 0 : 1;
+    if (!strcmp(what, "scratch-calls-allowed"))
+        return syscall(SYS_mkdirat, -1, "x", 0700) == -1 && errno == EBADF &&
+               syscall(SYS_renameat, -1, "x", -1, "y") == -1 && errno == EBADF &&
+               syscall(SYS_ftruncate, -1, 0) == -1 && errno == EBADF &&
+               syscall(SYS_fchmod, -1, 0600) == -1 && errno == EBADF ? 0 : 1;
+    if (!strcmp(what, "never-with-scratch"))
+        return syscall(SYS_symlinkat, "a", -1, "b") == -1 && errno == EPERM &&
+               syscall(SYS_mknodat, -1, "f", 010600, 0) == -1 && errno == EPERM &&
+               syscall(SYS_fchown, -1, 0, 0) == -1 && errno == EPERM &&
+               syscall(SYS_fsetxattr, -1, "user.a", "b", 1, 0) == -1 && errno == EPERM ? 0 : 1;
+    if (!strcmp(what, "xattr-notsup"))
+        return syscall(SYS_getxattr, "/", "user.a", NULL, 0) == -1 && errno == EOPNOTSUPP &&
+               syscall(SYS_flistxattr, 0, NULL, 0) == -1 && errno == EOPNOTSUPP ? 0 : 1;
     if (!strcmp(what, "fork-denied"))
         return syscall(SYS_fork) == -1 && errno == EPERM ? 0 : 1;
     if (!strcmp(what, "clone-fork-denied"))
@@ -296,7 +317,7 @@ static int check(const char *what)
 
 /* Fork, load the filter in the child, run the check; return the wait
  * status. The child's stdin is a pipe so the ioctl checks are stable. */
-static int run_child(int allow_fork, const char *what)
+static int run_child(unsigned flags, const char *what)
 {
     int p[2];
     assert_int_equal(pipe(p), 0);
@@ -308,7 +329,7 @@ static int run_child(int allow_fork, const char *what)
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
             _exit(3);
         /* the prebuilt program is the one runs load */
-        pysb_bpf prog = pysb_policy_prebuilt(allow_fork);
+        pysb_bpf prog = pysb_policy_prebuilt(flags);
         if (pysb_policy_install(&prog, err, sizeof err) != 0)
             _exit(4);
         _exit(check(what));
@@ -320,12 +341,11 @@ static int run_child(int allow_fork, const char *what)
     return st;
 }
 
-static void expect_ok(int allow_fork, const char *what)
+static void expect_ok(unsigned flags, const char *what)
 {
-    int st = run_child(allow_fork, what);
+    int st = run_child(flags, what);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fail_msg("%s (fork %s): wait status 0x%x", what,
-                 allow_fork ? "allowed" : "denied", st);
+        fail_msg("%s (policy flags %u): wait status 0x%x", what, flags, st);
 }
 
 static void test_behaviour_no_fork(void **state)
@@ -338,9 +358,27 @@ static void test_behaviour_no_fork(void **state)
                              "socketpair-stream", "socketpair-dgram",
                              "socketpair-inet", "fcntl", "flock", "fadvise", "rwf",
                              "madvise", "setsockopt", "prlimit", "host-counters",
-                             "futex-shared-wake-denied", "setsid", NULL };
+                             "futex-shared-wake-denied", "setsid", "memfd-denied",
+                             "scratch-calls-denied", "never-with-scratch",
+                             "xattr-notsup", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(0, checks[i]);
+}
+
+static void test_behaviour_scratch(void **state)
+{
+    (void)state;
+    const char *checks[] = { "getpid", "socket", "fork-denied", "memfd-denied",
+                             "scratch-calls-allowed", "never-with-scratch",
+                             "xattr-notsup", NULL };
+    for (int i = 0; checks[i]; i++)
+        expect_ok(PYSB_POLICY_SCRATCH, checks[i]);
+    const char *with_fork[] = { "fork-allowed", "scratch-calls-allowed",
+                                "never-with-scratch", "memfd-denied", NULL };
+    for (int i = 0; with_fork[i]; i++)
+        expect_ok(PYSB_POLICY_SCRATCH | PYSB_POLICY_FORK, with_fork[i]);
+    expect_ok(PYSB_POLICY_FORK, "scratch-calls-denied");
+    expect_ok(PYSB_POLICY_FORK, "memfd-denied");
 }
 
 static void test_behaviour_fork_allowed(void **state)
@@ -375,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_prebuilt_is_current),
         cmocka_unit_test(test_behaviour_no_fork),
         cmocka_unit_test(test_behaviour_fork_allowed),
+        cmocka_unit_test(test_behaviour_scratch),
         cmocka_unit_test(test_foreign_abis_killed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -452,6 +452,7 @@ static void test_json_ok(void **state)
     };
     static const char *const limit_keys[] = {
         "cpu_time", "wall_time", "memory", "output", "processes", "threads",
+        "scratch",
     };
     pysb_result r = sample_result();
     char *text = pysb_result_to_json(&r, "hello\n", 6, "", 0);
@@ -494,6 +495,7 @@ static void test_json_ok(void **state)
     assert_int_equal(json_integer_value(json_object_get(l, "output")), 1 << 20);
     assert_int_equal(json_integer_value(json_object_get(l, "processes")), 1);
     assert_int_equal(json_integer_value(json_object_get(l, "threads")), 16);
+    assert_int_equal(json_integer_value(json_object_get(l, "scratch")), 16 << 20);
     assert_string_equal(json_string_value(json_object_get(j, "run_id")),
                         "run-42");
     assert_int_equal(json_integer_value(json_object_get(j, "landlock_abi")), 6);

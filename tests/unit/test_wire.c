@@ -887,6 +887,7 @@ static void assert_limits_equal(const pysb_limits *a, const pysb_limits *b)
     assert_int_equal(a->fsize_bytes, b->fsize_bytes);
     assert_int_equal(a->nofile, b->nofile);
     assert_int_equal(a->stack_bytes, b->stack_bytes);
+    assert_int_equal(a->scratch_bytes, b->scratch_bytes);
 }
 
 static void test_spec_roundtrip(void **state)
@@ -963,7 +964,7 @@ static const char base_spec[] =
     "{\"interpreter\":[\"/usr/bin/python3\",\"-I\",\"-S\"],"
     "\"limits\":{\"cpu_time\":5,\"wall_time\":10.5,\"memory\":268435456,"
     "\"output\":1048576,\"processes\":1,\"threads\":16,"
-    "\"fsize\":8388608,\"nofile\":64,\"stack\":8388608}}";
+    "\"fsize\":8388608,\"nofile\":64,\"stack\":8388608,\"scratch\":16777216}}";
 
 static void test_spec_decode_base(void **state)
 {

@@ -1,0 +1,119 @@
+/* scratch.c — the run's private tmpfs: made detached by the supervisor,
+ * attached by the reaper inside the run, freed with its last fd.
+ *
+ * Contract: see scratch.h. Why the supervisor makes it (fsopen/fsmount)
+ * and not a mount(2) in the reaper: an fd of the supervisor's outlives the
+ * run's mount namespace, so what the run left can be read after the kernel
+ * has reaped every process of it (nobody left to race with), and the
+ * tmpfs never appears in the host's mount table — a supervisor that dies
+ * frees it by dying. */
+#include "scratch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "scratch: %s: %s", what, strerror(errno));
+    return -1;
+}
+
+uint64_t pysb_scratch_inodes(uint64_t size)
+{
+    uint64_t n = size / (16u << 10);
+    return n < 64 ? 64 : n;
+}
+
+static int set_key(int fs, const char *key, uint64_t value, char *err, size_t errlen)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)value);
+    if (fsconfig(fs, FSCONFIG_SET_STRING, key, num, 0) < 0)
+        return fail(err, errlen, key);
+    return 0;
+}
+
+/* A directory of the root owned by the run, and a detached tree of it:
+ * same superblock (so the same size and inode caps), same mount flags. */
+static int subtree(int root, const char *name, uid_t uid, gid_t gid, char *err,
+                   size_t errlen)
+{
+    if (mkdirat(root, name, 0700) < 0 ||
+        fchownat(root, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+        return fail(err, errlen, name);
+    int fd = open_tree(root, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (fd < 0)
+        return fail(err, errlen, "open_tree");
+    return fd;
+}
+
+int pysb_scratch_create(uint64_t size, uid_t uid, gid_t gid, int with_shm,
+                        pysb_scratch *s, char *err, size_t errlen)
+{
+    *s = PYSB_SCRATCH_NONE;
+    int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+    if (fs < 0)
+        return fail(err, errlen, "fsopen tmpfs");
+    int rc = -1;
+    if (set_key(fs, "size", size, err, errlen) < 0 ||
+        set_key(fs, "nr_inodes", pysb_scratch_inodes(size), err, errlen) < 0)
+        goto out;
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0) {
+        fail(err, errlen, "mode");
+        goto out;
+    }
+    /* Run data never reaches a swap device (6.4+); an older kernel
+     * refuses the key and the run goes on without it. */
+    (void)fsconfig(fs, FSCONFIG_SET_FLAG, "noswap", NULL, 0);
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+        fail(err, errlen, "creating the tmpfs");
+        goto out;
+    }
+    /* noexec: the one layer against ld.so and dlopen of a written file
+     * (Landlock does not govern mmap(PROT_EXEC)). */
+    s->root = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                               MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSYMFOLLOW);
+    if (s->root < 0) {
+        fail(err, errlen, "fsmount");
+        goto out;
+    }
+    if ((s->work = subtree(s->root, "work", uid, gid, err, errlen)) < 0 ||
+        (with_shm && (s->shm = subtree(s->root, "shm", uid, gid, err, errlen)) < 0))
+        goto out;
+    rc = 0;
+out:
+    close(fs);
+    if (rc < 0)
+        pysb_scratch_close(s);
+    return rc;
+}
+
+int pysb_scratch_attach(int work, int shm, char *err, size_t errlen)
+{
+    if (move_mount(work, "", AT_FDCWD, PYSB_SCRATCH_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return fail(err, errlen, "attaching " PYSB_SCRATCH_DIR);
+    close(work);
+    if (shm >= 0) {
+        if (move_mount(shm, "", AT_FDCWD, PYSB_SCRATCH_SHM, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            return fail(err, errlen, "attaching " PYSB_SCRATCH_SHM);
+        close(shm);
+    }
+    if (chdir(PYSB_SCRATCH_DIR) < 0)
+        return fail(err, errlen, "chdir " PYSB_SCRATCH_DIR);
+    return 0;
+}
+
+void pysb_scratch_close(pysb_scratch *s)
+{
+    int *fds[] = { &s->root, &s->work, &s->shm };
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+        if (*fds[i] >= 0) {
+            close(*fds[i]);
+            *fds[i] = -1;
+        }
+}

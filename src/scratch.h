@@ -1,0 +1,52 @@
+/* scratch.h — a run's private scratch directory: an empty tmpfs, capped in
+ * bytes and inodes, that is the run's working directory and its /tmp (and,
+ * for a run of several processes, its /dev/shm).
+ *
+ * Contract: the supervisor (root, before the run exists) makes the tmpfs
+ * as a *detached* mount (fsopen/fsmount: never attached in the host's
+ * mount namespace) and cuts detached sub-trees of it: work/ (the run's
+ * /tmp) and, when asked, shm/ (its /dev/shm). The reaper, in the run's own
+ * mount namespace after its mounts are made private, attaches them
+ * (pysb_scratch_attach). The supervisor keeps the root's fd: after the
+ * reaper is reaped — no process of the run left — it may read what the
+ * run left, and closing that fd frees the tmpfs, whatever happens to the
+ * supervisor (a crash closes it too). Mount flags: nosuid, nodev, noexec,
+ * nosymfollow (noswap where the kernel knows it). No Apache headers. */
+#ifndef PYSB_SCRATCH_H
+#define PYSB_SCRATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PYSB_SCRATCH_DIR "/tmp"      /* where work/ appears in the run */
+#define PYSB_SCRATCH_SHM "/dev/shm"  /* where shm/ appears */
+
+typedef struct pysb_scratch {
+    int root;   /* the tmpfs root (the supervisor's), or -1 */
+    int work;   /* detached tree of work/, for the reaper, or -1 */
+    int shm;    /* detached tree of shm/, or -1 */
+} pysb_scratch;
+
+#define PYSB_SCRATCH_NONE ((pysb_scratch){ -1, -1, -1 })
+
+/* Inodes of a scratch of `size` bytes: one per 16 KiB, at least 64. */
+uint64_t pysb_scratch_inodes(uint64_t size);
+
+/* Makes the tmpfs (size bytes, pysb_scratch_inodes(size) inodes), work/
+ * (and shm/ when with_shm) mode 0700 owned by uid:gid. Every fd is
+ * close-on-exec. Returns 0, or -1 with a reason ("scratch: ...") and
+ * nothing left open. */
+int pysb_scratch_create(uint64_t size, uid_t uid, gid_t gid, int with_shm,
+                        pysb_scratch *s, char *err, size_t errlen);
+
+/* In the reaper, as root in the run's private mount namespace: work at
+ * PYSB_SCRATCH_DIR, shm (>= 0) at PYSB_SCRATCH_SHM, both fds closed, and
+ * the working directory PYSB_SCRATCH_DIR. Allocates nothing. Returns 0,
+ * or -1 with a reason. */
+int pysb_scratch_attach(int work, int shm, char *err, size_t errlen);
+
+/* Closes what is still open; the tmpfs goes with its last fd. */
+void pysb_scratch_close(pysb_scratch *s);
+
+#endif
