@@ -98,7 +98,20 @@ static int step_check(pysb_req *x)
 {
     char why[512];
     int rc = pysb_fields_request(&x->f, &x->e.loc, &x->run, why, sizeof why);
-    return rc ? pysb_fail(x, rc, "%s", why) : OK;
+    if (rc)
+        return pysb_fail(x, rc, "%s", why);
+    if (x->in.n_files > 0 && x->run.limits.scratch_bytes == 0)
+        return pysb_fail(x, HTTP_BAD_REQUEST, "input files need a scratch directory, and this "
+                                              "location has none (PySandboxScratch 0)");
+    apr_uint64_t total = 0;
+    for (size_t i = 0; i < x->in.n_files; i++)
+        total += x->in.files[i].len;
+    if (total > x->run.limits.scratch_bytes)
+        return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                         "input files of %" APR_UINT64_T_FMT " bytes are larger than the "
+                         "scratch directory (%" APR_UINT64_T_FMT ")",
+                         total, (apr_uint64_t)x->run.limits.scratch_bytes);
+    return OK;
 }
 
 static pysb_ratelog unavailable_log =

@@ -18,6 +18,8 @@
 
 #include "src/payload.h"
 #include "src/render.h"
+#include "src/infiles.h"
+#include "src/scratch.h"
 #include "src/root.h"
 #include "src/wire.h"
 
@@ -29,6 +31,7 @@ void *pysb_create_dir_conf(apr_pool_t *p, char *dir)
     pysb_dir_conf *c = apr_pcalloc(p, sizeof *c);
     c->allow_get = c->default_format = c->ignore_unknown = PYSB_UNSET;
     c->max_code = c->max_stdin = c->queue_timeout_ms = PYSB_UNSET;
+    c->max_files = c->max_file_size = PYSB_UNSET;
     c->per_client = c->client_key = PYSB_UNSET;
     return c;
 }
@@ -51,6 +54,9 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->limits_set = base->limits_set | add->limits_set;
     c->max_code = add->max_code != PYSB_UNSET ? add->max_code : base->max_code;
     c->max_stdin = add->max_stdin != PYSB_UNSET ? add->max_stdin : base->max_stdin;
+    c->max_files = add->max_files != PYSB_UNSET ? add->max_files : base->max_files;
+    c->max_file_size = add->max_file_size != PYSB_UNSET ? add->max_file_size
+                                                       : base->max_file_size;
     /* Read-only paths accumulate from the outer scope inwards. */
     if (base->ro_paths && add->ro_paths)
         c->ro_paths = apr_array_append(p, base->ro_paths, add->ro_paths);
@@ -122,6 +128,9 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
     }
     l->max_code = c->max_code != PYSB_UNSET ? (apr_uint64_t)c->max_code : 64 * 1024;
     l->max_stdin = c->max_stdin != PYSB_UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
+    l->max_files = c->max_files != PYSB_UNSET ? (unsigned)c->max_files : 16;
+    l->max_file_size = c->max_file_size != PYSB_UNSET ? (apr_uint64_t)c->max_file_size
+                                                      : 1024 * 1024;
     l->allow_get = c->allow_get == 1;
     l->default_format = c->default_format != PYSB_UNSET ? c->default_format : PYSB_FMT_TEXT;
     l->ignore_unknown = c->ignore_unknown == 1;
@@ -308,6 +317,34 @@ static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: must be between 1 and %s", cmd->cmd->name, his);
     }
     *(is_code ? &c->max_code : &c->max_stdin) = (apr_int64_t)v;
+    return NULL;
+}
+
+static const char *set_max_files(cmd_parms *cmd, void *dv, const char *arg)
+{
+    pysb_dir_conf *c = dv;
+    unsigned long long n;
+    const char *err;
+    if (pysb_parse_uint(arg, 0, PYSB_INPUTS_FILES, &n, &err) < 0)
+        return apr_psprintf(cmd->pool, "%s %s: %s (0 to %d)", cmd->cmd->name, arg, err,
+                            PYSB_INPUTS_FILES);
+    c->max_files = (apr_int64_t)n;
+    return NULL;
+}
+
+static const char *set_max_file_size(cmd_parms *cmd, void *dv, const char *arg)
+{
+    pysb_dir_conf *c = dv;
+    apr_uint64_t v = 0;
+    const char *err = parse_size_arg(cmd, arg, &v);
+    if (err)
+        return err;
+    /* One FILE frame holds a file and its name. */
+    apr_uint64_t hi = pysb_frame_max_len(PYSB_FRAME_FILE) - 1 - PYSB_FILE_NAME_MAX;
+    if (v > hi)
+        return apr_psprintf(cmd->pool, "%s: must be at most %lu bytes", cmd->cmd->name,
+                            (unsigned long)hi);
+    c->max_file_size = (apr_int64_t)v;
     return NULL;
 }
 
@@ -538,6 +575,10 @@ const command_rec pysb_cmds[] = {
                   "largest program accepted"),
     AP_INIT_TAKE1("PySandboxMaxStdinSize", set_max_size, (void *)1, OR_ALL,
                   "largest stdin accepted"),
+    AP_INIT_TAKE1("PySandboxMaxFiles", set_max_files, NULL, OR_ALL,
+                  "input files a request may send (0 = none)"),
+    AP_INIT_TAKE1("PySandboxMaxFileSize", set_max_file_size, NULL, OR_ALL,
+                  "largest input file accepted"),
     AP_INIT_ITERATE("PySandboxReadOnlyPath", add_ro_path, NULL, OR_ALL,
                     "extra paths a run may read"),
     AP_INIT_FLAG("PySandboxAllowGet", set_allow_get, NULL, OR_ALL,

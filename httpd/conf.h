@@ -31,7 +31,7 @@ typedef struct pysb_dir_conf {
     apr_array_header_t *interp;     /* const char *, argv; NULL: unset */
     pysb_limits def, max;           /* limits the Location sets ... */
     unsigned limits_set;            /* ... bit i: row i of pysb_limit_table */
-    apr_int64_t max_code, max_stdin;
+    apr_int64_t max_code, max_stdin, max_files, max_file_size;
     apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
     int allow_get;
     int default_format;

@@ -206,11 +206,14 @@ static int send_run(relay *rl)
             .argv = (const char **)x->e.argv,
             .ro_paths = (const char **)x->e.ro_paths,
             .flags = 0,
+            .args = x->in.args,
         },
         .code = x->run.code,
         .code_len = x->run.code_len,
         .stdin_data = x->run.stdin_data,
         .stdin_len = x->run.stdin_len,
+        .files = x->in.files,
+        .n_files = x->in.n_files,
     };
     apr_cpystrn(req.spec.run_id, x->run_id, sizeof req.spec.run_id);
     char err[256] = "";

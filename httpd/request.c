@@ -26,7 +26,13 @@
 
 APLOG_USE_MODULE(pysandbox);
 
-#define MAX_PARTS 32
+#define MAX_PARTS (32 + PYSB_INPUTS_FILES)
+
+static apr_status_t inputs_cleanup(void *data)
+{
+    pysb_inputs_free(data);
+    return APR_SUCCESS;
+}
 
 pysb_req *pysb_req_new(request_rec *r)
 {
@@ -36,6 +42,8 @@ pysb_req *pysb_req_new(request_rec *r)
     pysb_effective_conf(r->pool, dc, &x->e);
     x->format = x->e.loc.default_format;
     pysb_fields_init(&x->f);
+    pysb_inputs_init(&x->in, x->e.loc.max_files, x->e.loc.max_file_size);
+    apr_pool_cleanup_register(r->pool, &x->in, inputs_cleanup, apr_pool_cleanup_null);
     char *run_id = apr_palloc(r->pool, 37);
     pysb_new_run_id(run_id);
     x->run_id = run_id;
@@ -65,11 +73,46 @@ int pysb_unavailable(pysb_req *x, const char *fmt, ...)
     return x->status;
 }
 
-/* A name that is no field is noted (step_names refuses it, or not). */
+/* The first refusal of an input file or argument stands. */
+static void inputs_status(pysb_req *x, int rc, const char *why)
+{
+    if (rc && !x->status)
+        pysb_fail(x, rc, "%s", why);
+}
+
+/* A name that is no field is noted (step_names refuses it, or not); each
+ * args of a form is one more argument, not a replacement. */
 static void set_field(pysb_req *x, const char *name, apr_size_t name_len,
                       const char *data, apr_size_t len)
 {
+    if (name_len == 4 && !memcmp(name, "args", 4)) {
+        char why[256];
+        inputs_status(x, pysb_inputs_arg(&x->in, data, len, why, sizeof why), why);
+        return;
+    }
+    if (name_len == 5 && !memcmp(name, "files", 5)) {
+        inputs_status(x, HTTP_BAD_REQUEST, "files: send them as multipart file parts or as a "
+                                           "JSON object of name: text or {\"base64\": ...}");
+        return;
+    }
     pysb_fields_set(&x->f, name, name_len, data, len);
+}
+
+/* A multipart part with a filename that is not a field (code and stdin
+ * may come as files): an input file, named by the part (-F
+ * data.csv=@data.csv), or by its filename in a part named "files". */
+static int set_file_part(pysb_req *x, const pysb_mpart *m)
+{
+    int named_files = pysb_mpart_name_is(m, "files");
+    if (!m->filename.ptr || (!named_files && pysb_fields_known(m->name.ptr, m->name.len)))
+        return 0;
+    const pysb_slice *n = named_files ? &m->filename : &m->name;
+    if (named_files && m->filename.len == 0 && m->data.len == 0)
+        return 1; /* a browser's empty file input */
+    char why[256];
+    inputs_status(x, pysb_inputs_file(&x->in, n->ptr, n->len, m->data.ptr, m->data.len, why,
+                                      sizeof why), why);
+    return 1;
 }
 
 /* ---- the encodings ----------------------------------------------------- */
@@ -228,6 +271,14 @@ static void decoded_field(void *ctx, const char *name, size_t name_len, pysb_val
     } else if (kind == PYSB_VAL_STRING || !pysb_fields_known(name, name_len)) {
         set_field(x, name, name_len, kind == PYSB_VAL_STRING ? value : "",
                   kind == PYSB_VAL_STRING ? len : 0);
+    } else if ((kind == PYSB_VAL_OBJECT && name_len == 5 && !memcmp(name, "files", 5)) ||
+               (kind == PYSB_VAL_ARRAY && name_len == 4 && !memcmp(name, "args", 4))) {
+        char why[256];
+        int rc = kind == PYSB_VAL_OBJECT
+                     ? pysb_inputs_json_files(&x->in, value, len, why, sizeof why)
+                     : pysb_inputs_json_args(&x->in, value, len, why, sizeof why);
+        inputs_status(x, rc, why);
+        pysb_fields_set(&x->f, name, name_len, "", 0);
     } else if (kind == PYSB_VAL_NUMBER && pysb_fields_numeric(name, name_len)) {
         char *text = apr_palloc(x->r->pool, 128);
         pysb_fields_number_text(strtod(apr_pstrmemdup(x->r->pool, value, len), NULL), text, 128);
@@ -273,9 +324,10 @@ static int read_multipart(pysb_req *x, const char *body, apr_size_t len, pysb_sl
     if (n < 0)
         return pysb_fail(x, HTTP_BAD_REQUEST, "%s", err);
     for (int i = 0; i < n; i++)
-        set_field(x, parts[i].name.ptr, parts[i].name.len, parts[i].data.ptr,
-                  parts[i].data.len);
-    return OK;
+        if (!set_file_part(x, &parts[i]))
+            set_field(x, parts[i].name.ptr, parts[i].name.len, parts[i].data.ptr,
+                      parts[i].data.len);
+    return x->status ? x->status : OK;
 }
 
 /* ---- what a refusal leaves of the body ---------------------------------- */
@@ -368,7 +420,8 @@ static int body_cap(pysb_req *x, enum body_kind kind, apr_size_t *cap)
 {
     request_rec *r = x->r;
     apr_size_t grow = kind == BODY_FORM ? 3 : kind == BODY_JSON ? 6 : 1;
-    *cap = (apr_size_t)((x->e.loc.max_code + x->e.loc.max_stdin) * grow + 65536);
+    *cap = (apr_size_t)((x->e.loc.max_code + x->e.loc.max_stdin) * grow +
+                        pysb_files_cap(&x->e.loc) + 65536);
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t declared, limit = ap_get_limit_req_body(r);
     if (cl && ap_parse_strict_length(&declared, cl) &&
@@ -377,12 +430,21 @@ static int body_cap(pysb_req *x, enum body_kind kind, apr_size_t *cap)
         return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
                          "request body of %s bytes is larger than this location accepts (%s)",
                          cl, limit > 0 && declared > limit ? "LimitRequestBody"
-                                                           : "code and stdin sizes");
+                                                           : "code, stdin and file sizes");
     }
     return OK;
 }
 
+static int read_all(pysb_req *x);
+
 int pysb_read_request(pysb_req *x)
+{
+    int rc = read_all(x);
+    /* A refused input file or argument, found while the rest was read. */
+    return rc == OK && x->status ? x->status : rc;
+}
+
+static int read_all(pysb_req *x)
 {
     request_rec *r = x->r;
     int rc;

@@ -22,6 +22,7 @@
 
 #include "httpd/conf.h"
 #include "src/fields.h"
+#include "src/infiles.h"
 #include "src/membuf.h"
 #include "src/render.h"
 
@@ -29,6 +30,7 @@ typedef struct pysb_req {
     request_rec      *r;
     pysb_effective    e;        /* the Location */
     pysb_fields       f;
+    pysb_inputs       in;       /* input files and args (issue 10) */
     pysb_run_request  run;      /* once the fields are checked */
     const char       *run_id;
     pysb_format       format;   /* the default until the fields say */

@@ -58,6 +58,7 @@ struct pysb_bodydec {
     slot          *cur;             /* where the value is kept, or NULL */
     size_t         cap, vlen;       /* its cap; its decoded length so far */
     pysb_value_kind vkind;
+    int            raw;             /* a kept container: its bytes as sent */
 
     /* form */
     int            in_value;        /* past the '=' */
@@ -140,8 +141,18 @@ static int count_value(pysb_bodydec *d)
                 d->max_values);
 }
 
+/* Bytes of the current value, kept while they fit its cap. */
+static int keep(pysb_bodydec *d, const char *p, size_t n)
+{
+    if (d->cur && d->vlen + n <= d->cap && pysb_membuf_append(&d->cur->buf, p, n) < 0)
+        return fail(d, 500, "out of memory decoding the body");
+    d->vlen += n;
+    return 0;
+}
+
 /* Decoded bytes of the name or the value; inside a container that is a
- * top-level value (JSON depth > 1), nothing is kept. */
+ * top-level value (JSON depth > 1), nothing decoded is kept (a kept
+ * container keeps its raw bytes instead, json_feed). */
 static int put(pysb_bodydec *d, const char *p, size_t n)
 {
     if (d->depth > 1)
@@ -151,10 +162,7 @@ static int put(pysb_bodydec *d, const char *p, size_t n)
             d->name[d->name_len + i] = p[i];
         d->name_len += n;
     } else if (d->target == T_VALUE) {
-        if (d->cur && d->vlen + n <= d->cap &&
-            pysb_membuf_append(&d->cur->buf, p, n) < 0)
-            return fail(d, 500, "out of memory decoding the body");
-        d->vlen += n;
+        return keep(d, p, n);
     }
     return 0;
 }
@@ -213,6 +221,7 @@ static void end_value(pysb_bodydec *d)
                   len, over ? d->vlen : 0);
     d->target = T_NONE;
     d->cur = NULL;
+    d->raw = 0;
 }
 
 /* ---- application/x-www-form-urlencoded ------------------------------------ */
@@ -341,6 +350,9 @@ static int open_container(pysb_bodydec *d, char c)
         return fail(d, 400, "the JSON body must be an object");
     if (d->depth > 0 && value_begins(d, c == '{' ? PYSB_VAL_OBJECT : PYSB_VAL_ARRAY))
         return d->status;
+    /* A top-level field's container with a cap: kept as JSON text. */
+    if (d->depth == 1 && d->cur)
+        d->raw = 1;
     if (d->depth == 0 && count_value(d))
         return d->status;
     if (d->depth >= d->max_depth)
@@ -613,14 +625,20 @@ static int json_feed(pysb_bodydec *d, const char *p, size_t n)
                    (unsigned char)p[j] < 0x80 && p[j] != '\n')
                 j++;
             if (j > i) {
-                if (put(d, p + i, j - i))
+                if (put(d, p + i, j - i) || (d->raw && keep(d, p + i, j - i)))
                     return d->status;
                 d->col += (long)(j - i);
                 i = j - 1;
                 continue;
             }
         }
+        /* A kept container's bytes as sent, its opening bracket too. */
+        int was_raw = d->raw;
+        if (was_raw && keep(d, p + i, 1))
+            return d->status;
         if (json_byte(d, p[i]))
+            return d->status;
+        if (!was_raw && d->raw && keep(d, p + i, 1))
             return d->status;
     }
     return 0;

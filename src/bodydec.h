@@ -15,9 +15,10 @@
  * a malformed escape is refused (400). JSON (RFC 8259, UTF-8): the body
  * must be one object; its members are the fields; strings are decoded
  * (escapes, surrogate pairs; \u0000 allowed, the fields refuse NUL where
- * it matters), numbers kept as their text, true/false/null and nested
- * containers reported by kind, their contents checked and dropped
- * (issue 10's files and args are such shapes). The owner refuses what a
+ * it matters), numbers kept as their text, true/false/null reported by
+ * kind; a top-level container is reported by kind, its contents checked,
+ * and kept as its JSON text as sent (up to the cap) when its name has a
+ * cap (issue 10's files and args), else dropped. The owner refuses what a
  * field cannot be. Both count values (a form's pairs; every JSON value,
  * containers included) against max_values and JSON nesting against
  * max_depth: past either the body is refused at once (413, 400), before

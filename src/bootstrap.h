@@ -2,7 +2,8 @@
  * compilation.
  *
  * Contract: a code run execs the interpreter with "-c <bootstrap>"; the
- * bootstrap reads the program from fd 3 (the code pipe), closes it and runs
+ * bootstrap reads a header (the run's arguments) and the program from fd 3
+ * (the code pipe), closes it and runs
  * it as __main__ from "main.py", so tracebacks show source lines. The
  * launcher compiles the bootstrap once per configured interpreter and keeps
  * the marshal data in a cache; a run then gets a tiny stub as its -c
@@ -27,11 +28,14 @@ typedef struct pysb_code_pipe {
     const char *arg;        /* the -c argument */
 } pysb_code_pipe;
 
-/* The code alone with the bootstrap's source as -c, or, with a compiled
- * blob, a 4-byte little-endian length, the blob and the code with a stub
- * as -c. Returns 0, or -1 when out of memory. */
-int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const char *code,
-                        size_t code_len, pysb_code_pipe *out);
+/* The code pipe: with a compiled blob, a 4-byte little-endian length and
+ * the blob first (and a stub as -c; else the bootstrap's source is -c);
+ * then the run's header, a 4-byte little-endian length and its items, each
+ * a letter, a value and a NUL ('a': one of sys.argv[1:], in order; args is
+ * NULL-terminated, may be NULL, no arg may hold a NUL); then the code.
+ * Returns 0, or -1 when out of memory. */
+int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const char *const *args,
+                        const char *code, size_t code_len, pysb_code_pipe *out);
 
 /* Compile pysb_bootstrap with interp (run as uid/gid `uid`, -I -S) and
  * return its marshal data in a malloc'd *blob. The data only suits that

@@ -24,17 +24,20 @@
 #include "render.h"
 #include "result.h"
 #include "root.h"
+#include "scratch.h"
 #include "supervise.h"
 #include "utf8.h"
 
 #define MAX_CODE (64u << 20)
 #define MAX_RO   32
+#define MAX_FILES 64
+#define MAX_ARGS  256
 
 static const char usage_text[] =
     "usage: pysandbox-run [options] (-c CODE | FILE.py | - | --exec PROG [ARGS...])\n"
     "  --cpu S  --clock S  --mem KB  --output SIZE  --scratch SIZE  --nproc N  --threads N\n"
     "  --fsize KB  --nfile N  --stack KB  --uid N  --gid N  --ro PATH\n"
-    "  --interpreter PATH  --stdin-file F  --waive-landlock\n"
+    "  --interpreter PATH  --stdin-file F  --file NAME=PATH  --arg A  --waive-landlock\n"
     "  --netns shared|per-run  --netns-path PATH\n"
     "  --json  --json-to stdout|stderr|fd:N  --report-fd N  --help\n";
 
@@ -173,6 +176,10 @@ struct opts {
     const char *code_arg, *file, *stdin_file;
     const char *ro[MAX_RO + 1];
     size_t n_ro;
+    const char *file_specs[MAX_FILES];  /* NAME=PATH of each --file */
+    size_t n_files;
+    const char *args_v[MAX_ARGS + 1];   /* --arg, in order */
+    size_t n_args;
     int json, report_fd, waive;
     int json_stdout;            /* --json-to stdout: the JSON alone there */
     const char *report_flag;    /* how report_fd was chosen, for messages */
@@ -255,6 +262,16 @@ static int parse_option(struct opts *o, int n, char **args, int *i)
         if (o->n_ro == MAX_RO)
             die("--ro: at most %d paths", MAX_RO);
         o->ro[o->n_ro++] = VALUE;
+    }
+    else if (IS("--file")) {
+        if (o->n_files == MAX_FILES)
+            die("--file: at most %d files", MAX_FILES);
+        o->file_specs[o->n_files++] = VALUE;
+    }
+    else if (IS("--arg")) {
+        if (o->n_args == MAX_ARGS)
+            die("--arg: at most %d arguments", MAX_ARGS);
+        o->args_v[o->n_args++] = VALUE;
     }
     else if (IS("--json")) o->json = 1;
     else if (IS("--waive-landlock")) o->waive = 1;
@@ -370,6 +387,31 @@ static char *load_code(const struct opts *o, size_t *len)
     return code;
 }
 
+/* Each --file NAME=PATH read whole; NAME checked as the module checks it. */
+static pysb_in_file *load_files(const struct opts *o)
+{
+    pysb_in_file *f = calloc(o->n_files + 1, sizeof *f);
+    if (!f)
+        die("out of memory");
+    for (size_t i = 0; i < o->n_files; i++) {
+        const char *eq = strchr(o->file_specs[i], '=');
+        if (!eq)
+            die("--file %s: expected NAME=PATH", o->file_specs[i]);
+        size_t nlen = (size_t)(eq - o->file_specs[i]);
+        const char *why = pysb_file_name_check(o->file_specs[i], nlen);
+        if (why)
+            die("--file %.*s: %s", (int)nlen, o->file_specs[i], why);
+        char *name = strndup(o->file_specs[i], nlen);
+        int fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
+        if (!name || fd < 0)
+            die("--file %s: %s", eq + 1, name ? strerror(errno) : "out of memory");
+        f[i].name = name;
+        f[i].data = read_code(fd, eq + 1, &f[i].len);
+        close(fd);
+    }
+    return f;
+}
+
 /* The program's stdin: --stdin-file, else ours (none when the code came
  * from ours). */
 static int open_stdin(const struct opts *o)
@@ -426,6 +468,11 @@ int main(int argc, char **argv)
     size_t code_len;
     char *code = load_code(&o, &code_len);
     int stdin_fd = open_stdin(&o);
+    pysb_in_file *files = load_files(&o);
+    if (o.n_files && o.lim.scratch_bytes == 0)
+        die("--file needs a scratch directory (--scratch 0 has none)");
+    if ((o.n_files || o.n_args) && o.exec_argv)
+        die("--file and --arg are for code runs, not --exec");
     int flags = enter_netns(&o);
 
     const char *interp_argv[] = { o.interp, "-I", "-S", NULL };
@@ -440,6 +487,9 @@ int main(int argc, char **argv)
         .gid = o.gid,
         .ro_paths = o.ro,
         .flags = flags,
+        .args = o.args_v,
+        .files = files,
+        .n_files = o.n_files,
     };
     struct sink sink = { .quiet = o.json_stdout };
     const pysb_sink report_sink = { report_write, NULL, &sink };
@@ -450,6 +500,11 @@ int main(int argc, char **argv)
         die("%s", r.error);
     report(&o, &r, &sink);
     free(code);
+    for (size_t i = 0; i < o.n_files; i++) {
+        free((void *)files[i].name);
+        free((void *)files[i].data);
+    }
+    free(files);
     free(o.args);
     pysb_render_free(sink.json);
     return r.status == PYSB_OK ? 0 : 1;

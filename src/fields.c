@@ -13,6 +13,8 @@
 
 #include <jansson.h>
 
+#include "infiles.h"
+#include "scratch.h"
 #include "utf8.h"
 
 void pysb_fields_init(pysb_fields *f)
@@ -45,6 +47,10 @@ static pysb_field *slot_of(pysb_fields *f, const char *name, size_t name_len)
         return &f->format;
     if (is(name, name_len, "info"))
         return &f->info;
+    if (is(name, name_len, "files"))
+        return &f->files;
+    if (is(name, name_len, "args"))
+        return &f->args;
     if ((d = request_limit(name, name_len)) != NULL)
         return &f->limit[d - pysb_limit_table];
     return NULL;
@@ -84,7 +90,17 @@ size_t pysb_fields_cap(const pysb_location *loc, const char *name, size_t name_l
         return (size_t)loc->max_code;
     if (is(name, name_len, "stdin"))
         return (size_t)loc->max_stdin;
+    if (is(name, name_len, "files"))
+        return (size_t)pysb_files_cap(loc);
+    if (is(name, name_len, "args"))
+        return PYSB_INPUTS_ARG_BYTES * 6 + 4 * PYSB_INPUTS_ARGS + 2;  /* \uXXXX, "", */
     return pysb_fields_known(name, name_len) ? PYSB_FIELD_VALUE_MAX : 0;
+}
+
+uint64_t pysb_files_cap(const pysb_location *loc)
+{
+    /* base64 (4/3, and its padding), a name and its quoting per file */
+    return (uint64_t)loc->max_files * ((loc->max_file_size + 2) / 3 * 4 + 8 * PYSB_FILE_NAME_MAX + 32) + 2;
 }
 
 int pysb_fields_names(const pysb_fields *f, const pysb_location *loc, char *why,
@@ -98,7 +114,7 @@ int pysb_fields_names(const pysb_fields *f, const pysb_location *loc, char *why,
             n += (size_t)snprintf(limits + n, n < sizeof limits ? sizeof limits - n : 0, ", %s",
                                   pysb_limit_table[i].key);
     snprintf(why, whylen, "unknown field \"%s\" (the fields are code or user_script, "
-             "stdin%s, format, info)", f->unknown, limits);
+             "stdin%s, format, info, files, args)", f->unknown, limits);
     return 400;
 }
 
@@ -296,6 +312,9 @@ char *pysb_location_info(const pysb_location *loc)
     if (!bad)
         bad |= json_object_set_new(o, "max_code_size", json_integer((json_int_t)loc->max_code)) |
                json_object_set_new(o, "max_stdin_size", json_integer((json_int_t)loc->max_stdin)) |
+               json_object_set_new(o, "max_files", json_integer((json_int_t)loc->max_files)) |
+               json_object_set_new(o, "max_file_size",
+                                   json_integer((json_int_t)loc->max_file_size)) |
                json_object_set_new(o, "allow_get", json_boolean(loc->allow_get)) |
                json_object_set_new(o, "default_format",
                                    json_string(pysb_format_name(loc->default_format))) |

@@ -3,7 +3,8 @@
  * (?info=1).
  *
  * Contract: a request is a set of name/value pairs (DESIGN §4): code (alias
- * user_script), stdin, format, info, and one field per limit a request may
+ * user_script), stdin, format, info, files and args (issue 10: their
+ * values are infiles.h's), and one field per limit a request may
  * ask for (the rows of the limits table marked per-request: cpu_time,
  * wall_time, memory, output). A later pair of the same name replaces an
  * earlier one (body fields are set after query fields, so they win); an
@@ -32,6 +33,8 @@
 typedef struct pysb_location {
     pysb_limits def, max;
     uint64_t    max_code, max_stdin;
+    unsigned    max_files;          /* input files a request may send */
+    uint64_t    max_file_size;      /* bytes of each */
     int         allow_get;
     pysb_format default_format;
     int         ignore_unknown;
@@ -49,6 +52,9 @@ typedef struct pysb_field {
 
 typedef struct pysb_fields {
     pysb_field code, stdin_data, format, info;
+    pysb_field files, args;     /* JSON only: the text of an object, an array
+                                   (forms send files as parts, args repeated;
+                                   infiles.h takes them) */
     pysb_field limit[PYSB_FIELDS_LIMIT_MAX];    /* by row of pysb_limit_table */
     char       unknown[64];     /* the first name that is no field, printable */
     int        has_unknown;
@@ -77,10 +83,13 @@ int pysb_fields_set(pysb_fields *f, const char *name, size_t name_len,
 int pysb_fields_set_oversize(pysb_fields *f, const char *name, size_t name_len, size_t size);
 
 /* The most bytes a value of the field named can need at loc: code
- * max_code, stdin max_stdin, any other field PYSB_FIELD_VALUE_MAX; 0 for
- * a name that is no field. A body reader keeps no more. */
+ * max_code, stdin max_stdin, files every file in base64 (pysb_files_cap),
+ * args PYSB_INPUTS_ARG_BYTES with JSON's quoting, any other field
+ * PYSB_FIELD_VALUE_MAX; 0 for a name that is no field. A body reader
+ * keeps no more. */
 #define PYSB_FIELD_VALUE_MAX 256
 size_t pysb_fields_cap(const pysb_location *loc, const char *name, size_t name_len);
+uint64_t pysb_files_cap(const pysb_location *loc);
 
 /* 1 when name is a field. */
 int pysb_fields_known(const char *name, size_t name_len);

@@ -118,6 +118,9 @@ static int run_request(void *ctx, const pysb_session_request *req, pysb_output_f
         /* All runs share the launcher's empty network namespace. */
         .flags = ws->flags | PYSB_SHARED_NETNS,
         .run_id = ws->run_id[0] ? ws->run_id : NULL,
+        .args = ws->args,
+        .files = req->files,
+        .n_files = req->n_files,
     };
     pysb_bootstrap_cached(ws->argv[0], &spec.bootstrap_blob, &spec.bootstrap_blob_len);
     /* In flight, for the status page (never the code). */

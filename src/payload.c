@@ -186,6 +186,16 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
             return -1;
     }
 
+    for (n = 0; s->args && s->args[n]; n++) {
+        if (n == PYSB_WIRE_ARGS_MAX)
+            return pysb_reason(err, errlen, "args must have at most %d entries",
+                               PYSB_WIRE_ARGS_MAX);
+        size_t len = strlen(s->args[n]);
+        if (len > PYSB_WIRE_STR_MAX || !pysb_utf8_valid(s->args[n], len))
+            return pysb_reason(err, errlen, "args[%zu] must be UTF-8 of at most %d bytes",
+                               n, PYSB_WIRE_STR_MAX);
+    }
+
     if (s->flags < 0 || (s->flags & ~SPEC_FLAGS) != 0)
         return pysb_reason(err, errlen, "flags has unknown bits 0x%x",
                            (unsigned)s->flags & ~(unsigned)SPEC_FLAGS);
@@ -231,6 +241,7 @@ char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen)
         json_object_set_new(o, "interpreter", string_array(s->argv)) < 0 ||
         json_object_set_new(o, "ro_paths", string_array(s->ro_paths)) < 0 ||
         json_object_set_new(o, "flags", json_integer(s->flags)) < 0 ||
+        (s->args && s->args[0] && json_object_set_new(o, "args", string_array(s->args)) < 0) ||
         json_object_set_new(o, "limits", pysb_limits_json(&s->limits, 0)) < 0)
         goto nomem;
     out = json_dumps(o, JSON_COMPACT);
@@ -312,8 +323,10 @@ void pysb_wire_spec_free(pysb_wire_spec *s)
 {
     free_strings(s->argv);
     free_strings(s->ro_paths);
+    free_strings(s->args);
     s->argv = NULL;
     s->ro_paths = NULL;
+    s->args = NULL;
 }
 
 /* Loads a JSON object strictly: duplicate keys are an error (which of two
@@ -362,7 +375,7 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
                      char *err, size_t errlen)
 {
     static const char *const keys[] = {
-        "run_id", "interpreter", "ro_paths", "flags", "limits",
+        "run_id", "interpreter", "ro_paths", "flags", "limits", "args",
     };
     const char *key;
     json_t *root, *v;
@@ -411,6 +424,15 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
             pysb_reason(err, errlen, "out of memory");
             goto fail;
         }
+    }
+
+    v = json_object_get(root, "args");
+    if (v) {
+        if (parse_strings(v, "args", 0, PYSB_WIRE_ARGS_MAX, &s->args, err, errlen) < 0)
+            goto fail;
+    } else if (!(s->args = calloc(1, sizeof *s->args))) {
+        pysb_reason(err, errlen, "out of memory");
+        goto fail;
     }
 
     v = json_object_get(root, "run_id");

@@ -42,6 +42,7 @@
 #define PYSB_WIRE_RUN_ID_MAX   36
 #define PYSB_WIRE_ARGV_MAX     32
 #define PYSB_WIRE_RO_PATHS_MAX 64
+#define PYSB_WIRE_ARGS_MAX     64     /* entries of "args" (sys.argv[1:]) */
 #define PYSB_WIRE_STR_MAX      4095   /* bytes of one argument or path */
 
 typedef struct pysb_wire_spec {
@@ -51,6 +52,9 @@ typedef struct pysb_wire_spec {
     const char **ro_paths;  /* NULL-terminated; may be NULL when encoding,
                                never NULL after a successful decode */
     int          flags;     /* PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS */
+    const char **args;      /* sys.argv[1:], NULL-terminated: UTF-8, no NUL,
+                               may be empty strings; NULL when encoding: none;
+                               never NULL after a successful decode */
 } pysb_wire_spec;
 
 /* The spec as one line of JSON (malloc'd; caller frees), checked as

@@ -11,11 +11,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include "utf8.h"
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -91,6 +95,85 @@ out:
     if (rc < 0)
         pysb_scratch_close(s);
     return rc;
+}
+
+const char *pysb_file_name_check(const char *name, size_t len)
+{
+    if (len == 0)
+        return "empty name";
+    if (len > PYSB_FILE_NAME_MAX)
+        return "name longer than 128 bytes";
+    if (!pysb_utf8_valid(name, len))
+        return "name not valid UTF-8";
+    if (name[0] == '.')
+        return "name starts with a dot";
+    if (len == 3 && !memcmp(name, "out", 3))
+        return "\"out\" is the output folder";
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '/' || c == '\\')
+            return "name contains a slash";
+        if (c < 0x20 || c == 0x7f)
+            return "name contains a control character";
+    }
+    return NULL;
+}
+
+/* openat2 below dir that follows no link of any kind and leaves neither
+ * the directory nor the mount. */
+static int open_beneath(int dir, const char *name, int flags, mode_t mode)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
+        .mode = mode,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV |
+                   RESOLVE_NO_MAGICLINKS,
+    };
+    return (int)syscall(SYS_openat2, dir, name, &how, sizeof how);
+}
+
+int pysb_scratch_put(const pysb_scratch *s, const char *name, const void *data,
+                     size_t len, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    const char *why = pysb_file_name_check(name, strlen(name));
+    if (why) {
+        errno = EINVAL;
+        snprintf(err, errlen, "input file: %s", why);
+        return -1;
+    }
+    int dir = open_beneath(s->root, "work", O_PATH | O_DIRECTORY, 0);
+    if (dir < 0)
+        return fail(err, errlen, "work/");
+    int fd = open_beneath(dir, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    int saved = errno;
+    close(dir);
+    if (fd < 0) {
+        errno = saved;
+        snprintf(err, errlen, "input file %s: %s", name, strerror(saved));
+        return -1;
+    }
+    for (const char *p = data; len > 0;) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            saved = n < 0 ? errno : ENOSPC;
+            close(fd);
+            errno = saved;
+            snprintf(err, errlen, "input file %s: %s", name, strerror(saved));
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    if (fchown(fd, uid, gid) < 0) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        return fail(err, errlen, "input file: fchown");
+    }
+    close(fd);
+    return 0;
 }
 
 int pysb_scratch_attach(int work, int shm, char *err, size_t errlen)

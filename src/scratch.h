@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #define PYSB_SCRATCH_DIR "/tmp"      /* where work/ appears in the run */
+#define PYSB_FILE_NAME_MAX 128       /* bytes of an input file's name */
 #define PYSB_SCRATCH_SHM "/dev/shm"  /* where shm/ appears */
 
 typedef struct pysb_scratch {
@@ -39,6 +40,19 @@ uint64_t pysb_scratch_inodes(uint64_t size);
  * nothing left open. */
 int pysb_scratch_create(uint64_t size, uid_t uid, gid_t gid, int with_shm,
                         pysb_scratch *s, char *err, size_t errlen);
+
+/* NULL when name is fine for a file of the scratch, else why not: 1 to
+ * PYSB_FILE_NAME_MAX bytes of UTF-8, no '/' or '\\', no control
+ * character, not starting with '.' (no ".", "..", hidden names), not
+ * "out" (the output folder). */
+const char *pysb_file_name_check(const char *name, size_t len);
+
+/* One input file into work/ before the run: a new file (never through a
+ * symlink, never replacing one), mode 0644, owned by uid:gid. Returns 0,
+ * or -1 with a reason; errno ENOSPC when the scratch is full, EEXIST for
+ * a name given twice. */
+int pysb_scratch_put(const pysb_scratch *s, const char *name, const void *data,
+                     size_t len, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /* In the reaper, as root in the run's private mount namespace: work at
  * PYSB_SCRATCH_DIR, shm (>= 0) at PYSB_SCRATCH_SHM, both fds closed, and

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "clock.h"
+#include "scratch.h"
 
 /* A supervisor's sends: output and STARTED wait this long at most (less
  * when the run's clock runs out first), RESULT a little. */
@@ -22,6 +23,25 @@
 #define RESULT_TIMEOUT_MS 5000
 
 /* ---- the worker's half -------------------------------------------------- */
+
+/* FILE: the name's length in one byte, the name, the bytes. */
+static int send_file(int fd, const pysb_in_file *f, int timeout_ms)
+{
+    size_t nlen = strlen(f->name);
+    if (nlen == 0 || nlen > PYSB_FILE_NAME_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    char *buf = malloc(1 + nlen + f->len);
+    if (!buf)
+        return -1;
+    buf[0] = (char)nlen;
+    memcpy(buf + 1, f->name, nlen);
+    memcpy(buf + 1 + nlen, f->data, f->len);
+    int rc = pysb_wire_send_timeout(fd, PYSB_FRAME_FILE, buf, 1 + nlen + f->len, timeout_ms);
+    free(buf);
+    return rc;
+}
 
 int pysb_session_send(int fd, const pysb_session_request *req, int timeout_ms,
                       char *err, size_t errlen)
@@ -39,6 +59,8 @@ int pysb_session_send(int fd, const pysb_session_request *req, int timeout_ms,
         rc = pysb_wire_send_timeout(fd, PYSB_FRAME_STDIN, req->stdin_data + off, n,
                                     timeout_ms);
     }
+    for (size_t i = 0; rc == 0 && i < req->n_files; i++)
+        rc = send_file(fd, &req->files[i], timeout_ms);
     if (rc == 0)
         rc = pysb_wire_send_timeout(fd, PYSB_FRAME_START, NULL, 0, timeout_ms);
     return rc;
@@ -284,6 +306,13 @@ void pysb_session_request_free(pysb_session_request *req)
     free((void *)req->code);
     free((void *)req->stdin_data);
     req->code = req->stdin_data = NULL;
+    for (size_t i = 0; i < req->n_files; i++) {
+        free((void *)req->files[i].name);
+        free((void *)req->files[i].data);
+    }
+    free(req->files);
+    req->files = NULL;
+    req->n_files = 0;
 }
 
 /* Appends a STDIN chunk to the growing buffer, within max. */
@@ -304,6 +333,41 @@ static int add_stdin(char **buf, size_t *len, size_t *cap, uint64_t max,
     }
     memcpy(*buf + *len, p, n);
     *len += n;
+    return 0;
+}
+
+/* A FILE frame into req->files: a fine name, not given before, the bytes
+ * of all files within the scratch (where they go). */
+static int take_file(const pysb_frame *f, pysb_session_request *req, char *err, size_t errlen)
+{
+    size_t nlen = f->len ? (unsigned char)f->payload[0] : 0, total = 0;
+    if (f->len < 1 + nlen)
+        return pysb_reason(err, errlen, "a FILE frame shorter than its name");
+    const char *name = f->payload + 1, *why = pysb_file_name_check(name, nlen);
+    if (why)
+        return pysb_reason(err, errlen, "input file: %s", why);
+    if (req->n_files == PYSB_SESSION_FILES_MAX)
+        return pysb_reason(err, errlen, "more than %d input files", PYSB_SESSION_FILES_MAX);
+    for (size_t i = 0; i < req->n_files; i++) {
+        if (strlen(req->files[i].name) == nlen && !memcmp(req->files[i].name, name, nlen))
+            return pysb_reason(err, errlen, "input file %.*s given twice", (int)nlen, name);
+        total += req->files[i].len;
+    }
+    size_t len = f->len - 1 - nlen;
+    if (total + len > req->spec.limits.scratch_bytes)
+        return pysb_reason(err, errlen, "input files larger than the scratch directory");
+    pysb_in_file *files = realloc(req->files, (req->n_files + 1) * sizeof *files);
+    if (!files)
+        return pysb_reason(err, errlen, "out of memory");
+    req->files = files;
+    char *n = strndup(name, nlen), *data = malloc(len ? len : 1);
+    if (!n || !data) {
+        free(n);
+        free(data);
+        return pysb_reason(err, errlen, "out of memory");
+    }
+    memcpy(data, name + nlen, len);
+    files[req->n_files++] = (pysb_in_file){ n, data, len };
     return 0;
 }
 
@@ -330,6 +394,8 @@ static int take_frame(const pysb_frame *f, const pysb_session_bounds *b,
         req->stdin_data = in;
         if (rc < 0)
             return pysb_reason(err, errlen, "stdin larger than allowed");
+    } else if (f->type == PYSB_FRAME_FILE && req->code) {
+        return take_file(f, req, err, errlen);
     } else if (f->type == PYSB_FRAME_START && req->code) {
         return 1;
     } else {

@@ -10,7 +10,7 @@
  *                                  503 / 429, with a Retry-After)
  *                              ←   QUEUED                      (waiting)
  *                              ←   GO                          (forked)
- *   SPEC, CODE, STDIN*, START  →                               (the request)
+ *   SPEC, CODE, (STDIN|FILE)*, START →                         (the request)
  *                              ←   STARTED, or ERROR and close
  *                              ←   STDOUT/STDERR*, as the program writes
  *                              ←   RESULT (or ERROR), then close
@@ -50,12 +50,17 @@ typedef struct pysb_session_request {
     size_t         code_len;
     const char    *stdin_data;   /* may be NULL when stdin_len is 0 */
     size_t         stdin_len;
+    pysb_in_file  *files;        /* input files (names checked), n_files */
+    size_t         n_files;
 } pysb_session_request;
+
+/* Input files a request may carry, whatever a Location allows. */
+#define PYSB_SESSION_FILES_MAX 64
 
 /* ---- the worker's half ---- */
 
-/* Sends SPEC, CODE, STDIN (in frames of the largest allowed size) and
- * START, each frame within timeout_ms. Returns 0, or -1 with errno:
+/* Sends SPEC, CODE, STDIN (in frames of the largest allowed size), one
+ * FILE per input file and START, each frame within timeout_ms. Returns 0, or -1 with errno:
  * EINVAL/EMSGSIZE when the spec cannot be encoded (err says why), EPIPE or
  * ECONNRESET when the peer closed (it may have said BUSY first: read on),
  * ETIMEDOUT, or what the socket said. */
@@ -160,7 +165,9 @@ typedef struct pysb_session_bounds {
     int      timeout_ms;        /* for the whole request */
 } pysb_session_bounds;
 
-/* Reads SPEC, CODE, STDIN*, START within the bounds. Returns 1 with *req
+/* Reads SPEC, CODE, (STDIN|FILE)*, START within the bounds: at most
+ * PYSB_SESSION_FILES_MAX files, named by pysb_file_name_check's rules, no
+ * name twice, their bytes together within the spec's scratch size. Returns 1 with *req
  * set (release it with pysb_session_request_free), 0 when the worker left
  * before START (nobody to answer), or -1 with a one-line reason in err to
  * send back as ERROR. */

@@ -519,7 +519,7 @@ static int build_argv(const pysb_run_spec *spec, const char *argv[MAX_ARGS + 5],
     memcpy(argv, spec->argv, argc * sizeof *argv);
     *pipe_content = (pysb_code_pipe){ spec->code, spec->code_len, NULL, pysb_bootstrap };
     if (spec->code) {
-        if (pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len,
+        if (pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len, spec->args,
                                 spec->code, spec->code_len, pipe_content) < 0)
             return start_error(r, "supervisor: out of memory");
         argv[argc++] = "-u";
@@ -527,6 +527,25 @@ static int build_argv(const pysb_run_spec *spec, const char *argv[MAX_ARGS + 5],
         argv[argc++] = pipe_content->arg;
     }
     argv[argc] = NULL;
+    return 0;
+}
+
+/* The input files into the scratch, as root before the run exists:
+ * nothing of it can race them. */
+static int put_files(const pysb_run_spec *spec, const pysb_scratch *sc, pysb_result *r)
+{
+    if (spec->n_files > 0 && sc->root < 0)
+        return start_error(r, "input files: this run has no scratch directory");
+    for (size_t i = 0; i < spec->n_files; i++) {
+        const pysb_in_file *f = &spec->files[i];
+        if (pysb_scratch_put(sc, f->name, f->data, f->len, spec->uid, spec->gid, r->error,
+                             sizeof r->error) < 0) {
+            if (errno == ENOSPC)
+                snprintf(r->error, sizeof r->error,
+                         "input files: larger than the scratch directory");
+            return start_error(r, r->error);
+        }
+    }
     return 0;
 }
 
@@ -654,6 +673,11 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         close(root_fd);
         free(pipe_content.owned);
         return start_error(r, r->error);
+    }
+    if (put_files(spec, &scratch, r) < 0) {
+        pysb_scratch_close(&scratch);
+        free(pipe_content.owned);
+        return -1;
     }
     if (open_pipes(&p, spec->code != NULL, r) < 0) {
         close(root_fd);

@@ -25,6 +25,13 @@ enum {
     PYSB_SHARED_NETNS   = 1 << 1, /* caller already sits in an empty netns */
 };
 
+/* A file written into the run's scratch directory before it starts. */
+typedef struct pysb_in_file {
+    const char *name;       /* pysb_file_name_check's rules, NUL-ended */
+    const char *data;
+    size_t      len;
+} pysb_in_file;
+
 typedef struct pysb_run_spec {
     /* Interpreter argv (argv[0] is the path, NULL-terminated). With code
      * set, the bootstrap "-c <bootstrap>" is appended and the code goes
@@ -50,6 +57,13 @@ typedef struct pysb_run_spec {
      * NULL: it is then compiled from source on every run, about 0.3 ms. */
     const char *bootstrap_blob;
     size_t      bootstrap_blob_len;
+    /* sys.argv[1:] of a code run (NULL-terminated, may be NULL): through
+     * the code pipe, never the interpreter's argv (not in /proc). */
+    const char *const *args;
+    /* Input files, written into the scratch (which they need) before the
+     * run exists; n_files 0: none. */
+    const pysb_in_file *files;
+    size_t      n_files;
 } pysb_run_spec;
 
 /* Called for each chunk of output kept under the cap, in arrival order.

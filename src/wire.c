@@ -35,6 +35,7 @@ static const struct {
     [PYSB_FRAME_START]   = { "START",   0 },
     [PYSB_FRAME_ADMIT]   = { "ADMIT",   1u << 10 },
     [PYSB_FRAME_STATUS_GET] = { "STATUS_GET", 0 },
+    [PYSB_FRAME_FILE]    = { "FILE",    16u << 20 },
     [PYSB_FRAME_BUSY]    = { "BUSY",    1u << 10 },
     [PYSB_FRAME_STARTED] = { "STARTED", 4u << 10 },
     [PYSB_FRAME_STDOUT]  = { "STDOUT",  64u << 10 },

@@ -22,6 +22,8 @@
  *     START   = 4   empty: request complete      0
  *     ADMIT   = 5   JSON: asks for a run slot    1 KiB
  *     STATUS_GET = 6  empty: asks for a snapshot 0
+ *     FILE    = 7   an input file: a 1-byte name   16 MiB
+ *                   length, the name, the bytes; may repeat
  *   launcher/supervisor → worker
  *     BUSY    = 16  no slot: JSON {"retry_after":N,"reason":…} or empty
  *                                                1 KiB
@@ -38,12 +40,12 @@
  *
  * A conversation: the worker sends ADMIT; the launcher answers BUSY or
  * TOO_MANY and closes, or QUEUED and keeps it waiting, or forks a
- * supervisor that says GO; the worker then sends SPEC, CODE, STDIN*,
- * START, and the supervisor STARTED, STDOUT/STDERR in arrival order,
- * RESULT (or ERROR), and closes. A worker of an older build that starts
- * with SPEC is served as before (BUSY, or a supervisor and STARTED).
- * STATUS_GET is answered with STATUS. That order is session.h's (every
- * half, checked); this file only frames.
+ * supervisor that says GO; the worker then sends SPEC, CODE,
+ * (STDIN|FILE)*, START, and the supervisor STARTED, STDOUT/STDERR in
+ * arrival order, RESULT (or ERROR), and closes. A worker of an older build
+ * that starts with SPEC is served as before (BUSY, or a supervisor and
+ * STARTED). STATUS_GET is answered with STATUS. That order is session.h's
+ * (every half, checked); this file only frames.
  *
  * The payloads are payload.h's (SPEC, STARTED, RESULT, ADMIT, QUEUED,
  * BUSY/TOO_MANY) and payload_status.h's (STATUS).
@@ -72,6 +74,7 @@ enum pysb_frame_type {
     PYSB_FRAME_START   = 4,
     PYSB_FRAME_ADMIT   = 5,
     PYSB_FRAME_STATUS_GET = 6,
+    PYSB_FRAME_FILE    = 7,
     PYSB_FRAME_BUSY    = 16,
     PYSB_FRAME_STARTED = 17,
     PYSB_FRAME_STDOUT  = 18,

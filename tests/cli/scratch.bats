@@ -255,3 +255,47 @@ except OSError as e:
     sb_raw --scratch 1X -c 'pass'
     expect_status 2
 }
+
+@test "files in: --file NAME=PATH lands in the scratch, owned by the run, mode 0644; --arg gives sys.argv[1:]" {
+    printf 'a,b\n1,2\n' > "$BATS_TEST_TMPDIR/d.csv"
+    sb --file data.csv="$BATS_TEST_TMPDIR/d.csv" --arg first --arg 'two words' --arg '' -c 'import os, sys
+print(sys.argv)
+st = os.stat("data.csv")
+print(oct(st.st_mode & 0o777), st.st_uid == os.getuid(), open("data.csv").read().splitlines())'
+    expect_verdict ok
+    out_has "['main.py', 'first', 'two words', '']"
+    out_has "0o644 True ['a,b', '1,2']"
+    no_leftovers
+}
+
+@test "files in: hostile names are usage errors (exit 2, nothing run): slash, .., dot-names, out, control characters, too long; no --file without a scratch" {
+    printf 'x' > "$BATS_TEST_TMPDIR/f"
+    local name
+    for name in '../x' '/etc/x' 'a/b' '..' '.hidden' 'out' $'a\tb' "$(printf 'y%.0s' {1..129})"; do
+        sb_raw --uid "$TEST_UID" --file "$name=$BATS_TEST_TMPDIR/f" -c 'print("RAN")'
+        expect_status 2
+        ! grep -q RAN "$SB_OUT" || fail "ran with file name $name"
+    done
+    sb_raw --uid "$TEST_UID" --scratch 0 --file "x=$BATS_TEST_TMPDIR/f" -c 'print("RAN")'
+    expect_status 2
+    grep -q "scratch" "$SB_ERR" || fail "no reason given"
+}
+
+@test "files in: input files larger than the scratch fail the run before it starts (internal_error, nothing run)" {
+    head -c $((600 * 1024)) /dev/zero > "$BATS_TEST_TMPDIR/big"
+    sb --scratch 1M --file a="$BATS_TEST_TMPDIR/big" --file b="$BATS_TEST_TMPDIR/big" -c 'print("RAN")'
+    expect_verdict internal_error
+    jcheck '.error | test("larger than the scratch")'
+    out_lacks RAN
+    no_leftovers
+}
+
+@test "BOM: a UTF-8 byte-order mark before the code is accepted as python3 file.py accepts it; line numbers unchanged" {
+    printf '\xef\xbb\xbfprint("bom")\n1/0\n' > "$BATS_TEST_TMPDIR/bom.py"
+    sb "$BATS_TEST_TMPDIR/bom.py"
+    expect_verdict nonzero_exit
+    out_is "bom"
+    err_has 'File "main.py", line 2'
+    run "$PY" "$BATS_TEST_TMPDIR/bom.py"
+    expect_output '^bom$'
+}

@@ -502,7 +502,7 @@ print("é€")' -d format=json
 }
 
 @test "[$MPM] 400: an unknown field in any encoding names it and lists the fields; nothing runs" {
-    local known='code or user_script, stdin, cpu_time, wall_time, memory, output, format, info'
+    local known='code or user_script, stdin, cpu_time, wall_time, memory, output, format, info, files, args'
     wait_no_runs 5
     # urlencoded (a typo of cpu_time)
     req "$RUN" -d 'code=print(1)' -d cpu_limit=1

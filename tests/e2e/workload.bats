@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # workload.bats — real Python work over HTTP (issue 10): each run's private
-# scratch directory (PySandboxScratch), through a real httpd and curl.
+# scratch directory (PySandboxScratch), input files and args, through a
+# real httpd and curl.
 
 RUN_UID_FIRST=607200
 load helpers
@@ -16,6 +17,11 @@ setup_file() {
     SetHandler pysandbox
     Require all granted
     PySandboxScratch 0
+</Location>
+<Location /cap>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxMaxFiles 1
 </Location>'
     export RUN="$URL/run"
 }
@@ -74,4 +80,88 @@ open('$tag', 'w').write('secret'); time.sleep(3); import os; print(os.listdir('.
     jq -e --arg t "$tag" '.stdout == "[\u0027" + $t + "\u0027]\n"' "$a" >/dev/null || fail "first run: $(cat "$a")"
     [ ! -e "/tmp/$tag" ] || fail "a run's file is on the host"
     ! grep -q "tmpfs.*pysb\|$tag" /proc/self/mountinfo || fail "a scratch is in the host's mount table"
+}
+
+# ---- input files and args (issue 10 point 3) ----
+
+@test "files in over HTTP: -F data.csv=@file, a part named files, JSON text and base64, args repeated and as a JSON array" {
+    printf 'a,b\n1,2\n' > "$BATS_TEST_TMPDIR/data.csv"
+    printf '\x00\x01\xff' > "$BATS_TEST_TMPDIR/blob.bin"
+    local code='import sys, os
+print(sys.argv[1:])
+for n in sorted(os.listdir(".")):
+    st = os.stat(n)
+    print(n, st.st_size, oct(st.st_mode & 0o777), st.st_uid == os.getuid(), open(n, "rb").read()[:8])'
+    req "$RUN" -F format=json -F "code=$code" -F "data.csv=@$BATS_TEST_TMPDIR/data.csv" \
+        -F "files=@$BATS_TEST_TMPDIR/blob.bin" -F args=one -F 'args=two words' -F args=
+    expect_code 200
+    expect_json '.status == "ok"'
+    expect_json '.stdout | startswith("[\u0027one\u0027, \u0027two words\u0027, \u0027\u0027]\n")'
+    expect_json '.stdout | contains("blob.bin 3 0o644 True b\u0027\\x00\\x01\\xff\u0027")'
+    expect_json '.stdout | contains("data.csv 8 0o644 True b\u0027a,b\\n1,2\\n\u0027")'
+    req "$RUN" -H 'Content-Type: application/json' -d "$(jq -n --arg c "$code" \
+        '{code: $c, format: "json", args: ["x", "ü"], files: {"t.txt": "héllo\n", "b.bin": {base64: "AAH/"}}}')"
+    expect_code 200
+    expect_json '.stdout | startswith("[\u0027x\u0027, \u0027ü\u0027]\n")'
+    expect_json '.stdout | contains("b.bin 3 0o644 True b\u0027\\x00\\x01\\xff\u0027")'
+    expect_json '.stdout | contains("t.txt 7 ")'
+    req "$RUN" --data-urlencode 'code=import sys; print(sys.argv)' -d args=a -d args=b -d format=json
+    expect_json '.stdout == "[\u0027main.py\u0027, \u0027a\u0027, \u0027b\u0027]\n"'
+}
+
+@test "files in over HTTP, attacks: hostile names are refused with 400 (slash, .., dot-names, control characters, out, too long, twice); nothing is written outside the scratch" {
+    local name
+    for name in '../../etc/x' '/etc/passwd' 'a/b' '..' '.bashrc' 'out' $'a\nb' 'a\\b' "$(printf 'x%.0s' {1..129})"; do
+        req "$RUN" -H 'Content-Type: application/json' -d "$(jq -n --arg n "$name" '{code: "print(1)", files: {($n): "x"}}')"
+        expect_code 400
+        body_has "input file"
+    done
+    printf 'x' > "$BATS_TEST_TMPDIR/f"
+    req "$RUN" -F 'code=print(1)' -F "files=@$BATS_TEST_TMPDIR/f;filename=../evil" 
+    expect_code 400
+    req "$RUN" -F 'code=print(1)' -F "a.txt=@$BATS_TEST_TMPDIR/f" -F "files=@$BATS_TEST_TMPDIR/f;filename=a.txt"
+    expect_code 400
+    body_has "given twice"
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "files": {"x": {"base64": "!!"}}}'
+    expect_code 400
+    body_has "base64"
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "args": ["a\u0000b"]}'
+    expect_code 400
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "args": [1]}'
+    expect_code 400
+    req "$RUN" -F 'code=print(1)' -F 'files=not a file part'
+    expect_code 400
+    [ ! -e /etc/x ] && [ ! -e "$BATS_TEST_TMPDIR/evil" ] || fail "a file was written outside the scratch"
+}
+
+@test "files in over HTTP: PySandboxMaxFiles and PySandboxMaxFileSize caps are 413, files at a location without a scratch 400" {
+    head -c $((1024 * 1024 + 1)) /dev/zero > "$BATS_TEST_TMPDIR/big"
+    req "$RUN" -F 'code=print(1)' -F "big.bin=@$BATS_TEST_TMPDIR/big"
+    expect_code 413
+    body_has "big.bin"
+    local args=() i
+    for i in $(seq 17); do args+=(-F "f$i.txt=@$BATS_TEST_TMPDIR/f"); done
+    printf 'x' > "$BATS_TEST_TMPDIR/f"
+    req "$RUN" -F 'code=print(1)' "${args[@]}"
+    expect_code 413
+    body_has "more than 16 input files"
+    req "$URL/cap" -F 'code=print(1)' -F "a=@$BATS_TEST_TMPDIR/f" -F "b=@$BATS_TEST_TMPDIR/f"
+    expect_code 413
+    req "$URL/none" -F 'code=print(1)' -F "a=@$BATS_TEST_TMPDIR/f"
+    expect_code 400
+    body_has "scratch"
+    # input files larger than the scratch itself: refused, never half-written
+    head -c $((700 * 1024)) /dev/zero > "$BATS_TEST_TMPDIR/700k"
+    req "$URL/small" -F 'code=print(1)' -F "a=@$BATS_TEST_TMPDIR/700k" -F "b=@$BATS_TEST_TMPDIR/700k"
+    expect_code 413
+    body_has "larger than the scratch"
+}
+
+@test "files in over HTTP: the program owns its copies and may change them; another run does not see them" {
+    printf 'v1' > "$BATS_TEST_TMPDIR/s.txt"
+    req "$RUN" -F format=json --form-string 'code=open("s.txt", "a").write("+"); print(open("s.txt").read())' -F "s.txt=@$BATS_TEST_TMPDIR/s.txt"
+    expect_json '.stdout == "v1+\n"'
+    req "$RUN" -d format=json --data-urlencode 'code=import os; print(os.listdir("."))'
+    expect_json '.stdout == "[]\n"'
+    [ "$(cat "$BATS_TEST_TMPDIR/s.txt")" = v1 ] || fail "the sent file changed"
 }

@@ -21,6 +21,7 @@ struct got {
     char text[8192];
     size_t len;
     size_t cap_code;
+    size_t cap_containers;      /* of "files" and "args"; 0: not kept */
 };
 
 static size_t cap(void *ctx, const char *name, size_t len)
@@ -31,6 +32,8 @@ static size_t cap(void *ctx, const char *name, size_t len)
     if ((len == 5 && !memcmp(name, "stdin", 5)) || (len == 6 && !memcmp(name, "format", 6)) ||
         (len == 8 && !memcmp(name, "cpu_time", 8)))
         return 64;
+    if ((len == 5 && !memcmp(name, "files", 5)) || (len == 4 && !memcmp(name, "args", 4)))
+        return g->cap_containers;
     return 0;
 }
 
@@ -59,9 +62,10 @@ static void field(void *ctx, const char *name, size_t name_len, pysb_value_kind 
 static int decode(pysb_body_kind kind, const char *body, size_t len, size_t step,
                   struct got *g, char *err, size_t errlen)
 {
-    size_t cap_code = g->cap_code ? g->cap_code : 1024;
+    size_t cap_code = g->cap_code ? g->cap_code : 1024, cap_cont = g->cap_containers;
     memset(g, 0, sizeof *g);
     g->cap_code = cap_code;
+    g->cap_containers = cap_cont;
     const pysb_body_sink sink = { cap, field, g };
     pysb_bodydec *d = pysb_bodydec_new(kind, &sink, 100, 4);
     assert_non_null(d);
@@ -185,6 +189,28 @@ static void test_json_fields(void **state)
     assert_non_null(strstr(err, "line 1"));
 }
 
+/* A top-level container with a cap comes as its JSON text as sent, whole
+ * or byte by byte; over its cap, as its length. */
+static void test_json_containers_kept(void **state)
+{
+    (void)state;
+    static const char body[] =
+        "{\"files\": {\"a.txt\": \"h\\u00e9\\n\", \"b\": {\"base64\": \"aGk=\"}},"
+        " \"code\": \"x\", \"args\":[\"-v\", \"two words\"], \"other\": [1, {\"files\": 2}]}";
+    static const char want[] =
+        "files=o:{\"a.txt\": \"h\\u00e9\\n\", \"b\": {\"base64\": \"aGk=\"}}\n"
+        "code=s:x\nargs=a:[\"-v\", \"two words\"]\nother=a:\n";
+    for (size_t step = 0; step < 3; step++) {
+        struct got g = { .cap_containers = 256 };
+        assert_int_equal(decode(PYSB_BODY_JSON, body, strlen(body), step, &g, NULL, 0), 0);
+        assert_string_equal(g.text, want);
+    }
+    struct got g = { .cap_containers = 10 };
+    assert_int_equal(decode(PYSB_BODY_JSON, body, strlen(body), 0, &g, NULL, 0), 0);
+    assert_non_null(strstr(g.text, "files=o!47\n"));
+    assert_non_null(strstr(g.text, "args=a!19\n"));
+}
+
 /* Validity exactly as jansson's, for documents within the caps and
  * without repeated keys. */
 static void test_json_validity(void **state)
@@ -226,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_json_validity),
+        cmocka_unit_test(test_json_containers_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

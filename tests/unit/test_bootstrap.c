@@ -19,11 +19,25 @@ static void test_pipe_without_blob(void **state)
 {
     (void)state;
     pysb_code_pipe p;
-    assert_int_equal(pysb_bootstrap_pipe(NULL, 0, "print(1)", 8, &p), 0);
-    assert_memory_equal(p.data, "print(1)", 8);
-    assert_int_equal(p.len, 8);
-    assert_null(p.owned);
+    assert_int_equal(pysb_bootstrap_pipe(NULL, 0, NULL, "print(1)", 8, &p), 0);
+    /* An empty header, then the program. */
+    assert_int_equal(p.len, 4 + 8);
+    assert_memory_equal(p.data, "\x00\x00\x00\x00print(1)", 12);
+    assert_ptr_equal(p.data, p.owned);
     assert_ptr_equal(p.arg, pysb_bootstrap);
+    free(p.owned);
+}
+
+static void test_pipe_args(void **state)
+{
+    (void)state;
+    const char *const args[] = { "data.csv", "", "two words", NULL };
+    pysb_code_pipe p;
+    assert_int_equal(pysb_bootstrap_pipe(NULL, 0, args, "x", 1, &p), 0);
+    /* 'a' + value + NUL each: 10 + 2 + 11 bytes. */
+    assert_int_equal(p.len, 4 + 23 + 1);
+    assert_memory_equal(p.data, "\x17\x00\x00\x00" "adata.csv\0" "a\0" "atwo words\0" "x", 28);
+    free(p.owned);
 }
 
 static void test_pipe_with_blob(void **state)
@@ -31,14 +45,14 @@ static void test_pipe_with_blob(void **state)
     (void)state;
     static const char blob[] = { 'B', 'L', 'O', 'B', 0, 'x' };
     pysb_code_pipe p;
-    assert_int_equal(pysb_bootstrap_pipe(blob, sizeof blob, "print(1)", 8, &p), 0);
+    assert_int_equal(pysb_bootstrap_pipe(blob, sizeof blob, NULL, "print(1)", 8, &p), 0);
     assert_non_null(p.owned);
     assert_ptr_equal(p.data, p.owned);
-    assert_int_equal(p.len, 4 + sizeof blob + 8);
-    /* A little-endian length, the blob, the program. */
+    assert_int_equal(p.len, 4 + sizeof blob + 4 + 8);
+    /* A little-endian length, the blob, an empty header, the program. */
     assert_memory_equal(p.data, "\x06\x00\x00\x00", 4);
     assert_memory_equal(p.data + 4, blob, sizeof blob);
-    assert_memory_equal(p.data + 4 + sizeof blob, "print(1)", 8);
+    assert_memory_equal(p.data + 4 + sizeof blob, "\0\0\0\0print(1)", 12);
     /* The -c argument is a stub that reads the rest, not the source. */
     assert_true(p.arg != pysb_bootstrap);
     assert_true(strlen(p.arg) < 200);
@@ -81,6 +95,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipe_without_blob),
+        cmocka_unit_test(test_pipe_args),
         cmocka_unit_test(test_pipe_with_blob),
         cmocka_unit_test(test_compile_and_cache),
     };

@@ -28,6 +28,8 @@ static pysb_location location(void)
     l.max.output_bytes = 4ULL << 20;
     l.max_code = 64 * 1024;
     l.max_stdin = 1024 * 1024;
+    l.max_files = 16;
+    l.max_file_size = 1024 * 1024;
     l.default_format = PYSB_FMT_TEXT;
     return l;
 }
@@ -55,12 +57,13 @@ static void test_names(void **state)
     pysb_fields f;
     pysb_fields_init(&f);
     static const char *const known[] = { "code", "user_script", "stdin", "format", "info",
-                                         "cpu_time", "wall_time", "memory", "output" };
+                                         "cpu_time", "wall_time", "memory", "output",
+                                         "files", "args" };
     for (size_t i = 0; i < sizeof known / sizeof *known; i++)
         assert_int_equal(pysb_fields_set(&f, known[i], strlen(known[i]), "1", 1), 1);
     /* Not fields: limits a request may not ask for, near misses. */
     static const char *const other[] = { "processes", "threads", "nofile", "Code", "cpu",
-                                         "timeout", "args", "files", "" };
+                                         "timeout", "arg", "file", "" };
     for (size_t i = 0; i < sizeof other / sizeof *other; i++)
         assert_int_equal(pysb_fields_set(&f, other[i], strlen(other[i]), "1", 1), 0);
     assert_true(pysb_fields_known("user_script", 11));
@@ -254,7 +257,7 @@ static void test_unknown_names(void **state)
     set(&f, "args", "1");
     assert_int_equal(pysb_fields_names(&f, &l, why, sizeof why), 400);
     assert_string_equal(why, "unknown field \"cpu_limit\" (the fields are code or user_script, "
-                             "stdin, cpu_time, wall_time, memory, output, format, info)");
+                             "stdin, cpu_time, wall_time, memory, output, format, info, files, args)");
     assert_memory_equal(f.limit[0].data, "1", 1);
     /* Unless the Location ignores them. */
     l.ignore_unknown = 1;
@@ -292,7 +295,8 @@ static void test_info(void **state)
         "\"memory\":{\"default\":268435456,\"max\":536870912},"
         "\"output\":{\"default\":1048576,\"max\":4194304},"
         "\"processes\":1,\"threads\":16,\"scratch\":16777216,"
-        "\"max_code_size\":1024,\"max_stdin_size\":1048576,\"allow_get\":true,"
+        "\"max_code_size\":1024,\"max_stdin_size\":1048576,"
+        "\"max_files\":16,\"max_file_size\":1048576,\"allow_get\":true,"
         "\"default_format\":\"text\",\"formats\":[\"text\",\"json\",\"ndjson\",\"sse\"]}");
     free(j);
 }

@@ -32,7 +32,7 @@
 
 static const int all_types[] = {
     PYSB_FRAME_SPEC, PYSB_FRAME_CODE, PYSB_FRAME_STDIN, PYSB_FRAME_START,
-    PYSB_FRAME_BUSY, PYSB_FRAME_STARTED, PYSB_FRAME_STDOUT,
+    PYSB_FRAME_FILE, PYSB_FRAME_BUSY, PYSB_FRAME_STARTED, PYSB_FRAME_STDOUT,
     PYSB_FRAME_STDERR, PYSB_FRAME_RESULT, PYSB_FRAME_ERROR,
     PYSB_FRAME_ADMIT, PYSB_FRAME_STATUS_GET, PYSB_FRAME_QUEUED, PYSB_FRAME_GO,
     PYSB_FRAME_TOO_MANY, PYSB_FRAME_STATUS,
@@ -173,6 +173,7 @@ static void test_type_table(void **state)
         { PYSB_FRAME_START, "START", 0 },
         { PYSB_FRAME_ADMIT, "ADMIT", 1024 },
         { PYSB_FRAME_STATUS_GET, "STATUS_GET", 0 },
+        { PYSB_FRAME_FILE, "FILE", 16777216 },
         { PYSB_FRAME_BUSY, "BUSY", 1024 },
         { PYSB_FRAME_STARTED, "STARTED", 4096 },
         { PYSB_FRAME_STDOUT, "STDOUT", 65536 },
@@ -191,7 +192,7 @@ static void test_type_table(void **state)
         assert_int_equal(pysb_frame_max_len(want[i].type), want[i].max);
         assert_true(want[i].max <= PYSB_WIRE_MAX_PAYLOAD);
     }
-    static const int unknown[] = { -1, 0, 7, 9, 15, 26, 255, 256, 100000 };
+    static const int unknown[] = { -1, 0, 8, 9, 15, 26, 255, 256, 100000 };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_false(pysb_frame_type_known(unknown[i]));
         assert_null(pysb_frame_type_name(unknown[i]));
@@ -443,7 +444,7 @@ static void test_decode_errors_early(void **state)
     cases[] = {
         { "H", 1, "bad magic byte 0x48" },
         { "P\x07", 2, "unsupported protocol version 7" },
-        { "P\x01\x07", 3, "unknown frame type 7" },
+        { "P\x01\x08", 3, "unknown frame type 8" },
         { "P\x01\x02\x03", 4, "reserved header byte is 0x03" },
     };
 
