@@ -28,6 +28,11 @@
  * the module's __loader__ for the text) minus the bootstrap's own frames.
  * A UTF-8 byte-order mark before the code is dropped, as python3 file.py
  * does (a byte compare: decode('utf-8-sig') imports a codec, 0.2 ms).
+ * After an uncaught exception's traceback it writes one line on fd 8, the
+ * report pipe (confine.h), "Type\tline\tlimit\n": only when fd 8 is still
+ * the pipe it found at start and from the program's own process (not a
+ * forked child ending through here); the supervisor reads it as a label
+ * (supervise.c take_report), never as part of the verdict.
  *
  * Every line here is compiled on every run, so it is kept short.
  *
@@ -53,7 +58,36 @@ const char pysb_bootstrap[] =
     "        print('Exception in thread %s:' % (a.thread.name if a.thread else '?'), file=sys.stderr)\n"
     "        traceback.print_exception(a.exc_type, a.exc_value, a.exc_traceback)\n"
     "__import__('_thread')._excepthook = _thread_hook\n"
+    "def _report(e, tb, rep):\n"
+    "    import posix\n"
+    "    try:\n"
+    "        s = posix.fstat(8)\n"
+    "        if (s.st_dev, s.st_ino, posix.getpid()) != rep:\n"
+    "            return\n"
+    "        t = type(e)\n"
+    "        name = t.__qualname__ if t.__module__ == 'builtins' else t.__module__ + '.' + t.__qualname__\n"
+    "        line = e.lineno if isinstance(e, SyntaxError) and e.filename == 'main.py' else 0\n"
+    "        while tb:\n"
+    "            if tb.tb_frame.f_code.co_filename == 'main.py':\n"
+    "                line = tb.tb_lineno\n"
+    "            tb = tb.tb_next\n"
+    "        lim, x, n = '', e, 0\n"
+    "        while x is not None and n < 8 and not lim:\n"
+    "            if isinstance(x, RuntimeError) and str(x).startswith(\"can't start new thread\"):\n"
+    "                lim = 'threads'\n"
+    "            elif isinstance(x, BlockingIOError) and x.errno == 11:\n"
+    "                lim = 'processes'\n"
+    "            x, n = x.__context__, n + 1\n"
+    "        posix.write(8, ('%s\\t%s\\t%s\\n' % (name, line or '', lim)).encode())\n"
+    "    except BaseException:\n"
+    "        pass\n"
     "def _main():\n"
+    "    import posix\n"
+    "    try:\n"
+    "        s = posix.fstat(8)\n"
+    "        rep = (s.st_dev, s.st_ino, posix.getpid())\n"
+    "    except OSError:\n"
+    "        rep = None\n"
     "    with open(3, 'rb') as f:\n"
     "        head = f.read(int.from_bytes(f.read(4), 'little')).split(b'\\0')\n"
     "        text = f.read()\n"
@@ -86,6 +120,8 @@ const char pysb_bootstrap[] =
     "            traceback.print_exception(type(e), e, tb)\n"
     "        except BaseException:\n"
     "            sys.__excepthook__(type(e), e, tb)\n"
+    "        if rep:\n"
+    "            _report(e, tb, rep)\n"
     "        sys.exit(1)\n"
     "    finally:\n"
     "        sys.settrace(None)\n"

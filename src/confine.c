@@ -74,14 +74,14 @@ static void keep_nice(void)
 
 int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
 {
-    enum { SLOTS = PYSB_FD_SHM + 1 };
+    enum { SLOTS = PYSB_FD_REPORT + 1 };
     if (setsid() < 0)
         return fail(err, errlen, "fds: setsid");
     keep_nice();
     /* Lift every source above the targets first, so that one placement
      * never overwrites a source that is still to be placed. */
     int src[SLOTS] = { f->in, f->out, f->err, f->code, f->status, f->watch,
-                       f->scratch, f->shm };
+                       f->scratch, f->shm, f->report };
     for (int i = 0; i < SLOTS; i++) {
         if (src[i] < 0)
             continue;
@@ -95,8 +95,9 @@ int pysb_confine_fds(const pysb_child_fds *f, char *err, size_t errlen)
             return fail(err, errlen, "fds: dup2");
         if (src[i] < 0 && close(i) < 0 && errno != EBADF)
             return fail(err, errlen, "fds: close");
-        /* Only 0-3 are the program's; the rest are ours alone. */
-        if (src[i] >= 0 && i >= PYSB_FD_STATUS && fcntl(i, F_SETFD, FD_CLOEXEC) < 0)
+        /* 0-3 and the report pipe are the program's; the rest ours alone. */
+        if (src[i] >= 0 && i >= PYSB_FD_STATUS && i != PYSB_FD_REPORT &&
+            fcntl(i, F_SETFD, FD_CLOEXEC) < 0)
             return fail(err, errlen, "fds: cloexec");
     }
     if (close_range(SLOTS, ~0U, 0) < 0)

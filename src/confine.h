@@ -19,9 +19,11 @@
  * supervisor on 4 (close-on-exec, so the program never sees it), the
  * socket that takes the memory watch's listener to the supervisor on 5
  * (close-on-exec; memwatch.h), the scratch directory's detached trees on
- * 6 and 7 (close-on-exec; the reaper attaches and closes them, scratch.h). */
+ * 6 and 7 (close-on-exec; the reaper attaches and closes them, scratch.h),
+ * the write end of the bootstrap's report pipe on 8 (the program's; the
+ * reaper closes its copy after the fork). */
 enum { PYSB_FD_CODE = 3, PYSB_FD_STATUS = 4, PYSB_FD_WATCH = 5,
-       PYSB_FD_SCRATCH = 6, PYSB_FD_SHM = 7 };
+       PYSB_FD_SCRATCH = 6, PYSB_FD_SHM = 7, PYSB_FD_REPORT = 8 };
 
 typedef struct pysb_child_fds {
     int in, out, err;   /* become 0, 1, 2 */
@@ -30,6 +32,7 @@ typedef struct pysb_child_fds {
     int watch;          /* becomes 5, or -1 */
     int scratch;        /* becomes 6, or -1 */
     int shm;            /* becomes 7, or -1 */
+    int report;         /* becomes 8, or -1 */
 } pysb_child_fds;
 
 /* New session (its scheduling autogroup given the process's nice), the

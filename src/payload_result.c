@@ -94,6 +94,17 @@ int pysb_result_fields(json_t *o, const pysb_result *r, const char *out,
                                                   sizeof r->run_id)));
     bad |= json_object_set_new(o, "landlock_abi",
                                json_integer(r->landlock_abi));
+    if (r->exception[0]) {
+        bad |= json_object_set_new(o, "exception", json_bytes(r->exception,
+                                                             strnlen(r->exception,
+                                                                     sizeof r->exception)));
+        if (r->exception_line > 0)
+            bad |= json_object_set_new(o, "exception_line", json_integer(r->exception_line));
+    }
+    if (r->limit_reached[0])
+        bad |= json_object_set_new(o, "limit_reached",
+                                   json_bytes(r->limit_reached,
+                                              strnlen(r->limit_reached, sizeof r->limit_reached)));
     if (r->status == PYSB_INTERNAL_ERROR && r->error[0])
         bad |= json_object_set_new(o, "error",
                                    json_bytes(r->error,
@@ -168,6 +179,9 @@ int pysb_result_from_json(const char *json, size_t len, pysb_result *r)
     r->landlock_abi = (int)get_count(o, "landlock_abi");
     get_text(o, "run_id", r->run_id, sizeof r->run_id);
     get_text(o, "error", r->error, sizeof r->error);
+    get_text(o, "exception", r->exception, sizeof r->exception);
+    r->exception_line = (int)get_count(o, "exception_line");
+    get_text(o, "limit_reached", r->limit_reached, sizeof r->limit_reached);
     for (size_t i = 0; json_is_object(lim) && i < pysb_limit_count; i++) {
         const pysb_limit_def *d = &pysb_limit_table[i];
         if (!(d->flags & PYSB_LIMIT_SHOWN))

@@ -248,6 +248,10 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
 {
     const int allow_fork = !!(flags & PYSB_POLICY_FORK);
     const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+    /* A process a run of one may not have: what the kernel says at
+     * RLIMIT_NPROC, so Python raises BlockingIOError and the report can
+     * name the process limit. */
+    const uint32_t no_process = SCMP_ACT_ERRNO(EAGAIN);
     if (!strcmp(name, "clone")) {
         /* A thread never carries namespace flags. */
         struct scmp_arg_cmp thread[] = {
@@ -260,7 +264,7 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
         };
         /* The two rules are disjoint; a clone asking for a namespace
          * matches neither and gets the default ENOSYS. */
-        return add(ctx, allow_fork ? SCMP_ACT_ALLOW : deny, nr, 1, proc, name,
+        return add(ctx, allow_fork ? SCMP_ACT_ALLOW : no_process, nr, 1, proc, name,
                    err, errlen);
     }
     if (!strcmp(name, "clone3"))
@@ -268,7 +272,7 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
          * glibc fall back to clone, whose flags it can. */
         return add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL, name, err, errlen);
     if (!strcmp(name, "fork") || !strcmp(name, "vfork"))
-        return add(ctx, allow_fork ? SCMP_ACT_ALLOW : deny, nr, 0, NULL, name,
+        return add(ctx, allow_fork ? SCMP_ACT_ALLOW : no_process, nr, 0, NULL, name,
                    err, errlen);
     if (!strcmp(name, "socketpair")) {
         /* Only AF_UNIX stream and seqpacket pairs: a datagram socket can

@@ -122,6 +122,8 @@ void pysb_reaper_main(const pysb_reaper_args *a)
         close(fd);
     if (a->fds.watch >= 0)
         close(PYSB_FD_WATCH);
+    if (a->fds.report >= 0)
+        close(PYSB_FD_REPORT); /* the program's alone: EOF when it ends */
     for (;;) {
         int st;
         pid_t w = waitpid(-1, &st, __WALL);

@@ -37,6 +37,14 @@ typedef struct pysb_result {
     char     run_id[40];
     char     error[256];       /* internal_error: which layer and why */
     pysb_limits limits;        /* the limits the run had */
+    /* The bootstrap's report of an uncaught exception (a label for people,
+     * never part of the verdict): its type ("ZeroDivisionError", module-
+     * qualified when not a builtin), the line of main.py it came from (0:
+     * unknown), and "threads" or "processes" when it was the refusal of a
+     * new thread or process. "" when there was no report. */
+    char     exception[96];
+    int      exception_line;
+    char     limit_reached[16];
 } pysb_result;
 
 /* Why the supervisor stopped a run, if it did. When two stops come

@@ -66,6 +66,9 @@ struct sup {
     int pidfd;
     int out_fd[2];              /* read ends of stdout, stderr */
     int in_w, code_w, status_r;
+    int report_r;               /* the bootstrap's report pipe, or -1 */
+    char report[512];           /* what came on it (the last line counts) */
+    size_t report_len;
     const char *code_buf;       /* what goes down the code pipe */
     size_t code_len;
     size_t code_off, stdin_off;
@@ -275,6 +278,58 @@ static void read_status(struct sup *s, pysb_result *r)
     }
 }
 
+/* The bootstrap's report: kept up to its buffer (later bytes dropped, the
+ * pipe drained to EOF so the program never blocks on it). */
+static void read_report(struct sup *s)
+{
+    char junk[512];
+    size_t room = sizeof s->report - s->report_len;
+    ssize_t n = read(s->report_r, room ? s->report + s->report_len : junk,
+                     room ? room : sizeof junk);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        close_fd(&s->report_r);
+        return;
+    }
+    if (room)
+        s->report_len += (size_t)n;
+}
+
+/* The last complete line of the report, "Type\tline\tlimit", into r when
+ * every part is well formed; anything else is ignored. Only for a program
+ * that ended with status 1 (the bootstrap's, after an uncaught exception). */
+static void take_report(const struct sup *s, pysb_result *r)
+{
+    if (!s->have_status || !WIFEXITED(s->program_status) ||
+        WEXITSTATUS(s->program_status) != 1 || s->report_len == 0 ||
+        s->report[s->report_len - 1] != '\n')
+        return;
+    size_t end = s->report_len - 1, start = end;
+    while (start > 0 && s->report[start - 1] != '\n')
+        start--;
+    char line[sizeof s->report];
+    memcpy(line, s->report + start, end - start);
+    line[end - start] = '\0';
+    char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    if (!t2)
+        return;
+    *t1 = *t2 = '\0';
+    size_t tl = strlen(line);
+    if (tl == 0 || tl >= sizeof r->exception || strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                            "abcdefghijklmnopqrstuvwxyz"
+                                                            "0123456789_.") != tl)
+        return;
+    size_t ll = strlen(t1 + 1);
+    if (ll > 9 || strspn(t1 + 1, "0123456789") != ll)
+        return;
+    if (strcmp(t2 + 1, "") && strcmp(t2 + 1, "threads") && strcmp(t2 + 1, "processes"))
+        return;
+    memcpy(r->exception, line, tl + 1);
+    r->exception_line = ll ? atoi(t1 + 1) : 0;
+    snprintf(r->limit_reached, sizeof r->limit_reached, "%s", t2 + 1);
+}
+
 static void reap(struct sup *s)
 {
     pid_t w;
@@ -307,11 +362,11 @@ static int start_error(pysb_result *r, const char *why)
 
 /* What the loop watches, tagged with what to do when it is ready. */
 enum { W_STDOUT, W_STDERR, W_STATUS, W_REAPER, W_CODE, W_STDIN, W_STDIN_SRC, W_CLIENT,
-       W_MW_SOCK, W_MW_LISTENER };
+       W_MW_SOCK, W_MW_LISTENER, W_REPORT };
 
 struct watch {
-    struct pollfd p[10];
-    int tag[10];
+    struct pollfd p[11];
+    int tag[11];
     int n;
 };
 
@@ -331,6 +386,7 @@ static void watch_build(const struct sup *s, struct watch *w, double now, double
     watch_add(w, s->out_fd[0], POLLIN, W_STDOUT);
     watch_add(w, s->out_fd[1], POLLIN, W_STDERR);
     watch_add(w, s->status_r, POLLIN, W_STATUS);
+    watch_add(w, s->report_r, POLLIN, W_REPORT);
     watch_add(w, s->pidfd, POLLIN, W_REAPER);
     watch_add(w, s->code_w, POLLOUT, W_CODE);
     int have_pending = s->stdin_off < s->spec->stdin_len || s->pump_off < s->pump_len;
@@ -357,6 +413,9 @@ static void dispatch(struct sup *s, pysb_result *r, char *buf, int tag, short re
         break;
     case W_STATUS:
         read_status(s, r);
+        break;
+    case W_REPORT:
+        read_report(s);
         break;
     case W_REAPER:
         reap(s);
@@ -552,16 +611,18 @@ static int put_files(const pysb_run_spec *spec, const pysb_scratch *sc, pysb_res
 /* The run's pipes: [0] read end, [1] write end; the child's ends go to the
  * reaper, ours stay. */
 struct pipes {
-    int in[2], out[2], err[2], code[2], status[2];
+    int in[2], out[2], err[2], code[2], status[2], report[2];
 };
 
 static int open_pipes(struct pipes *p, int need_code, pysb_result *r)
 {
-    *p = (struct pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 } };
+    *p = (struct pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 },
+                         { -1, -1 } };
     if (make_pipe(p->in, r->error, sizeof r->error) < 0 ||
         make_pipe(p->out, r->error, sizeof r->error) < 0 ||
         make_pipe(p->err, r->error, sizeof r->error) < 0 ||
         (need_code && make_pipe(p->code, r->error, sizeof r->error) < 0) ||
+        (need_code && make_pipe(p->report, r->error, sizeof r->error) < 0) ||
         make_pipe(p->status, r->error, sizeof r->error) < 0) {
         close_all((const int *)p, sizeof *p / sizeof(int));
         return start_error(r, r->error);
@@ -585,11 +646,13 @@ static int spawn(struct sup *s, const pysb_reaper_args *a, struct pipes *p,
     if (pid == 0)
         pysb_reaper_main(a);
     int clone_errno = errno;
-    const int child_ends[] = { p->in[0], p->out[1], p->err[1], p->code[0], p->status[1] };
-    const int ours[] = { p->in[1], p->out[0], p->err[0], p->code[1], p->status[0] };
-    close_all(child_ends, 5);
+    const int child_ends[] = { p->in[0], p->out[1], p->err[1], p->code[0], p->status[1],
+                               p->report[1] };
+    const int ours[] = { p->in[1], p->out[0], p->err[0], p->code[1], p->status[0],
+                         p->report[0] };
+    close_all(child_ends, 6);
     if (pid < 0) {
-        close_all(ours, 5);
+        close_all(ours, 6);
         snprintf(r->error, sizeof r->error, "namespaces: clone: %s", strerror(clone_errno));
         return start_error(r, r->error);
     }
@@ -599,7 +662,8 @@ static int spawn(struct sup *s, const pysb_reaper_args *a, struct pipes *p,
     s->in_w = p->in[1];
     s->code_w = p->code[1];
     s->status_r = p->status[0];
-    for (size_t i = 0; i < 5; i++)
+    s->report_r = p->report[0];
+    for (size_t i = 0; i < 6; i++)
         if (ours[i] >= 0)
             fcntl(ours[i], F_SETFL, O_NONBLOCK);
     s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -697,12 +761,12 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     pysb_reaper_args a = {
         .spec = spec, .argv = argv, .paths = &paths,
         .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1], mwsock[1],
-                 scratch.work, scratch.shm },
+                 scratch.work, scratch.shm, p.report[1] },
         .root_fd = root_fd,
         .use_landlock = abi > 0,
     };
     struct sup s = {
-        .spec = spec, .out = out, .ctx = ctx, .pidfd = -1,
+        .spec = spec, .out = out, .ctx = ctx, .pidfd = -1, .report_r = -1,
         .code_buf = pipe_content.data, .code_len = pipe_content.len,
         .stdin_src = spec->stdin_fd,
         .mw = watched ? &mw : NULL,
@@ -733,11 +797,15 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     if (!s.reaped)
         supervise(&s, r, t0 + spec->limits.wall_sec);
     r->wall_sec = pysb_monotonic() - t0;
-    const int ours[] = { s.in_w, s.out_fd[0], s.out_fd[1], s.code_w, s.status_r };
-    close_all(ours, 5);
+    /* Whatever the report pipe still holds: every writer is dead. */
+    for (int i = 0; i < 4 && s.report_r >= 0; i++)
+        read_report(&s);
+    const int ours[] = { s.in_w, s.out_fd[0], s.out_fd[1], s.code_w, s.status_r, s.report_r };
+    close_all(ours, 6);
     free(s.pump);
     free(pipe_content.owned);
     conclude(&s, r);
+    take_report(&s, r);
     /* No process of the run is left (reaped above): the tmpfs goes. */
     pysb_scratch_close(&scratch);
     if (watched)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# fds.bats — the program sees fds 0, 1, 2 (pipes) and nothing else: not the
-# code pipe, not the report fd, not fds the tool inherited.
+# fds.bats — the program sees fds 0, 1, 2 (pipes) and, in a code run, the
+# bootstrap's report pipe on 8 (write-only) and nothing else: not the code
+# pipe, not the tool's report fd, not fds the tool inherited.
 
 UID_BASE=600900
 load helpers
@@ -13,12 +14,16 @@ for fd in range(3, 1024):
         fds.append(fd)
     except OSError:
         pass
-print("FDS", fds)'
+print("FDS", fds)
+import fcntl
+if 8 in fds:
+    print("8", stat.S_ISFIFO(os.fstat(8).st_mode), fcntl.fcntl(8, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY)'
 
-@test "fds: no fd above 2 is open in the program (tool has fds 5 and 7 open too)" {
+@test "fds: no fd above 2 but the write-only report pipe on 8 is open in the program (tool has fds 5 and 7 open too)" {
     sb -c "$SCAN" 5</dev/null 7</dev/null
     expect_verdict ok
-    out_is "FDS []"
+    out_is "FDS [8]
+8 True True"
     no_leftovers
 }
 
@@ -33,10 +38,12 @@ print("FDS", fds)'
     printf '%s\n' "$SCAN" >"$f"
     sb "$f" 7</dev/null
     expect_verdict ok
-    out_is "FDS []"
+    out_is "FDS [8]
+8 True True"
     sb - <"$f" 7</dev/null
     expect_verdict ok
-    out_is "FDS []"
+    out_is "FDS [8]
+8 True True"
     no_leftovers
 }
 

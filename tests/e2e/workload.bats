@@ -165,3 +165,23 @@ for n in sorted(os.listdir(".")):
     expect_json '.stdout == "[]\n"'
     [ "$(cat "$BATS_TEST_TMPDIR/s.txt")" = v1 ] || fail "the sent file changed"
 }
+
+# ---- verdicts people understand (issue 10 point 6) ----
+
+@test "exception over HTTP: json, ndjson and sse carry the exception and its line; a BOM is accepted; a fake traceback on stderr is not read" {
+    req "$RUN" -d format=json --data-urlencode $'code=x = 1\n1/0'
+    expect_json '.status == "nonzero_exit" and .exception == "ZeroDivisionError" and .exception_line == 2'
+    req "$RUN" -d format=ndjson --data-urlencode $'code=import sys\nprint("Traceback\\nMemoryError", file=sys.stderr)\nraise KeyError(5)'
+    expect_code 200
+    tail -n1 "$RESP_B" | jq -e '.stream == "exit" and .exception == "KeyError" and .exception_line == 3' >/dev/null \
+        || fail "ndjson exit event: $(tail -n1 "$RESP_B")"
+    req "$RUN" -d format=sse --data-urlencode $'code=\n\nx = ('
+    expect_code 200
+    grep -A1 '^event: exit' "$RESP_B" | sed -n 's/^data: //p' | jq -e '.exception == "SyntaxError" and .exception_line == 3' >/dev/null \
+        || fail "sse exit event: $(cat "$RESP_B")"
+    printf '\xef\xbb\xbfprint("bom ok")\n' > "$BATS_TEST_TMPDIR/bom.py"
+    req "$RUN" -F format=json -F "code=@$BATS_TEST_TMPDIR/bom.py"
+    expect_json '.status == "ok" and .stdout == "bom ok\n"'
+    req "$RUN" -d format=json --data-urlencode $'code=import os\nos.fork()'
+    expect_json '.limit_reached == "processes"'
+}

@@ -31,6 +31,11 @@ static pysb_result sample(pysb_status st)
     strcpy(r.run_id, "0b7d2c9e-6a51-4c3b-9f0e-2d5f8a1b3c4d");
     if (st == PYSB_INTERNAL_ERROR)
         strcpy(r.error, "seccomp: load: Invalid argument");
+    if (st == PYSB_NONZERO_EXIT) {
+        strcpy(r.exception, "numpy.linalg.LinAlgError");
+        r.exception_line = 12;
+        strcpy(r.limit_reached, "threads");
+    }
     pysb_limits_default(&r.limits);
     r.limits.cpu_sec = 1.5;
     return r;
@@ -46,6 +51,14 @@ static void test_roundtrip_every_status(void **state)
         assert_int_equal(pysb_result_from_json(ja, strlen(ja), &b), 0);
         char *jb = pysb_result_to_json(&b, NULL, 0, NULL, 0);
         assert_string_equal(ja, jb);
+        assert_string_equal(a.exception, b.exception);
+        assert_int_equal(a.exception_line, b.exception_line);
+        assert_string_equal(a.limit_reached, b.limit_reached);
+        if (st == PYSB_NONZERO_EXIT)
+            assert_non_null(strstr(ja, "\"exception\":\"numpy.linalg.LinAlgError\","
+                                       "\"exception_line\":12,\"limit_reached\":\"threads\""));
+        else
+            assert_null(strstr(ja, "exception"));
         char ra[512], rb[512];
         pysb_format_report(&a, ra, sizeof ra);
         pysb_format_report(&b, rb, sizeof rb);
