@@ -29,7 +29,7 @@ void *pysb_create_dir_conf(apr_pool_t *p, char *dir)
 {
     (void)dir;
     pysb_dir_conf *c = apr_pcalloc(p, sizeof *c);
-    c->allow_get = c->default_format = c->ignore_unknown = PYSB_UNSET;
+    c->allow_get = c->default_format = c->ignore_unknown = c->site_packages = PYSB_UNSET;
     c->max_code = c->max_stdin = c->queue_timeout_ms = PYSB_UNSET;
     c->max_files = c->max_file_size = PYSB_UNSET;
     c->per_client = c->client_key = PYSB_UNSET;
@@ -62,6 +62,10 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->ro_paths = apr_array_append(p, base->ro_paths, add->ro_paths);
     else
         c->ro_paths = add->ro_paths ? add->ro_paths : base->ro_paths;
+    /* sys.path is an order: a Location that sets it sets all of it. */
+    c->python_path = add->python_path ? add->python_path : base->python_path;
+    c->site_packages = add->site_packages != PYSB_UNSET ? add->site_packages
+                                                       : base->site_packages;
     c->allow_get = add->allow_get != PYSB_UNSET ? add->allow_get : base->allow_get;
     c->default_format = add->default_format != PYSB_UNSET ? add->default_format
                                                      : base->default_format;
@@ -116,6 +120,13 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
     } else {
         e->ro_paths = NULL;
     }
+    e->python_path = NULL;
+    if (c->python_path) {
+        const char **pp = apr_pcalloc(p, (c->python_path->nelts + 1) * sizeof *pp);
+        memcpy(pp, c->python_path->elts, c->python_path->nelts * sizeof *pp);
+        e->python_path = pp;
+    }
+    e->site_packages = c->site_packages == 1;
     pysb_location *l = &e->loc;
     pysb_limits_default(&l->def);
     pysb_limits_default(&l->max);
@@ -348,22 +359,45 @@ static const char *set_max_file_size(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+/* An absolute, normalised path that exists (a directory when dir) onto
+ * *list, made on first use. */
+static const char *add_path(cmd_parms *cmd, apr_array_header_t **list, const char *arg,
+                            int dir)
+{
+    struct stat st;
+    const char *name = cmd->cmd->name;
+    if (arg[0] != '/' || strstr(arg, "/../") || strstr(arg, "/./"))
+        return apr_psprintf(cmd->pool, "%s %s: an absolute, normalised path is required",
+                            name, arg);
+    if (stat(arg, &st) != 0)
+        return apr_psprintf(cmd->pool, "%s %s: %s", name, arg, strerror(errno));
+    if (dir && !S_ISDIR(st.st_mode))
+        return apr_psprintf(cmd->pool, "%s %s: not a directory", name, arg);
+    if (pysb_root_refuses(arg))
+        return apr_psprintf(cmd->pool, "%s %s: /, /proc, /dev and /run/pysandbox cannot be "
+                            "read-only paths of a run", name, arg);
+    if (!*list)
+        *list = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    if ((*list)->nelts >= PYSB_WIRE_RO_PATHS_MAX)
+        return apr_psprintf(cmd->pool, "%s: too many paths", name);
+    APR_ARRAY_PUSH(*list, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 static const char *add_ro_path(cmd_parms *cmd, void *dv, const char *arg)
 {
-    pysb_dir_conf *c = dv;
-    struct stat st;
-    if (arg[0] != '/' || strstr(arg, "/../") || strstr(arg, "/./"))
-        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: an absolute, normalised path is required", arg);
-    if (stat(arg, &st) != 0)
-        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: %s", arg, strerror(errno));
-    if (pysb_root_refuses(arg))
-        return apr_psprintf(cmd->pool, "PySandboxReadOnlyPath %s: /, /proc, /dev and "
-                            "/run/pysandbox cannot be read-only paths of a run", arg);
-    if (!c->ro_paths)
-        c->ro_paths = apr_array_make(cmd->pool, 4, sizeof(const char *));
-    if (c->ro_paths->nelts >= PYSB_WIRE_RO_PATHS_MAX)
-        return "PySandboxReadOnlyPath: too many paths";
-    APR_ARRAY_PUSH(c->ro_paths, const char *) = apr_pstrdup(cmd->pool, arg);
+    return add_path(cmd, &((pysb_dir_conf *)dv)->ro_paths, arg, 0);
+}
+
+static const char *add_python_path(cmd_parms *cmd, void *dv, const char *arg)
+{
+    return add_path(cmd, &((pysb_dir_conf *)dv)->python_path, arg, 1);
+}
+
+static const char *set_site_packages(cmd_parms *cmd, void *dv, int on)
+{
+    (void)cmd;
+    ((pysb_dir_conf *)dv)->site_packages = on;
     return NULL;
 }
 
@@ -581,6 +615,10 @@ const command_rec pysb_cmds[] = {
                   "largest input file accepted"),
     AP_INIT_ITERATE("PySandboxReadOnlyPath", add_ro_path, NULL, OR_ALL,
                     "extra paths a run may read"),
+    AP_INIT_ITERATE("PySandboxPythonPath", add_python_path, NULL, OR_ALL,
+                    "directories a run may read, first on its sys.path, in order"),
+    AP_INIT_FLAG("PySandboxSitePackages", set_site_packages, NULL, OR_ALL,
+                 "the interpreter's system site directories, read-only, on sys.path"),
     AP_INIT_FLAG("PySandboxAllowGet", set_allow_get, NULL, OR_ALL,
                  "accept GET ?user_script=..."),
     AP_INIT_TAKE1("PySandboxUnknownFields", set_unknown_fields, NULL, OR_ALL,

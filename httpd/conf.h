@@ -33,6 +33,8 @@ typedef struct pysb_dir_conf {
     unsigned limits_set;            /* ... bit i: row i of pysb_limit_table */
     apr_int64_t max_code, max_stdin, max_files, max_file_size;
     apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
+    apr_array_header_t *python_path; /* const char *, in order; NULL: unset */
+    int site_packages;              /* PySandboxSitePackages; PYSB_UNSET */
     int allow_get;
     int default_format;
     int ignore_unknown;             /* PySandboxUnknownFields ignore */
@@ -60,6 +62,8 @@ typedef struct pysb_srv_conf {
 typedef struct pysb_effective {
     const char *const *argv;
     const char *const *ro_paths;
+    const char *const *python_path; /* NULL: none */
+    int site_packages;
     pysb_location loc;
     unsigned queue_timeout_ms;      /* 0: never wait for a slot */
     unsigned per_client;            /* 0: no share */

@@ -11,7 +11,7 @@ profile=${1:-build}
 want="gcc make pkg-config libseccomp-dev libjansson-dev"
 case "$profile" in
   build) ;;
-  test)  want="$want libcmocka-dev bats jq curl openssl apache2 apache2-dev procps chromium fonts-dejavu-core" ;;
+  test)  want="$want libcmocka-dev bats jq curl openssl apache2 apache2-dev procps chromium fonts-dejavu-core python3-numpy python3-matplotlib" ;;
   demo)  want="$want apache2 apache2-dev curl openssl" ;;
   bench) want="$want hyperfine wrk apache2 apache2-dev curl jq" ;;
   fuzz)  want="$want clang libclang-rt-14-dev" ;;

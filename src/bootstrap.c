@@ -32,7 +32,12 @@
  * report pipe (confine.h), "Type\tline\tlimit\n": only when fd 8 is still
  * the pipe it found at start and from the program's own process (not a
  * forked child ending through here); the supervisor reads it as a label
- * (supervise.c take_report), never as part of the verdict.
+ * (supervise.c take_report), never as part of the verdict. Imports go
+ * through a PathFinder that names what is missing instead of failing
+ * silently: a name found under a sys.path entry the sandbox cannot read
+ * (the finder skips those without a word, and a readable fragment further
+ * on would become an empty namespace package), or in one of the hint
+ * directories (the interpreter's site directories when they are off).
  *
  * Every line here is compiled on every run, so it is kept short.
  *
@@ -81,6 +86,42 @@ const char pysb_bootstrap[] =
     "        posix.write(8, ('%s\\t%s\\t%s\\n' % (name, line or '', lim)).encode())\n"
     "    except BaseException:\n"
     "        pass\n"
+    "def _guard(hints):\n"
+    "    import posix\n"
+    "    from importlib.machinery import PathFinder\n"
+    "    shut = {}\n"
+    "    def closed(d):\n"
+    "        if d not in shut:\n"
+    "            try:\n"
+    "                posix.close(posix.open(d, posix.O_RDONLY | posix.O_DIRECTORY))\n"
+    "                shut[d] = False\n"
+    "            except OSError as e:\n"
+    "                shut[d] = e.errno == 13\n"
+    "        return shut[d]\n"
+    "    def there(d, n):\n"
+    "        for x in (d + '/' + n, d + '/' + n + '.py'):\n"
+    "            try:\n"
+    "                posix.stat(x)\n"
+    "                return x\n"
+    "            except OSError:\n"
+    "                pass\n"
+    "    class Guard(PathFinder):\n"
+    "        @classmethod\n"
+    "        def find_spec(cls, name, path=None, target=None):\n"
+    "            spec = PathFinder.find_spec(name, path, target)\n"
+    "            if spec is not None and spec.origin is not None:\n"
+    "                return spec\n"
+    "            n = name.rpartition('.')[2]\n"
+    "            for d in path or sys.path:\n"
+    "                x = isinstance(d, str) and closed(d) and there(d, n)\n"
+    "                if x:\n"
+    "                    raise ModuleNotFoundError('%s: %s is not readable in the sandbox: add %s with PySandboxReadOnlyPath (--ro) or PySandboxPythonPath (--python-path)' % (name, x, d), name=name)\n"
+    "            for d in hints if path is None else ():\n"
+    "                if there(d, n):\n"
+    "                    raise ModuleNotFoundError('%s is installed in %s, which this sandbox does not offer: PySandboxSitePackages On (--site-packages) or PySandboxPythonPath (--python-path) add it' % (name, d), name=name)\n"
+    "            return spec\n"
+    "    sys.meta_path[:] = [Guard if m is PathFinder else m for m in sys.meta_path]\n"
+    "    return Guard.find_spec.__func__.__code__\n"
     "def _main():\n"
     "    import posix\n"
     "    try:\n"
@@ -100,6 +141,9 @@ const char pysb_bootstrap[] =
     "    main.__builtins__ = __builtins__\n"
     "    sys.modules['__main__'] = main\n"
     "    sys.argv[:] = ['main.py'] + [h[1:].decode() for h in head if h[:1] == b'a']\n"
+    "    sys.path[:0] = [h[1:].decode() for h in head if h[:1] == b'p']\n"
+    "    sys.path += [h[1:].decode() for h in head if h[:1] == b'e']\n"
+    "    guard = _guard([h[1:].decode() for h in head if h[:1] == b'h'])\n"
     "    def name_it(frame, event, arg):\n"
     "        sys.settrace(None)\n"
     "        __import__('_imp')._fix_co_filename(frame.f_code, 'main.py')\n"
@@ -114,7 +158,12 @@ const char pysb_bootstrap[] =
     "            e.filename = 'main.py'\n"
     "        tb = e.__traceback__\n"
     "        while tb and tb.tb_frame.f_code.co_filename != 'main.py':\n"
-    "            tb = tb.tb_next\n"
+    "            tb = tb.tb_next\n"    "        t = tb\n"
+    "        while t and t.tb_next:\n"
+    "            if t.tb_next.tb_frame.f_code is guard:\n"
+    "                t.tb_next = t.tb_next.tb_next\n"
+    "            else:\n"
+    "                t = t.tb_next\n"
     "        try:\n"
     "            import traceback\n"
     "            traceback.print_exception(type(e), e, tb)\n"
@@ -141,13 +190,31 @@ static const char stub[] =
     "_f = open(3, 'rb', buffering=0, closefd=False)\n"
     "exec(marshal.loads(_f.read(int.from_bytes(_f.read(4), 'little'))))\n";
 
-int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const char *const *args,
+/* Bytes of one letter's items; with dst, written there. */
+static size_t put_items(char *dst, char letter, const char *const *v)
+{
+    size_t n = 0;
+    for (size_t i = 0; v && v[i]; i++) {
+        size_t len = strlen(v[i]);
+        if (dst) {
+            dst[n] = letter;
+            memcpy(dst + n + 1, v[i], len);
+            dst[n + 1 + len] = '\0';
+        }
+        n += 1 + len + 1;
+    }
+    return n;
+}
+
+int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const pysb_pipe_header *h,
                         const char *code, size_t code_len, pysb_code_pipe *out)
 {
+    static const pysb_pipe_header none;
+    if (!h)
+        h = &none;
     int with_blob = blob && blob_len > 0 && blob_len < (1u << 30);
-    size_t head = 0;
-    for (size_t i = 0; args && args[i]; i++)
-        head += 1 + strlen(args[i]) + 1;
+    size_t head = put_items(NULL, 'a', h->args) + put_items(NULL, 'p', h->prepend) +
+                  put_items(NULL, 'e', h->append) + put_items(NULL, 'h', h->hints);
     if (head >= (1u << 30))
         return -1;
     size_t total = (with_blob ? 4 + blob_len : 0) + 4 + head + code_len;
@@ -161,13 +228,10 @@ int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const char *const *ar
     }
     put_len(p, head);
     p += 4;
-    for (size_t i = 0; args && args[i]; i++) {
-        size_t n = strlen(args[i]);
-        *p++ = 'a';
-        memcpy(p, args[i], n);
-        p += n;
-        *p++ = '\0';
-    }
+    p += put_items(p, 'a', h->args);
+    p += put_items(p, 'p', h->prepend);
+    p += put_items(p, 'e', h->append);
+    p += put_items(p, 'h', h->hints);
     memcpy(p, code, code_len);
     out->data = out->owned = buf;
     out->len = total;
@@ -177,16 +241,12 @@ int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const char *const *ar
 
 /* ---- compiling it once ------------------------------------------------ */
 
-/* The compiler: interp reading the bootstrap's source on stdin and writing
- * its marshal data on stdout. Returns its pid, with *in_w and *out_r our
- * ends of its pipes, or -1 with a reason. */
-static pid_t start_compiler(const char *interp, uid_t uid, int *in_w, int *out_r,
-                            char *err, size_t errlen)
+/* interp running prog (-I -S -c), its stdin and stdout our pipes. Returns
+ * its pid, with *in_w and *out_r our ends of its pipes, or -1 with a
+ * reason. */
+static pid_t start_asking(const char *interp, const char *prog, uid_t uid, int *in_w,
+                          int *out_r, char *err, size_t errlen)
 {
-    static const char gen[] =
-        "import marshal, sys\n"
-        "sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.buffer.read(), "
-        "'<pysandbox>', 'exec')))\n";
     int in[2], out[2];
     if (pipe2(in, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "bootstrap: pipe: %s", strerror(errno));
@@ -205,7 +265,7 @@ static pid_t start_compiler(const char *interp, uid_t uid, int *in_w, int *out_r
         if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || setgroups(0, NULL) < 0 ||
             setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
             _exit(126);
-        execle(interp, interp, "-I", "-S", "-c", gen, (char *)NULL, pysb_child_env);
+        execle(interp, interp, "-I", "-S", "-c", prog, (char *)NULL, pysb_child_env);
         _exit(127);
     }
     close(in[0]);
@@ -221,12 +281,12 @@ static pid_t start_compiler(const char *interp, uid_t uid, int *in_w, int *out_r
     return pid;
 }
 
-static void write_source(int fd)
+static void write_input(int fd, const char *input)
 {
-    size_t src_len = strlen(pysb_bootstrap), off = 0;
+    size_t src_len = strlen(input), off = 0;
     signal(SIGPIPE, SIG_IGN);
     while (off < src_len) {
-        ssize_t n = write(fd, pysb_bootstrap + off, src_len - off);
+        ssize_t n = write(fd, input + off, src_len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -270,28 +330,66 @@ static char *read_blob(int fd, size_t *got)
     return NULL;
 }
 
-int pysb_bootstrap_compile(const char *interp, uid_t uid, char **blob,
-                           size_t *len, char *err, size_t errlen)
+/* What prog writes, fed input, as uid: 0 with a malloc'd *out (*len
+ * bytes, NUL after them), or -1 with a reason naming what. */
+static int ask(const char *interp, const char *prog, const char *input, uid_t uid,
+               const char *what, char **out, size_t *len, char *err, size_t errlen)
 {
     int in_w, out_r, st;
-    pid_t pid = start_compiler(interp, uid, &in_w, &out_r, err, errlen);
+    pid_t pid = start_asking(interp, prog, uid, &in_w, &out_r, err, errlen);
     if (pid < 0)
         return -1;
-    write_source(in_w);
+    write_input(in_w, input);
     size_t got;
     char *buf = read_blob(out_r, &got);
     if (!buf)
         kill(pid, SIGKILL);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
-    if (!buf || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || got == 0) {
-        snprintf(err, errlen, "bootstrap: %s could not compile it (wait status 0x%x)",
-                 interp, buf ? (unsigned)st : 0u);
-        free(buf);
+    char *nb = buf ? realloc(buf, got + 1) : NULL;
+    if (!nb || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        snprintf(err, errlen, "bootstrap: %s could not %s (wait status 0x%x)", interp, what,
+                 buf ? (unsigned)st : 0u);
+        free(nb ? nb : buf);
         return -1;
     }
-    *blob = buf;
+    nb[got] = '\0';
+    *out = nb;
     *len = got;
+    return 0;
+}
+
+int pysb_bootstrap_compile(const char *interp, uid_t uid, char **blob,
+                           size_t *len, char *err, size_t errlen)
+{
+    static const char gen[] =
+        "import marshal, sys\n"
+        "sys.stdout.buffer.write(marshal.dumps(compile(sys.stdin.buffer.read(), "
+        "'<pysandbox>', 'exec')))\n";
+    if (ask(interp, gen, pysb_bootstrap, uid, "compile it", blob, len, err, errlen) < 0)
+        return -1;
+    if (*len == 0) {
+        snprintf(err, errlen, "bootstrap: %s compiled it to nothing", interp);
+        free(*blob);
+        return -1;
+    }
+    return 0;
+}
+
+int pysb_site_dirs(const char *interp, uid_t uid, char **dirs, size_t *len, char *err,
+                   size_t errlen)
+{
+    /* site's own list, without running site (-S): nothing of the caller's
+     * environment, no .pth file, no sitecustomize. */
+    static const char prog[] =
+        "import site, os, sys\n"
+        "for d in site.getsitepackages():\n"
+        "    if os.path.isabs(d) and os.path.isdir(d) and '\\n' not in d:\n"
+        "        sys.stdout.write(os.path.realpath(d) + '\\n')\n";
+    if (ask(interp, prog, "", uid, "list its site directories", dirs, len, err, errlen) < 0)
+        return -1;
+    for (char *p = *dirs; (p = strchr(p, '\n')); p++)
+        *p = '\0';
     return 0;
 }
 
@@ -305,6 +403,8 @@ struct compiled {
     struct timespec mtime;
     char *blob;
     size_t len;
+    char *site;             /* its site directories, NUL-separated, or NULL */
+    size_t site_len;
 };
 #define MAX_COMPILED 16
 static struct compiled compiled[MAX_COMPILED];
@@ -327,6 +427,9 @@ int pysb_bootstrap_cache_add(const char *interp, uid_t uid, size_t *len, char *e
         return 0;
     if (pysb_bootstrap_compile(interp, uid, &c->blob, &c->len, err, errlen) < 0)
         return -1;
+    char site_err[256];
+    if (pysb_site_dirs(interp, uid, &c->site, &c->site_len, site_err, sizeof site_err) < 0)
+        c->site = NULL; /* PySandboxSitePackages runs then say so */
     c->path = interp;
     c->dev = st.st_dev;
     c->ino = st.st_ino;
@@ -345,5 +448,17 @@ int pysb_bootstrap_cached(const char *interp, const char **blob, size_t *len)
         return 0;
     *blob = c->blob;
     *len = c->len;
+    return 1;
+}
+
+int pysb_site_cached(const char *interp, const char **dirs, size_t *len)
+{
+    const char *blob;
+    size_t blob_len;
+    const struct compiled *c = find(interp);
+    if (!pysb_bootstrap_cached(interp, &blob, &blob_len) || !c->site)
+        return 0;
+    *dirs = c->site;
+    *len = c->site_len;
     return 1;
 }

@@ -9,7 +9,10 @@
  * the marshal data in a cache; a run then gets a tiny stub as its -c
  * argument and the data ahead of its program on the code pipe (0.3 ms less
  * per run), as long as the interpreter binary is the one that compiled it
- * (same device, inode and mtime). No Apache headers. */
+ * (same device, inode and mtime); the same cache holds its site
+ * directories. The header also carries sys.path entries: 'p' prepended
+ * (PySandboxPythonPath), 'e' appended (its site directories). No Apache
+ * headers. */
 #ifndef PYSB_BOOTSTRAP_H
 #define PYSB_BOOTSTRAP_H
 
@@ -28,13 +31,22 @@ typedef struct pysb_code_pipe {
     const char *arg;        /* the -c argument */
 } pysb_code_pipe;
 
+/* What the run's header carries; each a NULL-terminated list (or NULL) of
+ * strings without NUL. */
+typedef struct pysb_pipe_header {
+    const char *const *args;        /* 'a': sys.argv[1:], in order */
+    const char *const *prepend;     /* 'p': before the stdlib on sys.path */
+    const char *const *append;      /* 'e': after it */
+    const char *const *hints;       /* 'h': where a missing module may be,
+                                       named in its ModuleNotFoundError */
+} pysb_pipe_header;
+
 /* The code pipe: with a compiled blob, a 4-byte little-endian length and
  * the blob first (and a stub as -c; else the bootstrap's source is -c);
  * then the run's header, a 4-byte little-endian length and its items, each
- * a letter, a value and a NUL ('a': one of sys.argv[1:], in order; args is
- * NULL-terminated, may be NULL, no arg may hold a NUL); then the code.
- * Returns 0, or -1 when out of memory. */
-int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const char *const *args,
+ * a letter, a value and a NUL; then the code. h may be NULL. Returns 0, or
+ * -1 when out of memory. */
+int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const pysb_pipe_header *h,
                         const char *code, size_t code_len, pysb_code_pipe *out);
 
 /* Compile pysb_bootstrap with interp (run as uid/gid `uid`, -I -S) and
@@ -50,5 +62,14 @@ int pysb_bootstrap_compile(const char *interp, uid_t uid, char **blob,
 int pysb_bootstrap_cache_add(const char *interp, uid_t uid, size_t *len, char *err,
                              size_t errlen);
 int pysb_bootstrap_cached(const char *interp, const char **blob, size_t *len);
+
+/* The interpreter's own system site directories (site.getsitepackages()
+ * that exist, real paths), asked of it as uid with -I -S: NUL-separated in
+ * a malloc'd *dirs of *len bytes. Returns 0, or -1 with a reason. The
+ * cache asks it with the compilation; pysb_site_cached gives them (1) while
+ * the binary is unchanged, else 0. */
+int pysb_site_dirs(const char *interp, uid_t uid, char **dirs, size_t *len, char *err,
+                   size_t errlen);
+int pysb_site_cached(const char *interp, const char **dirs, size_t *len);
 
 #endif

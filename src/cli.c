@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "runlimits.h"
+#include "bootstrap.h"
 #include "netns.h"
 #include "render.h"
 #include "result.h"
@@ -38,6 +39,7 @@ static const char usage_text[] =
     "  --cpu S  --clock S  --mem KB  --output SIZE  --scratch SIZE  --nproc N  --threads N\n"
     "  --fsize KB  --nfile N  --stack KB  --uid N  --gid N  --ro PATH\n"
     "  --interpreter PATH  --stdin-file F  --file NAME=PATH  --arg A  --waive-landlock\n"
+    "  --python-path DIR  --site-packages\n"
     "  --netns shared|per-run  --netns-path PATH\n"
     "  --json  --json-to stdout|stderr|fd:N  --report-fd N  --help\n";
 
@@ -180,6 +182,9 @@ struct opts {
     size_t n_files;
     const char *args_v[MAX_ARGS + 1];   /* --arg, in order */
     size_t n_args;
+    const char *pypath[MAX_RO + 1];     /* --python-path, in order */
+    size_t n_pypath;
+    int site;                           /* --site-packages */
     int json, report_fd, waive;
     int json_stdout;            /* --json-to stdout: the JSON alone there */
     const char *report_flag;    /* how report_fd was chosen, for messages */
@@ -273,6 +278,12 @@ static int parse_option(struct opts *o, int n, char **args, int *i)
             die("--arg: at most %d arguments", MAX_ARGS);
         o->args_v[o->n_args++] = VALUE;
     }
+    else if (IS("--python-path")) {
+        if (o->n_pypath == MAX_RO)
+            die("--python-path: at most %d directories", MAX_RO);
+        o->pypath[o->n_pypath++] = VALUE;
+    }
+    else if (IS("--site-packages")) o->site = 1;
     else if (IS("--json")) o->json = 1;
     else if (IS("--waive-landlock")) o->waive = 1;
     else if (IS("--netns")) {
@@ -349,6 +360,12 @@ static void check_opts(struct opts *o)
         die("%s: %s", prog, strerror(errno));
     if (!S_ISREG(st.st_mode) || access(prog, X_OK) < 0)
         die("%s: not an executable file", prog);
+    for (size_t i = 0; i < o->n_pypath; i++) {
+        if (o->pypath[i][0] != '/')
+            die("--python-path %s: an absolute path is required", o->pypath[i]);
+        if (stat(o->pypath[i], &st) < 0 || !S_ISDIR(st.st_mode))
+            die("--python-path %s: %s", o->pypath[i], errno ? strerror(errno) : "not a directory");
+    }
     for (size_t i = 0; i < o->n_ro; i++) {
         if (o->ro[i][0] != '/')
             die("--ro %s: an absolute path is required", o->ro[i]);
@@ -473,6 +490,19 @@ int main(int argc, char **argv)
         die("--file needs a scratch directory (--scratch 0 has none)");
     if ((o.n_files || o.n_args) && o.exec_argv)
         die("--file and --arg are for code runs, not --exec");
+    /* The interpreter's own site directories, asked of it (as the run's
+     * uid, before the netns: nothing of ours it could use). */
+    char *site = NULL;
+    size_t site_len = 0;
+    const char *site_v[MAX_RO + 1] = { NULL };
+    if (o.site) {
+        char err[256];
+        if (pysb_site_dirs(o.interp, o.uid, &site, &site_len, err, sizeof err) < 0)
+            die("--site-packages: %s", err);
+        size_t n = 0;
+        for (size_t off = 0; off < site_len && n < MAX_RO; off += strlen(site + off) + 1)
+            site_v[n++] = site + off;
+    }
     int flags = enter_netns(&o);
 
     const char *interp_argv[] = { o.interp, "-I", "-S", NULL };
@@ -488,6 +518,8 @@ int main(int argc, char **argv)
         .ro_paths = o.ro,
         .flags = flags,
         .args = o.args_v,
+        .python_path = o.pypath,
+        .site_paths = site_v,
         .files = files,
         .n_files = o.n_files,
     };
@@ -505,6 +537,7 @@ int main(int argc, char **argv)
         free((void *)files[i].data);
     }
     free(files);
+    free(site);
     free(o.args);
     pysb_render_free(sink.json);
     return r.status == PYSB_OK ? 0 : 1;

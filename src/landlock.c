@@ -220,17 +220,22 @@ int pysb_interp_paths(const char *interp, const char *const *ro_paths,
     for (size_t i = 0; i < sizeof system_ro / sizeof *system_ro; i++)
         if (add_ro(set, system_ro[i], 1, err, errlen) < 0)
             return -1;
-    for (size_t i = 0; ro_paths && ro_paths[i]; i++) {
-        if (ro_paths[i][0] != '/') {
-            snprintf(err, errlen, "read-only path %s: not absolute", ro_paths[i]);
+    return pysb_paths_add_ro(set, ro_paths, err, errlen);
+}
+
+int pysb_paths_add_ro(pysb_path_set *set, const char *const *paths, char *err,
+                      size_t errlen)
+{
+    for (size_t i = 0; paths && paths[i]; i++) {
+        if (paths[i][0] != '/') {
+            snprintf(err, errlen, "read-only path %s: not absolute", paths[i]);
             return -1;
         }
-        if (access(ro_paths[i], F_OK) != 0) {
-            snprintf(err, errlen, "read-only path %s: %s", ro_paths[i],
-                     strerror(errno));
+        if (access(paths[i], F_OK) != 0) {
+            snprintf(err, errlen, "read-only path %s: %s", paths[i], strerror(errno));
             return -1;
         }
-        if (add_ro(set, ro_paths[i], 0, err, errlen) < 0)
+        if (add_ro(set, paths[i], 0, err, errlen) < 0)
             return -1;
     }
     return 0;

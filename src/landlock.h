@@ -43,6 +43,11 @@ int pysb_landlock_abi(void);
 int pysb_interp_paths(const char *interp, const char *const *ro_paths,
                       pysb_path_set *set, char *err, size_t errlen);
 
+/* Each of paths (NULL-terminated, may be NULL) as a read-only path that
+ * must exist, as pysb_interp_paths takes ro_paths. Returns 0, or -1. */
+int pysb_paths_add_ro(pysb_path_set *set, const char *const *paths, char *err,
+                      size_t errlen);
+
 /* A writable directory (read, write, make and remove files and
  * directories, no execute). Returns 0, or -1 with a reason. */
 int pysb_path_add_rw(pysb_path_set *set, const char *path, char *err,

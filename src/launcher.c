@@ -119,14 +119,47 @@ static int run_request(void *ctx, const pysb_session_request *req, pysb_output_f
         .flags = ws->flags | PYSB_SHARED_NETNS,
         .run_id = ws->run_id[0] ? ws->run_id : NULL,
         .args = ws->args,
+        .python_path = ws->python_path,
         .files = req->files,
         .n_files = req->n_files,
     };
     pysb_bootstrap_cached(ws->argv[0], &spec.bootstrap_blob, &spec.bootstrap_blob_len);
+    /* The interpreter's site directories, asked of it at start (or now,
+     * as the run's uid, when its binary changed since). */
+    const char *site_v[PYSB_WIRE_RO_PATHS_MAX + 1] = { NULL };
+    const char *dirs = NULL;
+    char *asked = NULL;
+    size_t len = 0;
+    if (!(ws->flags & PYSB_SITE_PACKAGES) && pysb_site_cached(ws->argv[0], &dirs, &len)) {
+        size_t n = 0;
+        for (size_t off = 0; off < len && n < PYSB_WIRE_RO_PATHS_MAX; off += strlen(dirs + off) + 1)
+            site_v[n++] = dirs + off;
+        spec.hint_paths = site_v;
+    } else if (ws->flags & PYSB_SITE_PACKAGES) {
+        char err[200];
+        if (!pysb_site_cached(ws->argv[0], &dirs, &len) &&
+            pysb_site_dirs(ws->argv[0], c->uid, &asked, &len, err, sizeof err) < 0) {
+            memset(r, 0, sizeof *r);
+            r->status = PYSB_INTERNAL_ERROR;
+            r->exit_code = -1;
+            r->limits = ws->limits;
+            snprintf(r->run_id, sizeof r->run_id, "%s", ws->run_id);
+            snprintf(r->error, sizeof r->error, "site-packages: %s", err);
+            return -1;
+        }
+        if (asked)
+            dirs = asked;
+        size_t n = 0;
+        for (size_t off = 0; off < len && n < PYSB_WIRE_RO_PATHS_MAX; off += strlen(dirs + off) + 1)
+            site_v[n++] = dirs + off;
+        spec.site_paths = site_v;
+    }
     /* In flight, for the status page (never the code). */
     pysb_stats_slot_set(&stats, slot_of_uid(c->uid), getpid(), c->uid, ws->run_id, c->client,
                         pysb_monotonic_ms());
-    return pysb_run(&spec, out, out_ctx, r);
+    int rc = pysb_run(&spec, out, out_ctx, r);
+    free(asked);
+    return rc;
 }
 
 /* st: how the conversation began (ADMIT: say GO; a SPEC-first worker:

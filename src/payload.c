@@ -91,7 +91,7 @@ static int parse_limits(json_t *o, pysb_limits *l, char *err, size_t errlen)
 
 /* ---- JSON checks shared by encoders and decoders ---- */
 
-#define SPEC_FLAGS (PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS)
+#define SPEC_FLAGS (PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS | PYSB_SITE_PACKAGES)
 
 int pysb_check_run_id(const char *what, const char *id, char *err, size_t errlen)
 {
@@ -186,6 +186,15 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
             return -1;
     }
 
+    for (n = 0; s->python_path && s->python_path[n]; n++) {
+        if (n == PYSB_WIRE_RO_PATHS_MAX)
+            return pysb_reason(err, errlen, "python_path must have at most %d entries",
+                               PYSB_WIRE_RO_PATHS_MAX);
+        if (check_string("python_path", n, s->python_path[n], err, errlen) < 0 ||
+            check_path("python_path", n, s->python_path[n], err, errlen) < 0)
+            return -1;
+    }
+
     for (n = 0; s->args && s->args[n]; n++) {
         if (n == PYSB_WIRE_ARGS_MAX)
             return pysb_reason(err, errlen, "args must have at most %d entries",
@@ -242,6 +251,8 @@ char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen)
         json_object_set_new(o, "ro_paths", string_array(s->ro_paths)) < 0 ||
         json_object_set_new(o, "flags", json_integer(s->flags)) < 0 ||
         (s->args && s->args[0] && json_object_set_new(o, "args", string_array(s->args)) < 0) ||
+        (s->python_path && s->python_path[0] &&
+         json_object_set_new(o, "python_path", string_array(s->python_path)) < 0) ||
         json_object_set_new(o, "limits", pysb_limits_json(&s->limits, 0)) < 0)
         goto nomem;
     out = json_dumps(o, JSON_COMPACT);
@@ -324,6 +335,8 @@ void pysb_wire_spec_free(pysb_wire_spec *s)
     free_strings(s->argv);
     free_strings(s->ro_paths);
     free_strings(s->args);
+    free_strings(s->python_path);
+    s->python_path = NULL;
     s->argv = NULL;
     s->ro_paths = NULL;
     s->args = NULL;
@@ -375,7 +388,7 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
                      char *err, size_t errlen)
 {
     static const char *const keys[] = {
-        "run_id", "interpreter", "ro_paths", "flags", "limits", "args",
+        "run_id", "interpreter", "ro_paths", "flags", "limits", "args", "python_path",
     };
     const char *key;
     json_t *root, *v;
@@ -434,6 +447,11 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
         pysb_reason(err, errlen, "out of memory");
         goto fail;
     }
+
+    v = json_object_get(root, "python_path");
+    if (v && parse_strings(v, "python_path", 0, PYSB_WIRE_RO_PATHS_MAX, &s->python_path, err,
+                           errlen) < 0)
+        goto fail;
 
     v = json_object_get(root, "run_id");
     if (v && pysb_parse_run_id(v, s->run_id, err, errlen) < 0)

@@ -51,7 +51,10 @@ typedef struct pysb_wire_spec {
     const char **argv;      /* interpreter argv, NULL-terminated, 1..32 */
     const char **ro_paths;  /* NULL-terminated; may be NULL when encoding,
                                never NULL after a successful decode */
-    int          flags;     /* PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS */
+    int          flags;     /* PYSB_WAIVE_LANDLOCK | PYSB_SHARED_NETNS |
+                               PYSB_SITE_PACKAGES */
+    const char **python_path; /* PySandboxPythonPath, NULL-terminated paths as
+                               ro_paths; may be NULL (also after decoding) */
     const char **args;      /* sys.argv[1:], NULL-terminated: UTF-8, no NUL,
                                may be empty strings; NULL when encoding: none;
                                never NULL after a successful decode */

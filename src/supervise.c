@@ -523,12 +523,12 @@ static int under(const char *p, const char *dir)
 static int scratch_paths(const pysb_run_spec *spec, pysb_path_set *paths, pysb_result *r)
 {
     const int shm = spec->limits.processes > 1;
-    for (size_t i = 0; spec->ro_paths && spec->ro_paths[i]; i++)
-        if (under(spec->ro_paths[i], PYSB_SCRATCH_DIR) ||
-            (shm && under(spec->ro_paths[i], PYSB_SCRATCH_SHM))) {
+    for (size_t i = 0; i < paths->n_ro; i++)
+        if (under(paths->ro[i], PYSB_SCRATCH_DIR) ||
+            (shm && under(paths->ro[i], PYSB_SCRATCH_SHM))) {
             snprintf(r->error, sizeof r->error,
                      "read-only path %s: hidden by the run's scratch directory "
-                     "(scratch 0 runs without one)", spec->ro_paths[i]);
+                     "(scratch 0 runs without one)", paths->ro[i]);
             return start_error(r, r->error);
         }
     if (pysb_path_add_rw(paths, PYSB_SCRATCH_DIR, r->error, sizeof r->error) < 0 ||
@@ -551,7 +551,9 @@ static int check_run(const pysb_run_spec *spec, pysb_path_set *paths, int *abi,
     if (spec->code && !pysb_utf8_valid(spec->code, spec->code_len))
         return start_error(r, "code: not valid UTF-8");
     if (pysb_interp_paths(spec->argv[0], spec->ro_paths, paths, r->error,
-                          sizeof r->error) < 0)
+                          sizeof r->error) < 0 ||
+        pysb_paths_add_ro(paths, spec->python_path, r->error, sizeof r->error) < 0 ||
+        pysb_paths_add_ro(paths, spec->site_paths, r->error, sizeof r->error) < 0)
         return start_error(r, r->error);
     if (spec->limits.scratch_bytes > 0 && scratch_paths(spec, paths, r) < 0)
         return -1;
@@ -578,7 +580,9 @@ static int build_argv(const pysb_run_spec *spec, const char *argv[MAX_ARGS + 5],
     memcpy(argv, spec->argv, argc * sizeof *argv);
     *pipe_content = (pysb_code_pipe){ spec->code, spec->code_len, NULL, pysb_bootstrap };
     if (spec->code) {
-        if (pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len, spec->args,
+        const pysb_pipe_header h = { spec->args, spec->python_path, spec->site_paths,
+                                     spec->hint_paths };
+        if (pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len, &h,
                                 spec->code, spec->code_len, pipe_content) < 0)
             return start_error(r, "supervisor: out of memory");
         argv[argc++] = "-u";

@@ -23,6 +23,8 @@
 enum {
     PYSB_WAIVE_LANDLOCK = 1 << 0, /* run without Landlock if unavailable */
     PYSB_SHARED_NETNS   = 1 << 1, /* caller already sits in an empty netns */
+    PYSB_SITE_PACKAGES  = 1 << 2, /* the launcher: append the interpreter's
+                                     site directories (site_paths) */
 };
 
 /* A file written into the run's scratch directory before it starts. */
@@ -51,6 +53,16 @@ typedef struct pysb_run_spec {
     uid_t       uid;
     gid_t       gid;
     const char *const *ro_paths;  /* extra read-only paths, NULL-terminated */
+    /* Read-only too, and on sys.path of a code run: python_path before
+     * the standard library, in order (PySandboxPythonPath), site_paths
+     * after it (the interpreter's site directories). NULL-terminated, may
+     * be NULL; directories that must exist. */
+    const char *const *python_path;
+    const char *const *site_paths;
+    /* Directories not offered (not readable, not on sys.path) that a
+     * missing module's error names when it is installed there: the site
+     * directories when they are off. May be NULL. */
+    const char *const *hint_paths;
     int         flags;
     const char *run_id;           /* copied into the result; may be NULL */
     /* The bootstrap already compiled by this interpreter (bootstrap.h), or

@@ -22,6 +22,20 @@ setup_file() {
     SetHandler pysandbox
     Require all granted
     PySandboxMaxFiles 1
+</Location>
+<Location /sci>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxSitePackages On
+    PySandboxReadOnlyPath /usr/share/matplotlib /etc/matplotlibrc
+    PySandboxMemory 1G
+    PySandboxCPUTime 20
+    PySandboxWallTime 40
+</Location>
+<Location /pp>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxPythonPath /usr/lib/python3/dist-packages
 </Location>'
     export RUN="$URL/run"
 }
@@ -184,4 +198,25 @@ for n in sorted(os.listdir(".")):
     expect_json '.status == "ok" and .stdout == "bom ok\n"'
     req "$RUN" -d format=json --data-urlencode $'code=import os\nos.fork()'
     expect_json '.limit_reached == "processes"'
+}
+
+# ---- packages (issue 10 point 1) ----
+
+@test "packages over HTTP: PySandboxSitePackages On runs numpy; matplotlib's recipe saves a PNG; PySandboxPythonPath puts a directory first; without either numpy is not there" {
+    req "$URL/sci" -d format=json --data-urlencode 'code=import numpy; print(numpy.arange(10).sum())'
+    expect_json '.status == "ok" and .stdout == "45\n"'
+    req "$URL/sci" -d format=json --data-urlencode 'code=import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+plt.plot([1, 2, 3])
+plt.savefig("p.png")
+d = open("p.png", "rb").read()
+print(d[:4] == b"\x89PNG", len(d) > 5000)'
+    expect_json '.status == "ok" and .stdout == "True True\n"'
+    req "$URL/pp" -d format=json --data-urlencode 'code=import sys, numpy; print(sys.path[0], numpy.arange(3).sum())'
+    expect_json '.stdout == "/usr/lib/python3/dist-packages 3\n"'
+    req "$RUN" -d format=json --data-urlencode 'code=import numpy'
+    expect_json '.exception == "ModuleNotFoundError"'
+    # the launcher knows the interpreter's site directories: the error says where numpy is
+    expect_json '.stderr | contains("numpy is installed in /usr/lib/python3/dist-packages, which this sandbox does not offer: PySandboxSitePackages On")'
 }

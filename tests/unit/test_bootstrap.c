@@ -32,11 +32,14 @@ static void test_pipe_args(void **state)
 {
     (void)state;
     const char *const args[] = { "data.csv", "", "two words", NULL };
+    const char *const pre[] = { "/opt/lib", NULL }, *const post[] = { "/usr/lib/python3/dist-packages", NULL };
+    const pysb_pipe_header h = { args, pre, post, NULL };
     pysb_code_pipe p;
-    assert_int_equal(pysb_bootstrap_pipe(NULL, 0, args, "x", 1, &p), 0);
-    /* 'a' + value + NUL each: 10 + 2 + 11 bytes. */
-    assert_int_equal(p.len, 4 + 23 + 1);
-    assert_memory_equal(p.data, "\x17\x00\x00\x00" "adata.csv\0" "a\0" "atwo words\0" "x", 28);
+    assert_int_equal(pysb_bootstrap_pipe(NULL, 0, &h, "x", 1, &p), 0);
+    /* letter + value + NUL each: 10 + 2 + 11 + 10 + 32 bytes. */
+    assert_int_equal(p.len, 4 + 65 + 1);
+    assert_memory_equal(p.data, "\x41\x00\x00\x00" "adata.csv\0" "a\0" "atwo words\0"
+                        "p/opt/lib\0" "e/usr/lib/python3/dist-packages\0" "x", 70);
     free(p.owned);
 }
 
