@@ -603,6 +603,8 @@ const command_rec pysb_cmds[] = {
                   "processes a run may have (1 = no fork)"),
     AP_INIT_TAKE1("PySandboxThreads", set_limit1, "threads", OR_ALL,
                   "threads a run may have"),
+    AP_INIT_TAKE1("PySandboxMaxOutputFiles", set_limit1, "output_files", OR_ALL,
+                  "bytes of the files of out/ a run returns, all together"),
     AP_INIT_TAKE1("PySandboxScratch", set_limit1, "scratch", OR_ALL,
                   "size of each run's private scratch directory (0 = none)"),
     AP_INIT_TAKE1("PySandboxMaxCodeSize", set_max_size, (void *)0, OR_ALL,

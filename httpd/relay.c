@@ -435,6 +435,10 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
         else if (pysb_render_output(rl->render, ev->stream, ev->data, ev->len) < 0)
             rl->client_gone = 1;
         break;
+    case PYSB_EV_FILE:
+        if (pysb_render_file(rl->render, &ev->file) < 0)
+            rl->client_gone = 1;
+        break;
     case PYSB_EV_RESULT:
         on_result(rl, &ev->result);
         return R_DONE;

@@ -38,6 +38,12 @@
  * (the finder skips those without a word, and a readable fragment further
  * on would become an empty namespace package), or in one of the hint
  * directories (the interpreter's site directories when they are off).
+ * With MPLBACKEND=module://_pysb_mpl (a run with a scratch) matplotlib's
+ * backend is a module made here, Agg once first touched (nothing is
+ * imported before), whose show() saves every open figure as
+ * out/figure-N.png and closes it; figures still open when the program
+ * ends are saved so too (also after an exception; not from forked
+ * children). A failure to save is one line on stderr, never the verdict.
  *
  * Every line here is compiled on every run, so it is kept short.
  *
@@ -122,8 +128,35 @@ const char pysb_bootstrap[] =
     "            return spec\n"
     "    sys.meta_path[:] = [Guard if m is PathFinder else m for m in sys.meta_path]\n"
     "    return Guard.find_spec.__func__.__code__\n"
+    "def _figures(out):\n"
+    "    n = [0]\n"
+    "    def save(*args, **kwargs):\n"
+    "        h = sys.modules.get('matplotlib._pylab_helpers')\n"
+    "        if not h or not h.Gcf.get_all_fig_managers():\n"
+    "            return\n"
+    "        import os\n"
+    "        os.makedirs(out, exist_ok=True)\n"
+    "        for m in h.Gcf.get_all_fig_managers():\n"
+    "            n[0] += 1\n"
+    "            m.canvas.figure.savefig('%s/figure-%d.png' % (out, n[0]))\n"
+    "        h.Gcf.destroy_all()\n"
+    "    mod = type(sys)('_pysb_mpl')\n"
+    "    def agg(name):\n"
+    "        import matplotlib.backends.backend_agg as a\n"
+    "        for k, v in vars(a).items():\n"
+    "            if not k.startswith('__') and k != 'show':\n"
+    "                mod.__dict__.setdefault(k, v)\n"
+    "        if name in mod.__dict__:\n"
+    "            return mod.__dict__[name]\n"
+    "        raise AttributeError(name)\n"
+    "    mod.__getattr__ = agg\n"
+    "    mod.show = save\n"
+    "    sys.modules['_pysb_mpl'] = mod\n"
+    "    return save\n"
     "def _main():\n"
     "    import posix\n"
+    "    me = posix.getpid()\n"
+    "    figures = posix.environ.get(b'MPLBACKEND') == b'module://_pysb_mpl' and _figures('out')\n"
     "    try:\n"
     "        s = posix.fstat(8)\n"
     "        rep = (s.st_dev, s.st_ino, posix.getpid())\n"
@@ -174,6 +207,11 @@ const char pysb_bootstrap[] =
     "        sys.exit(1)\n"
     "    finally:\n"
     "        sys.settrace(None)\n"
+    "        if figures and posix.getpid() == me:\n"
+    "            try:\n"
+    "                figures()\n"
+    "            except BaseException as e:\n"
+    "                print('pysandbox: figures not saved: %r' % e, file=sys.stderr)\n"
     "_main()\n";
 
 /* A 4-byte little-endian length. */

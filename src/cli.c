@@ -59,6 +59,7 @@ static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt,
 struct sink {
     int quiet;
     pysb_render *json;          /* NULL without --json */
+    pysb_render *text;          /* the text report (files, then safeexec's) */
     FILE *report;
 };
 
@@ -90,6 +91,13 @@ static int relay(void *ctx, int stream, const char *buf, size_t len)
     if (!s->quiet)
         (void)write_all(stream == PYSB_STDOUT ? 1 : 2, buf, len);
     return s->json ? pysb_render_output(s->json, stream, buf, len) : 0;
+}
+
+/* A file the run left in out/: into the report. */
+static int file_out(void *ctx, const pysb_out_file *f)
+{
+    struct sink *s = ctx;
+    return pysb_render_file(s->json ? s->json : s->text, f);
 }
 
 static char *read_code(int fd, const char *name, size_t *len)
@@ -470,7 +478,9 @@ static void report(const struct opts *o, const pysb_result *r, struct sink *sink
         if (pysb_render_result(sink->json, r) < 0 && !ferror(rep))
             die("out of memory");
     } else {
-        pysb_render_report(r, rep);
+        sink->report = rep;
+        if (pysb_render_result(sink->text, r) < 0 && !ferror(rep))
+            die("out of memory");
         if (r->status == PYSB_INTERNAL_ERROR && r->error[0])
             fprintf(rep, "error: %s\n", r->error);
     }
@@ -525,8 +535,10 @@ int main(int argc, char **argv)
     };
     struct sink sink = { .quiet = o.json_stdout };
     const pysb_sink report_sink = { report_write, NULL, &sink };
-    if (o.json && !(sink.json = pysb_render_new(PYSB_FMT_JSON, &report_sink)))
+    if (o.json ? !(sink.json = pysb_render_new(PYSB_FMT_JSON, &report_sink))
+               : !(sink.text = pysb_render_new(PYSB_FMT_TEXT, &report_sink)))
         die("out of memory");
+    spec.file_out = o.exec_argv ? NULL : file_out;
     pysb_result r;
     if (pysb_run(&spec, relay, &sink, &r) < 0 && strstr(r.error, ": not supported"))
         die("%s", r.error);
@@ -540,5 +552,6 @@ int main(int argc, char **argv)
     free(site);
     free(o.args);
     pysb_render_free(sink.json);
+    pysb_render_free(sink.text);
     return r.status == PYSB_OK ? 0 : 1;
 }

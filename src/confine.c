@@ -25,9 +25,11 @@
 char *const pysb_child_env[] = { ENV_COMMON, "HOME=/", NULL };
 
 /* matplotlib's config and font cache must be writable, or it will not
- * import: the scratch is the one writable place. */
+ * import: the scratch is the one writable place. Its backend is the
+ * bootstrap's (figures saved into out/, bootstrap.c). */
 static char *const env_scratch[] = {
-    ENV_COMMON, "HOME=/tmp", "TMPDIR=/tmp", "MPLCONFIGDIR=/tmp/.matplotlib", NULL,
+    ENV_COMMON, "HOME=/tmp", "TMPDIR=/tmp", "MPLCONFIGDIR=/tmp/.matplotlib",
+    "MPLBACKEND=module://_pysb_mpl", NULL,
 };
 
 char *const *pysb_child_environ(int scratch)

@@ -120,6 +120,8 @@ static int run_request(void *ctx, const pysb_session_request *req, pysb_output_f
         .run_id = ws->run_id[0] ? ws->run_id : NULL,
         .args = ws->args,
         .python_path = ws->python_path,
+        /* the output's context is the session's: OUTFILE frames */
+        .file_out = pysb_session_relay_file,
         .files = req->files,
         .n_files = req->n_files,
     };

@@ -103,6 +103,9 @@ struct pysb_render {
     size_t      carry_len[2];
     char       *buf[2];          /* json: all output per stream */
     size_t      len[2], cap[2];
+    json_t     *files;           /* json: the files' objects; text: NULL */
+    char       *text_files;      /* text: their lines */
+    size_t      text_files_len;
 };
 
 pysb_render *pysb_render_new(pysb_format f, const pysb_sink *sink)
@@ -121,6 +124,8 @@ void pysb_render_free(pysb_render *r)
         return;
     free(r->buf[0]);
     free(r->buf[1]);
+    json_decref(r->files);
+    free(r->text_files);
     free(r);
 }
 
@@ -249,6 +254,106 @@ int pysb_render_busy(pysb_render *r, int status, const char *why, unsigned retry
     return put_json(r, "event: busy\ndata: ", o, JSON_COMPACT | JSON_PRESERVE_ORDER, "\n\n");
 }
 
+static char *base64(const char *p, size_t n)
+{
+    static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)p[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)p[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)p[i + 2];
+        *o++ = a[v >> 18];
+        *o++ = a[(v >> 12) & 63];
+        *o++ = i + 1 < n ? a[(v >> 6) & 63] : '=';
+        *o++ = i + 2 < n ? a[v & 63] : '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The file as a JSON object; with stream set, {"stream":"file", …}. */
+static json_t *file_json(const pysb_out_file *f, int stream)
+{
+    size_t nl;
+    char *name = pysb_utf8_sanitize(f->name, strlen(f->name), &nl);
+    json_t *o = json_object();
+    int bad = !name || !o;
+    if (!bad && stream)
+        bad |= json_object_set_new(o, "stream", json_string("file"));
+    if (!bad)
+        bad |= json_object_set_new(o, "name", json_stringn(name, nl)) |
+               json_object_set_new(o, "size", json_integer((json_int_t)f->size));
+    free(name);
+    if (!bad && f->data) {
+        char *b = base64(f->data, (size_t)f->size);
+        bad |= !b || json_object_set_new(o, "type", json_string(f->mime)) |
+                   json_object_set_new(o, "attachment", json_boolean(f->attachment)) |
+                   json_object_set_new(o, "base64", json_string(b));
+        free(b);
+    } else if (!bad) {
+        bad |= json_object_set_new(o, "dropped", json_string(f->dropped ? f->dropped : ""));
+    }
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* text: one line per file, names with control characters as '?'. */
+static int text_file(pysb_render *r, const pysb_out_file *f)
+{
+    size_t nl;
+    char *name = pysb_utf8_sanitize(f->name, strlen(f->name), &nl);
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < nl; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            name[i] = '?';
+    char line[1024];
+    int n = f->data ? snprintf(line, sizeof line, "file: %s (%llu bytes, %s)\n", name,
+                               (unsigned long long)f->size, f->mime)
+                    : snprintf(line, sizeof line, "file: %s (%llu bytes) dropped: %s\n", name,
+                               (unsigned long long)f->size, f->dropped ? f->dropped : "");
+    free(name);
+    size_t len = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    char *nb = realloc(r->text_files, r->text_files_len + len + 1);
+    if (!nb)
+        return -1;
+    memcpy(nb + r->text_files_len, line, len);
+    r->text_files = nb;
+    r->text_files_len += len;
+    return 0;
+}
+
+int pysb_render_file(pysb_render *r, const pysb_out_file *f)
+{
+    json_t *o;
+    switch (r->format) {
+    case PYSB_FMT_TEXT:
+        return text_file(r, f);
+    case PYSB_FMT_JSON:
+        if (!r->files && !(r->files = json_array()))
+            return -1;
+        return (o = file_json(f, 0)) && json_array_append_new(r->files, o) == 0 ? 0 : -1;
+    case PYSB_FMT_NDJSON:
+        for (int s = 0; s < 2; s++)
+            if (event(r, s, "", 0, 1) < 0)
+                return -1;
+        return put_json(r, "", file_json(f, 1), JSON_COMPACT | JSON_PRESERVE_ORDER, "\n");
+    default:
+        for (int s = 0; s < 2; s++)
+            if (event(r, s, "", 0, 1) < 0)
+                return -1;
+        return put_json(r, "event: file\ndata: ", file_json(f, 0),
+                        JSON_COMPACT | JSON_PRESERVE_ORDER, "\n\n");
+    }
+}
+
 int pysb_render_result(pysb_render *r, const pysb_result *res)
 {
     char report[512];
@@ -259,11 +364,17 @@ int pysb_render_result(pysb_render *r, const pysb_result *res)
         pysb_format_report(res, report, sizeof report);
         if (r->any_output && !r->last_nl && put(r, "\n", 1) < 0)
             return -1;
+        if (r->text_files && put(r, r->text_files, r->text_files_len) < 0)
+            return -1;
         return put(r, report, strlen(report));
     case PYSB_FMT_JSON:
         o = json_object();
         if (o && pysb_result_fields(o, res, r->buf[0] ? r->buf[0] : "", r->len[0],
                                     r->buf[1] ? r->buf[1] : "", r->len[1]) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (o && r->files && json_object_set(o, "files", r->files) < 0) {
             json_decref(o);
             o = NULL;
         }

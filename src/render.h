@@ -32,6 +32,7 @@
 #include <stdio.h>
 
 #include "result.h"
+#include "scratch.h"
 
 typedef enum pysb_format {
     PYSB_FMT_TEXT = 0,
@@ -87,6 +88,14 @@ int pysb_render_busy(pysb_render *r, int status, const char *why, unsigned retry
 
 /* The end: held bytes, then the verdict in the format's words. */
 int pysb_render_result(pysb_render *r, const pysb_result *res);
+
+/* A file the run left in out/ (after its output, before the result):
+ * json keeps it for the result's "files" array ({"name", "size", "type",
+ * "attachment", "base64"}, or {"name", "size", "dropped"}); ndjson writes
+ * {"stream":"file", …} and sse an event "file" with that object at once;
+ * text lists "file: NAME (SIZE bytes, TYPE)" (or "dropped: why") before the
+ * report. Names are made valid UTF-8 (U+FFFD), and printable in text. */
+int pysb_render_file(pysb_render *r, const pysb_out_file *f);
 /* Each returns 0, or -1 when the sink failed or memory ran out. */
 
 /* A refusal (the run never happened) in format f: "pysandbox: WHY\n" as

@@ -32,6 +32,7 @@ const pysb_limit_def pysb_limit_table[] = {
     ROW("stack",     BYTES,   stack_bytes,  PYSB_MIN_STACK, PYSB_MAX_STACK, 8 << 20, 0),
     /* 0: no scratch directory, nothing of the file system writable. */
     ROW("scratch",   BYTES,   scratch_bytes, 0, PYSB_MAX_SCRATCH, 16 << 20,   SHOWN),
+    ROW("output_files", BYTES, out_files_bytes, 0, PYSB_MAX_OUT_FILES, 8 << 20, SHOWN),
 };
 const size_t pysb_limit_count = sizeof pysb_limit_table / sizeof pysb_limit_table[0];
 

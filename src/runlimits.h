@@ -25,6 +25,7 @@ typedef struct pysb_limits {
     unsigned nofile;        /* RLIMIT_NOFILE */
     uint64_t stack_bytes;   /* RLIMIT_STACK */
     uint64_t scratch_bytes; /* the private tmpfs of the run; 0: none */
+    uint64_t out_files_bytes; /* files of out/ returned, all together */
 } pysb_limits;
 
 /* Bounds applied by pysb_limits_validate (inclusive). */
@@ -39,6 +40,7 @@ typedef struct pysb_limits {
 #define PYSB_MAX_STACK       (1ULL << 30)
 #define PYSB_MAX_FSIZE       (1ULL << 40)
 #define PYSB_MAX_SCRATCH     (16ULL << 30)     /* tmpfs pages are RAM */
+#define PYSB_MAX_OUT_FILES   (16ULL << 20)     /* they travel in one frame each */
 
 /* The one table of limits: every place that names a limit (validation, the
  * SPEC and RESULT payloads, request fields, ?info=1, the Location's

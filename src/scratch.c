@@ -9,16 +9,19 @@
  * frees it by dying. */
 #include "scratch.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "mime.h"
 #include "utf8.h"
 
 static int fail(char *err, size_t errlen, const char *what)
@@ -199,4 +202,140 @@ void pysb_scratch_close(pysb_scratch *s)
             close(*fds[i]);
             *fds[i] = -1;
         }
+}
+
+/* ---- what the run left in out/ ------------------------------------------ */
+
+struct collect {
+    uint64_t cap, used;
+    unsigned listed;
+    pysb_file_fn fn;
+    void *ctx;
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list(struct collect *c, const char *name, uint64_t size, const char *data,
+                const char *dropped)
+{
+    pysb_out_file f = { .name = name, .size = size, .data = data, .dropped = dropped };
+    f.mime = pysb_guess_mime(name, (const unsigned char *)(data ? data : ""),
+                             data ? (size_t)size : 0, &f.attachment);
+    c->listed++;
+    return c->fn ? c->fn(c->ctx, &f) : 0;
+}
+
+/* The names in dir, sorted (malloc'd; at most nr_inodes of them). */
+static char **names_of(int dir, size_t *n)
+{
+    int fd = fcntl(dir, F_DUPFD_CLOEXEC, 0);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    char **v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (*n == cap) {
+            char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
+            if (!nv)
+                break;
+            v = nv;
+        }
+        if ((v[*n] = strdup(e->d_name)))
+            (*n)++;
+    }
+    closedir(d);
+    if (v)
+        qsort(v, *n, sizeof *v, cmp_names);
+    return v;
+}
+
+static char *read_whole(int fd, size_t size)
+{
+    char *buf = malloc(size ? size : 1);
+    size_t got = 0;
+    while (buf && got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (buf && got != size) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static int collect_dir(struct collect *c, int dir, const char *prefix, int depth)
+{
+    size_t n;
+    char **names = names_of(dir, &n);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0 && c->listed < PYSB_OUT_FILES_MAX; i++) {
+        char rel[PYSB_OUT_DEPTH * 256 + 300];
+        snprintf(rel, sizeof rel, "%s%s", prefix, names[i]);
+        if (names[i][0] == '.')
+            continue; /* hidden: not output */
+        const char *bad = pysb_file_name_check(names[i], strlen(names[i]));
+        if (bad) {
+            rc = list(c, rel, 0, NULL, bad);
+            continue;
+        }
+        int fd = open_beneath(dir, names[i], O_RDONLY | O_NONBLOCK, 0);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0) {
+            rc = list(c, rel, 0, NULL, "cannot be opened (a symlink?)");
+        } else if (S_ISDIR(st.st_mode)) {
+            if (depth >= PYSB_OUT_DEPTH) {
+                rc = list(c, rel, 0, NULL, "folder too deep");
+            } else {
+                char sub[sizeof rel + 1];
+                snprintf(sub, sizeof sub, "%s/", rel);
+                rc = collect_dir(c, fd, sub, depth + 1);
+            }
+        } else if (!S_ISREG(st.st_mode)) {
+            rc = list(c, rel, 0, NULL, "not a regular file");
+        } else if ((uint64_t)st.st_size > c->cap - c->used) {
+            rc = list(c, rel, (uint64_t)st.st_size, NULL, "over the output files cap");
+        } else {
+            char *data = read_whole(fd, (size_t)st.st_size);
+            if (data)
+                c->used += (uint64_t)st.st_size;
+            rc = list(c, rel, (uint64_t)st.st_size, data, data ? NULL : "could not be read");
+            free(data);
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int pysb_scratch_collect(const pysb_scratch *s, uint64_t cap, pysb_file_fn fn, void *ctx,
+                         char *err, size_t errlen)
+{
+    struct collect c = { .cap = cap, .fn = fn, .ctx = ctx };
+    int dir = open_beneath(s->root, "work/out", O_RDONLY | O_DIRECTORY, 0);
+    if (dir < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+            return 0; /* no out/ folder (or not one): nothing to return */
+        return fail(err, errlen, "out/");
+    }
+    collect_dir(&c, dir, "", 0);
+    close(dir);
+    return (int)c.listed;
 }

@@ -60,6 +60,34 @@ int pysb_scratch_put(const pysb_scratch *s, const char *name, const void *data,
  * or -1 with a reason. */
 int pysb_scratch_attach(int work, int shm, char *err, size_t errlen);
 
+/* One file the run left in its out/ folder. data is NULL when it is not
+ * returned, and dropped says why. */
+typedef struct pysb_out_file {
+    const char *name;        /* relative to out/, "plots/a.png"; may hold any
+                                byte but '/' as a separator and NUL */
+    uint64_t    size;
+    const char *mime;        /* mime.h: from the name and the content */
+    int         attachment;  /* serve as a download, never inline */
+    const char *data;
+    const char *dropped;
+} pysb_out_file;
+typedef int (*pysb_file_fn)(void *ctx, const pysb_out_file *f);
+
+#define PYSB_OUT_FILES_MAX 64     /* files listed, returned or not */
+#define PYSB_OUT_DEPTH     3      /* folders below out/ */
+
+/* After the run — only once no process of it is left — every regular file
+ * under work/out/ (sorted by name, folders up to PYSB_OUT_DEPTH deep), read
+ * as root through the kept root with openat2 RESOLVE_BENEATH|NO_SYMLINKS|
+ * NO_XDEV|NO_MAGICLINKS and O_NOFOLLOW|O_NONBLOCK: a symlink, a FIFO, a
+ * device cannot be followed or block. Files are returned while their sizes
+ * add up to at most cap bytes; the others, non-regular entries and names
+ * that are not fine (pysb_file_name_check) are listed as dropped; hidden
+ * ones (a leading dot) are skipped. fn is called for each in order; a
+ * non-zero return stops. Returns the count listed, or -1 with a reason. */
+int pysb_scratch_collect(const pysb_scratch *s, uint64_t cap, pysb_file_fn fn, void *ctx,
+                         char *err, size_t errlen);
+
 /* Closes what is still open; the tmpfs goes with its last fd. */
 void pysb_scratch_close(pysb_scratch *s);
 

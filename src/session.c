@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
+
 #include "clock.h"
 #include "scratch.h"
 
@@ -153,6 +155,39 @@ static int admission_event(pysb_session *s, const pysb_frame *f, pysb_event *ev)
     }
 }
 
+/* OUTFILE's meta and bytes into ev->file. */
+static int file_event(const pysb_frame *f, pysb_event *ev)
+{
+    if (f->len < 4)
+        return -1;
+    const unsigned char *u = (const unsigned char *)f->payload;
+    uint32_t ml = (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+    if (ml > f->len - 4)
+        return -1;
+    json_t *m = json_loadb(f->payload + 4, ml, 0, NULL);
+    json_t *name = json_object_get(m, "name"), *size = json_object_get(m, "size");
+    json_t *type = json_object_get(m, "type"), *dropped = json_object_get(m, "dropped");
+    size_t data_len = f->len - 4 - ml;
+    int ok = json_is_string(name) && json_is_integer(size) && json_integer_value(size) >= 0 &&
+             (json_is_string(type) || json_is_string(dropped)) &&
+             (!json_is_string(type) || (uint64_t)json_integer_value(size) == data_len);
+    if (ok) {
+        snprintf(ev->file_name, sizeof ev->file_name, "%s", json_string_value(name));
+        snprintf(ev->file_mime, sizeof ev->file_mime, "%s",
+                 json_is_string(type) ? json_string_value(type) : "application/octet-stream");
+        snprintf(ev->file_dropped, sizeof ev->file_dropped, "%s",
+                 json_is_string(dropped) ? json_string_value(dropped) : "");
+        ev->file = (pysb_out_file){
+            .name = ev->file_name, .size = (uint64_t)json_integer_value(size),
+            .mime = ev->file_mime, .attachment = json_is_true(json_object_get(m, "attachment")),
+            .data = json_is_string(type) ? f->payload + 4 + ml : NULL,
+            .dropped = json_is_string(type) ? NULL : ev->file_dropped,
+        };
+    }
+    json_decref(m);
+    return ok ? 0 : -1;
+}
+
 /* The frame as an event, if it is in its place. */
 static int frame_event(pysb_session *s, const pysb_frame *f, pysb_event *ev)
 {
@@ -193,6 +228,13 @@ static int frame_event(pysb_session *s, const pysb_frame *f, pysb_event *ev)
         ev->stream = f->type == PYSB_FRAME_STDOUT ? PYSB_STDOUT : PYSB_STDERR;
         ev->data = f->payload;
         ev->len = f->len;
+        return 1;
+    case PYSB_FRAME_OUTFILE:
+        if (!s->started)
+            return session_fail(s, "OUTFILE before STARTED", NULL);
+        if (file_event(f, ev) < 0)
+            return session_fail(s, "bad OUTFILE", NULL);
+        ev->type = PYSB_EV_FILE;
         return 1;
     case PYSB_FRAME_RESULT:
         if (!s->started)
@@ -475,6 +517,39 @@ static int relay_output(void *ctx, int stream, const char *buf, size_t len)
         len -= n;
     }
     return 0;
+}
+
+int pysb_session_relay_file(void *out_ctx, const pysb_out_file *f)
+{
+    struct relay *r = out_ctx;
+    json_t *m = f->data ? json_pack("{s:s, s:I, s:s, s:b}", "name", f->name, "size",
+                                    (json_int_t)f->size, "type", f->mime, "attachment",
+                                    f->attachment)
+                        : json_pack("{s:s, s:I, s:s}", "name", f->name, "size",
+                                    (json_int_t)f->size, "dropped", f->dropped);
+    char *meta = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    if (!meta)
+        return 0; /* a name json_pack refuses (not UTF-8): not listed */
+    size_t ml = strlen(meta), dl = f->data ? (size_t)f->size : 0;
+    char *buf = malloc(4 + ml + dl);
+    int rc = -1;
+    if (buf) {
+        unsigned char *u = (unsigned char *)buf;
+        u[0] = (unsigned char)(ml >> 24);
+        u[1] = (unsigned char)(ml >> 16);
+        u[2] = (unsigned char)(ml >> 8);
+        u[3] = (unsigned char)ml;
+        memcpy(buf + 4, meta, ml);
+        if (dl)
+            memcpy(buf + 4 + ml, f->data, dl);
+        rc = pysb_wire_send_timeout(r->fd, PYSB_FRAME_OUTFILE, buf, 4 + ml + dl, SEND_TIMEOUT_MS);
+        if (rc < 0)
+            r->failed = errno;
+    }
+    free(buf);
+    free(meta);
+    return rc;
 }
 
 int pysb_session_serve(int fd, uid_t uid, const pysb_session_bounds *b,

@@ -13,6 +13,7 @@
  *   SPEC, CODE, (STDIN|FILE)*, START →                         (the request)
  *                              ←   STARTED, or ERROR and close
  *                              ←   STDOUT/STDERR*, as the program writes
+ *                              ←   OUTFILE*, the files it left in out/
  *                              ←   RESULT (or ERROR), then close
  *
  * The launcher reads ADMIT without ever blocking and keeps a waiting
@@ -76,6 +77,7 @@ typedef enum pysb_event_type {
     PYSB_EV_QUEUED,         /* waiting for a slot: position of queued */
     PYSB_EV_GO,             /* admitted: send the request (pysb_session_send) */
     PYSB_EV_TOO_MANY,       /* the client holds its share: retry_after; closes */
+    PYSB_EV_FILE,           /* file: one the run left in out/ */
 } pysb_event_type;
 
 typedef struct pysb_event {
@@ -90,6 +92,9 @@ typedef struct pysb_event {
     unsigned        position, queued;                   /* QUEUED */
     pysb_refuse_reason reason;                          /* BUSY, TOO_MANY */
     unsigned        retry_after;                        /* BUSY, TOO_MANY: s */
+    pysb_out_file   file;       /* FILE: strings in the buffers below, data
+                                   in the frame; valid until the next call */
+    char            file_name[800], file_mime[64], file_dropped[64];
 } pysb_event;
 
 /* The worker's reading state. Fields are private. */
@@ -174,6 +179,10 @@ typedef struct pysb_session_bounds {
 int pysb_session_receive(int fd, const pysb_session_bounds *b,
                          pysb_session_request *req, char *err, size_t errlen);
 void pysb_session_request_free(pysb_session_request *req);
+
+/* A pysb_file_fn for the run's spec (file_out), with the output
+ * context the run function was given: one OUTFILE frame. */
+int pysb_session_relay_file(void *out_ctx, const pysb_out_file *f);
 
 /* The run between STARTED and RESULT: its output goes to out(out_ctx, …),
  * its end into *r. Returns what pysb_run returns. */

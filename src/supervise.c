@@ -810,6 +810,13 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
     free(pipe_content.owned);
     conclude(&s, r);
     take_report(&s, r);
+    /* Every process of the run is gone (reaped): nothing races the read. */
+    if (spec->file_out && scratch.root >= 0 && s.stop != PYSB_STOP_CANCELLED) {
+        char err[160];
+        if (pysb_scratch_collect(&scratch, spec->limits.out_files_bytes, spec->file_out, ctx,
+                                 err, sizeof err) < 0)
+            fprintf(stderr, "PYSB supervise: %s\n", err);
+    }
     /* No process of the run is left (reaped above): the tmpfs goes. */
     pysb_scratch_close(&scratch);
     if (watched)

@@ -19,6 +19,7 @@
 
 #include "runlimits.h"
 #include "result.h"
+#include "scratch.h"
 
 enum {
     PYSB_WAIVE_LANDLOCK = 1 << 0, /* run without Landlock if unavailable */
@@ -76,6 +77,10 @@ typedef struct pysb_run_spec {
      * run exists; n_files 0: none. */
     const pysb_in_file *files;
     size_t      n_files;
+    /* Called after the run (with pysb_run's ctx) for each file it left in
+     * out/ of its scratch (scratch.h pysb_scratch_collect, within
+     * limits.out_files_bytes), before pysb_run returns. NULL: none. */
+    pysb_file_fn file_out;
 } pysb_run_spec;
 
 /* Called for each chunk of output kept under the cap, in arrival order.

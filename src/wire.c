@@ -46,6 +46,7 @@ static const struct {
     [PYSB_FRAME_GO]      = { "GO",      0 },
     [PYSB_FRAME_TOO_MANY] = { "TOO_MANY", 1u << 10 },
     [PYSB_FRAME_STATUS]  = { "STATUS",  256u << 10 },
+    [PYSB_FRAME_OUTFILE] = { "OUTFILE", (16u << 20) + 4096 },
 };
 
 int pysb_frame_type_known(int type)

@@ -37,6 +37,10 @@
  *     GO      = 23  empty: admitted, send the request       0
  *     TOO_MANY = 24 the client holds its share: JSON as BUSY 1 KiB
  *     STATUS  = 25  JSON snapshot (payload_status.h)      256 KiB
+ *     OUTFILE = 26  a file the run left in out/: a 4-byte big-endian
+ *                   length, that much JSON {"name","size","type",
+ *                   "attachment"} or {"name","size","dropped"}, the
+ *                   bytes; may repeat, before RESULT   16 MiB + 4 KiB
  *
  * A conversation: the worker sends ADMIT; the launcher answers BUSY or
  * TOO_MANY and closes, or QUEUED and keeps it waiting, or forks a
@@ -63,9 +67,9 @@
 #define PYSB_WIRE_MAGIC       0x50
 #define PYSB_WIRE_VERSION     1
 #define PYSB_WIRE_HDR_LEN     8
-#define PYSB_WIRE_MAX_PAYLOAD (16u << 20)  /* the largest of any type (CODE) */
+#define PYSB_WIRE_MAX_PAYLOAD ((16u << 20) + 4096)  /* the largest of any type (OUTFILE) */
 #define PYSB_WIRE_READ_CHUNK  (64u << 10)  /* one pysb_decoder_read */
-#define PYSB_FRAME_TYPE_END   26           /* every type number is below */
+#define PYSB_FRAME_TYPE_END   27           /* every type number is below */
 
 enum pysb_frame_type {
     PYSB_FRAME_SPEC    = 1,
@@ -85,6 +89,7 @@ enum pysb_frame_type {
     PYSB_FRAME_GO      = 23,
     PYSB_FRAME_TOO_MANY = 24,
     PYSB_FRAME_STATUS  = 25,
+    PYSB_FRAME_OUTFILE = 26,
 };
 
 /* "SPEC", "STDOUT", …; NULL for a type that is not in the protocol. */

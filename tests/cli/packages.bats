@@ -105,3 +105,17 @@ except ImportError as e:
     out_is "caught ModuleNotFoundError"
     no_leftovers
 }
+
+@test "figures: with matplotlib imported, plt.show() and the figures left open at the end come back as out/figure-N.png, also after an exception; without the import nothing of matplotlib is loaded" {
+    sb --site-packages "${MPL_RO[@]}" --mem 1000000 --cpu 20 --clock 40 -c 'import matplotlib.pyplot as plt
+plt.plot([1, 2, 3]); plt.show()
+plt.figure(); plt.plot([3, 2, 1])
+1/0'
+    expect_verdict nonzero_exit
+    jcheck '.exception == "ZeroDivisionError"'
+    jcheck '[.files[].name] == ["figure-1.png", "figure-2.png"]'
+    jcheck '[.files[] | .type == "image/png" and .size > 5000 and (.base64 | startswith("iVBORw0KGgo"))] | all'
+    sb -c 'import sys; print("matplotlib" in sys.modules, "_pysb_mpl" in sys.modules)'
+    out_is "False True"
+    no_leftovers
+}

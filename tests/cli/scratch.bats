@@ -299,3 +299,49 @@ print(oct(st.st_mode & 0o777), st.st_uid == os.getuid(), open("data.csv").read()
     run "$PY" "$BATS_TEST_TMPDIR/bom.py"
     expect_output '^bom$'
 }
+
+@test "files out: what the program leaves in out/ comes back in the JSON report (base64, type from name and content, folders), in the text report as names" {
+    sb -c 'import os
+os.makedirs("out/sub/deeper")
+open("out/data.csv", "w").write("a,b\n1,2\n")
+open("out/sub/deeper/x.txt", "w").write("deep")
+open("out/.hidden", "w").write("no")
+open("out/fake.png", "w").write("<svg onload=alert(1)/>")
+open("out/pic.svg", "w").write("<svg/>")
+open("out/bin.dat", "wb").write(bytes(range(256)))
+open("notout.txt", "w").write("stays")'
+    expect_verdict ok
+    jcheck '[.files[].name] == ["bin.dat", "data.csv", "fake.png", "pic.svg", "sub/deeper/x.txt"]'
+    jcheck '.files[1] == {"name": "data.csv", "size": 8, "type": "text/csv", "attachment": false, "base64": "YSxiCjEsMgo="}'
+    jcheck '.files[0].type == "application/octet-stream" and .files[0].attachment == true and (.files[0].base64 | @base64d | length) == 256'
+    jcheck '.files[2].type == "text/plain"'
+    jcheck '.files[3].type == "image/svg+xml" and .files[3].attachment == true'
+    sb_raw --uid "$TEST_UID" -c 'import os; os.mkdir("out"); open("out/a.txt", "w").write("hi")'
+    grep -q '^file: a.txt (2 bytes, text/plain)$' "$SB_ERR" || fail "text report lacks the file"
+    no_leftovers
+}
+
+@test "files out, attacks: over the cap the verdict stays and the list says what was dropped; names with control characters are dropped, escaped in text; no symlink, FIFO or device can be made there; at most 64 files listed" {
+    sb -c 'import os
+os.mkdir("out")
+open("out/a.bin", "wb").write(b"x" * (6 << 20))
+open("out/b.bin", "wb").write(b"y" * (3 << 20))
+open("out/evil\nname.txt", "w").write("x")
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+print(libc.syscall(266, b"/etc/shadow", -100, b"out/link"), ctypes.get_errno())
+print(libc.syscall(259, -100, b"out/fifo", 0o10600, 0), ctypes.get_errno())'
+    expect_verdict ok
+    out_is "-1 1
+-1 1"
+    jcheck '.files[0].name == "a.bin" and .files[0].size == 6291456 and (.files[0] | has("base64"))'
+    jcheck '.files[1] == {"name": "b.bin", "size": 3145728, "dropped": "over the output files cap"}'
+    jcheck '.files[2].name == "evil\nname.txt" and .files[2].dropped == "name contains a control character"'
+    sb_raw --uid "$TEST_UID" -c 'import os; os.mkdir("out"); open("out/evil\nname", "w").close()'
+    grep -q '^file: evil?name (0 bytes) dropped: name contains a control character$' "$SB_ERR" || fail "text report: $(cat "$SB_ERR")"
+    sb -c 'import os
+os.mkdir("out")
+for i in range(100): open("out/f%03d" % i, "w").close()'
+    jcheck '(.files | length) == 64 and .files[63].name == "f063"'
+    no_leftovers
+}

@@ -32,6 +32,11 @@ setup_file() {
     PySandboxCPUTime 20
     PySandboxWallTime 40
 </Location>
+<Location /smallout>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxMaxOutputFiles 10K
+</Location>
 <Location /pp>
     SetHandler pysandbox
     Require all granted
@@ -219,4 +224,44 @@ print(d[:4] == b"\x89PNG", len(d) > 5000)'
     expect_json '.exception == "ModuleNotFoundError"'
     # the launcher knows the interpreter's site directories: the error says where numpy is
     expect_json '.stderr | contains("numpy is installed in /usr/lib/python3/dist-packages, which this sandbox does not offer: PySandboxSitePackages On")'
+}
+
+# ---- files out (issue 10 point 4) ----
+
+PLOT='import matplotlib.pyplot as plt
+plt.plot([1, 4, 9], label="squares"); plt.legend(); plt.show()
+print("plotted")'
+
+png_ok() { # a JSON file object: a PNG by its header, of a plausible size
+    jq -e '.name == "figure-1.png" and .type == "image/png" and .attachment == false and .size > 5000
+           and (.base64 | startswith("iVBORw0KGgo")) and ((.base64 | length) >= (.size * 4 / 3 | floor))' >/dev/null
+}
+
+@test "files out over HTTP: a matplotlib plot comes back as a valid PNG in json, ndjson and sse, and is listed in text" {
+    req "$URL/sci" -d format=json --data-urlencode "code=$PLOT"
+    expect_json '.status == "ok" and .stdout == "plotted\n" and (.files | length) == 1'
+    jq '.files[0]' "$RESP_B" | png_ok || fail "json: no PNG"
+    jq -r '.files[0].base64' "$RESP_B" | base64 -d > "$BATS_TEST_TMPDIR/p.png"
+    [ "$(head -c 8 "$BATS_TEST_TMPDIR/p.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "decoded file is no PNG"
+    req "$URL/sci" -d format=ndjson --data-urlencode "code=$PLOT"
+    grep '"stream":"file"' "$RESP_B" | png_ok || fail "ndjson: no file event"
+    # the file event comes after the output and before the exit event
+    [ "$(jq -r .stream "$RESP_B" | tr '\n' ' ')" = "stdout file exit " ] || fail "ndjson order: $(jq -r .stream "$RESP_B")"
+    req "$URL/sci" -d format=sse --data-urlencode "code=$PLOT"
+    grep -A1 '^event: file$' "$RESP_B" | sed -n 's/^data: //p' | png_ok || fail "sse: no file event"
+    req "$URL/sci" -d format=text --data-urlencode "code=$PLOT"
+    grep -qE '^file: figure-1.png \([0-9]+ bytes, image/png\)$' "$RESP_B" || fail "text: $(cat "$RESP_B")"
+}
+
+@test "files out over HTTP: PySandboxMaxOutputFiles drops what does not fit and the verdict stays the run's; an SVG is an attachment; hidden files are not returned" {
+    req "$URL/smallout" -d format=json --data-urlencode 'code=import os
+os.mkdir("out")
+open("out/a.txt", "w").write("a" * 8000)
+open("out/b.txt", "w").write("b" * 8000)
+open("out/c.svg", "w").write("<svg xmlns=\"http://www.w3.org/2000/svg\"/>")
+open("out/.secret", "w").write("x")'
+    expect_json '.status == "ok" and .limits.output_files == 10240'
+    expect_json '[.files[].name] == ["a.txt", "b.txt", "c.svg"]'
+    expect_json '.files[1] == {"name": "b.txt", "size": 8000, "dropped": "over the output files cap"}'
+    expect_json '.files[2].type == "image/svg+xml" and .files[2].attachment == true'
 }

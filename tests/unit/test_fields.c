@@ -294,7 +294,7 @@ static void test_info(void **state)
         "\"wall_time\":{\"default\":10.0,\"max\":20.0},"
         "\"memory\":{\"default\":268435456,\"max\":536870912},"
         "\"output\":{\"default\":1048576,\"max\":4194304},"
-        "\"processes\":1,\"threads\":16,\"scratch\":16777216,"
+        "\"processes\":1,\"threads\":16,\"scratch\":16777216,\"output_files\":8388608,"
         "\"max_code_size\":1024,\"max_stdin_size\":1048576,"
         "\"max_files\":16,\"max_file_size\":1048576,\"allow_get\":true,"
         "\"default_format\":\"text\",\"formats\":[\"text\",\"json\",\"ndjson\",\"sse\"]}");

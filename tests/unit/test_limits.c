@@ -330,6 +330,9 @@ static const struct bound_case bounds[] = {
     { "scratch", K_U64, offsetof(pysb_limits, scratch_bytes),
       (double)((16ULL << 30) + 1), 0, (double)(16ULL << 30), (double)((16ULL << 30) + 1),
       "scratch must be between 0 and 16G" },
+    { "output_files", K_U64, offsetof(pysb_limits, out_files_bytes),
+      (double)((16ULL << 20) + 1), 0, (double)(16ULL << 20), (double)((16ULL << 20) + 1),
+      "output_files must be between 0 and 16M" },
 };
 
 static void set_field(pysb_limits *l, const struct bound_case *b, double v)
@@ -456,7 +459,7 @@ static void test_table_rows(void **state)
     (void)state;
     pysb_limits l;
     pysb_limits_default(&l);
-    assert_int_equal(pysb_limit_count, 10);
+    assert_int_equal(pysb_limit_count, 11);
     for (size_t i = 0; i < pysb_limit_count; i++) {
         const pysb_limit_def *d = &pysb_limit_table[i];
         /* Found by its name, and nothing else is. */

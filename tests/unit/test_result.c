@@ -452,7 +452,7 @@ static void test_json_ok(void **state)
     };
     static const char *const limit_keys[] = {
         "cpu_time", "wall_time", "memory", "output", "processes", "threads",
-        "scratch",
+        "scratch", "output_files",
     };
     pysb_result r = sample_result();
     char *text = pysb_result_to_json(&r, "hello\n", 6, "", 0);

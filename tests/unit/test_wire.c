@@ -35,7 +35,7 @@ static const int all_types[] = {
     PYSB_FRAME_FILE, PYSB_FRAME_BUSY, PYSB_FRAME_STARTED, PYSB_FRAME_STDOUT,
     PYSB_FRAME_STDERR, PYSB_FRAME_RESULT, PYSB_FRAME_ERROR,
     PYSB_FRAME_ADMIT, PYSB_FRAME_STATUS_GET, PYSB_FRAME_QUEUED, PYSB_FRAME_GO,
-    PYSB_FRAME_TOO_MANY, PYSB_FRAME_STATUS,
+    PYSB_FRAME_TOO_MANY, PYSB_FRAME_STATUS, PYSB_FRAME_OUTFILE,
 };
 #define N_TYPES (sizeof all_types / sizeof all_types[0])
 
@@ -180,6 +180,7 @@ static void test_type_table(void **state)
         { PYSB_FRAME_STDERR, "STDERR", 65536 },
         { PYSB_FRAME_RESULT, "RESULT", 65536 },
         { PYSB_FRAME_ERROR, "ERROR", 4096 },
+        { PYSB_FRAME_OUTFILE, "OUTFILE", 16777216 + 4096 },
         { PYSB_FRAME_QUEUED, "QUEUED", 256 },
         { PYSB_FRAME_GO, "GO", 0 },
         { PYSB_FRAME_TOO_MANY, "TOO_MANY", 1024 },
@@ -192,7 +193,7 @@ static void test_type_table(void **state)
         assert_int_equal(pysb_frame_max_len(want[i].type), want[i].max);
         assert_true(want[i].max <= PYSB_WIRE_MAX_PAYLOAD);
     }
-    static const int unknown[] = { -1, 0, 8, 9, 15, 26, 255, 256, 100000 };
+    static const int unknown[] = { -1, 0, 8, 9, 15, 27, 255, 256, 100000 };
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         assert_false(pysb_frame_type_known(unknown[i]));
         assert_null(pysb_frame_type_name(unknown[i]));
@@ -248,7 +249,7 @@ static const struct {
       "reserved header byte is 0x01 (must be 0)" },
     { { 'P', 1, 0, 0, 0, 0, 0, 0 }, "unknown frame type 0" },
     { { 'P', 1, 9, 0, 0, 0, 0, 0 }, "unknown frame type 9" },
-    { { 'P', 1, 26, 0, 0, 0, 0, 0 }, "unknown frame type 26" },
+    { { 'P', 1, 27, 0, 0, 0, 0, 0 }, "unknown frame type 27" },
     { { 'P', 1, 255, 0, 0, 0, 0, 0 }, "unknown frame type 255" },
     { { 'P', 1, 18, 0, 0, 1, 0x11, 0x70 },
       "frame type STDOUT too long: 70000 > 65536" },
@@ -576,7 +577,7 @@ static void test_decode_big_and_bounded(void **state)
     assert_int_equal(errno, EINVAL);
     assert_int_equal(pysb_decoder_feed(&d, NULL, 0), 0);
 
-    pysb_wire_header(hdr, PYSB_FRAME_CODE, (uint32_t)big);
+    pysb_wire_header(hdr, PYSB_FRAME_OUTFILE, (uint32_t)big);
     for (size_t i = 0; i < big; i++)
         buf[i] = (uint8_t)(i * 31 + 7);
     assert_int_equal(pysb_decoder_feed(&d, hdr, sizeof hdr), 0);
@@ -585,7 +586,7 @@ static void test_decode_big_and_bounded(void **state)
     assert_int_equal(pysb_decoder_next(&d, &fr), 0);
     assert_int_equal(pysb_decoder_feed(&d, buf + big - 1, 1), 0);
     assert_int_equal(pysb_decoder_next(&d, &fr), 1);
-    assert_int_equal(fr.type, PYSB_FRAME_CODE);
+    assert_int_equal(fr.type, PYSB_FRAME_OUTFILE);
     assert_int_equal(fr.len, big);
     assert_memory_equal(fr.payload, buf, big);
     assert_true(d.cap <= over + 1);
@@ -638,7 +639,7 @@ static void test_decoder_read_pipe(void **state)
 
 /* ---- sending and receiving over real fds ---- */
 
-#define BIG_CODE PYSB_WIRE_MAX_PAYLOAD
+#define BIG_CODE (16u << 20)   /* the largest CODE frame */
 
 static uint8_t *big_code(void)
 {
@@ -889,6 +890,7 @@ static void assert_limits_equal(const pysb_limits *a, const pysb_limits *b)
     assert_int_equal(a->nofile, b->nofile);
     assert_int_equal(a->stack_bytes, b->stack_bytes);
     assert_int_equal(a->scratch_bytes, b->scratch_bytes);
+    assert_int_equal(a->out_files_bytes, b->out_files_bytes);
 }
 
 static void test_spec_roundtrip(void **state)
@@ -965,7 +967,7 @@ static const char base_spec[] =
     "{\"interpreter\":[\"/usr/bin/python3\",\"-I\",\"-S\"],"
     "\"limits\":{\"cpu_time\":5,\"wall_time\":10.5,\"memory\":268435456,"
     "\"output\":1048576,\"processes\":1,\"threads\":16,"
-    "\"fsize\":8388608,\"nofile\":64,\"stack\":8388608,\"scratch\":16777216}}";
+    "\"fsize\":8388608,\"nofile\":64,\"stack\":8388608,\"scratch\":16777216,\"output_files\":8388608}}";
 
 static void test_spec_decode_base(void **state)
 {
