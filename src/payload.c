@@ -151,6 +151,20 @@ static int check_path(const char *what, size_t index, const char *s,
     return 0;
 }
 
+/* A list of at most PYSB_WIRE_RO_PATHS_MAX paths (v may be NULL). */
+static int check_paths(const char *what, const char **v, char *err, size_t errlen)
+{
+    for (size_t n = 0; v && v[n]; n++) {
+        if (n == PYSB_WIRE_RO_PATHS_MAX)
+            return pysb_reason(err, errlen, "%s must have at most %d entries", what,
+                               PYSB_WIRE_RO_PATHS_MAX);
+        if (check_string(what, n, v[n], err, errlen) < 0 ||
+            check_path(what, n, v[n], err, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Everything about a spec that is not JSON structure; run by the encoder
  * on what the caller built and by the decoder on what it parsed. */
 static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
@@ -177,23 +191,9 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
     if (check_path("interpreter", 0, s->argv[0], err, errlen) < 0)
         return -1;
 
-    for (n = 0; s->ro_paths && s->ro_paths[n]; n++) {
-        if (n == PYSB_WIRE_RO_PATHS_MAX)
-            return pysb_reason(err, errlen, "ro_paths must have at most %d entries",
-                               PYSB_WIRE_RO_PATHS_MAX);
-        if (check_string("ro_paths", n, s->ro_paths[n], err, errlen) < 0 ||
-            check_path("ro_paths", n, s->ro_paths[n], err, errlen) < 0)
-            return -1;
-    }
-
-    for (n = 0; s->python_path && s->python_path[n]; n++) {
-        if (n == PYSB_WIRE_RO_PATHS_MAX)
-            return pysb_reason(err, errlen, "python_path must have at most %d entries",
-                               PYSB_WIRE_RO_PATHS_MAX);
-        if (check_string("python_path", n, s->python_path[n], err, errlen) < 0 ||
-            check_path("python_path", n, s->python_path[n], err, errlen) < 0)
-            return -1;
-    }
+    if (check_paths("ro_paths", s->ro_paths, err, errlen) < 0 ||
+        check_paths("python_path", s->python_path, err, errlen) < 0)
+        return -1;
 
     for (n = 0; s->args && s->args[n]; n++) {
         if (n == PYSB_WIRE_ARGS_MAX)
