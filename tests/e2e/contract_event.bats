@@ -21,7 +21,8 @@ load helpers
 
 # A directory the runs of /nest/inner may read (PySandboxReadOnlyPath).
 setup_file() {
-    RO=$(mktemp -d /tmp/pysb-e2e-ro.XXXXXX)
+    # not under /tmp: a run's scratch directory hides the host's /tmp
+    RO=$(mktemp -d /var/tmp/pysb-e2e-ro.XXXXXX)
     chmod 755 "$RO"
     echo "secret in the inner read-only path" > "$RO/inner.txt"
     chmod 644 "$RO/inner.txt"
@@ -511,11 +512,11 @@ print("é€")' -d format=json
     req "$RUN" -F 'code=print(1)' -F timeout=5
     expect_refusal 400 'unknown field "timeout"'
     # a JSON key, whatever its value
-    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "files": {"a.txt": "x"}}'
-    expect_refusal 400 'unknown field "files"'
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "data": {"a.txt": "x"}}'
+    expect_refusal 400 'unknown field "data"'
     # the query string, with a raw body and with GET
-    req "$RUN?args=1" -H 'Content-Type: text/x-python' --data-binary 'print(1)'
-    expect_refusal 400 'unknown field "args"'
+    req "$RUN?argv=1" -H 'Content-Type: text/x-python' --data-binary 'print(1)'
+    expect_refusal 400 'unknown field "argv"'
     req -G "$RUN" --data-urlencode 'user_script=print(1)' -d t=x
     expect_refusal 400 'unknown field "t"'
     # in the format asked for
@@ -529,7 +530,7 @@ print("é€")' -d format=json
     req "$URL/lax" -d format=json -d 'code=print(1)' -d submit=Run -d cpu_limit=1
     expect_code 200
     expect_json '.status == "ok" and .stdout == "1\n" and .limits.cpu_time == 5'
-    req "$URL/lax?x=1" -H 'Content-Type: application/json' -d '{"code": "print(2)", "format": "json", "files": []}'
+    req "$URL/lax?x=1" -H 'Content-Type: application/json' -d '{"code": "print(2)", "format": "json", "extra": []}'
     expect_code 200
     expect_json '.stdout == "2\n"'
 }
@@ -698,7 +699,7 @@ t("connect", lambda: socket.create_connection(("127.0.0.1", PORT), timeout=2).cl
 t("subprocess", lambda: subprocess.run(["/bin/true"]))
 t("fork", fork)'
 
-@test "[$MPM] inside a run: file read, network and subprocess are denied (PermissionError)" {
+@test "[$MPM] inside a run: file read and network are denied (PermissionError), subprocess and fork refused at the process limit (BlockingIOError)" {
     local code=${DENIALS//PORT/$PORT}
     # control: the same program outside the sandbox is allowed everything
     run timeout 10 python3 -I -S -c "$code"
@@ -707,7 +708,7 @@ t("fork", fork)'
     expect_code 200
     expect_json '.status == "ok"'
     # /etc/passwd is not even there in the run's minimal root: ENOENT
-    expect_json '.stdout == "read DENIED FileNotFoundError\nsocket DENIED PermissionError\nconnect DENIED PermissionError\nsubprocess DENIED PermissionError\nfork DENIED PermissionError\n"'
+    expect_json '.stdout == "read DENIED FileNotFoundError\nsocket DENIED PermissionError\nconnect DENIED PermissionError\nsubprocess DENIED BlockingIOError\nfork DENIED BlockingIOError\n"'
 }
 
 @test "[$MPM] inside a run: the minimal root — host paths are absent (stat, access, readlink), what it holds but Landlock does not grant is EACCES, the Location's read-only path is there (control: the host's)" {
