@@ -278,22 +278,25 @@ static void read_status(struct sup *s, pysb_result *r)
     }
 }
 
-/* The bootstrap's report: kept up to its buffer (later bytes dropped, the
- * pipe drained to EOF so the program never blocks on it). */
+/* The bootstrap's report, read to EOF so the program never blocks on it:
+ * the last half buffer is kept when more comes (the bootstrap's line is
+ * the last; what a program wrote before it cannot push it out). */
 static void read_report(struct sup *s)
 {
-    char junk[512];
-    size_t room = sizeof s->report - s->report_len;
-    ssize_t n = read(s->report_r, room ? s->report + s->report_len : junk,
-                     room ? room : sizeof junk);
+    const size_t half = sizeof s->report / 2;
+    if (s->report_len == sizeof s->report) {
+        memmove(s->report, s->report + half, half);
+        s->report_len = half;
+    }
+    ssize_t n = read(s->report_r, s->report + s->report_len,
+                     sizeof s->report - s->report_len);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n <= 0) {
         close_fd(&s->report_r);
         return;
     }
-    if (room)
-        s->report_len += (size_t)n;
+    s->report_len += (size_t)n;
 }
 
 /* The last complete line of the report, "Type\tline\tlimit", into r when

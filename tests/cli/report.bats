@@ -42,6 +42,9 @@ load helpers
     jcheck '.exception == "ValueError"'
     sb -c $'import os\nos.write(8, b"MemoryError\\t9\\t\\n")\nraise ValueError'
     jcheck '.exception == "ValueError" and .exception_line == 3'
+    # a flood before it cannot push the real line out
+    sb -c $'import os\nfor i in range(2000): os.write(8, b"MemoryError\\t9\\t\\n")\nraise ValueError'
+    jcheck '.exception == "ValueError" and .exception_line == 3'
     sb -c $'import os\nos.write(8, b"MemoryError\\t9\\t\\n")'
     expect_verdict ok
     jcheck 'has("exception") | not'
