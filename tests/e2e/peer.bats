@@ -76,7 +76,7 @@ def frame(t, p):
 spec = {"interpreter": ["/usr/bin/python3", "-I", "-S"], "ro_paths": [], "flags": 0,
         "limits": {"cpu_time": 1, "wall_time": 2, "memory": 268435456, "output": 1048576,
                    "processes": 1, "threads": 16, "fsize": 8388608, "nofile": 64,
-                   "stack": 8388608}}
+                   "stack": 8388608, "scratch": 16777216, "output_files": 8388608}}
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.settimeout(5)

@@ -18,7 +18,7 @@ teardown_file() { stream_teardown_file; }
     evcheck st '.[-1] | .wall_time > 0 and .cpu_time > 0 and .wall_time < 6 and .memory_kb > 1000
         and .user_time >= 0 and .system_time >= 0
         and ((.user_time + .system_time) - .cpu_time | fabs) < 0.01'
-    evcheck st '.[-1].limits == {"cpu_time": 4, "wall_time": 6, "memory": 209715200, "output": 65536, "processes": 1, "threads": 16}'
+    evcheck st '.[-1].limits == {"cpu_time": 4, "wall_time": 6, "memory": 209715200, "output": 65536, "processes": 1, "threads": 16, "scratch": 16777216, "output_files": 8388608}'
     evcheck st '.[-1] | (.run_id | test("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"))
         and .status == "ok" and .message == "OK" and .exit_code == 0 and .signal == null
         and .stdout_truncated == false and .stderr_truncated == false
