@@ -92,7 +92,7 @@ const char pysb_bootstrap[] =
     "        posix.write(8, ('%s\\t%s\\t%s\\n' % (name, line or '', lim)).encode())\n"
     "    except BaseException:\n"
     "        pass\n"
-    "def _guard(hints):\n"
+    "def _guard():\n"
     "    import posix\n"
     "    from importlib.machinery import PathFinder\n"
     "    shut = {}\n"
@@ -122,9 +122,12 @@ const char pysb_bootstrap[] =
     "                x = isinstance(d, str) and closed(d) and there(d, n)\n"
     "                if x:\n"
     "                    raise ModuleNotFoundError('%s: %s is not readable in the sandbox: add %s with PySandboxReadOnlyPath (--ro) or PySandboxPythonPath (--python-path)' % (name, x, d), name=name)\n"
-    "            for d in hints if path is None else ():\n"
-    "                if there(d, n):\n"
-    "                    raise ModuleNotFoundError('%s is installed in %s, which this sandbox does not offer: PySandboxSitePackages On (--site-packages) or PySandboxPythonPath (--python-path) add it' % (name, d), name=name)\n"
+    "            if spec is not None and path is None:\n"
+    "                import os\n"
+    "                lib = os.path.dirname(os.__file__)\n"
+    "                parts = list(spec.submodule_search_locations or ())\n"
+    "                if parts and all(os.path.dirname(p) in (lib + '/dist-packages', lib + '/site-packages') for p in parts):\n"
+    "                    raise ModuleNotFoundError('%s: only a fragment of it, %s (no __init__.py), is in the sandbox: the package is installed elsewhere; PySandboxSitePackages On (--site-packages) or PySandboxPythonPath (--python-path) add it' % (name, parts[0]), name=name)\n"
     "            return spec\n"
     "    sys.meta_path[:] = [Guard if m is PathFinder else m for m in sys.meta_path]\n"
     "    return Guard.find_spec.__func__.__code__\n"
@@ -176,7 +179,7 @@ const char pysb_bootstrap[] =
     "    sys.argv[:] = ['main.py'] + [h[1:].decode() for h in head if h[:1] == b'a']\n"
     "    sys.path[:0] = [h[1:].decode() for h in head if h[:1] == b'p']\n"
     "    sys.path += [h[1:].decode() for h in head if h[:1] == b'e']\n"
-    "    guard = _guard([h[1:].decode() for h in head if h[:1] == b'h'])\n"
+    "    guard = _guard()\n"
     "    def name_it(frame, event, arg):\n"
     "        sys.settrace(None)\n"
     "        __import__('_imp')._fix_co_filename(frame.f_code, 'main.py')\n"
@@ -252,7 +255,7 @@ int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const pysb_pipe_heade
         h = &none;
     int with_blob = blob && blob_len > 0 && blob_len < (1u << 30);
     size_t head = put_items(NULL, 'a', h->args) + put_items(NULL, 'p', h->prepend) +
-                  put_items(NULL, 'e', h->append) + put_items(NULL, 'h', h->hints);
+                  put_items(NULL, 'e', h->append);
     if (head >= (1u << 30))
         return -1;
     size_t total = (with_blob ? 4 + blob_len : 0) + 4 + head + code_len;
@@ -269,7 +272,6 @@ int pysb_bootstrap_pipe(const char *blob, size_t blob_len, const pysb_pipe_heade
     p += put_items(p, 'a', h->args);
     p += put_items(p, 'p', h->prepend);
     p += put_items(p, 'e', h->append);
-    p += put_items(p, 'h', h->hints);
     memcpy(p, code, code_len);
     out->data = out->owned = buf;
     out->len = total;

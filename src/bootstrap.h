@@ -37,8 +37,6 @@ typedef struct pysb_pipe_header {
     const char *const *args;        /* 'a': sys.argv[1:], in order */
     const char *const *prepend;     /* 'p': before the stdlib on sys.path */
     const char *const *append;      /* 'e': after it */
-    const char *const *hints;       /* 'h': where a missing module may be,
-                                       named in its ModuleNotFoundError */
 } pysb_pipe_header;
 
 /* The code pipe: with a compiled blob, a 4-byte little-endian length and

@@ -132,12 +132,7 @@ static int run_request(void *ctx, const pysb_session_request *req, pysb_output_f
     const char *dirs = NULL;
     char *asked = NULL;
     size_t len = 0;
-    if (!(ws->flags & PYSB_SITE_PACKAGES) && pysb_site_cached(ws->argv[0], &dirs, &len)) {
-        size_t n = 0;
-        for (size_t off = 0; off < len && n < PYSB_WIRE_RO_PATHS_MAX; off += strlen(dirs + off) + 1)
-            site_v[n++] = dirs + off;
-        spec.hint_paths = site_v;
-    } else if (ws->flags & PYSB_SITE_PACKAGES) {
+    if (ws->flags & PYSB_SITE_PACKAGES) {
         char err[200];
         if (!pysb_site_cached(ws->argv[0], &dirs, &len) &&
             pysb_site_dirs(ws->argv[0], c->uid, &asked, &len, err, sizeof err) < 0) {

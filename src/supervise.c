@@ -583,8 +583,7 @@ static int build_argv(const pysb_run_spec *spec, const char *argv[MAX_ARGS + 5],
     memcpy(argv, spec->argv, argc * sizeof *argv);
     *pipe_content = (pysb_code_pipe){ spec->code, spec->code_len, NULL, pysb_bootstrap };
     if (spec->code) {
-        const pysb_pipe_header h = { spec->args, spec->python_path, spec->site_paths,
-                                     spec->hint_paths };
+        const pysb_pipe_header h = { spec->args, spec->python_path, spec->site_paths };
         if (pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len, &h,
                                 spec->code, spec->code_len, pipe_content) < 0)
             return start_error(r, "supervisor: out of memory");

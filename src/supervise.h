@@ -60,10 +60,6 @@ typedef struct pysb_run_spec {
      * be NULL; directories that must exist. */
     const char *const *python_path;
     const char *const *site_paths;
-    /* Directories not offered (not readable, not on sys.path) that a
-     * missing module's error names when it is installed there: the site
-     * directories when they are off. May be NULL. */
-    const char *const *hint_paths;
     int         flags;
     const char *run_id;           /* copied into the result; may be NULL */
     /* The bootstrap already compiled by this interpreter (bootstrap.h), or

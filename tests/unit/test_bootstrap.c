@@ -33,7 +33,7 @@ static void test_pipe_args(void **state)
     (void)state;
     const char *const args[] = { "data.csv", "", "two words", NULL };
     const char *const pre[] = { "/opt/lib", NULL }, *const post[] = { "/usr/lib/python3/dist-packages", NULL };
-    const pysb_pipe_header h = { args, pre, post, NULL };
+    const pysb_pipe_header h = { args, pre, post };
     pysb_code_pipe p;
     assert_int_equal(pysb_bootstrap_pipe(NULL, 0, &h, "x", 1, &p), 0);
     /* letter + value + NUL each: 10 + 2 + 11 + 10 + 32 bytes. */
