@@ -339,7 +339,7 @@ except OSError as e:
     mount -t tmpfs -o size=64k,mode=0777 pysb-test-sub "$SUBMOUNT"
     echo inside >"$SUBMOUNT/f"; chmod 666 "$SUBMOUNT/f"
     local code='import time; print(open("'"$SUBMOUNT"'/f").read().strip(), flush=True); time.sleep(3)'
-    timeout -k 2 20 "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --ro "$WDIR" -c "$code" \
+    timeout -k 2 20 "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" "${SB_ARGS[@]}" --ro "$WDIR" -c "$code" \
         >"$BATS_TEST_TMPDIR/out" 2>/dev/null 3>&- &
     BG_PIDS+=($!)
     local i pid=
