@@ -377,13 +377,7 @@ for p in ['$H/jobe-files/secretfile1', '$H/jobe-files']:
 }
 
 # Runs have a writable working directory (issue 10's scratch directory).
-has_scratch() {
-    py 'open("probe.txt", "w").close()'
-    jq -e '.outcome == 15' "$RESP_B" >/dev/null
-}
-
 @test "[$MPM] a run using two cached files: both in its working directory, a support module imports" {
-    has_scratch || skip "runs have no scratch directory in this build (issue 10): file_list cannot be placed"
     put_file randomid0129798 $'The first file\nLine 2'
     expect_code 204
     put_file randomid0980128 'VALUE = "Second file"'

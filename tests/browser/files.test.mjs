@@ -1,4 +1,4 @@
-// files.pending.mjs — the playground with issue 10's server side: input files
+// files.test.mjs — the playground with issue 10's server side: input files
 // (multipart parts named "files") and arguments (repeated "args" fields)
 // reaching the program in its scratch directory; the Location's caps from
 // ?info=1 shown by the picker; the server's reasons for a refused file as
@@ -8,12 +8,8 @@
 // out as downloads (SVG and HTML never rendered); files over the cap named;
 // SSE file events.
 //
-// NOT RUN YET: tests/run-all.sh runs tests/browser/*.test.mjs, and this
-// name is picked up neither by that glob nor by `node --test
-// tests/browser/`. It needs issue 10's server side (scratch, input files,
-// the exception channel, packages, files out: the work track's branch,
-// against which all of it passes); once that is on main this file is
-// renamed files.test.mjs. Run by hand: node --test tests/browser/files.pending.mjs
+// Needs issue 10's server side (scratch, input files, the exception
+// channel, packages, files out), on main since the work track landed.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
