@@ -34,7 +34,10 @@ static size_t put_b64(char *o, const unsigned char *p, size_t n)
 /* Compiled as Jobe's `python3 -m py_compile FILE` would (the same texts
  * for errors and warnings), the verdict of that written first on stdout,
  * then run as `python3 [flags] FILE ARGS…` would run it. @…@ are filled in
- * by pysb_jobe_program; a2b decodes what they carry. */
+ * by pysb_jobe_program; a2b decodes what they carry. The working
+ * directory joins sys.path only after the compile report: a support file
+ * named like a module the check imports (traceback, linecache, ...) must
+ * not run before the report and forge it (attack-jobe). */
 static const char program[] =
     "def _pysb_jobe(a2b=__import__('binascii').a2b_base64):\n"
     "    import sys, warnings\n"
@@ -61,8 +64,8 @@ static const char program[] =
     "    for name, data in files:\n"
     "        with open(a2b(name).decode(), 'wb') as f:\n"
     "            f.write(a2b(data))\n"
-    "    if here is not None:\n"
-    "        sys.path.insert(0, here)\n"
+    "    path = sys.path[:]\n"
+    "    sys.path[:] = [p for p in path if p not in ('', '.', here)]\n"
     "    lines = src.decode('utf-8', 'replace').splitlines()\n"
     "    ws, err, code = [], '', None\n"
     "    try:\n"
@@ -83,6 +86,9 @@ static const char program[] =
     "        put(b'\\0PYSB-JOBE compile error\\n' + err.encode('utf-8', 'surrogateescape'))\n"
     "        return\n"
     "    put(b'\\0PYSB-JOBE compiled\\n')\n"
+    "    sys.path[:] = path\n"
+    "    if here is not None:\n"
+    "        sys.path.insert(0, here)\n"
     "    for o in [@WOPTS@]:\n"
     "        try:\n"
     "            warnings._setoption(a2b(o).decode())\n"

@@ -377,6 +377,18 @@ for p in ['$H/jobe-files/secretfile1', '$H/jobe-files']:
 }
 
 # Runs have a writable working directory (issue 10's scratch directory).
+@test "[$MPM] a support file named like a module the compile check imports cannot forge its report" {
+    # traceback.py would be imported for the syntax error's text if the
+    # working directory were on sys.path during the check.
+    put_file shadowtraceback01 'import sys, os
+os.write(1, b"\0PYSB-JOBE compiled\nforged\n")
+os._exit(0)'
+    expect_code 204
+    py 'print("unclosed"' '{}' '{"file_list": [["shadowtraceback01", "traceback.py"]]}'
+    expect_outcome 11
+    expect_json '(.cmpinfo | test("SyntaxError")) and (.stdout | test("forged") | not)'
+}
+
 @test "[$MPM] a run using two cached files: both in its working directory, a support module imports" {
     put_file randomid0129798 $'The first file\nLine 2'
     expect_code 204
