@@ -2,9 +2,17 @@
  *
  * Contract: see render.h. A renderer keeps what its format needs between
  * calls: json the whole output of each stream (capped upstream by the
- * run's output limit), ndjson/sse up to three bytes per stream of a
- * character still to be completed, text whether the output ended in a
- * newline. */
+ * run's output limit) as it came, in a membuf (its pages go back to the
+ * kernel after), ndjson/sse up to three bytes per stream of a character
+ * still to be completed, text whether the output ended in a newline.
+ *
+ * json writes its object in pieces: the result object dumped with empty
+ * strings for stdout and stderr, split at them, and each stream's string
+ * between, made JSON_SLICE bytes of output at a time (U+FFFD-cleaned,
+ * escaped by jansson as a string of its own, a character cut at a slice's
+ * end carried to the next). The bytes are those of the whole object dumped
+ * at once, and a run's output costs the worker its raw size once plus a
+ * few slices, not the escaped string's (up to 6x) several times over. */
 #include "render.h"
 
 #include <stdlib.h>
@@ -13,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "membuf.h"
 #include "payload.h"
 #include "utf8.h"
 
@@ -101,12 +110,15 @@ struct pysb_render {
     int         last_nl;         /* text: the output ended in a newline */
     char        carry[2][4];     /* ndjson/sse: a character's first bytes */
     size_t      carry_len[2];
-    char       *buf[2];          /* json: all output per stream */
-    size_t      len[2], cap[2];
+    pysb_membuf out[2];          /* json: all output per stream */
     json_t     *files;           /* json: the files' objects; text: NULL */
     char       *text_files;      /* text: their lines */
     size_t      text_files_len;
 };
+
+/* json: the raw bytes of output escaped at a time (at most 6x that once
+ * escaped, 3x once cleaned). */
+#define JSON_SLICE 16384
 
 pysb_render *pysb_render_new(pysb_format f, const pysb_sink *sink)
 {
@@ -122,8 +134,8 @@ void pysb_render_free(pysb_render *r)
 {
     if (!r)
         return;
-    free(r->buf[0]);
-    free(r->buf[1]);
+    pysb_membuf_free(&r->out[0]);
+    pysb_membuf_free(&r->out[1]);
     json_decref(r->files);
     free(r->text_files);
     free(r);
@@ -171,19 +183,79 @@ int pysb_render_open(pysb_render *r)
 
 static int keep(pysb_render *r, int stream, const char *p, size_t n)
 {
-    if (r->len[stream] + n > r->cap[stream]) {
-        size_t cap = r->cap[stream] ? r->cap[stream] * 2 : 65536;
-        while (cap < r->len[stream] + n)
-            cap *= 2;
-        char *nb = realloc(r->buf[stream], cap);
-        if (!nb)
+    return pysb_membuf_append(&r->out[stream], p, n);
+}
+
+/* The inside of the JSON string of buf (no quotes), written slice by
+ * slice: as jansson escapes the whole string, in bounded memory. */
+static int put_json_chars(pysb_render *r, const char *buf, size_t len)
+{
+    for (size_t pos = 0; pos < len;) {
+        size_t n = len - pos;
+        if (n > JSON_SLICE) {
+            n = JSON_SLICE;
+            /* a character cut here is cleaned with its end, next time */
+            n -= pysb_utf8_incomplete_tail(buf + pos, n);
+        }
+        size_t clean_len = n;
+        char *clean = NULL;
+        if (!pysb_utf8_valid(buf + pos, n) &&
+            !(clean = pysb_utf8_sanitize(buf + pos, n, &clean_len)))
             return -1;
-        r->buf[stream] = nb;
-        r->cap[stream] = cap;
+        json_t *s = json_stringn(clean ? clean : buf + pos, clean_len);
+        free(clean);
+        char *j = s ? json_dumps(s, PYSB_RESULT_DUMP_FLAGS | JSON_ENCODE_ANY) : NULL;
+        json_decref(s);
+        if (!j)
+            return -1;
+        int rc = put(r, j + 1, strlen(j) - 2);   /* without its quotes */
+        free(j);
+        if (rc < 0)
+            return -1;
+        pos += n;
     }
-    memcpy(r->buf[stream] + r->len[stream], p, n);
-    r->len[stream] += n;
     return 0;
+}
+
+/* The json format's line: the object of res with the output of both
+ * streams, written in pieces. */
+static int put_json_result(pysb_render *r, const pysb_result *res)
+{
+    json_t *o = json_object();
+    if (o && pysb_result_fields(o, res, "", 0, "", 0) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (o && r->files && json_object_set(o, "files", r->files) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    char *j = o ? json_dumps(o, PYSB_RESULT_DUMP_FLAGS) : NULL;
+    json_decref(o);
+    if (!j)
+        return -1;
+    /* A string's quotes inside another string are escaped, so the keys
+     * are found as they are: "stdout":"" then "stderr":"" (payload.h's
+     * order). Each is written up to its value's opening quote. */
+    static const char *const key[2] = { "\"stdout\":\"", "\"stderr\":\"" };
+    const char *at = j;
+    int rc = 0;
+    for (int s = 0; s < 2 && rc == 0; s++) {
+        const char *k = strstr(at, key[s]);
+        if (!k || k[strlen(key[s])] != '"') {
+            rc = -1;
+            break;
+        }
+        const char *value = k + strlen(key[s]);
+        if (put(r, at, (size_t)(value - at)) < 0 ||
+            put_json_chars(r, pysb_membuf_data(&r->out[s]), r->out[s].len) < 0)
+            rc = -1;
+        at = value;                 /* the closing quote, and on */
+    }
+    if (rc == 0 && (put(r, at, strlen(at)) < 0 || put(r, "\n", 1) < 0))
+        rc = -1;
+    free(j);
+    return rc;
 }
 
 /* One ndjson/sse output event of carry + p, all of it when final, else up
@@ -368,17 +440,7 @@ int pysb_render_result(pysb_render *r, const pysb_result *res)
             return -1;
         return put(r, report, strlen(report));
     case PYSB_FMT_JSON:
-        o = json_object();
-        if (o && pysb_result_fields(o, res, r->buf[0] ? r->buf[0] : "", r->len[0],
-                                    r->buf[1] ? r->buf[1] : "", r->len[1]) < 0) {
-            json_decref(o);
-            o = NULL;
-        }
-        if (o && r->files && json_object_set(o, "files", r->files) < 0) {
-            json_decref(o);
-            o = NULL;
-        }
-        return put_json(r, "", o, PYSB_RESULT_DUMP_FLAGS, "\n");
+        return put_json_result(r, res);
     default:
         for (int s = 0; s < 2; s++)
             if (event(r, s, "", 0, 1) < 0)

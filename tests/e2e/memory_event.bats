@@ -22,6 +22,14 @@
 # bodies were decoded as they arrive (src/bodydec) this was 0.6-4 GB,
 # most of it kept.
 #
+# The output side (attack-1 F0): eight runs at once print the Location's
+# largest output of the bytes JSON makes longest (\x01: six bytes each as
+# \u0001; \xff: U+FFFD, three) as format=json, whose output is held until
+# the run ends. The same bounds hold: the worker keeps each run's output
+# once, in a mapping of its own, and writes the JSON string in pieces.
+# Before (the output in malloc'd buffers, copied, escaped and dumped whole)
+# a 1 MB cap cost eight runs about 200 MB at the peak, most of it kept.
+#
 # One file, three variants: memory_event.bats is the file,
 # memory_prefork.bats and memory_h2.bats (the event MPM, every request over
 # HTTPS with HTTP/2) symlinks to it. The workers are fixed for the file
@@ -55,6 +63,8 @@ setup_file() {
     MaxSpareServers 32
 </IfModule>"
     export RUN="$URL/run"
+    OUTPUT_MAX=$(curl -sf "$RUN?info=1" | jq .output.max)
+    export OUTPUT_MAX
 }
 
 teardown_file() { e2e_stop; }
@@ -65,7 +75,7 @@ teardown_file() { e2e_stop; }
 # (NO_ERROR) and curl 7.88 reports that instead (contract_h2.bats checks
 # the refusals themselves).
 bodies() {
-    local want=${*: -1} kinds line kind answers ok a curl_args=()
+    local want=${*: -1} kinds line kind answers ok a min_size curl_args=()
     kinds=$(IFS=,; echo "${*:1:$#-1}")
     for a in "${CURL_T[@]}"; do curl_args+=("--curl=$a"); done
     local proto=1.1
@@ -88,6 +98,14 @@ bodies() {
         for a in $answers; do
             [[ " $ok " == *" $a "* ]] || fail "$kind: answers $answers, expected $ok"
         done
+        # an output run's body holds its whole output, escaped
+        case $kind in
+            output-json-ctrl) min_size=$((6 * OUTPUT_MAX)) ;;
+            output-json-ffff) min_size=$((3 * OUTPUT_MAX)) ;;
+            *) min_size=0 ;;
+        esac
+        jq -e --argjson m "$min_size" '.sizes | min >= $m' <<<"$line" >/dev/null ||
+            fail "$kind: a response shorter than $min_size bytes: $(jq -c .sizes <<<"$line")"
         jq -e --argjson max "$MAX_KB" --argjson after "$AFTER_MAX_KB" \
             '.peak_added_kb < $max and .hwm_added_kb < $max and
              .cold_after_added_kb < $max and .cold_rss_after_added_kb < $max and
@@ -116,4 +134,8 @@ bodies() {
 @test "[$MPM] the largest valid body of each encoding, sent slowly, runs; what it held is returned" {
     bodies json-escaped form-escaped multipart-big 200
     [ "$MPM" = h2 ] || bodies multipart-chunked 200   # no chunked coding in HTTP/2
+}
+
+@test "[$MPM] format=json of the largest output, all escapes or all U+FFFD, eight at once: workers flat" {
+    bodies output-json-ctrl output-json-ffff 200
 }

@@ -11,9 +11,13 @@ strings, keys, a million nested arrays; a form of a million empty pairs;
 multipart of thousands of tiny parts; a raw body of the largest size; and
 the largest bodies a run can take in each encoding (the whole stdin as
 JSON \u0001 escapes, as form %01 escapes, as a multipart file part, as the
-same multipart sent chunked). With --slow S each body trickles in over S
+same multipart sent chunked). The output side too: output-json-ctrl and
+output-json-ffff are small form bodies of a run that prints the Location's
+largest output (?info=1's output max) of \x01 (six bytes once escaped in
+JSON) or \xff (not UTF-8: U+FFFD, three bytes) and asks for format=json,
+whose whole output is written at the end. With --slow S each body trickles in over S
 seconds (curl --limit-rate), so that all of them are held half-read at
-once.
+once (not the output-* kinds: the rate would slow their answers too).
 
 Two measures, over every worker of the httpd whose parent pid is given (the
 launcher and its supervisors are not workers and are left out):
@@ -31,7 +35,8 @@ behind) and the first round's (cold_*: what the first big bodies leave in
 httpd's per-thread allocators, which keep up to MaxMemFree each).
 
 Prints one JSON line per kind: {"kind", "bytes", "codes", "versions" (the
-HTTP status and version of each answer, or "reset" and "0"),
+HTTP status and version of each answer, or "reset" and "0"), "sizes" (the
+bytes of each response body),
 "rest_kb", "peak_added_kb", "after_added_kb", "cold_after_added_kb",
 "rss_rest_kb", "hwm_added_kb", "rss_after_added_kb",
 "cold_rss_after_added_kb", "workers", "seconds"}.
@@ -39,7 +44,7 @@ HTTP status and version of each answer, or "reset" and "0"),
 usage: bodymem.py --url URL/run --parent PID [--kinds a,b] [--n 8]
                   [--settle 1] [--slow S] [--rounds R] [--size N] [--curl=ARG]...
 """
-import argparse, concurrent.futures, json, os, ssl, subprocess, sys, tempfile, threading, time, urllib.request
+import argparse, concurrent.futures, json, os, ssl, subprocess, sys, tempfile, threading, time, urllib.parse, urllib.request
 
 
 def private_kb(pid):
@@ -101,7 +106,17 @@ def caps(url):
     both = info['max_code_size'] + info['max_stdin_size']
     # as body_cap() in httpd/request.c: the encoded size of everything
     return {'form': both * 3 + 65536, 'json': both * 6 + 65536, 'multipart': both + 65536,
-            'raw': both + 65536, 'stdin': info['max_stdin_size']}
+            'raw': both + 65536, 'stdin': info['max_stdin_size'],
+            'output': info['output']['max']}
+
+
+def output_run(byte, cap):
+    """A form body: a run printing cap bytes (and more: the cap stops it)
+    of byte, as format=json."""
+    code = ('import sys\nb = %r * 65536\nfor i in range(%d): sys.stdout.buffer.write(b)\n'
+            % (byte, cap // 65536 + 2))
+    return urllib.parse.urlencode({'code': code, 'format': 'json',
+                                   'output': str(cap)}).encode()
 
 
 def json_list(item, size):
@@ -147,13 +162,20 @@ def bodies(cap, size):
         # the same, with no Content-Length to size its buffer by
         'multipart-chunked': ('multipart/form-data; boundary=B', lambda: multipart_big(cap, ms)),
         'raw-code': ('text/x-python', lambda: b'#' * rs),
+        # the largest output, as one JSON string: escaped six times, U+FFFD
+        'output-json-ctrl': ('application/x-www-form-urlencoded',
+                             lambda: output_run(b'\x01', cap['output'])),
+        'output-json-ffff': ('application/x-www-form-urlencoded',
+                             lambda: output_run(b'\xff', cap['output'])),
     }
 
 
 def post(url, ctype, path, curl_args, seconds=0.0, chunked=False):
     """One POST of the file at path by curl, at a rate that makes it last
-    about seconds: (HTTP status or curl's complaint, HTTP version)."""
-    cmd = ['curl', '-q', '-s', '-o', '/dev/null', '-w', '%{http_code} %{http_version}',
+    about seconds: (HTTP status or curl's complaint, HTTP version, the
+    body's size)."""
+    cmd = ['curl', '-q', '-s', '-o', '/dev/null', '-w',
+           '%{http_code} %{http_version} %{size_download}',
            '--max-time', '120', '-H', 'Content-Type: ' + ctype, '-H', 'Expect:',
            '--data-binary', '@' + path] + curl_args
     if chunked:
@@ -161,13 +183,14 @@ def post(url, ctype, path, curl_args, seconds=0.0, chunked=False):
     if seconds > 0:
         cmd += ['--limit-rate', str(max(1024, int(os.path.getsize(path) / seconds)))]
     p = subprocess.run(cmd + [url], capture_output=True, text=True)
-    code, _, version = p.stdout.partition(' ')
+    code, version, size = (p.stdout.split(' ') + ['', '', ''])[:3]
+    size = int(size) if size.isdigit() else 0
     if code.isdigit() and code != '000':
-        return int(code), version
+        return int(code), version, size
     # curl 7.88 loses an HTTP/2 answer that ends before the upload does:
     # mod_http2 follows it with RST_STREAM(NO_ERROR) (RFC 9113 8.1), and
     # curl reports the reset (exit 92) instead of the answer
-    return ('reset' if p.returncode == 92 else 'curl exit %d' % p.returncode), version
+    return ('reset' if p.returncode == 92 else 'curl exit %d' % p.returncode), version, size
 
 
 def warm_up(url, a):
@@ -184,7 +207,7 @@ def warm_up(url, a):
     time.sleep(0.3)
 
 
-def one_round(url, parent, ctype, path, a, chunked):
+def one_round(url, parent, ctype, path, a, chunked, slow):
     warm_up(url, a)
     before = workers(parent)
     rest = sum(private_kb(p) for p in before)
@@ -205,7 +228,7 @@ def one_round(url, parent, ctype, path, a, chunked):
     t.start()
     t0 = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(a.n) as ex:
-        answers = list(ex.map(lambda _: post(url, ctype, path, a.curl, a.slow, chunked),
+        answers = list(ex.map(lambda _: post(url, ctype, path, a.curl, slow, chunked),
                               range(a.n)))
     took = time.monotonic() - t0
     # the peaks, before a worker could go (prefork, event: MaxSpare…)
@@ -216,21 +239,26 @@ def one_round(url, parent, ctype, path, a, chunked):
     now = workers(parent)
     after = sum(private_kb(p) for p in now)
     rss_after = sum(status_kb(p, 'VmRSS') - rss_rest.get(p, 0) for p in now)
-    return dict(codes=[c for c, _ in answers], versions=[v for _, v in answers],
+    return dict(codes=[a[0] for a in answers], versions=[a[1] for a in answers],
+                sizes=[a[2] for a in answers],
                 rest_kb=rest, peak_added_kb=peak[0] - rest, after_added_kb=after - rest,
                 rss_rest_kb=sum(rss_rest.values()), hwm_added_kb=hwm,
                 rss_after_added_kb=rss_after, workers=len(seen), seconds=round(took, 2))
 
 
-def measure(url, parent, ctype, path, a, chunked):
+def measure(url, parent, ctype, path, a, chunked, output):
     """--rounds rounds: the peaks are the highest of any round; what stays
     after is the last round's (what each request leaves behind), and the
     first round's as cold_* (what the first big bodies leave in httpd's
     per-thread allocators, up to MaxMemFree each, and mod_http2's)."""
-    rounds = [one_round(url, parent, ctype, path, a, chunked) for _ in range(a.rounds)]
+    # --limit-rate would slow the download too: an output run's small body
+    # is sent at once
+    slow = 0.0 if output else a.slow
+    rounds = [one_round(url, parent, ctype, path, a, chunked, slow) for _ in range(a.rounds)]
     r = dict(rounds[-1])
     r['codes'] = [c for x in rounds for c in x['codes']]
     r['versions'] = [v for x in rounds for v in x['versions']]
+    r['sizes'] = [n for x in rounds for n in x['sizes']]
     for k in ('peak_added_kb', 'hwm_added_kb', 'workers'):
         r[k] = max(x[k] for x in rounds)
     r['cold_after_added_kb'] = rounds[0]['after_added_kb']
@@ -259,7 +287,8 @@ def main():
         with tempfile.NamedTemporaryFile(prefix='bodymem-') as f:
             f.write(make())
             f.flush()
-            r = measure(a.url, a.parent, ctype, f.name, a, k.endswith('-chunked'))
+            r = measure(a.url, a.parent, ctype, f.name, a, k.endswith('-chunked'),
+                        k.startswith('output-'))
             print(json.dumps(dict(kind=k, bytes=os.path.getsize(f.name), **r)), flush=True)
 
 

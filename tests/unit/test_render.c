@@ -1,6 +1,8 @@
 /* test_render.c — unit tests of src/render.c: each format's bytes through a
  * memory sink (text, json, ndjson, sse), characters cut between chunks,
- * the flush hint, a failing sink, refusals, format names and Accept. */
+ * the flush hint, a failing sink, refusals, format names and Accept; json
+ * output of many slices (characters and invalid sequences cut at every
+ * slice end, escapes, random bytes) byte for byte the whole object's dump. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -119,6 +121,103 @@ static void test_json(void **state)
     assert_non_null(strstr(m.buf, "\"stdout\":\"ac\\n\",\"stderr\":\"b" FFFD "\""));
     free(want);
     pysb_render_free(r);
+}
+
+/* A sink that grows, for outputs of megabytes; counts its largest write. */
+struct big {
+    char *buf;
+    size_t len, cap, max_write;
+};
+
+static int big_write(void *ctx, const char *p, size_t n)
+{
+    struct big *b = ctx;
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->buf = realloc(b->buf, b->cap);
+        assert_non_null(b->buf);
+    }
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+    if (n > b->max_write)
+        b->max_write = n;
+    return 0;
+}
+
+/* out and err fed in chunks of chunk bytes, rendered as json: exactly
+ * pysb_result_to_json's object and a newline, in writes of bounded size. */
+static void json_same(const char *out, size_t out_len, const char *err, size_t err_len,
+                      size_t chunk)
+{
+    struct big b = { 0 };
+    const pysb_sink sink = { big_write, NULL, &b };
+    pysb_result res = sample();
+    pysb_render *r = pysb_render_new(PYSB_FMT_JSON, &sink);
+    assert_non_null(r);
+    for (size_t i = 0; i < out_len || i < err_len; i += chunk) {
+        if (i < out_len)
+            assert_int_equal(pysb_render_output(r, PYSB_STDOUT, out + i,
+                                                 out_len - i < chunk ? out_len - i : chunk), 0);
+        if (i < err_len)
+            assert_int_equal(pysb_render_output(r, PYSB_STDERR, err + i,
+                                                 err_len - i < chunk ? err_len - i : chunk), 0);
+    }
+    assert_int_equal(pysb_render_result(r, &res), 0);
+    char *want = pysb_result_to_json(&res, out, out_len, err, err_len);
+    assert_non_null(want);
+    size_t n = strlen(want);
+    assert_int_equal(b.len, n + 1);
+    assert_memory_equal(b.buf, want, n);
+    assert_int_equal(b.buf[n], '\n');
+    assert_true(b.max_write <= 6 * 16384);      /* a slice escaped, at most */
+    free(want);
+    free(b.buf);
+    pysb_render_free(r);
+}
+
+static void test_json_slices(void **state)
+{
+    (void)state;
+    /* every character, valid or not, of 1 to 4 bytes, cut at each point
+     * around a slice's end (16384) and the next */
+    static const char *const chars[] = {
+        "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\xC3\xA9", "\xE2\x80\xA8", "\xED\xA0\x80",
+        "\xF0\x9F\x98", "\xE0\x80", "\xC0\xAF", "\xF4\x90\x80\x80", "\xFF", "\x80\x80",
+        "\x01", "\"", "\\", "\n", "\x7F", "/",
+    };
+    size_t len = 3 * 16384 + 64;
+    char *buf = malloc(len);
+    assert_non_null(buf);
+    for (size_t c = 0; c < sizeof chars / sizeof *chars; c++) {
+        size_t cl = strlen(chars[c]);
+        for (size_t at = 16384 - 5; at <= 16384 + 1; at++) {
+            memset(buf, 'a', len);
+            for (size_t k = at; k + cl <= len; k += 16384 - 1)
+                memcpy(buf + k, chars[c], cl);
+            json_same(buf, len, buf, at, 4096);
+        }
+    }
+    /* NUL, every byte, and random bytes of 1 MiB through odd chunks */
+    for (size_t i = 0; i < 256; i++)
+        buf[i] = (char)i;
+    json_same(buf, 256, "", 0, 7);
+    size_t big = 1 << 20;
+    char *rnd = malloc(big);
+    assert_non_null(rnd);
+    unsigned seed = 12345;
+    static const unsigned char alphabet[] = { 0x01, 'a', '"', '\\', 0x00, 0x1F, 0x80, 0xBF,
+                                              0xC3, 0xA9, 0xE2, 0x82, 0xAC, 0xF0, 0x9F, 0xFF };
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < big; i++) {
+            seed = seed * 1103515245u + 12345u;
+            rnd[i] = round == 2 ? (char)(seed >> 16) : (char)alphabet[(seed >> 16) % sizeof alphabet];
+        }
+        json_same(rnd, big, rnd, big / 3, 65536 - round);
+    }
+    memset(rnd, 1, big);                         /* the worst: \u0001 each */
+    json_same(rnd, big, "", 0, 65536);
+    free(rnd);
+    free(buf);
 }
 
 static void test_ndjson(void **state)
@@ -315,6 +414,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_slices),
         cmocka_unit_test(test_ndjson),
         cmocka_unit_test(test_sse),
         cmocka_unit_test(test_queued),
