@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -46,6 +47,9 @@ typedef struct relay {
     int           unflushed;      /* written (or a stream opened) since the
                                      last flush */
     int           client_gone;
+    int           draining;       /* pipelined bytes past PIPELINE_KEEP: read
+                                     and dropped, the connection to close */
+    apr_off_t     discarded;
     pysb_session *session;
     pysb_render  *render;         /* NULL when collecting */
     pysb_collected *collect;      /* the caller's, or NULL */
@@ -460,7 +464,14 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
  *   bytes that are there (a pipelined request, or one stray byte) stay
  *   for the next request. From then on the socket is polled for hang-up
  *   only (POLLRDHUP: the client's FIN, even behind unread data; POLLHUP,
- *   POLLERR: a reset), so pipelined bytes never blind the watch.
+ *   POLLERR: a reset), so pipelined bytes never blind the watch. But a FIN
+ *   only comes while the receive window is open: a client that sends more
+ *   than the socket's buffer after its request and leaves would be stuck
+ *   behind its own bytes (attack-1 F4). So the bytes queued in the kernel
+ *   are looked at every PIPELINE_TICK_MS, and past PIPELINE_KEEP they are
+ *   read and dropped as they come (the connection then closes after this
+ *   response: its next request is lost), up to PIPELINE_DISCARD_MAX, past
+ *   which the client counts as gone.
  *
  * - A secondary connection (an HTTP/2 stream, c->master set) has no socket
  *   of its own: mod_http2 installs one process-wide dummy socket that was
@@ -469,6 +480,9 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
  *   the whole connection goes, its c1 thread aborts the stream and sets
  *   c2->aborted (within ~0.1 ms). The loop looks at that flag every
  *   WATCH_TICK_MS. */
+#define PIPELINE_TICK_MS 100
+#define PIPELINE_KEEP (32 * 1024)
+#define PIPELINE_DISCARD_MAX ((apr_off_t)16 << 20)
 
 static void client_watch_init(relay *rl)
 {
@@ -526,6 +540,64 @@ static int client_input_ended(relay *rl)
     return ended;
 }
 
+/* Draining: reads and drops what the client sent, without blocking. 1
+ * when its input ended, or it sent more than PIPELINE_DISCARD_MAX. */
+static int client_discard(relay *rl)
+{
+    conn_rec *c = rl->r->connection;
+    apr_pool_t *p;
+    if (apr_pool_create(&p, rl->r->pool) != APR_SUCCESS)
+        return 0;
+    apr_bucket_brigade *bb = apr_brigade_create(p, c->bucket_alloc);
+    int ended = 0, empty = 0;
+    /* Nothing and EOF both read as success without data the first time
+     * (see client_input_ended): two empty reads in a row are nothing. */
+    for (int i = 0; i < 64 && empty < 2; i++) {
+        apr_status_t rv = ap_get_brigade(c->input_filters, bb, AP_MODE_READBYTES,
+                                         APR_NONBLOCK_READ, 65536);
+        apr_off_t n = 0;
+        if (APR_STATUS_IS_EAGAIN(rv))
+            break;
+        if (rv != APR_SUCCESS) {
+            ended = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, rl->r,
+                          "PYSB: run %s: the client's input ended", rl->x->run_id);
+            break;
+        }
+        apr_brigade_length(bb, 1, &n);
+        apr_brigade_cleanup(bb);
+        empty = n > 0 ? 0 : empty + 1;
+        rl->discarded += n;
+        if (rl->discarded > PIPELINE_DISCARD_MAX) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, rl->r,
+                          "PYSB: run %s: the client sent over %ld bytes after its request",
+                          rl->x->run_id, (long)PIPELINE_DISCARD_MAX);
+            ended = 1;
+            break;
+        }
+    }
+    apr_brigade_destroy(bb);
+    apr_pool_destroy(p);
+    return ended;
+}
+
+/* Pipelined bytes were seen: past PIPELINE_KEEP of them in the kernel,
+ * drain them from now on. 1 when the client has gone. */
+static int client_check_pipeline(relay *rl)
+{
+    int queued = 0;
+    if (rl->draining || rl->client_events != POLLRDHUP ||
+        ioctl(rl->client_fd, FIONREAD, &queued) < 0 || queued < PIPELINE_KEEP)
+        return 0;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, rl->r,
+                  "PYSB: run %s: %d bytes pipelined after the request: dropped, "
+                  "the connection closes after this response", rl->x->run_id, queued);
+    rl->draining = 1;
+    rl->client_events = POLLIN | POLLRDHUP;
+    rl->r->connection->keepalive = AP_CONN_CLOSE;
+    return client_discard(rl);
+}
+
 /* After a poll: 1 when the client has gone. */
 static int client_gone_after_poll(relay *rl, short revents)
 {
@@ -533,6 +605,8 @@ static int client_gone_after_poll(relay *rl, short revents)
         return rl->r->connection->aborted;
     if (revents & (POLLHUP | POLLERR | POLLRDHUP))
         return 1;
+    if (rl->draining)
+        return (revents & POLLIN) && client_discard(rl);
     return (revents & POLLIN) && client_input_ended(rl);
 }
 
@@ -557,6 +631,8 @@ static relay_end wait_input(relay *rl)
     int wait_ms = (int)(left * 1000) + 1;
     if (rl->client_stream && wait_ms > WATCH_TICK_MS)
         wait_ms = WATCH_TICK_MS;
+    if (np == 3 && rl->client_events == POLLRDHUP && wait_ms > PIPELINE_TICK_MS)
+        wait_ms = PIPELINE_TICK_MS;
     if (poll(p, (nfds_t)np, wait_ms) < 0) {
         if (errno == EINTR)
             return R_MORE;
@@ -565,6 +641,8 @@ static relay_end wait_input(relay *rl)
     }
     if ((rl->client_stream || (np == 3 && p[2].revents)) &&
         client_gone_after_poll(rl, np == 3 ? p[2].revents : 0))
+        return R_GONE;
+    if (np == 3 && client_check_pipeline(rl))
         return R_GONE;
     if (p[1].revents) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

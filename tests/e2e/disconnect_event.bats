@@ -49,6 +49,15 @@ teardown_file() { e2e_stop; }
     leave_tls h1-pipelined; gone_fast "pipelined request, FIN (TLS)"
 }
 
+# attack-1 F4: 200 KB after the request fill the server's receive window;
+# unread, they kept the client's FIN out and the run lived its whole wall
+# clock (8 s of sleep). They are now read and dropped once more than 32 KiB
+# wait, and the connection closes after the response.
+@test "[$MPM] HTTP/1.1: 200 KB pipelined after the request (over the receive window), then the close, still kills the run" {
+    leave h1-bigpipe; gone_fast "200 KB pipelined, FIN"
+    leave_tls h1-bigpipe; gone_fast "200 KB pipelined, FIN (TLS)"
+}
+
 @test "[$MPM] HTTP/1.1: after Expect: 100-continue, and on a kept-alive connection" {
     leave h1-expect; gone_fast "Expect: 100-continue, FIN"
     leave_tls h1-expect; gone_fast "Expect: 100-continue, FIN (TLS)"

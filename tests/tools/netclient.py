@@ -358,6 +358,16 @@ def h1_silent(a, runs, how):
         # like the start of a next request, then, a moment later, the end.
         c.send(b'G' if how == 'extra-byte' else b'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
         time.sleep(0.05)
+    if how == 'bigpipe':
+        # More than the server's receive window (tcp_rmem: 128 KiB) after
+        # the request: unread, it would close the window, and the FIN
+        # would wait behind it for good. As much as goes in 2 s.
+        c.raw.settimeout(2.0)
+        try:
+            c.send(b'X' * 200000)
+        except (socket.timeout, BlockingIOError, ssl.SSLError):
+            pass
+        c.raw.settimeout(None)
     t0 = time.monotonic()
     if how == 'half-close':
         c.half_close()
@@ -469,6 +479,7 @@ SCENARIOS = {
     'h1-half-close': lambda a, r: h1_silent(a, r, 'half-close'),
     'h1-extra-byte': lambda a, r: h1_silent(a, r, 'extra-byte'),
     'h1-pipelined': lambda a, r: h1_silent(a, r, 'pipelined'),
+    'h1-bigpipe': lambda a, r: h1_silent(a, r, 'bigpipe'),
     'h1-expect': lambda a, r: h1_silent(a, r, 'expect'),
     'h1-keepalive': lambda a, r: h1_silent(a, r, 'keepalive'),
     'h1-close-notify': lambda a, r: h1_silent(a, r, 'close-notify'),
