@@ -58,6 +58,36 @@ teardown_file() { e2e_stop; }
     leave_tls h1-bigpipe; gone_fast "200 KB pipelined, FIN (TLS)"
 }
 
+@test "[$MPM] HTTP/1.1: a client that pipelines 200 KB and stays gets its whole response, then the connection closes" {
+    run python3 - "$PORT" <<'PY'
+import socket, sys, time, urllib.parse
+port = int(sys.argv[1])
+body = urllib.parse.urlencode({"code": "import time\ntime.sleep(1)\nprint('done')\n"}).encode()
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b"POST /run HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+          b"Content-Length: %d\r\n\r\n" % len(body) + body)
+time.sleep(0.3)
+s.settimeout(2.0)
+sent = 0
+try:
+    while sent < 200000:
+        sent += s.send(b"X" * (200000 - sent))
+except socket.timeout:
+    pass
+s.settimeout(10)
+d = b""
+while True:
+    c = s.recv(65536)
+    if not c:
+        break
+    d += c
+# the server closed (EOF before the timeout): the dropped bytes are no request
+print(sent, d.startswith(b"HTTP/1.1 200"), b"\ndone\n" in d and b"\nOK\n" in d, "closed")
+PY
+    note "[$MPM] sent, 200, output and OK, closed: $output"
+    [ "$status" = 0 ] && [ "$output" = "200000 True True closed" ] || fail "$output"
+}
+
 @test "[$MPM] HTTP/1.1: after Expect: 100-continue, and on a kept-alive connection" {
     leave h1-expect; gone_fast "Expect: 100-continue, FIN"
     leave_tls h1-expect; gone_fast "Expect: 100-continue, FIN (TLS)"
