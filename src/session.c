@@ -491,7 +491,16 @@ struct relay {
     int    fd;
     int    failed;
     double deadline;   /* the run's wall clock, CLOCK_MONOTONIC */
+    double files_until; /* the files' sends end by then (0: none sent yet) */
 };
+
+/* How long a send may wait for the worker: what is left of the run's wall
+ * clock, at most SEND_TIMEOUT_MS. */
+static int send_budget_ms(const struct relay *r)
+{
+    double left = r->deadline - pysb_monotonic();
+    return left <= 0 ? 0 : left * 1000 < SEND_TIMEOUT_MS ? (int)(left * 1000) + 1 : SEND_TIMEOUT_MS;
+}
 
 static int relay_output(void *ctx, int stream, const char *buf, size_t len)
 {
@@ -504,10 +513,7 @@ static int relay_output(void *ctx, int stream, const char *buf, size_t len)
         size_t n = len < max ? len : max;
         /* A worker stalled by a slow client must not stretch the run past
          * its wall clock: wait for it no longer than that. */
-        double left = r->deadline - pysb_monotonic();
-        int timeout = left <= 0 ? 0 : left * 1000 < SEND_TIMEOUT_MS ? (int)(left * 1000) + 1
-                                                                  : SEND_TIMEOUT_MS;
-        if (pysb_wire_send_timeout(r->fd, type, buf, n, timeout) < 0) {
+        if (pysb_wire_send_timeout(r->fd, type, buf, n, send_budget_ms(r)) < 0) {
             if (errno == ETIMEDOUT && pysb_monotonic() >= r->deadline)
                 return PYSB_SINK_TIMEOUT;
             r->failed = errno;
@@ -543,7 +549,21 @@ int pysb_session_relay_file(void *out_ctx, const pysb_out_file *f)
         memcpy(buf + 4, meta, ml);
         if (dl)
             memcpy(buf + 4 + ml, f->data, dl);
-        rc = pysb_wire_send_timeout(r->fd, PYSB_FRAME_OUTFILE, buf, 4 + ml + dl, SEND_TIMEOUT_MS);
+        /* Files go after the run, to a worker that may be stalled by a
+         * client that reads nothing: all of them within what is left of
+         * the run's wall clock (at least RESULT_TIMEOUT_MS, so a run
+         * that used all of it still gets its files to a client that
+         * reads), not SEND_TIMEOUT_MS each, or the run's slot would be
+         * held long after it (attack-work F9). A file that cannot go
+         * ends the conversation. */
+        double now = pysb_monotonic();
+        if (r->files_until == 0)
+            r->files_until = r->deadline > now + RESULT_TIMEOUT_MS / 1000.0
+                                 ? r->deadline
+                                 : now + RESULT_TIMEOUT_MS / 1000.0;
+        double left = r->files_until - now;
+        rc = pysb_wire_send_timeout(r->fd, PYSB_FRAME_OUTFILE, buf, 4 + ml + dl,
+                                    left > 0 ? (int)(left * 1000) + 1 : 0);
         if (rc < 0)
             r->failed = errno;
     }
