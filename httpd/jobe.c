@@ -9,16 +9,18 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "apr_md5.h"
 #include "apr_strings.h"
 #include "unixd.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <malloc.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "httpd/conf.h"
+#include "httpd/jobe_version.h"
 #include "httpd/relay.h"
 #include "httpd/request.h"
 #include "src/bodydec.h"
@@ -130,9 +132,12 @@ static int read_whole(pysb_req *x, apr_size_t cap, pysb_membuf **out)
 
 /* ---- files ------------------------------------------------------------------ */
 
+/* The largest file the Location's cache takes: its size in whole blocks
+ * (what a file costs there, src/jobecache.h), at most FILE_MAX. */
 static apr_size_t file_max(const pysb_req *x)
 {
-    return x->e.jobe_cache_size < FILE_MAX ? (apr_size_t)x->e.jobe_cache_size : FILE_MAX;
+    uint64_t fits = x->e.jobe_cache_size / PYSB_JOBE_CACHE_BLOCK * PYSB_JOBE_CACHE_BLOCK;
+    return fits < FILE_MAX ? (apr_size_t)fits : FILE_MAX;
 }
 
 typedef struct {
@@ -176,6 +181,28 @@ static apr_status_t bodydec_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* CodeRunner names a file by the MD5 of its contents and PUTs it only
+ * after a HEAD said it is not cached; every later run of every question
+ * using that file then trusts what the cache holds under the name. An id
+ * that is an MD5 (32 hex digits) must then be the MD5 of what is put, so
+ * that no caller can replace a teacher's grading helper under its name
+ * (attack-jobe F8; Jobe itself takes any contents). Other ids (Jobe's
+ * test client uses names like "randomid0129798") are taken as they are. */
+static int md5_matches(const char *id, const void *data, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (strlen(id) != 2 * APR_MD5_DIGESTSIZE || strspn(id, "0123456789abcdefABCDEF") != strlen(id))
+        return 1;
+    unsigned char d[APR_MD5_DIGESTSIZE];
+    if (apr_md5(d, data, len) != APR_SUCCESS)
+        return 0;
+    for (size_t i = 0; i < APR_MD5_DIGESTSIZE; i++)
+        if (tolower((unsigned char)id[2 * i]) != hex[d[i] >> 4] ||
+            tolower((unsigned char)id[2 * i + 1]) != hex[d[i] & 15])
+            return 0;
+    return 1;
+}
+
 static int put_file(pysb_req *x, const char *id)
 {
     request_rec *r = x->r;
@@ -212,7 +239,15 @@ static int put_file(pysb_req *x, const char *id)
         return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
                       apr_psprintf(r->pool, "put: file %s is larger than this server's file "
                                    "cache takes (%s)", id, size));
+    if (!md5_matches(id, data, (size_t)n))
+        return refuse(x, HTTP_BAD_REQUEST,
+                      apr_psprintf(r->pool, "put: file %s is named by an MD5 that is not the "
+                                   "MD5 of its contents", id));
     if (pysb_jobe_cache_put(x->e.jobe_cache, x->e.jobe_cache_size, id, data, (size_t)n) < 0) {
+        if (errno == EFBIG)
+            return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          apr_psprintf(r->pool, "put: file %s is larger than this server's file "
+                                       "cache takes (%s)", id, size));
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
                       "PYSB: jobe: writing %s/%s", x->e.jobe_cache, id);
         return refuse(x, HTTP_INTERNAL_SERVER_ERROR,
@@ -229,33 +264,77 @@ static int head_file(pysb_req *x, const char *id)
     return reply(x, hit ? HTTP_NO_CONTENT : HTTP_NOT_FOUND, NULL, 0);
 }
 
-/* Every file of the run's file_list read from the cache (each noted as
- * used) before a run slot is taken: Jobe's 404 when one is not there. The
- * run's program writes them into its scratch directory. */
-static int pull_files(pysb_req *x, pysb_jobe_run *run)
+/* The files of a run cost a worker nothing until it holds a run slot: a
+ * small POST naming big cached files (or one file many times) must not
+ * make every waiting request hold them (attack-jobe F2). So before the
+ * slot they are only looked at (each noted as used; Jobe's 404 when one is
+ * not there, 413 when they add up to too much), and read once the slot is
+ * held, each id once however often the list names it. */
+static int check_files(pysb_req *x, const pysb_jobe_run *run)
 {
+    uint64_t total = 0, size;
+    for (size_t i = 0; i < run->nfiles; i++) {
+        const pysb_jobe_file *f = &run->files[i];
+        if (!x->e.jobe_cache || pysb_jobe_cache_stat(x->e.jobe_cache, f->id, &size) < 0)
+            return refuse(x, HTTP_NOT_FOUND,
+                          "One or more of the specified files is missing/unavailable");
+        if ((total += size) > PYSB_JOBE_FILES_MAX) {
+            char sz[32];
+            pysb_format_size(PYSB_JOBE_FILES_MAX, sz, sizeof sz);
+            return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                          apr_psprintf(x->r->pool, "file_list: the files of a run may add up "
+                                       "to %s at most", sz));
+        }
+    }
+    return OK;
+}
+
+typedef struct {
+    pysb_jobe_run *run;
+    char          *program;     /* malloc'd, freed with the request */
+} slot_work;
+
+/* relay's on_slot: the files read and the program made (x->run.code). A
+ * file evicted since check_files: Jobe's 404, and the slot goes back. */
+static int load_program(pysb_req *x, void *ctx)
+{
+    slot_work *w = ctx;
+    pysb_jobe_run *run = w->run;
     size_t total = 0;
     for (size_t i = 0; i < run->nfiles; i++) {
         pysb_jobe_file *f = &run->files[i];
-        pysb_membuf *m = pysb_request_membuf(x->r);
-        if (!x->e.jobe_cache ||
-            pysb_jobe_cache_read(x->e.jobe_cache, f->id, FILE_MAX, m) < 0) {
-            if (x->e.jobe_cache && errno != ENOENT)
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), x->r,
-                              "PYSB: jobe: reading %s/%s", x->e.jobe_cache, f->id);
-            return refuse(x, HTTP_NOT_FOUND,
-                          "One or more of the specified files is missing/unavailable");
+        size_t j = 0;
+        while (j < i && strcmp(run->files[j].id, f->id))
+            j++;
+        if (j < i) {
+            f->data = run->files[j].data;
+            f->len = run->files[j].len;
+        } else {
+            pysb_membuf *m = pysb_request_membuf(x->r);
+            if (pysb_jobe_cache_read(x->e.jobe_cache, f->id, FILE_MAX, m) < 0) {
+                if (errno != ENOENT)
+                    ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), x->r,
+                                  "PYSB: jobe: reading %s/%s", x->e.jobe_cache, f->id);
+                return pysb_fail(x, HTTP_NOT_FOUND,
+                                 "One or more of the specified files is missing/unavailable");
+            }
+            f->data = pysb_membuf_data(m);
+            f->len = m->len;
         }
-        f->data = pysb_membuf_data(m);
-        f->len = m->len;
-        if ((total += m->len) > PYSB_JOBE_FILES_MAX) {
-            char size[32];
-            pysb_format_size(PYSB_JOBE_FILES_MAX, size, sizeof size);
-            return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                          apr_psprintf(x->r->pool, "file_list: the files of a run may add up "
-                                       "to %s at most", size));
+        /* A file that grew since it was looked at. */
+        if ((total += f->len) > PYSB_JOBE_FILES_MAX) {
+            char sz[32];
+            pysb_format_size(PYSB_JOBE_FILES_MAX, sz, sizeof sz);
+            return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                             "file_list: the files of a run may add up to %s at most", sz);
         }
     }
+    size_t len;
+    w->program = pysb_jobe_program(run, &len);
+    if (!w->program)
+        return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "Server exception (out of memory)");
+    x->run.code = w->program;
+    x->run.code_len = len;
     return OK;
 }
 
@@ -280,10 +359,24 @@ static apr_status_t run_free(void *data)
     return APR_SUCCESS;
 }
 
-static apr_status_t free_cleanup(void *data)
+static apr_status_t slot_work_cleanup(void *data)
 {
-    free(data);
+    slot_work *w = data;
+    free(w->program);
     return APR_SUCCESS;
+}
+
+/* The run's files need a scratch directory to be written to: on a
+ * Location without one, outcome 20 at once, with no run slot taken. */
+static int no_scratch(pysb_req *x)
+{
+    pysb_result res = { .status = PYSB_INTERNAL_ERROR };
+    size_t len;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, x->r, "PYSB: jobe: outcome 20: its file_list needs "
+                  "a run scratch directory (PySandboxScratch)");
+    apr_table_setn(x->r->notes, "pysandbox-status", "internal_error");
+    char *out = pysb_jobe_result(&res, "", 0, "", 0, &len);
+    return out ? reply(x, HTTP_OK, out, len) : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static int post_run(pysb_req *x)
@@ -302,17 +395,22 @@ static int post_run(pysb_req *x)
     apr_pool_cleanup_register(r->pool, run, run_free, apr_pool_cleanup_null);
     if (rc)
         return refuse(x, rc, why);
-    if ((rc = pull_files(x, run)) != OK)
+    if ((rc = check_files(x, run)) != OK)
         return rc;  /* DONE: answered */
-    size_t len;
-    char *program = pysb_jobe_program(run, &len);
-    if (!program)
-        return refuse(x, HTTP_INTERNAL_SERVER_ERROR, "Server exception (out of memory)");
-    apr_pool_cleanup_register(r->pool, program, free_cleanup, apr_pool_cleanup_null);
+    if (run->nfiles && run->limits.scratch_bytes == 0)
+        return no_scratch(x);
+    slot_work *w = apr_pcalloc(r->pool, sizeof *w);
+    w->run = run;
+    apr_pool_cleanup_register(r->pool, w, slot_work_cleanup, apr_pool_cleanup_null);
     pysb_collected *c = apr_pcalloc(r->pool, sizeof *c);
-    rc = run_code(x, program, len, run->input, run->input_len, &run->limits, c);
+    c->on_slot = load_program;
+    c->on_slot_ctx = w;
+    rc = run_code(x, NULL, 0, run->input, run->input_len, &run->limits, c);
     char *out;
-    if (rc == HTTP_SERVICE_UNAVAILABLE || rc == HTTP_TOO_MANY_REQUESTS) {
+    size_t len;
+    if (rc == HTTP_NOT_FOUND || rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        return refuse_recorded(x, rc);  /* load_program's */
+    } else if (rc == HTTP_SERVICE_UNAVAILABLE || rc == HTTP_TOO_MANY_REQUESTS) {
         /* Jobe's overload: 200 with outcome 21, so CodeRunner says so. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "PYSB: jobe: outcome 21: %s", x->why);
         apr_table_unset(r->err_headers_out, "Retry-After");
@@ -326,10 +424,7 @@ static int post_run(pysb_req *x)
         if (pysb_jobe_outcome(&c->res, o, c->out.len, e, c->err.len) == PYSB_JOBE_INTERNAL_ERROR)
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: jobe: run %s: outcome 20: %s",
                           x->run_id, c->res.status == PYSB_INTERNAL_ERROR ? c->res.error
-                          : c->out.len >= sizeof PYSB_JOBE_MARK_NO_DIR - 1 &&
-                                  !memcmp(o, PYSB_JOBE_MARK_NO_DIR, sizeof PYSB_JOBE_MARK_NO_DIR - 1)
-                              ? "its file_list needs a run scratch directory (PySandboxScratch)"
-                              : "the run's program did not report (see its stderr)");
+                          : "the run's program did not report (see its stderr)");
         out = pysb_jobe_result(&c->res, o, c->out.len, e, c->err.len, &len);
     }
     if (!out)
@@ -339,32 +434,21 @@ static int post_run(pysb_req *x)
 
 /* ---- languages ------------------------------------------------------------------ */
 
-/* The interpreter's version, learnt once per process by a run of it (the
- * module's workers never start programs of their own). */
-static pthread_mutex_t version_lock = PTHREAD_MUTEX_INITIALIZER;
-static char version_of[256], version[32];
-
+/* The interpreter's version: the parent's (httpd/jobe_version.h), or
+ * learnt by a run once per process; when that finds no slot either, 503
+ * (retry), never a "[]" that says there is no Python here. */
 static int interpreter_version(pysb_req *x, char *buf, size_t len)
 {
-    static const char code[] = "import sys\nprint('%d.%d.%d' % sys.version_info[:3])\n";
-    pthread_mutex_lock(&version_lock);
-    int known = version[0] && !strcmp(version_of, x->e.argv[0]);
-    if (known)
-        apr_cpystrn(buf, version, len);
-    pthread_mutex_unlock(&version_lock);
-    if (known)
+    if (pysb_jobe_recall_version(x->e.argv[0], buf, len))
         return 1;
     pysb_collected *c = apr_pcalloc(x->r->pool, sizeof *c);
-    if (run_code(x, code, sizeof code - 1, NULL, 0, &x->e.loc.def, c) != OK ||
+    if (run_code(x, PYSB_JOBE_VERSION_CODE, sizeof PYSB_JOBE_VERSION_CODE - 1, NULL, 0, &x->e.loc.def, c) != OK ||
         c->res.status != PYSB_OK || c->out.len < 2 || c->out.len >= len)
         return 0;
     apr_cpystrn(buf, pysb_membuf_data(&c->out), c->out.len);    /* without the \n */
-    if (strspn(buf, "0123456789.") != strlen(buf))
+    if (!pysb_jobe_version_ok(buf))
         return 0;
-    pthread_mutex_lock(&version_lock);
-    apr_cpystrn(version_of, x->e.argv[0], sizeof version_of);
-    apr_cpystrn(version, buf, sizeof version);
-    pthread_mutex_unlock(&version_lock);
+    pysb_jobe_remember_version(x->e.argv[0], buf);
     return 1;
 }
 
@@ -372,17 +456,16 @@ static int get_languages(pysb_req *x)
 {
     char v[32];
     size_t len;
-    char *body;
-    if (interpreter_version(x, v, sizeof v)) {
-        body = pysb_jobe_languages(v, &len);
-    } else {
-        /* Jobe leaves out a language whose version it cannot learn. */
+    if (!interpreter_version(x, v, sizeof v)) {
+        const char *why = x->why ? x->why : "its run failed";
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, x->r,
-                      "PYSB: jobe: the version of %s could not be learnt: %s", x->e.argv[0],
-                      x->why ? x->why : "its run failed");
-        body = strdup("[]");
-        len = 2;
+                      "PYSB: jobe: the version of %s could not be learnt: %s", x->e.argv[0], why);
+        apr_table_setn(x->r->err_headers_out, "Retry-After", "1");
+        return refuse(x, HTTP_SERVICE_UNAVAILABLE,
+                      apr_psprintf(x->r->pool, "Server exception (the version of %s could not "
+                                   "be learnt: %s)", x->e.argv[0], why));
     }
+    char *body = pysb_jobe_languages(v, &len);
     apr_table_setn(x->r->notes, "pysandbox-status", "languages");
     return body ? reply(x, HTTP_OK, body, len) : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -417,6 +500,9 @@ int pysb_jobe_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 {
     (void)plog;
     (void)pconf;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;  /* the first pass only checks the configuration */
+    pysb_jobe_learn_versions(ptemp, s);
     const char **dirs = pysb_jobe_cache_dirs(ptemp);
     for (size_t i = 0; dirs[i]; i++) {
         char err[512];

@@ -423,6 +423,9 @@ static relay_end handle_event(relay *rl, const pysb_event *ev)
         on_queued(rl, ev);
         break;
     case PYSB_EV_GO:
+        if (rl->collect && rl->collect->on_slot &&
+            rl->collect->on_slot(x, rl->collect->on_slot_ctx) != OK)
+            return R_REFUSED;
         if (send_run(rl) != OK)
             return R_REFUSED;
         break;
@@ -747,7 +750,9 @@ static int relay_run(pysb_req *x, pysb_collected *collect)
     pysb_session_init(rl->session, rl->conn);
     apr_pool_cleanup_register(r->pool, rl->session, session_cleanup, apr_pool_cleanup_null);
     if (collect) {
-        memset(collect, 0, sizeof *collect);
+        memset(&collect->out, 0, sizeof collect->out);
+        memset(&collect->err, 0, sizeof collect->err);
+        memset(&collect->res, 0, sizeof collect->res);
         apr_pool_cleanup_register(r->pool, collect, collected_cleanup, apr_pool_cleanup_null);
     } else {
         const pysb_sink sink = { sink_write, sink_flush, rl };

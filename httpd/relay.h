@@ -36,11 +36,18 @@ typedef struct pysb_collected {
     pysb_result res;            /* the verdict; internal_error when the
                                    run's end could not be learnt or the
                                    client left */
+    /* The caller's, kept: when set, called once a run slot is held and
+     * before the run is sent, to fill in x->run's code (what only a run
+     * that goes ahead needs in memory, e.g. a Jobe run's files); OK, or a
+     * refusal recorded with pysb_fail (the slot is then given back). */
+    int  (*on_slot)(pysb_req *x, void *ctx);
+    void  *on_slot_ctx;
 } pysb_collected;
 
 /* OK once c->res is set (c's buffers live until the request's end), else a
  * refusal's status (recorded with pysb_fail/pysb_unavailable, as for
- * pysb_relay_run: 503 when no run slot or no launcher, 500). */
+ * pysb_relay_run: 503 when no run slot or no launcher, 500; or what
+ * on_slot refused with). */
 int pysb_relay_collect(pysb_req *x, pysb_collected *c);
 
 #endif

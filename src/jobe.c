@@ -375,7 +375,8 @@ static int read_spec(json_t *rs, const pysb_location *loc, pysb_jobe_run *run, c
         return fail(why, whylen, 400, "language_id must be a string");
     for (char *c = id; *c; c++)
         *c = (char)tolower((unsigned char)*c);
-    int known = !strcmp(id, "python3") || !strcmp(id, "python");
+    /* Its whole length: "python3\u0000x" is no language. */
+    int known = strlen(id) == n && (!strcmp(id, "python3") || !strcmp(id, "python"));
     if (!known) {
         fail(why, whylen, 400, "Language '%s' is not known", id);
         free(id);

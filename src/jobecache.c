@@ -38,6 +38,14 @@ int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, si
         snprintf(err, errlen, "cannot make %s mode 0700: %s", dir, strerror(errno));
         return -1;
     }
+    /* Files may have come and gone while httpd was down: the first put
+     * counts them again (see the ledger below). */
+    char lock[PATH_MAX];
+    if (snprintf(lock, sizeof lock, "%s/.lock", dir) < (int)sizeof lock) {
+        int fd = open(lock, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0)
+            close(fd);
+    }
     return 0;
 }
 
@@ -51,10 +59,16 @@ static int path_of(char *buf, size_t len, const char *dir, const char *name)
     return 0;
 }
 
+uint64_t pysb_jobe_cache_cost(uint64_t size)
+{
+    uint64_t b = PYSB_JOBE_CACHE_BLOCK;
+    return ((size ? size : 1) + b - 1) / b * b;
+}
+
 typedef struct entry {
     char            name[256];
     struct timespec used;
-    uint64_t        size;
+    uint64_t        cost;
 } entry;
 
 static int older(const void *a, const void *b)
@@ -65,8 +79,10 @@ static int older(const void *a, const void *b)
     return x->used.tv_nsec < y->used.tv_nsec ? -1 : x->used.tv_nsec > y->used.tv_nsec;
 }
 
-/* The cached files of dir (dot names aside) into a malloc'd array; stale
- * temporaries are removed on the way. -1 when dir cannot be read. */
+/* The cached files of dir (dot names aside) into a malloc'd array, with
+ * the cost of them all; stale temporaries are removed on the way. -1 when
+ * dir cannot be read (or memory ran out: a total too small would evict
+ * too little). */
 static long list(const char *dir, entry **out, uint64_t *total)
 {
     DIR *d = opendir(dir);
@@ -93,15 +109,18 @@ static long list(const char *dir, entry **out, uint64_t *total)
         }
         if (n == cap) {
             entry *ne = realloc(e, 2 * cap * sizeof *e);
-            if (!ne)
-                break;
+            if (!ne) {
+                closedir(d);
+                free(e);
+                return -1;
+            }
             e = ne;
             cap *= 2;
         }
         snprintf(e[n].name, sizeof e[n].name, "%s", de->d_name);
         e[n].used = st.st_mtim;
-        e[n].size = (uint64_t)st.st_size;
-        *total += e[n].size;
+        e[n].cost = pysb_jobe_cache_cost((uint64_t)st.st_size);
+        *total += e[n].cost;
         n++;
     }
     closedir(d);
@@ -109,43 +128,106 @@ static long list(const char *dir, entry **out, uint64_t *total)
     return (long)n;
 }
 
-/* The least recently used files out until the rest fit in cap; keep is
- * never removed. Under the directory's lock. */
-static void evict(const char *dir, uint64_t cap, const char *keep)
+/* The least recently used files out until the rest cost cap at most; keep
+ * is never removed. Returns what the rest cost, or -1 when dir could not
+ * be listed. Under the directory's lock. */
+static int64_t evict(const char *dir, uint64_t cap, const char *keep)
 {
-    char lock[PATH_MAX];
-    if (path_of(lock, sizeof lock, dir, ".lock") < 0)
-        return;
-    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0)
-        return;
-    while (flock(fd, LOCK_EX) < 0 && errno == EINTR)
-        ;
     entry *e;
     uint64_t total;
     long n = list(dir, &e, &total);
-    if (n > 0 && total > cap) {
+    if (n < 0)
+        return -1;
+    if (total > cap) {
         qsort(e, (size_t)n, sizeof *e, older);
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         for (long i = 0; i < n && total > cap && dfd >= 0; i++) {
             if (!strcmp(e[i].name, keep))
                 continue;
             if (unlinkat(dfd, e[i].name, 0) == 0 || errno == ENOENT)
-                total -= e[i].size;
+                total -= e[i].cost;
         }
         if (dfd >= 0)
             close(dfd);
     }
-    if (n >= 0)
-        free(e);
-    close(fd);      /* and the lock with it */
+    free(e);
+    return (int64_t)total;
+}
+
+/* ---- the ledger ----------------------------------------------------------
+ *
+ * DIR/.lock holds, besides the lock, what the cache's files cost as of the
+ * last put (decimal text), so a put that keeps the cache within its cap
+ * needs no scan of the directory: a PUT costs the same with 60,000 files
+ * cached as with 6 (attack-jobe F10). An empty or unreadable ledger (the
+ * first put, or pysb_jobe_cache_prepare at each start) means "scan". Only
+ * puts change what the files cost, and only under the lock; files removed
+ * from outside leave the ledger too high, which costs an early scan that
+ * puts it right, never an overfull cache. */
+static int lock_dir(const char *dir)
+{
+    char lock[PATH_MAX];
+    if (path_of(lock, sizeof lock, dir, ".lock") < 0)
+        return -1;
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    }
+    return fd;
+}
+
+static int ledger_read(int fd, uint64_t *total)
+{
+    char buf[32];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (errno || end == buf || *end != '\n')
+        return -1;
+    *total = v;
+    return 0;
+}
+
+/* Empties the ledger: the next put scans. A truncate that fails leaves
+ * the old figure, which the next scan over the cap puts right. */
+static void ledger_forget(int fd)
+{
+    if (ftruncate(fd, 0) < 0)
+        return;
+}
+
+static void ledger_write(int fd, uint64_t total)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long)total);
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+        ledger_forget(fd);
+}
+
+/* The cost of dir/name as it is now, 0 when it is not a file. */
+static uint64_t cost_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? pysb_jobe_cache_cost((uint64_t)st.st_size)
+                                                        : 0;
 }
 
 int pysb_jobe_cache_put(const char *dir, uint64_t cap, const char *id, const void *data,
                         size_t len)
 {
     char tmp[PATH_MAX], final[PATH_MAX];
-    if (len > cap) {
+    if (pysb_jobe_cache_cost(len) > cap) {
         errno = EFBIG;
         return -1;
     }
@@ -170,24 +252,59 @@ int pysb_jobe_cache_put(const char *dir, uint64_t cap, const char *id, const voi
         }
         off += (size_t)w;
     }
-    if (close(fd) < 0 || rename(tmp, final) < 0) {
+    if (close(fd) < 0)
+        goto fail;
+    /* The rename under the lock too, so the ledger sees every change. */
+    int lock = lock_dir(dir);
+    if (lock < 0)
+        goto fail;
+    uint64_t replaced = cost_of(final), total;
+    if (rename(tmp, final) < 0) {
         int e = errno;
-        unlink(tmp);
+        close(lock);
         errno = e;
+        goto fail;
+    }
+    int known = ledger_read(lock, &total) == 0;
+    if (known)
+        total = (total > replaced ? total - replaced : 0) + pysb_jobe_cache_cost(len);
+    if (!known || total > cap) {
+        int64_t left = evict(dir, cap, id);
+        known = left >= 0;
+        total = known ? (uint64_t)left : 0;
+    }
+    if (known)
+        ledger_write(lock, total);
+    else
+        ledger_forget(lock);
+    close(lock);        /* and the lock with it */
+    return 0;
+fail:;
+    int e = errno;
+    unlink(tmp);
+    errno = e;
+    return -1;
+}
+
+int pysb_jobe_cache_stat(const char *dir, const char *id, uint64_t *size)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (path_of(path, sizeof path, dir, id) < 0 || lstat(path, &st) < 0)
+        return -1;
+    if (!S_ISREG(st.st_mode)) {
+        errno = ENOENT;
         return -1;
     }
-    evict(dir, cap, id);
+    utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
+    *size = (uint64_t)st.st_size;
     return 0;
 }
 
 int pysb_jobe_cache_has(const char *dir, const char *id)
 {
-    char path[PATH_MAX];
-    struct stat st;
-    if (path_of(path, sizeof path, dir, id) < 0 || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
-        return 0;
-    utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW);
-    return 1;
+    uint64_t size;
+    return pysb_jobe_cache_stat(dir, id, &size) == 0;
 }
 
 int pysb_jobe_cache_read(const char *dir, const char *id, size_t max, pysb_membuf *out)

@@ -6,9 +6,11 @@
  * formed from it). A put writes a temporary file in DIR (O_EXCL, 0600) and
  * renames it over DIR/ID, so a reader sees the old file or the new one,
  * never a part; then, holding an exclusive flock on DIR/.lock, it deletes
- * the least recently used files until the sizes add up to the cap at most
- * (never the one just put), and temporary files of writers that died more
- * than an hour ago. "Used" is the file's mtime: set by the put and by every
+ * the least recently used files until their costs add up to the cap at
+ * most (never the one just put), and temporary files of writers that died
+ * more than an hour ago. A file costs its size in whole 4 KiB blocks, at
+ * least one (what it takes on disk, an inode with it): empty files are
+ * not free, so the cache holds at most cap / 4 KiB files. "Used" is the file's mtime: set by the put and by every
  * hit of pysb_jobe_cache_has and pysb_jobe_cache_read (atime is not
  * reliable under relatime). Every httpd child shares the directory; the
  * lock serializes evictions between them. The directory belongs to the
@@ -28,20 +30,29 @@
  * start. Returns 0, or -1 with a reason. */
 int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
 
-/* Stores data as file id. Returns 0; -1 with errno EFBIG when len is over
- * cap (nothing stored), or another errno when writing failed. */
+#define PYSB_JOBE_CACHE_BLOCK 4096u
+
+/* What a file of size bytes costs against the cap. */
+uint64_t pysb_jobe_cache_cost(uint64_t size);
+
+/* Stores data as file id. Returns 0; -1 with errno EFBIG when its cost is
+ * over cap (nothing stored), or another errno when writing failed. */
 int pysb_jobe_cache_put(const char *dir, uint64_t cap, const char *id, const void *data,
                         size_t len);
 
 /* 1 when file id is cached (its use noted), 0 when not. */
 int pysb_jobe_cache_has(const char *dir, const char *id);
 
+/* The same with its size: 0 with *size set, -1 (errno ENOENT when it is
+ * not cached). */
+int pysb_jobe_cache_stat(const char *dir, const char *id, uint64_t *size);
+
 /* The contents of file id appended to out, at most max bytes (its use
  * noted). Returns 0; -1 with errno ENOENT when it is not cached, EFBIG
  * when it is larger than max, or what reading said. */
 int pysb_jobe_cache_read(const char *dir, const char *id, size_t max, pysb_membuf *out);
 
-/* The bytes the cache holds now (its files, not the lock or temporaries). */
+/* What the cache's files cost now (not the lock or temporaries). */
 uint64_t pysb_jobe_cache_usage(const char *dir);
 
 #endif

@@ -33,6 +33,12 @@ setup_file() {
     PySandboxOutputLimit 1M 4M
     PySandboxJobeFileCache @DIR@/jobe-files 64K
 </Location>
+<Location /jobenoscratch>
+    SetHandler pysandbox-jobe
+    Require all granted
+    PySandboxScratch 0
+    PySandboxJobeFileCache @DIR@/jobe-files 64K
+</Location>
 <Location /jobekey>
     SetHandler pysandbox-jobe
     Require all granted
@@ -251,6 +257,33 @@ print("pid", f())'
     expect_outcome 15
 }
 
+@test "[$MPM] GET languages needs no run slot: fresh children after a graceful restart answer it with every slot busy" {
+    local v i t0
+    v=$(/usr/bin/python3 -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
+    "$APACHE2" -d "$H" -f "$H/httpd.conf" -k graceful 3>&- || fail "apache2 -k graceful failed"
+    t0=$(now)
+    until py 'print(1)' && [ "$HTTP_CODE" = 200 ] && jq -e '.outcome == 15' "$RESP_B" >/dev/null; do
+        fgt "$(elapsed "$t0")" 6 && fail "no run served after the graceful restart"
+        sleep 0.1
+    done
+    for i in 1 2; do
+        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
+            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(3)"}}'
+    done
+    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    # the parent learnt the version at start (attack-jobe F7: a child that
+    # had to learn it by a run answered [] here)
+    for i in 1 2 3; do
+        t0=$(now)
+        req "$API/languages"
+        expect_code 200
+        [ "$RESP_BODY" = "[[\"python3\",\"$v\"]]" ] || fail "languages while every slot is busy: $RESP_BODY"
+        fgt 1 "$(elapsed "$t0")" || fail "languages took $(elapsed "$t0") s while every slot was busy"
+    done
+    for i in "${BG_PIDS[@]}"; do wait "$i"; done
+    BG_PIDS=()
+}
+
 @test "[$MPM] a request that finds no slot waits for one (the queue) and runs" {
     spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
         -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(0.6)"}}'
@@ -310,6 +343,18 @@ print("pid", f())'
     expect_jobe_error 413 "put: file bigfile1 is larger than this server's file cache takes (64K)"
     req -I "$API/files/bigfile1"
     expect_code 404
+    # an id that is an MD5 (CodeRunner's names) must be the MD5 of the contents
+    local good=$'def check(x):\n    return x == 42\n' id
+    id=$(printf '%s' "$good" | md5sum | cut -c1-32)
+    put_file "$id" "$good"
+    expect_code 204
+    put_file "$id" 'def check(x): return True'
+    expect_jobe_error 400 "put: file $id is named by an MD5 that is not the MD5 of its contents"
+    printf '%s' "$good" | cmp -s - "$H/jobe-files/$id" || fail "the cached file was replaced"
+    put_file "${id^^}" "$good"
+    expect_code 204
+    put_file 0123456789abcdef0123456789abcdeg 'any contents: not an MD5'
+    expect_code 204
     # a run asking for a file never PUT: 404 before any run slot is taken
     py 'print(1)' '{}' '{"file_list": [["nosuchfileid", "file1"]]}'
     expect_jobe_error 404 "One or more of the specified files is missing/unavailable"
@@ -335,10 +380,75 @@ print("pid", f())'
     req -I "$API/files/lrucccc1"
     expect_code 204
     local total
-    total=$(find "$H/jobe-files" -maxdepth 1 -type f ! -name '.*' -printf '%s\n' | awk '{s += $1} END {print s}')
-    [ "$total" -le 65536 ] || fail "the cache holds $total bytes"
+    # each file counts in whole 4 KiB blocks, as it takes them on disk
+    total=$(find "$H/jobe-files" -maxdepth 1 -type f ! -name '.*' -printf '%s\n' |
+        awk '{s += int(($1 > 0 ? $1 : 1) + 4095) / 4096 * 4096} END {print s}')
+    [ "$total" -le 65536 ] || fail "the cache holds $total bytes in blocks"
     [ -z "$(find "$H/jobe-files" -name '.tmp-*')" ] || fail "temporaries left: $(ls -a "$H/jobe-files")"
     [ "$(stat -c '%a %U' "$H/jobe-files")" = "700 www-data" ] || fail "cache dir: $(stat -c '%a %U' "$H/jobe-files")"
+}
+
+@test "[$MPM] the file cache: empty files are not free (a 64K cache keeps 16 of 40), and a PUT of a whole block fits" {
+    local i n
+    for i in $(seq -w 1 40); do
+        put_file "empty$i" ''
+        expect_code 204
+    done
+    n=$(find "$H/jobe-files" -maxdepth 1 -type f -name 'empty*' | wc -l)
+    [ "$n" -le 16 ] || fail "$n empty files kept in a cache of 16 blocks"
+    req -I "$API/files/empty40"
+    expect_code 204
+    # the whole cache in one file: 64K exactly
+    head -c 65536 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/whole.json"
+    req -X PUT "$API/files/wholecache1" --data-binary "@$BATS_TEST_TMPDIR/whole.json"
+    expect_code 204
+    req -I "$API/files/empty40"
+    expect_code 404
+}
+
+@test "[$MPM] a run's files are read once it holds a run slot: one removed while it waits is Jobe's 404" {
+    local i
+    put_file waitfile01 'x = 1'
+    expect_code 204
+    for i in 1 2; do
+        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
+            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(1.2)"}}'
+    done
+    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    # the same file named three times, while every slot is busy
+    bg_req "$BATS_TEST_TMPDIR/waited" "$API/runs" -d '{"run_spec": {"language_id": "python3", "sourcecode": "print(1)", "file_list": [["waitfile01", "a.py"], ["waitfile01", "b.py"], ["waitfile01", "c.py"]]}}'
+    sleep 0.3
+    rm "$H/jobe-files/waitfile01"
+    for i in "${BG_PIDS[@]}"; do wait "$i"; done
+    BG_PIDS=()
+    [ "$(cat "$BATS_TEST_TMPDIR/waited.c")" = 404 ] &&
+        [ "$(cat "$BATS_TEST_TMPDIR/waited.b")" = '"One or more of the specified files is missing/unavailable"' ] ||
+        fail "a file removed while the run waited: $(cat "$BATS_TEST_TMPDIR/waited.c") $(cat "$BATS_TEST_TMPDIR/waited.b")"
+    # and one named three times is written three times
+    put_file waitfile01 'x = 1'
+    py 'import a, b, c
+print(a.x + b.x + c.x)' '{}' '{"file_list": [["waitfile01", "a.py"], ["waitfile01", "b.py"], ["waitfile01", "c.py"]]}'
+    expect_outcome 15
+    expect_json '.stdout == "3\n"'
+}
+
+@test "[$MPM] a file_list on a Location without a scratch directory: outcome 20 at once, no run slot taken" {
+    local i t0
+    put_file noscratch01 'x = 1'
+    expect_code 204
+    for i in 1 2; do
+        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
+            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(2)"}}'
+    done
+    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    t0=$(now)
+    req "$URL/jobenoscratch/index.php/restapi/runs" \
+        -d '{"run_spec": {"language_id": "python3", "sourcecode": "import a", "file_list": [["noscratch01", "a.py"]]}}'
+    expect_outcome 20
+    fgt 1 "$(elapsed "$t0")" || fail "answered after $(elapsed "$t0") s: it waited for a slot"
+    grep -q 'needs a run scratch directory (PySandboxScratch)' "$H/error.log" || fail "not logged"
+    for i in "${BG_PIDS[@]}"; do wait "$i"; done
+    BG_PIDS=()
 }
 
 @test "[$MPM] no run can reach the file cache" {

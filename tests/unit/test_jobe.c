@@ -149,6 +149,9 @@ static void test_refusals(void **state)
             "Language 'nosuchlanguage' is not known");
     refused(SPEC("\"language_id\": \"C\", \"sourcecode\": \"x\""), 400,
             "Language 'c' is not known");
+    /* compared whole, not as a C string (attack-jobe F4) */
+    refused(SPEC("\"language_id\": \"python3\\u0000x\", \"sourcecode\": \"x\""), 400,
+            "Language 'python3' is not known");
     refused(SPEC(PY3 "\"sourcecode\": \"x\", \"parameters\": {\"cputime\": 21}"), 400,
             "cputime exceeds maximum allowed on this Jobe server (20 secs)");
     refused(SPEC(PY3 "\"sourcecode\": \"x\", \"parameters\": {\"cputime\": \"151\"}"), 400,

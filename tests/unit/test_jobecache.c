@@ -1,9 +1,11 @@
 /* test_jobecache.c — unit tests of src/jobecache.c on a real directory:
  * put, has and read; a put replaces a file whole and leaves no temporary;
  * eviction takes the least recently used first (a hit counts as a use),
- * never the file just put, and keeps the total within the cap; a file over
- * the cap is refused; stale temporaries of dead writers go; the directory
- * is made 0700 for its owner. */
+ * never the file just put, and keeps the total within the cap, counting
+ * each file in whole 4 KiB blocks (empty files are not free); a file over
+ * the cap is refused; the ledger of what the files cost survives puts and
+ * is recounted after a start; stale temporaries of dead writers go; the
+ * directory is made 0700 for its owner. */
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -21,6 +23,8 @@
 #include <cmocka.h>
 
 #include "jobecache.h"
+
+#define B PYSB_JOBE_CACHE_BLOCK
 
 static char dir[64];
 
@@ -66,7 +70,7 @@ static void test_put_has_read(void **state)
 {
     (void)state;
     assert_int_equal(pysb_jobe_cache_has(dir, "randomid0129798"), 0);
-    assert_int_equal(pysb_jobe_cache_put(dir, 1000, "randomid0129798", "The first file\nLine 2",
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "randomid0129798", "The first file\nLine 2",
                                          21), 0);
     assert_int_equal(pysb_jobe_cache_has(dir, "randomid0129798"), 1);
     pysb_membuf m = { 0 };
@@ -80,15 +84,18 @@ static void test_put_has_read(void **state)
     assert_int_equal(pysb_jobe_cache_read(dir, "nosuchfileid", 100, &m), -1);
     assert_int_equal(errno, ENOENT);
     /* replaced whole; empty files are files */
-    assert_int_equal(pysb_jobe_cache_put(dir, 1000, "randomid0129798", "", 0), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "randomid0129798", "", 0), 0);
     assert_int_equal(pysb_jobe_cache_read(dir, "randomid0129798", 100, &m), 0);
     assert_int_equal(m.len, 0);
     pysb_membuf_free(&m);
     assert_int_equal(entries(), 1);     /* no temporary left */
     /* over the whole cap: refused, nothing stored */
-    assert_int_equal(pysb_jobe_cache_put(dir, 10, "big", "0123456789a", 11), -1);
+    static char block[B + 1];
+    assert_int_equal(pysb_jobe_cache_put(dir, B, "big", block, B + 1), -1);
     assert_int_equal(errno, EFBIG);
     assert_int_equal(pysb_jobe_cache_has(dir, "big"), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, B, "big", block, B), 0);
+    assert_int_equal(pysb_jobe_cache_has(dir, "big"), 1);
 }
 
 static void test_lru(void **state)
@@ -96,30 +103,87 @@ static void test_lru(void **state)
     (void)state;
     char data[40];
     memset(data, 'x', sizeof data);
-    assert_int_equal(pysb_jobe_cache_put(dir, 100, "aaaaaaaa", data, 40), 0);
-    assert_int_equal(pysb_jobe_cache_put(dir, 100, "bbbbbbbb", data, 40), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 2 * B, "aaaaaaaa", data, 40), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 2 * B, "bbbbbbbb", data, 40), 0);
     used_ago("aaaaaaaa", 20);
     used_ago("bbbbbbbb", 10);
     /* a is older, but a hit makes it the most recently used */
     assert_int_equal(pysb_jobe_cache_has(dir, "aaaaaaaa"), 1);
-    assert_int_equal(pysb_jobe_cache_put(dir, 100, "cccccccc", data, 40), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 2 * B, "cccccccc", data, 40), 0);
     assert_int_equal(pysb_jobe_cache_has(dir, "bbbbbbbb"), 0);
     assert_int_equal(pysb_jobe_cache_has(dir, "aaaaaaaa"), 1);
     assert_int_equal(pysb_jobe_cache_has(dir, "cccccccc"), 1);
-    assert_true(pysb_jobe_cache_usage(dir) <= 100);
+    assert_true(pysb_jobe_cache_usage(dir) <= 2 * B);
     /* a read is a use too */
     used_ago("aaaaaaaa", 30);
     used_ago("cccccccc", 40);
     pysb_membuf m = { 0 };
     assert_int_equal(pysb_jobe_cache_read(dir, "cccccccc", 100, &m), 0);
     pysb_membuf_free(&m);
-    assert_int_equal(pysb_jobe_cache_put(dir, 100, "dddddddd", data, 40), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 2 * B, "dddddddd", data, 40), 0);
     assert_int_equal(pysb_jobe_cache_has(dir, "aaaaaaaa"), 0);
     assert_int_equal(pysb_jobe_cache_has(dir, "cccccccc"), 1);
     /* the file just put stays even when it is the oldest by mtime */
-    assert_int_equal(pysb_jobe_cache_put(dir, 60, "eeeeeeee", data, 40), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, B, "eeeeeeee", data, 40), 0);
     assert_int_equal(pysb_jobe_cache_has(dir, "eeeeeeee"), 1);
-    assert_true(pysb_jobe_cache_usage(dir) <= 60);
+    assert_true(pysb_jobe_cache_usage(dir) <= B);
+}
+
+static void test_costs(void **state)
+{
+    (void)state;
+    assert_int_equal(pysb_jobe_cache_cost(0), B);
+    assert_int_equal(pysb_jobe_cache_cost(1), B);
+    assert_int_equal(pysb_jobe_cache_cost(B), B);
+    assert_int_equal(pysb_jobe_cache_cost(B + 1), 2 * B);
+    /* empty files are not free: 50 of them in a cache of 8 blocks leave 8
+     * (the last one among them; the others' order is the clock's) */
+    char id[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(id, sizeof id, "empty%02d", i);
+        assert_int_equal(pysb_jobe_cache_put(dir, 8 * B, id, "", 0), 0);
+    }
+    assert_int_equal(entries(), 8);
+    assert_int_equal(pysb_jobe_cache_usage(dir), 8 * B);
+    assert_int_equal(pysb_jobe_cache_has(dir, "empty49"), 1);
+}
+
+/* The ledger: files removed from outside, or a file replaced by a larger
+ * one, never let the cache overfill; files added while httpd was down are
+ * counted after pysb_jobe_cache_prepare. */
+static void test_ledger(void **state)
+{
+    (void)state;
+    static char data[4 * B];
+    char p[128], err[256];
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "one", data, B), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "two", data, B), 0);
+    /* replaced by one of four blocks: five in all, so the other goes */
+    used_ago("one", 20);
+    used_ago("two", 10);
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "two", data, 3 * B + 1), 0);
+    assert_int_equal(pysb_jobe_cache_has(dir, "one"), 0);
+    assert_int_equal(pysb_jobe_cache_usage(dir), 4 * B);
+    /* removed from outside: the ledger is high, the next put evicts no more
+     * than it must */
+    snprintf(p, sizeof p, "%s/two", dir);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "three", data, 2 * B), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "four", data, 2 * B), 0);
+    assert_int_equal(pysb_jobe_cache_has(dir, "three"), 1);
+    assert_int_equal(pysb_jobe_cache_has(dir, "four"), 1);
+    /* added from outside while httpd was down, then a start */
+    snprintf(p, sizeof p, "%s/outside", dir);
+    int fd = open(p, O_CREAT | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, 2 * B), 2 * B);
+    close(fd);
+    used_ago("outside", 100);
+    assert_int_equal(pysb_jobe_cache_prepare(dir, getuid(), getgid(), err, sizeof err), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "five", data, 1), 0);
+    assert_true(pysb_jobe_cache_usage(dir) <= 4 * B);
+    assert_int_equal(pysb_jobe_cache_has(dir, "outside"), 0);
+    assert_int_equal(pysb_jobe_cache_has(dir, "five"), 1);
 }
 
 static void test_stale_temporaries(void **state)
@@ -134,7 +198,7 @@ static void test_stale_temporaries(void **state)
     fd = open(p, O_CREAT | O_WRONLY, 0600);
     close(fd);
     used_ago(".tmp-dead01", 7200);
-    assert_int_equal(pysb_jobe_cache_put(dir, 100, "ffffffff", "x", 1), 0);
+    assert_int_equal(pysb_jobe_cache_put(dir, 4 * B, "ffffffff", "x", 1), 0);
     snprintf(p, sizeof p, "%s/.tmp-dead01", dir);
     assert_int_equal(access(p, F_OK), -1);
     snprintf(p, sizeof p, "%s/.tmp-live01", dir);
@@ -165,6 +229,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_has_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lru, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_costs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temporaries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prepare, setup, teardown),
     };
