@@ -35,6 +35,7 @@
 #include "httpd/verdict.h"
 #include "src/fields.h"
 #include "src/render.h"
+#include "src/scratch.h"
 
 APLOG_USE_MODULE(pysandbox);
 
@@ -103,14 +104,17 @@ static int step_check(pysb_req *x)
     if (x->in.n_files > 0 && x->run.limits.scratch_bytes == 0)
         return pysb_fail(x, HTTP_BAD_REQUEST, "input files need a scratch directory, and this "
                                               "location has none (PySandboxScratch 0)");
-    apr_uint64_t total = 0;
-    for (size_t i = 0; i < x->in.n_files; i++)
+    apr_uint64_t total = 0, pages = 0;
+    for (size_t i = 0; i < x->in.n_files; i++) {
         total += x->in.files[i].len;
-    if (total > x->run.limits.scratch_bytes)
+        pages += pysb_scratch_file_pages(x->in.files[i].len);
+    }
+    if (!pysb_scratch_files_fit(x->run.limits.scratch_bytes, x->in.n_files, pages))
         return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                         "input files of %" APR_UINT64_T_FMT " bytes are larger than the "
-                         "scratch directory (%" APR_UINT64_T_FMT ")",
-                         total, (apr_uint64_t)x->run.limits.scratch_bytes);
+                         "input files of %" APR_UINT64_T_FMT " bytes (%" APR_UINT64_T_FMT
+                         " in the tmpfs's 4K pages) are larger than the scratch directory (%"
+                         APR_UINT64_T_FMT ")",
+                         total, pages, (apr_uint64_t)x->run.limits.scratch_bytes);
     return OK;
 }
 

@@ -31,13 +31,27 @@ void pysb_inputs_free(pysb_inputs *in)
     in->n_files = in->n_args = 0;
 }
 
-/* The name printable in a one-line reason, cut short. */
+/* The name printable in a one-line reason, cut short: control characters
+ * and quotes as '?', and valid UTF-8 in the end whatever the name's bytes
+ * (a reason is a JSON string: one that is not UTF-8 would leave the error
+ * body empty, attack-work F6). A character the cut would split, or bytes
+ * that are no character, become '?' too. */
 static void quote(char *out, size_t outlen, const char *name, size_t len)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 1 < outlen && n < 40; i++)
-        out[n++] = (unsigned char)name[i] >= 0x20 && name[i] != 0x7f && name[i] != '"'
-                       ? name[i] : '?';
+    size_t n = 0, i = 0;
+    while (i < len && n + 1 < outlen && n < 40) {
+        unsigned char c = (unsigned char)name[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        if (k > 1 && i + k <= len && n + k < outlen && n + k <= 40 &&
+            pysb_utf8_valid(name + i, k)) {
+            memcpy(out + n, name + i, k);
+            n += k;
+            i += k;
+            continue;
+        }
+        out[n++] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+        i++;
+    }
     out[n] = '\0';
 }
 

@@ -36,6 +36,17 @@ uint64_t pysb_scratch_inodes(uint64_t size)
     return n < 64 ? 64 : n;
 }
 
+int pysb_scratch_files_fit(uint64_t size, size_t n_files, uint64_t page_total)
+{
+    return page_total <= size && n_files + 3 <= pysb_scratch_inodes(size);
+}
+
+uint64_t pysb_scratch_file_pages(uint64_t len)
+{
+    const uint64_t page = 4096;
+    return (len + page - 1) / page * page;
+}
+
 static int set_key(int fs, const char *key, uint64_t value, char *err, size_t errlen)
 {
     char num[24];

@@ -34,6 +34,15 @@ typedef struct pysb_scratch {
 /* Inodes of a scratch of `size` bytes: one per 16 KiB, at least 64. */
 uint64_t pysb_scratch_inodes(uint64_t size);
 
+/* What a file of len bytes takes of the tmpfs: whole 4 KiB pages. */
+uint64_t pysb_scratch_file_pages(uint64_t len);
+
+/* 1 when n_files input files taking page_total (the sum of their
+ * pysb_scratch_file_pages) fit a scratch of `size`: its bytes, and its
+ * inodes beside the root, work/ and out/. Files that fit by bytes but not
+ * by pages were an internal error at the put, not a 413 (attack-work F7). */
+int pysb_scratch_files_fit(uint64_t size, size_t n_files, uint64_t page_total);
+
 /* Makes the tmpfs (size bytes, pysb_scratch_inodes(size) inodes), work/
  * (and shm/ when with_shm) mode 0700 owned by uid:gid. Every fd is
  * close-on-exec. Returns 0, or -1 with a reason ("scratch: ...") and

@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "scratch.h"
+#include "utf8.h"
 
 /* A supervisor's sends: output and STARTED wait this long at most (less
  * when the run's clock runs out first), RESULT a little. */
@@ -382,7 +383,8 @@ static int add_stdin(char **buf, size_t *len, size_t *cap, uint64_t max,
  * of all files within the scratch (where they go). */
 static int take_file(const pysb_frame *f, pysb_session_request *req, char *err, size_t errlen)
 {
-    size_t nlen = f->len ? (unsigned char)f->payload[0] : 0, total = 0;
+    size_t nlen = f->len ? (unsigned char)f->payload[0] : 0;
+    uint64_t total = 0;
     if (f->len < 1 + nlen)
         return pysb_reason(err, errlen, "a FILE frame shorter than its name");
     const char *name = f->payload + 1, *why = pysb_file_name_check(name, nlen);
@@ -393,10 +395,11 @@ static int take_file(const pysb_frame *f, pysb_session_request *req, char *err, 
     for (size_t i = 0; i < req->n_files; i++) {
         if (strlen(req->files[i].name) == nlen && !memcmp(req->files[i].name, name, nlen))
             return pysb_reason(err, errlen, "input file %.*s given twice", (int)nlen, name);
-        total += req->files[i].len;
+        total += pysb_scratch_file_pages(req->files[i].len);
     }
     size_t len = f->len - 1 - nlen;
-    if (total + len > req->spec.limits.scratch_bytes)
+    if (!pysb_scratch_files_fit(req->spec.limits.scratch_bytes, req->n_files + 1,
+                                total + pysb_scratch_file_pages(len)))
         return pysb_reason(err, errlen, "input files larger than the scratch directory");
     pysb_in_file *files = realloc(req->files, (req->n_files + 1) * sizeof *files);
     if (!files)
@@ -528,15 +531,23 @@ static int relay_output(void *ctx, int stream, const char *buf, size_t len)
 int pysb_session_relay_file(void *out_ctx, const pysb_out_file *f)
 {
     struct relay *r = out_ctx;
-    json_t *m = f->data ? json_pack("{s:s, s:I, s:s, s:b}", "name", f->name, "size",
-                                    (json_int_t)f->size, "type", f->mime, "attachment",
-                                    f->attachment)
-                        : json_pack("{s:s, s:I, s:s}", "name", f->name, "size",
-                                    (json_int_t)f->size, "dropped", f->dropped);
+    /* A name that is not UTF-8 (listed as dropped) goes as the CLI shows
+     * it, each bad byte U+FFFD: every format can carry it. */
+    size_t nl;
+    char *name = pysb_utf8_sanitize(f->name, strlen(f->name), &nl);
+    json_t *m = !name   ? NULL
+                : f->data ? json_pack("{s:s, s:I, s:s, s:b}", "name", name, "size",
+                                      (json_int_t)f->size, "type", f->mime, "attachment",
+                                      f->attachment)
+                          : json_pack("{s:s, s:I, s:s}", "name", name, "size",
+                                      (json_int_t)f->size, "dropped", f->dropped);
+    free(name);
     char *meta = m ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
-    if (!meta)
-        return 0; /* a name json_pack refuses (not UTF-8): not listed */
+    if (!meta) {
+        r->failed = ENOMEM;
+        return -1;
+    }
     size_t ml = strlen(meta), dl = f->data ? (size_t)f->size : 0;
     char *buf = malloc(4 + ml + dl);
     int rc = -1;

@@ -8,6 +8,7 @@ load helpers
 
 setup_file() {
     e2e_start event '
+PySandboxMaxRuns 4
 <Location /small>
     SetHandler pysandbox
     Require all granted
@@ -36,6 +37,16 @@ setup_file() {
     SetHandler pysandbox
     Require all granted
     PySandboxMaxOutputFiles 10K
+</Location>
+<Location /tiny>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxScratch 64K
+</Location>
+<Location /short>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxWallTime 2
 </Location>
 <Location /pp>
     SetHandler pysandbox
@@ -175,6 +186,21 @@ for n in sorted(os.listdir(".")):
     req "$URL/small" -F 'code=print(1)' -F "a=@$BATS_TEST_TMPDIR/700k" -F "b=@$BATS_TEST_TMPDIR/700k"
     expect_code 413
     body_has "larger than the scratch"
+    # fit by bytes, not by the tmpfs's pages: 15 files of 4097 bytes are
+    # 61455 bytes but 30 pages (120K) of a 64K scratch: 413, not an
+    # internal error (attack-work F7); 15 of 4096 bytes fit
+    head -c 4097 /dev/zero > "$BATS_TEST_TMPDIR/p4097"
+    head -c 4096 /dev/zero > "$BATS_TEST_TMPDIR/p4096"
+    args=()
+    for i in $(seq 15); do args+=(-F "p$i=@$BATS_TEST_TMPDIR/p4097"); done
+    req "$URL/tiny" -F 'code=print(1)' "${args[@]}"
+    expect_code 413
+    body_has "larger than the scratch"
+    args=()
+    for i in $(seq 15); do args+=(-F "p$i=@$BATS_TEST_TMPDIR/p4096"); done
+    req "$URL/tiny" -F format=json --form-string 'code=import os; print(len(os.listdir()))' "${args[@]}"
+    expect_code 200
+    expect_json '.status == "ok" and .stdout == "15\n"'
 }
 
 @test "files in over HTTP: the program owns its copies and may change them; another run does not see them" {
@@ -264,4 +290,47 @@ open("out/.secret", "w").write("x")'
     expect_json '[.files[].name] == ["a.txt", "b.txt", "c.svg"]'
     expect_json '.files[1] == {"name": "b.txt", "size": 8000, "dropped": "over the output files cap"}'
     expect_json '.files[2].type == "image/svg+xml" and .files[2].attachment == true'
+}
+
+@test "files out over HTTP: clients that read nothing hold their run slots for the run's wall clock (5 s at least), not 30 s a file (attack-work F9)" {
+    # four connections take the four slots, each for a run that leaves 8 MiB
+    # in out/, and never read their ndjson answers (4 KiB receive buffers)
+    spawn python3 -c '
+import socket, sys, time
+code = b"import os\nos.makedirs(\"out\")\nfor i in range(8): open(f\"out/f{i}.bin\", \"wb\").write(os.urandom((1 << 20) - 64))\n"
+socks = []
+for i in range(4):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"POST /short?format=ndjson HTTP/1.1\r\nHost: x\r\nContent-Type: text/x-python\r\nContent-Length: %d\r\n\r\n" % len(code) + code)
+    socks.append(s)
+time.sleep(25)
+' "$PORT"
+    sleep 1
+    local t0
+    t0=$(now)
+    # before: each file waited 30 s for its client, so the slots stayed
+    # taken and this waited its 10 s in the queue for a 503
+    req "$RUN" -d format=json --data-urlencode 'code=print("through")'
+    expect_code 200
+    expect_json '.stdout == "through\n"'
+    fgt 8.5 "$(elapsed "$t0")" || fail "a slot came free after $(elapsed "$t0") s"
+    kill "${BG_PIDS[0]}"
+}
+
+@test "files out over HTTP: a file whose name is not UTF-8 is listed dropped (U+FFFD for each bad byte) in json and ndjson, not lost (attack-work F1)" {
+    local code='import os
+os.makedirs("out")
+open(b"out/\xc3\x28\xff.txt", "wb").write(b"x")
+open("out/ok.txt", "w").write("fine")'
+    req "$RUN" -d format=json --data-urlencode "code=$code"
+    expect_code 200
+    expect_json '.status == "ok"'
+    expect_json '[.files[] | select(.dropped) | [.name, .dropped]] == [["\ufffd(\ufffd.txt", "name not valid UTF-8"]]'
+    expect_json '[.files[] | select(.name == "ok.txt") | .size] == [4]'
+    req "$RUN" -d format=ndjson --data-urlencode "code=$code"
+    expect_code 200
+    jq -se '[.[] | select(.stream == "file" and .dropped)] | length == 1' "$RESP_B" >/dev/null ||
+        fail "ndjson: $(cat "$RESP_B")"
 }

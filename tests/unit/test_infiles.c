@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "infiles.h"
+#include "utf8.h"
 #include "scratch.h"
 
 static void test_names(void **state)
@@ -55,6 +56,37 @@ static void test_files_and_caps(void **state)
     pysb_inputs_free(&in);
 }
 
+/* Every reason is valid UTF-8, whatever the name's bytes: a long name of
+ * three-byte characters is cut between characters, bytes that are no
+ * character are '?' (attack-work F6: the JSON error body was "{}"). */
+static void test_reasons_are_utf8(void **state)
+{
+    (void)state;
+    pysb_inputs in;
+    char why[256], name[200] = "";
+    pysb_inputs_init(&in, 4, 4);
+    for (int i = 0; i < 50; i++)
+        strcat(name, "\xe2\x82\xac");      /* the euro sign, 150 bytes: too long */
+    assert_int_equal(pysb_inputs_file(&in, name, strlen(name), "1", 1, why, sizeof why), 400);
+    assert_true(pysb_utf8_valid(why, strlen(why)));
+    assert_non_null(strstr(why, "\xe2\x82\xac\xe2\x82\xac"));
+    for (int cut = 0; cut < 3; cut++) {
+        /* 20 of them and a file too big: the cut falls in every place */
+        name[0] = '\0';
+        for (int i = 0; i < cut; i++)
+            strcat(name, "x");
+        for (int i = 0; i < 20; i++)
+            strcat(name, "\xe2\x82\xac");
+        assert_int_equal(pysb_inputs_file(&in, name, strlen(name), "12345", 5, why, sizeof why),
+                         413);
+        assert_true(pysb_utf8_valid(why, strlen(why)));
+    }
+    assert_int_equal(pysb_inputs_file(&in, "\xc3\x28\xff", 3, "1", 1, why, sizeof why), 400);
+    assert_true(pysb_utf8_valid(why, strlen(why)));
+    assert_non_null(strstr(why, "\"?(?\""));
+    pysb_inputs_free(&in);
+}
+
 static void test_json(void **state)
 {
     (void)state;
@@ -97,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_files_and_caps),
+        cmocka_unit_test(test_reasons_are_utf8),
         cmocka_unit_test(test_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
