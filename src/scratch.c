@@ -217,9 +217,16 @@ void pysb_scratch_close(pysb_scratch *s)
 
 /* ---- what the run left in out/ ------------------------------------------ */
 
+/* The walk's own bounds, whatever the scratch's size: out/ of a 16G
+ * scratch may hold a million inodes, and the walk is root's time after
+ * the run's clocks (attack-work F4). Names read of one folder (hidden ones
+ * are not kept), and entries opened in all. */
+#define NAMES_MAX  1024
+#define VISITS_MAX (4 * PYSB_OUT_FILES_MAX)
+
 struct collect {
     uint64_t cap, used;
-    unsigned listed;
+    unsigned listed, visited;
     pysb_file_fn fn;
     void *ctx;
 };
@@ -239,7 +246,8 @@ static int list(struct collect *c, const char *name, uint64_t size, const char *
     return c->fn ? c->fn(c->ctx, &f) : 0;
 }
 
-/* The names in dir, sorted (malloc'd; at most nr_inodes of them). */
+/* The names in dir that are not hidden, sorted (malloc'd): the first
+ * NAMES_MAX the directory gives, the rest are not looked at. */
 static char **names_of(int dir, size_t *n)
 {
     int fd = fcntl(dir, F_DUPFD_CLOEXEC, 0);
@@ -252,9 +260,9 @@ static char **names_of(int dir, size_t *n)
             close(fd);
         return NULL;
     }
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
+    for (struct dirent *e; (e = readdir(d)) && *n < NAMES_MAX;) {
+        if (e->d_name[0] == '.')
+            continue; /* ".", "..", and hidden: not output */
         if (*n == cap) {
             char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
             if (!nv)
@@ -297,8 +305,12 @@ static int collect_dir(struct collect *c, int dir, const char *prefix, int depth
     for (size_t i = 0; i < n && rc == 0 && c->listed < PYSB_OUT_FILES_MAX; i++) {
         char rel[PYSB_OUT_DEPTH * 256 + 300];
         snprintf(rel, sizeof rel, "%s%s", prefix, names[i]);
-        if (names[i][0] == '.')
-            continue; /* hidden: not output */
+        if (c->visited++ == VISITS_MAX) {
+            rc = list(c, rel, 0, NULL, "past the 256 entries of out/ that are looked at");
+            break;
+        }
+        if (c->visited > VISITS_MAX)
+            break;
         const char *bad = pysb_file_name_check(names[i], strlen(names[i]));
         if (bad) {
             rc = list(c, rel, 0, NULL, bad);
@@ -330,8 +342,8 @@ static int collect_dir(struct collect *c, int dir, const char *prefix, int depth
         if (fd >= 0)
             close(fd);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
+    for (size_t j = 0; j < n; j++)
+        free(names[j]);
     free(names);
     return rc;
 }
