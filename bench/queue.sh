@@ -131,14 +131,15 @@ summary=$(jq -s --argjson cores "$cores" '
     requests: (map(.requests) | add),
     c200: (map(.codes."200" // 0) | add), c503: (map(.codes."503" // 0) | add),
     c429: (map(.codes."429" // 0) | add), correct: (map(.correct) | add),
+    wall: (map(.incorrect_by_status.wall_limit // 0) | add),
     correct_per_s: (map(.correct_per_s) | med), p50: (map(.p50_ms) | med),
     cores: (map(.cores) | med * 100 | round / 100),
     p99: (map(.p99_ms) | max), last: (map(.last_answer_s) | max)
   }) | map(. + {pct503: pct(.c503; .requests)})' "$top/results")
 
 table=$(jq -r '
-  (["load", "config", "requests", "200", "503", "429", "503_%", "correct/s", "p50_ms", "p99_ms", "last_s", "cores"] | @tsv),
-  (.[] | [.kind, .config, .requests, .c200, .c503, .c429, .pct503, .correct_per_s,
+  (["load", "config", "requests", "200", "503", "429", "503_%", "wrong", "wall_limit", "correct/s", "p50_ms", "p99_ms", "last_s", "cores"] | @tsv),
+  (.[] | [.kind, .config, .requests, .c200, .c503, .c429, .pct503, (.c200 - .correct), .wall, .correct_per_s,
           (.p50 | round), (.p99 | round), .last, .cores] | @tsv)' <<<"$summary" | column -t -s "$(printf '\t')")
 get() { jq -r --arg k "$1" --arg c "$2" ".[] | select(.kind == \$k and .config == \$c) | .$3" <<<"$summary"; }
 limit=$(awk -v c="$cores" 'BEGIN { printf "%.1f", 30 * 0.2 / c + 1 }')
@@ -159,7 +160,7 @@ report="### bench/queue.sh — $(date +%F) — $(uname -r), $cores cores
 
 Load average before and after: $load0, $(cut -d' ' -f1-3 /proc/loadavg) (cores in the table: the runs' CPU seconds per second of each load, from its launcher's reaped children).
 
-Command: \`$cmd\` (tools/loadgen.py; burst: 30 simultaneous 0.2 s CPU programs; soak: 32 closed-loop clients, ${soak} s, the soak mix; $rounds round(s), alternating; medians of the rounds, p99 and last answer the worst round; requests and status counts summed)
+Command: \`$cmd\` (tools/loadgen.py; burst: 30 simultaneous 0.2 s CPU programs; soak: 32 closed-loop clients, ${soak} s, the soak mix; $rounds round(s), alternating; medians of the rounds, p99 and last answer the worst round; requests and status counts summed; wrong: 200s whose run did not give its program's answer, wall_limit: those of them stopped at the run's wall clock)
 
 \`\`\`
 $table

@@ -82,12 +82,21 @@ class Stats:
         self.errors = {}
         self.log = []
         self.bad = []
+        self.wrong = {}
 
     def add(self, code, ms, correct, retry_after, t, body=b""):
         with self.lock:
             self.log.append((t - ms / 1000, t, code))
-            if code == 200 and not correct and len(self.bad) < 3:
-                self.bad.append(body[:300].decode("utf-8", "replace"))
+            if code == 200 and not correct:
+                # what the wrong answers were: a run stopped at its wall
+                # clock is not the same as a wrong output
+                try:
+                    st = json.loads(body).get("status", "?")
+                except ValueError:
+                    st = "not JSON"
+                self.wrong[st] = self.wrong.get(st, 0) + 1
+                if len(self.bad) < 3:
+                    self.bad.append(body[:300].decode("utf-8", "replace"))
             self.codes[code] = self.codes.get(code, 0) + 1
             self.lat.append(ms)
             if correct:
@@ -223,6 +232,7 @@ def main():
         "retry_after": {str(k): v for k, v in sorted(stats.retry_after.items())},
         "errors": stats.errors,
         "incorrect_200s": stats.bad,
+        "incorrect_by_status": stats.wrong,
     }
     if args.log:
         with open(args.log, "w") as f:
