@@ -78,6 +78,23 @@ expect_jobe_error() {
         fail "body is $(cat "$RESP_B"), expected $(jq -n --arg w "$2" '$w')"
 }
 
+# fill_slots SECONDS: both run slots taken by runs that sleep that long
+# (in the background; wait_spawned waits for them).
+fill_slots() {
+    local i
+    for i in 1 2; do
+        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
+            -d "{\"run_spec\": {\"language_id\": \"python3\", \"sourcecode\": \"import time; time.sleep($1)\"}}"
+    done
+    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+}
+
+wait_spawned() {
+    local p
+    for p in "${BG_PIDS[@]}"; do wait "$p"; done
+    BG_PIDS=()
+}
+
 b64() { printf '%s' "$1" | base64 -w0; }
 put_file() { req -X PUT "$API/files/$1" -H 'Content-Type: application/json' \
     -d "{\"file_contents\": \"$(b64 "$2")\"}"; }
@@ -238,11 +255,7 @@ print("pid", f())'
 
 @test "[$MPM] outcome 21: no run slot within PySandboxQueueTimeout is Jobe's overload, HTTP 200" {
     local i t0
-    for i in 1 2; do
-        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
-            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(4)"}}'
-    done
-    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    fill_slots 4
     t0=$(now)
     py 'print("third")'
     expect_code 200
@@ -251,8 +264,7 @@ print("pid", f())'
     [ -z "$(header Retry-After)" ] || fail "a Retry-After on a 200"
     # it waited for a slot first (the queue), then gave up
     fgt "$(elapsed "$t0")" 1.3 || fail "answered after $(elapsed "$t0") s, before the queue timeout"
-    for i in "${BG_PIDS[@]}"; do wait "$i"; done
-    BG_PIDS=()
+    wait_spawned
     py 'print("after")'
     expect_outcome 15
 }
@@ -266,11 +278,7 @@ print("pid", f())'
         fgt "$(elapsed "$t0")" 6 && fail "no run served after the graceful restart"
         sleep 0.1
     done
-    for i in 1 2; do
-        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
-            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(3)"}}'
-    done
-    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    fill_slots 3
     # the parent learnt the version at start (attack-jobe F7: a child that
     # had to learn it by a run answered [] here)
     for i in 1 2 3; do
@@ -280,8 +288,7 @@ print("pid", f())'
         [ "$RESP_BODY" = "[[\"python3\",\"$v\"]]" ] || fail "languages while every slot is busy: $RESP_BODY"
         fgt 1 "$(elapsed "$t0")" || fail "languages took $(elapsed "$t0") s while every slot was busy"
     done
-    for i in "${BG_PIDS[@]}"; do wait "$i"; done
-    BG_PIDS=()
+    wait_spawned
 }
 
 @test "[$MPM] a request that finds no slot waits for one (the queue) and runs" {
@@ -410,17 +417,12 @@ print("pid", f())'
     local i
     put_file waitfile01 'x = 1'
     expect_code 204
-    for i in 1 2; do
-        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
-            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(1.2)"}}'
-    done
-    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    fill_slots 1.2
     # the same file named three times, while every slot is busy
     bg_req "$BATS_TEST_TMPDIR/waited" "$API/runs" -d '{"run_spec": {"language_id": "python3", "sourcecode": "print(1)", "file_list": [["waitfile01", "a.py"], ["waitfile01", "b.py"], ["waitfile01", "c.py"]]}}'
     sleep 0.3
     rm "$H/jobe-files/waitfile01"
-    for i in "${BG_PIDS[@]}"; do wait "$i"; done
-    BG_PIDS=()
+    wait_spawned
     [ "$(cat "$BATS_TEST_TMPDIR/waited.c")" = 404 ] &&
         [ "$(cat "$BATS_TEST_TMPDIR/waited.b")" = '"One or more of the specified files is missing/unavailable"' ] ||
         fail "a file removed while the run waited: $(cat "$BATS_TEST_TMPDIR/waited.c") $(cat "$BATS_TEST_TMPDIR/waited.b")"
@@ -436,19 +438,14 @@ print(a.x + b.x + c.x)' '{}' '{"file_list": [["waitfile01", "a.py"], ["waitfile0
     local i t0
     put_file noscratch01 'x = 1'
     expect_code 204
-    for i in 1 2; do
-        spawn curl -s --max-time 20 -o /dev/null "$API/runs" \
-            -d '{"run_spec": {"language_id": "python3", "sourcecode": "import time; time.sleep(2)"}}'
-    done
-    wait_until 5 eval '[ "$(uid_procs | grep -c python3)" -ge 2 ]' || fail "the two runs did not start"
+    fill_slots 2
     t0=$(now)
     req "$URL/jobenoscratch/index.php/restapi/runs" \
         -d '{"run_spec": {"language_id": "python3", "sourcecode": "import a", "file_list": [["noscratch01", "a.py"]]}}'
     expect_outcome 20
     fgt 1 "$(elapsed "$t0")" || fail "answered after $(elapsed "$t0") s: it waited for a slot"
     grep -q 'needs a run scratch directory (PySandboxScratch)' "$H/error.log" || fail "not logged"
-    for i in "${BG_PIDS[@]}"; do wait "$i"; done
-    BG_PIDS=()
+    wait_spawned
 }
 
 @test "[$MPM] no run can reach the file cache" {
