@@ -587,7 +587,9 @@ static const char *set_user_range(cmd_parms *cmd, void *dv, const char *a1,
 }
 
 const command_rec pysb_cmds[] = {
-    AP_INIT_TAKE_ARGV("PySandboxInterpreter", set_interpreter, NULL, OR_ALL,
+    /* Not in .htaccess: the launcher runs only interpreters of the main
+     * configuration, and a per-request parse would grow its list. */
+    AP_INIT_TAKE_ARGV("PySandboxInterpreter", set_interpreter, NULL, RSRC_CONF | ACCESS_CONF,
                       "interpreter path and its flags (default /usr/bin/python3 -I -S)"),
     /* One line per limit of the table a Location sets (cmd->info: its
      * key); TAKE12 for those a request may ask for. */

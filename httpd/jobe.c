@@ -248,6 +248,12 @@ static int put_file(pysb_req *x, const char *id)
             return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
                           apr_psprintf(r->pool, "put: file %s is larger than this server's file "
                                        "cache takes (%s)", id, size));
+        if (errno == EBUSY) {
+            apr_table_setn(r->err_headers_out, "Retry-After", "1");
+            return refuse(x, HTTP_SERVICE_UNAVAILABLE,
+                          apr_psprintf(r->pool, "put: the file cache is busy, retry file %s "
+                                       "shortly", id));
+        }
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
                       "PYSB: jobe: writing %s/%s", x->e.jobe_cache, id);
         return refuse(x, HTTP_INTERNAL_SERVER_ERROR,

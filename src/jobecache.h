@@ -5,9 +5,10 @@
  * Contract: a file is DIR/ID (ID [A-Za-z0-9]{1,200}: no path can be
  * formed from it). A put writes a temporary file in DIR (O_EXCL, 0600) and
  * renames it over DIR/ID, so a reader sees the old file or the new one,
- * never a part; then, holding an exclusive flock on DIR/.lock, it deletes
- * the least recently used files until their costs add up to the cap at
- * most (never the one just put), and temporary files of writers that died
+ * never a part; then, holding an exclusive flock on DIR/.lock (waited for
+ * 5 s at most: EBUSY), once the costs add up to more than the cap it
+ * deletes the least recently used files until they are 7/8 of it at most
+ * (never the one just put), and temporary files of writers that died
  * more than an hour ago. A file costs its size in whole 4 KiB blocks, at
  * least one (what it takes on disk, an inode with it): empty files are
  * not free, so the cache holds at most cap / 4 KiB files. "Used" is the file's mtime: set by the put and by every
@@ -36,7 +37,8 @@ int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, si
 uint64_t pysb_jobe_cache_cost(uint64_t size);
 
 /* Stores data as file id. Returns 0; -1 with errno EFBIG when its cost is
- * over cap (nothing stored), or another errno when writing failed. */
+ * over cap (nothing stored), EBUSY when the lock stayed taken, or another
+ * errno when writing failed. */
 int pysb_jobe_cache_put(const char *dir, uint64_t cap, const char *id, const void *data,
                         size_t len);
 
