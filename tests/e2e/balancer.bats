@@ -246,3 +246,22 @@ PY
     jq -e '.correct == .requests' "$BATS_TEST_TMPDIR/after.json" >/dev/null || fail "$(cat "$BATS_TEST_TMPDIR/after.json")"
     [ "$(served_by 2)" -gt "$served2" ] || fail "b2 served nothing after its restart"
 }
+
+@test "every backend down: the front answers 503 at once, never a hang; the first backend back serves" {
+    local n t0 code
+    for n in 1 2 3; do backend_stop "$n"; done
+    t0=$(now)
+    code=$(curl -s -o "$BATS_TEST_TMPDIR/down.b" -w '%{http_code}' --max-time 15 "$FRONT/run" \
+        -H 'Content-Type: text/x-python' --data-binary 'print("anyone?")')
+    [ "$code" = 503 ] || fail "with every backend down: $code $(cat "$BATS_TEST_TMPDIR/down.b")"
+    fgt 3 "$(elapsed "$t0")" || fail "answered after $(elapsed "$t0") s"
+    backend_start 3 || fail "b3 did not start"
+    t0=$(now)
+    until code=$(curl -s -o "$BATS_TEST_TMPDIR/back.b" -w '%{http_code}' --max-time 15 "$FRONT/run" \
+            -H 'Content-Type: text/x-python' --data-binary 'print("back")') && [ "$code" = 200 ]; do
+        fgt "$(elapsed "$t0")" 8 && fail "no answer from the front after b3 came back: $code"
+        sleep 0.2
+    done
+    grep -q '^back$' "$BATS_TEST_TMPDIR/back.b" || fail "$(cat "$BATS_TEST_TMPDIR/back.b")"
+    for n in 1 2; do backend_start "$n" || fail "b$n did not restart"; done
+}
