@@ -337,8 +337,8 @@ static int load_program(pysb_req *x, void *ctx)
     }
     size_t len;
     w->program = pysb_jobe_program(run, &len);
-    if (!w->program)
-        return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "Server exception (out of memory)");
+    if (!w->program)    /* post_run says "Server exception (…)" around it */
+        return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     x->run.code = w->program;
     x->run.code_len = len;
     return OK;
