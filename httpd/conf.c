@@ -19,6 +19,7 @@
 #include "src/payload.h"
 #include "src/render.h"
 #include "src/infiles.h"
+#include "src/jobecache.h"
 #include "src/scratch.h"
 #include "src/root.h"
 #include "src/wire.h"
@@ -176,8 +177,8 @@ const char **pysb_configured_interpreters(apr_pool_t *p)
     return list;
 }
 
-/* Every Jobe file cache directory named: made at start. */
-static apr_array_header_t *jobe_cache_dirs;
+/* Every Jobe file cache directory named (made at start), and its size. */
+static apr_array_header_t *jobe_cache_dirs, *jobe_cache_sizes;
 
 const char **pysb_jobe_cache_dirs(apr_pool_t *p)
 {
@@ -192,6 +193,7 @@ int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog, (void)ptemp;
     jobe_cache_dirs = apr_array_make(pconf, 2, sizeof(const char *));
+    jobe_cache_sizes = apr_array_make(pconf, 2, sizeof(apr_uint64_t));
     configured_interpreters = apr_array_make(pconf, 4, sizeof(const char *));
     APR_ARRAY_PUSH(configured_interpreters, const char *) = default_argv[0];
     return OK;
@@ -512,12 +514,19 @@ static const char *set_jobe_cache(cmd_parms *cmd, void *dv, const char *dir, con
     if (stat(parent[0] ? parent : "/", &st) != 0 || !S_ISDIR(st.st_mode))
         return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: its parent directory %s "
                             "does not exist", dir, parent);
-    if (v < 1024)
-        return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: the size must be at least 1K",
-                            size);
+    if (v < PYSB_JOBE_CACHE_BLOCK)
+        return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: the size must be at least 4K "
+                            "(a file costs 4K at least)", size);
+    /* One directory, one size: the smaller would evict for the larger. */
+    for (int i = 0; i < jobe_cache_dirs->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(jobe_cache_dirs, i, const char *), dir) &&
+            APR_ARRAY_IDX(jobe_cache_sizes, i, apr_uint64_t) != v)
+            return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: named elsewhere with "
+                                "another size; one directory has one size", dir);
     c->jobe_cache = apr_pstrdup(cmd->pool, dir);
     c->jobe_cache_size = v;
     APR_ARRAY_PUSH(jobe_cache_dirs, const char *) = c->jobe_cache;
+    APR_ARRAY_PUSH(jobe_cache_sizes, apr_uint64_t) = v;
     return NULL;
 }
 

@@ -26,6 +26,7 @@
 #include "src/bodydec.h"
 #include "src/jobe.h"
 #include "src/jobecache.h"
+#include "src/scratch.h"
 
 APLOG_USE_MODULE(pysandbox);
 
@@ -279,18 +280,30 @@ static int head_file(pysb_req *x, const char *id)
 static int check_files(pysb_req *x, const pysb_jobe_run *run)
 {
     uint64_t total = 0, size;
+    /* The program writes the source beside them. */
+    uint64_t pages = pysb_scratch_file_pages(run->source_len);
+    char sz[32];
     for (size_t i = 0; i < run->nfiles; i++) {
         const pysb_jobe_file *f = &run->files[i];
         if (!x->e.jobe_cache || pysb_jobe_cache_stat(x->e.jobe_cache, f->id, &size) < 0)
             return refuse(x, HTTP_NOT_FOUND,
                           "One or more of the specified files is missing/unavailable");
+        pages += pysb_scratch_file_pages(size);
         if ((total += size) > PYSB_JOBE_FILES_MAX) {
-            char sz[32];
             pysb_format_size(PYSB_JOBE_FILES_MAX, sz, sizeof sz);
             return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
                           apr_psprintf(x->r->pool, "file_list: the files of a run may add up "
                                        "to %s at most", sz));
         }
+    }
+    /* Files that cannot be written would end as the program's ENOSPC:
+     * an outcome 20 with nothing said (attack3). */
+    if (run->nfiles && run->limits.scratch_bytes &&
+        !pysb_scratch_files_fit(run->limits.scratch_bytes, run->nfiles + 1, pages)) {
+        pysb_format_size(run->limits.scratch_bytes, sz, sizeof sz);
+        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                      apr_psprintf(x->r->pool, "file_list: the files of this run and its "
+                                   "source do not fit its scratch directory (%s)", sz));
     }
     return OK;
 }

@@ -100,6 +100,10 @@ static int fail(char *why, size_t whylen, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(why, whylen, fmt, ap);
     va_end(ap);
+    /* A reason cut short (a long file_list entry shown) must not end in
+     * part of a character: it becomes a JSON string (attack3). */
+    size_t n = strlen(why);
+    why[n - pysb_utf8_incomplete_tail(why, n)] = '\0';
     return status;
 }
 
@@ -200,6 +204,8 @@ static void print_r(json_t *v, char *buf, size_t len)
     }
     if (used < len)
         snprintf(buf + used, len - used, ")\n");
+    size_t cut = strlen(buf);
+    buf[cut - pysb_utf8_incomplete_tail(buf, cut)] = '\0';
 }
 
 static int read_files(json_t *list, pysb_jobe_run *run, char *why, size_t whylen)
@@ -343,8 +349,14 @@ static int read_params(json_t *p, const pysb_location *loc, pysb_jobe_run *run, 
         l->processes = clamp_count(v, loc->max.processes);
         l->threads = clamp_count(v, loc->max.threads);
     }
-    if (p && numeric(json_object_get(p, "disklimit"), &v))
+    if (p && numeric(json_object_get(p, "disklimit"), &v)) {
         l->fsize_bytes = v < 0 ? loc->max.fsize_bytes : clamp_mb(v, 1, loc->max.fsize_bytes);
+        /* Jobe's disklimit is what a run may write: the largest file, and
+         * here the scratch directory too (the file-size limit is never
+         * below the scratch's, src/confine.c). */
+        if (l->scratch_bytes > l->fsize_bytes)
+            l->scratch_bytes = l->fsize_bytes;
+    }
     if (p && numeric(json_object_get(p, "streamsize"), &v) && v > 0)
         l->output_bytes = clamp_mb(2 * v, 1, loc->max.output_bytes);
     json_t *a = p ? json_object_get(p, "runargs") : NULL;

@@ -246,23 +246,51 @@ static int list(struct collect *c, const char *name, uint64_t size, const char *
     return c->fn ? c->fn(c->ctx, &f) : 0;
 }
 
-/* The names in dir that are not hidden, sorted (malloc'd): the first
- * NAMES_MAX the directory gives, the rest are not looked at. */
-static char **names_of(int dir, size_t *n)
+/* The names in dir that are not hidden, sorted (malloc'd): the NAMES_MAX
+ * first by name when it has more (*more then set), so what is returned
+ * does not depend on the order the directory gives (tmpfs: newest first). */
+static char **names_of(int dir, size_t *n, int *more)
 {
     int fd = fcntl(dir, F_DUPFD_CLOEXEC, 0);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     char **v = NULL;
     size_t cap = 0;
+    int sorted = 0;
     *n = 0;
+    *more = 0;
     if (!d) {
         if (fd >= 0)
             close(fd);
         return NULL;
     }
-    for (struct dirent *e; (e = readdir(d)) && *n < NAMES_MAX;) {
+    for (struct dirent *e; (e = readdir(d));) {
         if (e->d_name[0] == '.')
             continue; /* ".", "..", and hidden: not output */
+        if (*n == NAMES_MAX) {
+            /* Full: keep it only if it comes before the last kept. */
+            *more = 1;
+            if (!sorted) {
+                qsort(v, *n, sizeof *v, cmp_names);
+                sorted = 1;
+            }
+            if (strcmp(e->d_name, v[*n - 1]) >= 0)
+                continue;
+            char *name = strdup(e->d_name);
+            if (!name)
+                continue;
+            size_t lo = 0, hi = *n - 1;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (strcmp(v[mid], name) < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            free(v[*n - 1]);
+            memmove(v + lo + 1, v + lo, (*n - 1 - lo) * sizeof *v);
+            v[lo] = name;
+            continue;
+        }
         if (*n == cap) {
             char **nv = realloc(v, (cap = cap ? cap * 2 : 16) * sizeof *v);
             if (!nv)
@@ -273,7 +301,7 @@ static char **names_of(int dir, size_t *n)
             (*n)++;
     }
     closedir(d);
-    if (v)
+    if (v && !sorted)
         qsort(v, *n, sizeof *v, cmp_names);
     return v;
 }
@@ -300,8 +328,18 @@ static char *read_whole(int fd, size_t size)
 static int collect_dir(struct collect *c, int dir, const char *prefix, int depth)
 {
     size_t n;
-    char **names = names_of(dir, &n);
+    int more;
+    char **names = names_of(dir, &n, &more);
     int rc = 0;
+    /* Said first, so that the 64 listed cannot hide it. */
+    if (more && c->listed < PYSB_OUT_FILES_MAX) {
+        char folder[PYSB_OUT_DEPTH * 256 + 300];
+        snprintf(folder, sizeof folder, "%s", prefix[0] ? prefix : "./");
+        folder[strlen(folder) - 1] = '\0';
+        rc = list(c, folder[0] ? folder : ".", 0, NULL,
+                  "a folder of more than 1024 names: those after the first 1024 by name "
+                  "are not looked at");
+    }
     for (size_t i = 0; i < n && rc == 0 && c->listed < PYSB_OUT_FILES_MAX; i++) {
         char rel[PYSB_OUT_DEPTH * 256 + 300];
         snprintf(rel, sizeof rel, "%s%s", prefix, names[i]);

@@ -93,9 +93,9 @@ typedef int (*pysb_file_fn)(void *ctx, const pysb_out_file *f);
  * add up to at most cap bytes; the others, non-regular entries and names
  * that are not fine (pysb_file_name_check) are listed as dropped; hidden
  * ones (a leading dot) are skipped. The walk is bounded whatever the
- * scratch's size: the first 1024 names a folder gives (directory order,
- * then sorted), 256 entries opened in all (the 257th is listed dropped,
- * the walk ends there). fn is called for each in order; a
+ * scratch's size: the first 1024 names of a folder by name (past them
+ * one dropped entry, before the folder's files, names the folder), 256 entries opened in all (the
+ * 257th is listed dropped, the walk ends there). fn is called for each in order; a
  * non-zero return stops. Returns the count listed, or -1 with a reason. */
 int pysb_scratch_collect(const pysb_scratch *s, uint64_t cap, pysb_file_fn fn, void *ctx,
                          char *err, size_t errlen);

@@ -352,5 +352,15 @@ for i in range(600): os.mkdir("out/d%04d" % i)
 open("out/zz.txt", "w").write("z")'
     expect_verdict ok
     jcheck '.files == [{"name": "d0256", "size": 0, "dropped": "past the 256 entries of out/ that are looked at"}]'
+    # a folder of more names than are looked at: the first 1024 by name,
+    # whatever order the tmpfs gives (newest first), and a line saying so
+    SB_ARGS+=(--scratch 64M)
+    sb -c 'import os
+os.mkdir("out")
+open("out/a_result.txt", "w").write("kept")
+for i in range(1100): open("out/log%04d" % i, "w").close()'
+    expect_verdict ok
+    jcheck '.files[0] == {"name": ".", "size": 0, "dropped": "a folder of more than 1024 names: those after the first 1024 by name are not looked at"}'
+    jcheck '.files[1].name == "a_result.txt" and .files[1].base64 == "a2VwdA==" and .files[2].name == "log0000" and (.files | length) == 64'
     no_leftovers
 }

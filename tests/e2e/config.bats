@@ -248,8 +248,15 @@ PySandboxQueueSize 0
     expect_conf_error 'an absolute, normalised path is required$'
     conf_test "PySandboxJobeFileCache /no/such/parent/jobe 64M"
     expect_conf_error '^PySandboxJobeFileCache /no/such/parent/jobe: its parent directory /no/such/parent does not exist$'
-    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j 100"
-    expect_conf_error 'the size must be at least 1K$'
+    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j 4095"
+    expect_conf_error 'the size must be at least 4K \(a file costs 4K at least\)$'
+    conf_test "<Location /a>
+    PySandboxJobeFileCache $BATS_TEST_TMPDIR/j 1M
+</Location>
+<Location /b>
+    PySandboxJobeFileCache $BATS_TEST_TMPDIR/j 8M
+</Location>"
+    expect_conf_error "^PySandboxJobeFileCache $BATS_TEST_TMPDIR/j: named elsewhere with another size; one directory has one size\$"
     conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j lots"
     expect_conf_error '^PySandboxJobeFileCache'
     conf_test "PySandboxJobeApiKey 'a b'"

@@ -448,6 +448,32 @@ print(a.x + b.x + c.x)' '{}' '{"file_list": [["waitfile01", "a.py"], ["waitfile0
     wait_spawned
 }
 
+@test "[$MPM] disklimit bounds what a run writes (its scratch too); files that would not fit it are 413 before any slot" {
+    py 'try:
+    open("big", "wb").write(b"x" * (3 << 20))
+except OSError as e:
+    print(type(e).__name__, e.errno)' '{"disklimit": 1}'
+    expect_outcome 15
+    expect_json '.stdout | test("^(OSError 28|OSError 27)")'
+    py 'open("big", "wb").write(b"x" * (3 << 20)); print("fine")' '{"disklimit": 20}'
+    expect_outcome 15
+    expect_json '.stdout == "fine\n"'
+    # eighteen 60000-byte files (15 pages each) and the source in a scratch
+    # of 1 MB (Jobe's: 1000K): refused, nothing run (attack3: the program's ENOSPC was an
+    # outcome 20 saying nothing); sixteen fit
+    head -c 60000 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/60k.json"
+    req -X PUT "$API/files/sixtythousand" --data-binary "@$BATS_TEST_TMPDIR/60k.json"
+    expect_code 204
+    local list i
+    list=$(for i in $(seq 18); do printf '["sixtythousand", "f%02d.bin"]\n' "$i"; done | jq -sc .)
+    py 'print(1)' '{"disklimit": 1}' "{\"file_list\": $list}"
+    expect_jobe_error 413 "file_list: the files of this run and its source do not fit its scratch directory (1000K)"
+    list=$(for i in $(seq 16); do printf '["sixtythousand", "f%02d.bin"]\n' "$i"; done | jq -sc .)
+    py 'import os; print(sum(os.path.getsize("f%02d.bin" % i) for i in range(1, 17)))' '{"disklimit": 1}' "{\"file_list\": $list}"
+    expect_outcome 15
+    expect_json '.stdout == "960000\n"'
+}
+
 @test "[$MPM] no run can reach the file cache" {
     put_file secretfile1 'secret'
     expect_code 204

@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "jobe.h"
+#include "utf8.h"
 
 #define PYTHON "/usr/bin/python3"
 
@@ -176,6 +177,24 @@ static void test_refusals(void **state)
             "Invalid file specifier: Array\n(\n    [0] => abcdefgh\n    [1] => ..\n)\n");
     refused(SPEC(PY3 "\"sourcecode\": \"x\", \"file_list\": [\"abcdefgh\"]"), 400,
             "Invalid file specifier: abcdefgh");
+    /* a long entry is shown cut short, never in the middle of a character
+     * (attack3: the JSON string of the reason could not be made) */
+    for (int align = 0; align < 3; align++) {
+        char name[1200] = "", body[1600];
+        for (int i = 0; i < align; i++)
+            strcat(name, "x");
+        for (int i = 0; i < 300; i++)
+            strcat(name, "\xe2\x82\xac");
+        strcat(name, "/");
+        snprintf(body, sizeof body,
+                 SPEC(PY3 "\"sourcecode\": \"x\", \"file_list\": [[\"abcdefgh\", \"%s\"]]"),
+                 name);
+        pysb_jobe_run run;
+        assert_int_equal(parse(body, &run), 400);
+        pysb_jobe_run_free(&run);
+        assert_true(pysb_utf8_valid(why, strlen(why)));
+        assert_non_null(strstr(why, "Invalid file specifier: Array"));
+    }
     refused(SPEC(PY3 "\"sourcecode\": \"x\", \"file_list\": \"abcdefgh\""), 400,
             "file_list must be a list of [file_id, file_name] pairs");
     refused(SPEC(PY3 "\"sourcecode\": [1]"), 400, "sourcecode must be a string");
