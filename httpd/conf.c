@@ -517,6 +517,11 @@ static const char *set_jobe_cache(cmd_parms *cmd, void *dv, const char *dir, con
     if (v < PYSB_JOBE_CACHE_BLOCK)
         return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: the size must be at least 4K "
                             "(a file costs 4K at least)", size);
+    /* Eviction lists every file under the lock: at 4G of empty files
+     * (a million) that is seconds, close to what a PUT waits for it. */
+    if (v > ((apr_uint64_t)4 << 30))
+        return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: the size may be 4G at most",
+                            size);
     /* One directory, one size: the smaller would evict for the larger. */
     for (int i = 0; i < jobe_cache_dirs->nelts; i++)
         if (!strcmp(APR_ARRAY_IDX(jobe_cache_dirs, i, const char *), dir) &&

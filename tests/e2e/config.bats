@@ -248,6 +248,8 @@ PySandboxQueueSize 0
     expect_conf_error 'an absolute, normalised path is required$'
     conf_test "PySandboxJobeFileCache /no/such/parent/jobe 64M"
     expect_conf_error '^PySandboxJobeFileCache /no/such/parent/jobe: its parent directory /no/such/parent does not exist$'
+    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j 5G"
+    expect_conf_error 'the size may be 4G at most$'
     conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j 4095"
     expect_conf_error 'the size must be at least 4K \(a file costs 4K at least\)$'
     conf_test "<Location /a>
