@@ -277,6 +277,18 @@ static int head_file(pysb_req *x, const char *id)
  * slot they are only looked at (each noted as used; Jobe's 404 when one is
  * not there, 413 when they add up to too much), and read once the slot is
  * held, each id once however often the list names it. */
+#define MISSING_FILES "One or more of the specified files is missing/unavailable"
+
+/* The 413 of files over PYSB_JOBE_FILES_MAX together, recorded. */
+static int files_too_large(pysb_req *x)
+{
+    char sz[32];
+    pysb_format_size(PYSB_JOBE_FILES_MAX, sz, sizeof sz);
+    return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                     "file_list: the files of a run may add up to %s at most", sz);
+}
+
+/* OK, or a refusal recorded with pysb_fail, as load_program's. */
 static int check_files(pysb_req *x, const pysb_jobe_run *run)
 {
     uint64_t total = 0, size;
@@ -286,24 +298,18 @@ static int check_files(pysb_req *x, const pysb_jobe_run *run)
     for (size_t i = 0; i < run->nfiles; i++) {
         const pysb_jobe_file *f = &run->files[i];
         if (!x->e.jobe_cache || pysb_jobe_cache_stat(x->e.jobe_cache, f->id, &size) < 0)
-            return refuse(x, HTTP_NOT_FOUND,
-                          "One or more of the specified files is missing/unavailable");
+            return pysb_fail(x, HTTP_NOT_FOUND, MISSING_FILES);
         pages += pysb_scratch_file_pages(size);
-        if ((total += size) > PYSB_JOBE_FILES_MAX) {
-            pysb_format_size(PYSB_JOBE_FILES_MAX, sz, sizeof sz);
-            return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                          apr_psprintf(x->r->pool, "file_list: the files of a run may add up "
-                                       "to %s at most", sz));
-        }
+        if ((total += size) > PYSB_JOBE_FILES_MAX)
+            return files_too_large(x);
     }
     /* Files that cannot be written would end as the program's ENOSPC:
      * an outcome 20 with nothing said (attack3). */
     if (run->nfiles && run->limits.scratch_bytes &&
         !pysb_scratch_files_fit(run->limits.scratch_bytes, run->nfiles + 1, pages)) {
         pysb_format_size(run->limits.scratch_bytes, sz, sizeof sz);
-        return refuse(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                      apr_psprintf(x->r->pool, "file_list: the files of this run and its "
-                                   "source do not fit its scratch directory (%s)", sz));
+        return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE, "file_list: the files of this run "
+                         "and its source do not fit its scratch directory (%s)", sz);
     }
     return OK;
 }
@@ -334,19 +340,14 @@ static int load_program(pysb_req *x, void *ctx)
                 if (errno != ENOENT)
                     ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), x->r,
                                   "PYSB: jobe: reading %s/%s", x->e.jobe_cache, f->id);
-                return pysb_fail(x, HTTP_NOT_FOUND,
-                                 "One or more of the specified files is missing/unavailable");
+                return pysb_fail(x, HTTP_NOT_FOUND, MISSING_FILES);
             }
             f->data = pysb_membuf_data(m);
             f->len = m->len;
         }
         /* A file that grew since it was looked at. */
-        if ((total += f->len) > PYSB_JOBE_FILES_MAX) {
-            char sz[32];
-            pysb_format_size(PYSB_JOBE_FILES_MAX, sz, sizeof sz);
-            return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                             "file_list: the files of a run may add up to %s at most", sz);
-        }
+        if ((total += f->len) > PYSB_JOBE_FILES_MAX)
+            return files_too_large(x);
     }
     size_t len;
     w->program = pysb_jobe_program(run, &len);
@@ -415,7 +416,7 @@ static int post_run(pysb_req *x)
     if (rc)
         return refuse(x, rc, why);
     if ((rc = check_files(x, run)) != OK)
-        return rc;  /* DONE: answered */
+        return refuse_recorded(x, rc);
     if (run->nfiles && run->limits.scratch_bytes == 0)
         return no_scratch(x);
     slot_work *w = apr_pcalloc(r->pool, sizeof *w);
