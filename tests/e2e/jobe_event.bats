@@ -96,6 +96,11 @@ wait_spawned() {
 }
 
 b64() { printf '%s' "$1" | base64 -w0; }
+# put_random ID BYTES: PUT a file of that many random bytes.
+put_random() {
+    head -c "$2" /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/$1.json"
+    req -X PUT "$API/files/$1" --data-binary "@$BATS_TEST_TMPDIR/$1.json"
+}
 put_file() { req -X PUT "$API/files/$1" -H 'Content-Type: application/json' \
     -d "{\"file_contents\": \"$(b64 "$2")\"}"; }
 
@@ -345,8 +350,7 @@ print("pid", f())'
     req -I "$API/files/badfile1"
     expect_code 404
     # more than the cache holds: refused, nothing stored
-    head -c 70000 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/big.json"
-    req -X PUT "$API/files/bigfile1" --data-binary "@$BATS_TEST_TMPDIR/big.json"
+    put_random bigfile1 70000
     expect_jobe_error 413 "put: file bigfile1 is larger than this server's file cache takes (64K)"
     req -I "$API/files/bigfile1"
     expect_code 404
@@ -370,15 +374,13 @@ print("pid", f())'
 @test "[$MPM] the file cache: LRU eviction within its size (a HEAD is a use), atomic, 0700 of the User" {
     local f
     for f in lruaaaa1 lrubbbb1; do
-        head -c 25000 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/$f.json"
-        req -X PUT "$API/files/$f" --data-binary "@$BATS_TEST_TMPDIR/$f.json"
+        put_random $f 25000
         expect_code 204
         sleep 0.05
     done
     req -I "$API/files/lruaaaa1"        # a is now the most recently used
     expect_code 204
-    head -c 25000 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/c.json"
-    req -X PUT "$API/files/lrucccc1" --data-binary "@$BATS_TEST_TMPDIR/c.json"
+    put_random lrucccc1 25000
     expect_code 204
     req -I "$API/files/lrubbbb1"
     expect_code 404
@@ -406,8 +408,7 @@ print("pid", f())'
     req -I "$API/files/empty40"
     expect_code 204
     # the whole cache in one file: 64K exactly
-    head -c 65536 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/whole.json"
-    req -X PUT "$API/files/wholecache1" --data-binary "@$BATS_TEST_TMPDIR/whole.json"
+    put_random wholecache1 65536
     expect_code 204
     req -I "$API/files/empty40"
     expect_code 404
@@ -461,8 +462,7 @@ except OSError as e:
     # eighteen 60000-byte files (15 pages each) and the source in a scratch
     # of 1 MB (Jobe's: 1000K): refused, nothing run (attack3: the program's ENOSPC was an
     # outcome 20 saying nothing); sixteen fit
-    head -c 60000 /dev/urandom | base64 -w0 | jq -Rc '{file_contents: .}' > "$BATS_TEST_TMPDIR/60k.json"
-    req -X PUT "$API/files/sixtythousand" --data-binary "@$BATS_TEST_TMPDIR/60k.json"
+    put_random sixtythousand 60000
     expect_code 204
     local list i
     list=$(for i in $(seq 18); do printf '["sixtythousand", "f%02d.bin"]\n' "$i"; done | jq -sc .)
