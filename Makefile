@@ -19,7 +19,7 @@ FUZZ_BIN   := $(patsubst fuzz/%.c,$(B)/%,$(FUZZ_SRC))
 .PHONY: all deps test unit-tests clean fuzz bench demo demo-stop install uninstall
 
 APXS    ?= apxs
-all: $(B)/pysandbox-run $(B)/mod_pysandbox.so
+all: $(B)/pysandbox-run $(B)/mod_pysandbox.so $(B)/_pysandbox.abi3.so
 
 deps:
 	@scripts/deps.sh build
@@ -74,6 +74,24 @@ $(B)/pic/glue/%.o: %.c $(HEADERS) $(GLUE_HEADERS)
 
 $(B)/mod_pysandbox.so: $(GLUE_OBJ) $(PIC_OBJ)
 	$(CC) -shared -o $@ $^ $(LDLIBS)
+
+# The fork server's extension (python/_pysandbox.c): CPython's stable ABI,
+# so one build serves every CPython >= 3.7; headers from Debian's
+# python3-dev, never libpython. The engine's confinement is linked in, and
+# only PyInit__pysandbox is exported.
+PYTHON_HEADERS_FROM ?= /usr/bin/python3
+PY_INCLUDE = $(shell $(PYTHON_HEADERS_FROM) -c 'import sysconfig; print(sysconfig.get_path("include"))')
+EXT_ENGINE := forkserver reaper root nspin confine landlock policy memwatch runlimits clock \
+              scratch mime utf8
+EXT_OBJ    := $(patsubst %,$(B)/pic/%.o,$(EXT_ENGINE)) $(B)/pic/policy_bpf.o
+
+$(B)/pic/ext/_pysandbox.o: python/_pysandbox.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -iquote src -I$(PY_INCLUDE) -c -o $@ $<
+
+$(B)/_pysandbox.abi3.so: $(B)/pic/ext/_pysandbox.o $(EXT_OBJ) python/_pysandbox.map
+	$(CC) -shared -Wl,--version-script=python/_pysandbox.map -o $@ \
+	  $(B)/pic/ext/_pysandbox.o $(EXT_OBJ) -lseccomp -lm
 
 $(B)/test_%: tests/unit/test_%.c $(B)/libpysb.a $(HEADERS)
 	$(CC) $(CFLAGS) -iquote src -o $@ $< $(B)/libpysb.a $(LDLIBS) -lcmocka

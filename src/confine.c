@@ -15,12 +15,22 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* The *_NUM_THREADS: one thread per BLAS and OpenMP library, read when
+ * they load: a warm run's fork server must be single-threaded when it
+ * forks (a worker thread holding a lock would be copied mid-flight), and a
+ * cold run sees the same environment as a warm one. */
 #define ENV_COMMON \
     "PATH=/usr/local/bin:/usr/bin:/bin", \
     "LANG=C.UTF-8", \
     "PYTHONIOENCODING=utf-8", \
     "PYTHONUNBUFFERED=1", \
-    "PYTHONDONTWRITEBYTECODE=1"
+    "PYTHONDONTWRITEBYTECODE=1", \
+    "OPENBLAS_NUM_THREADS=1", \
+    "OMP_NUM_THREADS=1", \
+    "MKL_NUM_THREADS=1", \
+    "BLIS_NUM_THREADS=1", \
+    "NUMEXPR_NUM_THREADS=1", \
+    "VECLIB_MAXIMUM_THREADS=1"
 
 char *const pysb_child_env[] = { ENV_COMMON, "HOME=/", NULL };
 

@@ -105,6 +105,7 @@ int pysb_result_fields(json_t *o, const pysb_result *r, const char *out,
         bad |= json_object_set_new(o, "limit_reached",
                                    json_bytes(r->limit_reached,
                                               strnlen(r->limit_reached, sizeof r->limit_reached)));
+    bad |= json_object_set_new(o, "start", json_string(r->warm ? "warm" : "cold"));
     if (r->status == PYSB_INTERNAL_ERROR && r->error[0])
         bad |= json_object_set_new(o, "error",
                                    json_bytes(r->error,
@@ -177,6 +178,8 @@ int pysb_result_from_json(const char *json, size_t len, pysb_result *r)
     r->system_sec = get_real(o, "system_time");
     r->memory_kb = (long)get_count(o, "memory_kb");
     r->landlock_abi = (int)get_count(o, "landlock_abi");
+    json_t *start = json_object_get(o, "start");
+    r->warm = json_is_string(start) && !strcmp(json_string_value(start), "warm");
     get_text(o, "run_id", r->run_id, sizeof r->run_id);
     get_text(o, "error", r->error, sizeof r->error);
     get_text(o, "exception", r->exception, sizeof r->exception);

@@ -126,8 +126,10 @@ const pysb_syscall_rule pysb_policy_table[] = {
     A(getpeername),
     D(socket), D(connect), D(bind), D(listen), D(accept), D(accept4),
     D(sendmmsg), D(recvmmsg),
-    /* programs: Landlock grants execute on the interpreter alone */
-    A(execve), A(execveat),
+    /* programs: Landlock grants execute on the interpreter alone (warm
+     * runs, which never need a program, are refused both: see
+     * PYSB_POLICY_NO_EXEC) */
+    S(execve), S(execveat),
     /* processes, with argument checks */
     S(clone), S(clone3), S(fork), S(vfork), S(ioctl), S(prctl),
     /* other tasks, namespaces, the kernel itself */
@@ -252,6 +254,11 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
      * RLIMIT_NPROC, so Python raises BlockingIOError and the report can
      * name the process limit. */
     const uint32_t no_process = SCMP_ACT_ERRNO(EAGAIN);
+    if (!strcmp(name, "execve") || !strcmp(name, "execveat"))
+        /* A warm run is a fork of an interpreter that is running already:
+         * it never needs a program, so none, the interpreter included. */
+        return add(ctx, flags & PYSB_POLICY_NO_EXEC ? deny : SCMP_ACT_ALLOW, nr, 0, NULL,
+                   name, err, errlen);
     if (!strcmp(name, "clone")) {
         /* A thread never carries namespace flags. */
         struct scmp_arg_cmp thread[] = {

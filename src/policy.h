@@ -30,7 +30,10 @@ typedef enum pysb_rule_kind {
 enum {
     PYSB_POLICY_FORK    = 1 << 0, /* process creation (processes > 1) */
     PYSB_POLICY_SCRATCH = 1 << 1, /* the PYSB_RULE_SCRATCH calls */
-    PYSB_POLICY_VARIANTS = 4,     /* prebuilt programs, one per flag set */
+    PYSB_POLICY_NO_EXEC = 1 << 2, /* execve and execveat refused (EPERM): a
+                                     warm run, forked from a running
+                                     interpreter, never needs a program */
+    PYSB_POLICY_VARIANTS = 8,     /* prebuilt programs, one per flag set */
 };
 
 typedef struct pysb_syscall_rule {

@@ -34,6 +34,8 @@ typedef struct pysb_result {
     uint64_t bytes[2];         /* bytes produced per stream (kept or not) */
     int      truncated[2];     /* stream lost bytes to the output cap */
     int      landlock_abi;     /* ABI applied; 0 if waived */
+    int      warm;             /* forked from a fork server (PySandboxStart
+                                  warm), else a fresh interpreter */
     char     run_id[40];
     char     error[256];       /* internal_error: which layer and why */
     pysb_limits limits;        /* the limits the run had */

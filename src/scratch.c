@@ -205,6 +205,32 @@ int pysb_scratch_attach(int work, int shm, char *err, size_t errlen)
     return 0;
 }
 
+/* p is dir or below it. */
+static int under(const char *p, const char *dir)
+{
+    size_t n = strlen(dir);
+    return !strncmp(p, dir, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+int pysb_scratch_hides(const pysb_path_set *set, int shm, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < set->n_ro; i++)
+        if (under(set->ro[i], PYSB_SCRATCH_DIR) || (shm && under(set->ro[i], PYSB_SCRATCH_SHM))) {
+            snprintf(err, errlen, "read-only path %s: hidden by the run's scratch directory "
+                                  "(scratch 0 runs without one)", set->ro[i]);
+            return -1;
+        }
+    return 0;
+}
+
+int pysb_scratch_grant(pysb_path_set *set, int shm, char *err, size_t errlen)
+{
+    if (pysb_path_add_rw(set, PYSB_SCRATCH_DIR, err, errlen) < 0 ||
+        (shm && pysb_path_add_rw(set, PYSB_SCRATCH_SHM, err, errlen) < 0))
+        return -1;
+    return 0;
+}
+
 void pysb_scratch_close(pysb_scratch *s)
 {
     int *fds[] = { &s->root, &s->work, &s->shm };

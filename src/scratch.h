@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "landlock.h"
+
 #define PYSB_SCRATCH_DIR "/tmp"      /* where work/ appears in the run */
 #define PYSB_FILE_NAME_MAX 128       /* bytes of an input file's name */
 #define PYSB_SCRATCH_SHM "/dev/shm"  /* where shm/ appears */
@@ -68,6 +70,16 @@ int pysb_scratch_put(const pysb_scratch *s, const char *name, const void *data,
  * the working directory PYSB_SCRATCH_DIR. Allocates nothing. Returns 0,
  * or -1 with a reason. */
 int pysb_scratch_attach(int work, int shm, char *err, size_t errlen);
+
+/* A read-only path of set that the scratch would hide (at or under
+ * PYSB_SCRATCH_DIR, or PYSB_SCRATCH_SHM with shm): the run could not reach
+ * it. 0, or -1 with a reason. Both modes check it before anything runs
+ * (the supervisor, or the fork server for its path set). */
+int pysb_scratch_hides(const pysb_path_set *set, int shm, char *err, size_t errlen);
+
+/* The scratch's directories (PYSB_SCRATCH_DIR, and PYSB_SCRATCH_SHM with
+ * shm) as set's writable ones, for Landlock. 0, or -1 with a reason. */
+int pysb_scratch_grant(pysb_path_set *set, int shm, char *err, size_t errlen);
 
 /* One file the run left in its out/ folder. data is NULL when it is not
  * returned, and dropped says why. */

@@ -2,7 +2,9 @@
  * clock, the CPU limit and the output cap, answer its memory watch, reap
  * it, and say what happened. The child's side (the reaper) is reaper.c's.
  *
- * Contract: see supervise.h. Process shape of a run:
+ * Contract: see supervise.h. Process shape of a cold run (a warm run's
+ * reaper is a fork server's child instead, forkserver.c, and the same
+ * from there on):
  *
  *   supervisor (caller, root)
  *     └─ reaper: pid 1 of new pid/ipc/uts(/net) namespaces, in its own copy
@@ -50,9 +52,13 @@
 #include "runcpu.h"
 #include "scratch.h"
 #include "utf8.h"
+#include "warm.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
 #endif
 
 #define READ_CHUNK 65536
@@ -80,8 +86,16 @@ struct sup {
     double hard_kill_at;        /* SIGKILL the reaper then, 0: not due */
     int reaped, have_status, confine_failed;
     int program_status;
-    struct rusage ru;
+    struct rusage ru;           /* wait4's (cold) or the server's (warm) */
     int reaper_status;
+    struct rusage ru_report;    /* the reaper's own (PYSB_MSG_RUSAGE) */
+    int have_ru_report;
+    /* A warm run: the fork server's reply channel, what a bare
+     * interpreter has resident and what the program was born with (KiB;
+     * memory_kb counts neither) */
+    int warm, chan;
+    long base_kb, born_kb;
+    uint64_t as_limit;          /* RLIMIT_AS the run was given */
     /* The CPU limit, enforced from here at the exact figure */
     double cpu_check_at;        /* next look at the run's CPU (monotonic) */
     int    ncpu;                /* the most CPU seconds a wall second holds */
@@ -97,10 +111,17 @@ struct sup {
  * ranks higher (the order of pysb_stop, which is the classifier's
  * precedence): a run stopped at its wall clock whose last output then
  * overflows the cap ends as output_limit. */
+/* Through the pidfd, never by pid: a warm reaper is not our child, so once
+ * its server has reaped it the pid may name another process. */
+static int signal_reaper(const struct sup *s, int sig)
+{
+    return (int)syscall(SYS_pidfd_send_signal, s->pidfd, sig, NULL, 0);
+}
+
 static void kill_run(struct sup *s, pysb_stop why)
 {
     if (s->stop == PYSB_STOP_NONE && !s->reaped) {
-        if (kill(s->reaper, SIGUSR1) < 0 && errno != ESRCH)
+        if (signal_reaper(s, SIGUSR1) < 0 && errno != ESRCH)
             fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)s->reaper,
                     strerror(errno));
         s->hard_kill_at = pysb_monotonic() + REAPER_GRACE;
@@ -119,7 +140,7 @@ static void fail_run(struct sup *s, pysb_result *r, pysb_stop why, const char *m
 static void hard_kill(struct sup *s)
 {
     if (!s->reaped && s->hard_kill_at > 0 &&
-        kill(s->reaper, SIGKILL) < 0 && errno != ESRCH)
+        signal_reaper(s, SIGKILL) < 0 && errno != ESRCH)
         fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)s->reaper,
                 strerror(errno));
     s->hard_kill_at = 0;
@@ -268,10 +289,17 @@ static void read_status(struct sup *s, pysb_result *r)
         close_fd(&s->status_r);
         return;
     }
+    if (m.kind == PYSB_MSG_RUSAGE) {
+        memcpy(&s->ru_report, m.text, sizeof s->ru_report);
+        s->have_ru_report = 1;
+        return;
+    }
     m.text[sizeof m.text - 1] = '\0';
     if (m.kind == PYSB_MSG_PROGRAM_ENDED) {
         s->have_status = 1;
         s->program_status = m.value;
+    } else if (m.kind == PYSB_MSG_BORN && s->warm) {
+        s->born_kb = m.value;
     } else if (m.kind == PYSB_MSG_CONFINE_FAILED && !s->confine_failed) {
         s->confine_failed = 1;
         snprintf(r->error, sizeof r->error, "%s", m.text);
@@ -333,12 +361,35 @@ static void take_report(const struct sup *s, pysb_result *r)
     snprintf(r->limit_reached, sizeof r->limit_reached, "%s", t2 + 1);
 }
 
-static void reap(struct sup *s)
+/* The status pipe to its end: every writer is gone once the reaper is (the
+ * kernel has killed the rest of its pid namespace by then). */
+static void drain_status(struct sup *s, pysb_result *r)
 {
-    pid_t w;
-    do
-        w = wait4(s->reaper, &s->reaper_status, 0, &s->ru);
-    while (w < 0 && errno == EINTR);
+    for (int i = 0; i < 16 && s->status_r >= 0; i++)
+        read_status(s, r);
+}
+
+/* The reaper ended (its pidfd said so). A cold one is our child: wait4.
+ * A warm one is its fork server's: its own report on the status pipe is
+ * all we need, and the server's wait4 (ENDED) stands in for a reaper that
+ * could not send it (hard-killed, or its server died and took it). */
+static void reap(struct sup *s, pysb_result *r)
+{
+    if (s->warm) {
+        drain_status(s, r);
+        if (!(s->have_ru_report && s->have_status)) {
+            char why[200];
+            if (pysb_warm_ended(s->chan, 2000, &s->reaper_status, &s->ru, why,
+                                sizeof why) < 0 && !s->have_status && !r->error[0])
+                snprintf(r->error, sizeof r->error, "%s", why);
+        }
+        close_fd(&s->chan);
+    } else {
+        pid_t w;
+        do
+            w = wait4(s->reaper, &s->reaper_status, 0, &s->ru);
+        while (w < 0 && errno == EINTR);
+    }
     s->reaped = 1;
     close_fd(&s->pidfd);
 }
@@ -421,7 +472,7 @@ static void dispatch(struct sup *s, pysb_result *r, char *buf, int tag, short re
         read_report(s);
         break;
     case W_REAPER:
-        reap(s);
+        reap(s, r);
         break;
     case W_CODE:
         pump_code(s);
@@ -497,7 +548,7 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
             s->hard_kill_at = pysb_monotonic();
             hard_kill(s);
             if (!s->reaped)
-                reap(s);
+                reap(s, r);
             break;
         }
         for (int k = 0; k < w.n; k++)
@@ -506,44 +557,16 @@ static void supervise(struct sup *s, pysb_result *r, double deadline)
     }
     /* Leftovers on the status pipe (the report races the exit); every
      * writer is dead by now, so a read ends in data or EOF. */
-    for (int i = 0; i < 4 && s->status_r >= 0; i++)
-        read_status(s, r);
+    drain_status(s, r);
     free(buf);
 }
 
 /* ---- the phases of a run ---------------------------------------------- */
 
-/* p is dir or below it. */
-static int under(const char *p, const char *dir)
-{
-    size_t n = strlen(dir);
-    return !strncmp(p, dir, n) && (p[n] == '\0' || p[n] == '/');
-}
-
-/* The scratch's writable directories for Landlock; a read-only path the
- * scratch would hide (under /tmp, or /dev/shm of a run of several
- * processes) is refused, since the run could not reach it. */
-static int scratch_paths(const pysb_run_spec *spec, pysb_path_set *paths, pysb_result *r)
-{
-    const int shm = spec->limits.processes > 1;
-    for (size_t i = 0; i < paths->n_ro; i++)
-        if (under(paths->ro[i], PYSB_SCRATCH_DIR) ||
-            (shm && under(paths->ro[i], PYSB_SCRATCH_SHM))) {
-            snprintf(r->error, sizeof r->error,
-                     "read-only path %s: hidden by the run's scratch directory "
-                     "(scratch 0 runs without one)", paths->ro[i]);
-            return start_error(r, r->error);
-        }
-    if (pysb_path_add_rw(paths, PYSB_SCRATCH_DIR, r->error, sizeof r->error) < 0 ||
-        (shm && pysb_path_add_rw(paths, PYSB_SCRATCH_SHM, r->error, sizeof r->error) < 0))
-        return start_error(r, r->error);
-    return 0;
-}
-
 /* Everything about the spec and the host checked before a process exists:
- * the limits, the ids, the interpreter, the code, the paths and Landlock. */
-static int check_run(const pysb_run_spec *spec, pysb_path_set *paths, int *abi,
-                     pysb_result *r)
+ * the limits, the ids, the interpreter, the code and Landlock. (The paths
+ * are the cold run's, run_cold, or the fork server's.) */
+static int check_run(const pysb_run_spec *spec, int *abi, pysb_result *r)
 {
     if (pysb_limits_validate(&spec->limits, r->error, sizeof r->error) < 0)
         return start_error(r, r->error);
@@ -553,18 +576,25 @@ static int check_run(const pysb_run_spec *spec, pysb_path_set *paths, int *abi,
         return start_error(r, "interpreter: an absolute path is required");
     if (spec->code && !pysb_utf8_valid(spec->code, spec->code_len))
         return start_error(r, "code: not valid UTF-8");
-    if (pysb_interp_paths(spec->argv[0], spec->ro_paths, paths, r->error,
-                          sizeof r->error) < 0 ||
-        pysb_paths_add_ro(paths, spec->python_path, r->error, sizeof r->error) < 0 ||
-        pysb_paths_add_ro(paths, spec->site_paths, r->error, sizeof r->error) < 0)
-        return start_error(r, r->error);
-    if (spec->limits.scratch_bytes > 0 && scratch_paths(spec, paths, r) < 0)
-        return -1;
     *abi = pysb_landlock_abi();
     if (*abi == 0 && !(spec->flags & PYSB_WAIVE_LANDLOCK))
         return start_error(r, "landlock: not supported by this kernel "
                               "(an explicit waiver is needed to run without it)");
     r->landlock_abi = *abi;
+    return 0;
+}
+
+/* What goes down the code pipe: the bootstrap's header (arguments, the
+ * python path, the site directories) and the code, after the compiled
+ * bootstrap when blob is set (a cold run; a warm one's server compiled
+ * its own). */
+static int code_pipe(const pysb_run_spec *spec, const char *blob, size_t blob_len,
+                     pysb_code_pipe *pipe_content, pysb_result *r)
+{
+    const pysb_pipe_header h = { spec->args, spec->python_path, spec->site_paths };
+    if (pysb_bootstrap_pipe(blob, blob_len, &h, spec->code, spec->code_len,
+                            pipe_content) < 0)
+        return start_error(r, "supervisor: out of memory");
     return 0;
 }
 
@@ -583,10 +613,9 @@ static int build_argv(const pysb_run_spec *spec, const char *argv[MAX_ARGS + 5],
     memcpy(argv, spec->argv, argc * sizeof *argv);
     *pipe_content = (pysb_code_pipe){ spec->code, spec->code_len, NULL, pysb_bootstrap };
     if (spec->code) {
-        const pysb_pipe_header h = { spec->args, spec->python_path, spec->site_paths };
-        if (pysb_bootstrap_pipe(spec->bootstrap_blob, spec->bootstrap_blob_len, &h,
-                                spec->code, spec->code_len, pipe_content) < 0)
-            return start_error(r, "supervisor: out of memory");
+        if (code_pipe(spec, spec->bootstrap_blob, spec->bootstrap_blob_len, pipe_content,
+                      r) < 0)
+            return -1;
         argv[argc++] = "-u";
         argv[argc++] = "-c";
         argv[argc++] = pipe_content->arg;
@@ -595,10 +624,15 @@ static int build_argv(const pysb_run_spec *spec, const char *argv[MAX_ARGS + 5],
     return 0;
 }
 
-/* The input files into the scratch, as root before the run exists:
- * nothing of it can race them. */
-static int put_files(const pysb_run_spec *spec, const pysb_scratch *sc, pysb_result *r)
+/* The run's scratch (none when its size is 0) with the input files in it,
+ * as root before the run exists: nothing of it can race them. */
+static int make_scratch(const pysb_run_spec *spec, pysb_scratch *sc, pysb_result *r)
 {
+    *sc = PYSB_SCRATCH_NONE;
+    if (spec->limits.scratch_bytes > 0 &&
+        pysb_scratch_create(spec->limits.scratch_bytes, spec->uid, spec->gid,
+                            spec->limits.processes > 1, sc, r->error, sizeof r->error) < 0)
+        return start_error(r, r->error);
     if (spec->n_files > 0 && sc->root < 0)
         return start_error(r, "input files: this run has no scratch directory");
     for (size_t i = 0; i < spec->n_files; i++) {
@@ -608,6 +642,7 @@ static int put_files(const pysb_run_spec *spec, const pysb_scratch *sc, pysb_res
             if (errno == ENOSPC)
                 snprintf(r->error, sizeof r->error,
                          "input files: larger than the scratch directory");
+            pysb_scratch_close(sc);
             return start_error(r, r->error);
         }
     }
@@ -615,25 +650,56 @@ static int put_files(const pysb_run_spec *spec, const pysb_scratch *sc, pysb_res
 }
 
 /* The run's pipes: [0] read end, [1] write end; the child's ends go to the
- * reaper, ours stay. */
+ * reaper, ours stay. watch: the pair the memory watch's listener comes
+ * back on ([0] ours, [1] the child's; -1 when unwatched). */
 struct pipes {
     int in[2], out[2], err[2], code[2], status[2], report[2];
+    int watch[2];
 };
+
+static void close_pipes(struct pipes *p)
+{
+    close_all((const int *)p, sizeof *p / sizeof(int));
+    *p = (struct pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 },
+                         { -1, -1 }, { -1, -1 } };
+}
 
 static int open_pipes(struct pipes *p, int need_code, pysb_result *r)
 {
     *p = (struct pipes){ { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 }, { -1, -1 },
-                         { -1, -1 } };
+                         { -1, -1 }, { -1, -1 } };
     if (make_pipe(p->in, r->error, sizeof r->error) < 0 ||
         make_pipe(p->out, r->error, sizeof r->error) < 0 ||
         make_pipe(p->err, r->error, sizeof r->error) < 0 ||
         (need_code && make_pipe(p->code, r->error, sizeof r->error) < 0) ||
         (need_code && make_pipe(p->report, r->error, sizeof r->error) < 0) ||
         make_pipe(p->status, r->error, sizeof r->error) < 0) {
-        close_all((const int *)p, sizeof *p / sizeof(int));
+        close_pipes(p);
         return start_error(r, r->error);
     }
+    /* Without it the run goes unwatched (memwatch.h), not undone. */
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p->watch) < 0)
+        p->watch[0] = p->watch[1] = -1;
     return 0;
+}
+
+/* Our ends of the pipes into s, the child's closed (it has its own). */
+static void keep_ends(struct sup *s, struct pipes *p)
+{
+    const int child_ends[] = { p->in[0], p->out[1], p->err[1], p->code[0], p->status[1],
+                               p->report[1], p->watch[1] };
+    close_all(child_ends, 7);
+    s->out_fd[0] = p->out[0];
+    s->out_fd[1] = p->err[0];
+    s->in_w = p->in[1];
+    s->code_w = p->code[1];
+    s->status_r = p->status[0];
+    s->report_r = p->report[0];
+    const int ours[] = { p->in[1], p->out[0], p->err[0], p->code[1], p->status[0],
+                         p->report[0] };
+    for (size_t i = 0; i < 6; i++)
+        if (ours[i] >= 0)
+            fcntl(ours[i], F_SETFL, O_NONBLOCK);
 }
 
 /* Clones the reaper into its namespaces and keeps our ends of the pipes in
@@ -647,31 +713,17 @@ static int spawn(struct sup *s, const pysb_reaper_args *a, struct pipes *p,
     unsigned long flags = CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
     if (!(s->spec->flags & PYSB_SHARED_NETNS))
         flags |= CLONE_NEWNET;
-    signal(SIGPIPE, SIG_IGN);
     pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, 0);
     if (pid == 0)
-        pysb_reaper_main(a);
+        pysb_reaper_main(a); /* never returns in a cold reaper */
     int clone_errno = errno;
-    const int child_ends[] = { p->in[0], p->out[1], p->err[1], p->code[0], p->status[1],
-                               p->report[1] };
-    const int ours[] = { p->in[1], p->out[0], p->err[0], p->code[1], p->status[0],
-                         p->report[0] };
-    close_all(child_ends, 6);
     if (pid < 0) {
-        close_all(ours, 6);
+        close_pipes(p);
         snprintf(r->error, sizeof r->error, "namespaces: clone: %s", strerror(clone_errno));
         return start_error(r, r->error);
     }
+    keep_ends(s, p);
     s->reaper = pid;
-    s->out_fd[0] = p->out[0];
-    s->out_fd[1] = p->err[0];
-    s->in_w = p->in[1];
-    s->code_w = p->code[1];
-    s->status_r = p->status[0];
-    s->report_r = p->report[0];
-    for (size_t i = 0; i < 6; i++)
-        if (ours[i] >= 0)
-            fcntl(ours[i], F_SETFL, O_NONBLOCK);
     s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (s->pidfd < 0) {
         snprintf(r->error, sizeof r->error, "supervisor: pidfd_open: %s", strerror(errno));
@@ -679,19 +731,67 @@ static int spawn(struct sup *s, const pysb_reaper_args *a, struct pipes *p,
         if (kill(pid, SIGKILL) < 0 && errno != ESRCH)
             fprintf(stderr, "PYSB supervise: kill %d: %s\n", (int)pid, strerror(errno));
         s->stop = PYSB_STOP_FAILED;
-        reap(s);
+        reap(s, r);
     }
     return 0;
 }
 
-/* After the run: statistics from the reaper's rusage, then the verdict. */
+/* Hands the run to the fork server, with the child's ends of the pipes
+ * and the scratch's detached trees (the reaper attaches them as a cold
+ * one does). 0: its reaper exists, s holds our ends; -1: nothing ran (why
+ * in err), the pipes are all closed. */
+static int spawn_warm(struct sup *s, struct pipes *p, const pysb_scratch *sc, char *err,
+                      size_t errlen)
+{
+    const pysb_run_spec *spec = s->spec;
+    pysb_fs_request rq = {
+        .magic = PYSB_FS_MAGIC, .version = PYSB_FS_VERSION, .kind = PYSB_FS_RUN,
+        .uid = spec->uid, .gid = spec->gid, .limits = spec->limits,
+    };
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    rq.nice = errno ? 0 : nice;
+    snprintf(rq.run_id, sizeof rq.run_id, "%s", spec->run_id ? spec->run_id : "");
+    const int child_ends[PYSB_WARM_FDS] = {
+        p->in[0], p->out[1], p->err[1], p->code[0], p->status[1], p->report[1],
+        p->watch[1], sc->work, sc->shm,
+    };
+    pysb_fs_reply started;
+    int pidfd, chan;
+    pid_t pid = pysb_warm_start(spec->warm, &rq, child_ends, &pidfd, &chan, &started, err,
+                                errlen);
+    if (pid < 0) {
+        /* The server may still hold (and will drop) the ends it was sent:
+         * a cold run needs pipes nobody else has. */
+        close_pipes(p);
+        return -1;
+    }
+    keep_ends(s, p);
+    s->warm = 1;
+    s->reaper = pid;
+    s->pidfd = pidfd;
+    s->chan = chan;
+    s->as_limit = started.as_limit;
+    s->base_kb = (long)(started.rss_base >> 10);
+    if (s->mw)
+        s->mw->limit = started.as_limit;
+    return 0;
+}
+
+/* After the run: statistics from the reaper's report (or wait4's), then
+ * the verdict. memory_kb: the peak resident memory of the run's processes,
+ * not counting what a warm program was born with beyond a bare
+ * interpreter (the preloaded state, which a cold run does not have). */
 static void conclude(const struct sup *s, pysb_result *r)
 {
     const pysb_memwatch *mw = s->mw;
-    r->user_sec = s->ru.ru_utime.tv_sec + s->ru.ru_utime.tv_usec / 1e6;
-    r->system_sec = s->ru.ru_stime.tv_sec + s->ru.ru_stime.tv_usec / 1e6;
+    const struct rusage *ru = s->have_ru_report ? &s->ru_report : &s->ru;
+    r->user_sec = ru->ru_utime.tv_sec + ru->ru_utime.tv_usec / 1e6;
+    r->system_sec = ru->ru_stime.tv_sec + ru->ru_stime.tv_usec / 1e6;
     r->cpu_sec = r->user_sec + r->system_sec;
-    r->memory_kb = s->ru.ru_maxrss;
+    long preloaded = s->born_kb > s->base_kb ? s->born_kb - s->base_kb : 0;
+    r->memory_kb = ru->ru_maxrss > preloaded ? ru->ru_maxrss - preloaded : 0;
+    r->warm = s->warm;
     pysb_observed ob = {
         .wait_status = s->program_status,
         .have_status = s->have_status,
@@ -699,7 +799,7 @@ static void conclude(const struct sup *s, pysb_result *r)
         .layer_failed = s->confine_failed,
         .cpu_sec = r->cpu_sec,
         .cpu_limit_sec = s->spec->limits.cpu_sec,
-        .mem_limit = s->spec->limits.memory_bytes,
+        .mem_limit = s->as_limit,
         .mem_refused = mw ? mw->refused : 0,
         .mem_peak_vm = mw ? mw->peak_vm : 0,
     };
@@ -709,6 +809,184 @@ static void conclude(const struct sup *s, pysb_result *r)
                  "reaper ended without a report (wait status 0x%x)", s->reaper_status);
     if (r->status != PYSB_INTERNAL_ERROR)
         r->error[0] = '\0';
+}
+
+/* From a spawned run to its result: the pump, the clocks, the verdict, the
+ * bootstrap's report, then the files it left in out/ (every process of
+ * the run is gone, reaped: nothing races the read) and the scratch freed. */
+static void watch_run(struct sup *s, pysb_scratch *sc, pysb_result *r, double t0)
+{
+    if (s->spec->stdin_fd >= 0 && !(s->pump = malloc(READ_CHUNK)))
+        s->stdin_src = -1;
+    if (!s->reaped)
+        supervise(s, r, t0 + s->spec->limits.wall_sec);
+    r->wall_sec = pysb_monotonic() - t0;
+    /* Whatever the report pipe still holds: every writer is dead. */
+    for (int i = 0; i < 4 && s->report_r >= 0; i++)
+        read_report(s);
+    const int ours[] = { s->in_w, s->out_fd[0], s->out_fd[1], s->code_w, s->status_r,
+                         s->report_r, s->chan };
+    close_all(ours, 7);
+    free(s->pump);
+    conclude(s, r);
+    take_report(s, r);
+    if (s->spec->file_out && sc->root >= 0 && s->stop != PYSB_STOP_CANCELLED) {
+        char err[160];
+        if (pysb_scratch_collect(sc, s->spec->limits.out_files_bytes, s->spec->file_out,
+                                 s->ctx, err, sizeof err) < 0)
+            fprintf(stderr, "PYSB supervise: %s\n", err);
+    }
+    pysb_scratch_close(sc);
+}
+
+static void sup_init(struct sup *s, const pysb_run_spec *spec, pysb_output_fn out, void *ctx)
+{
+    *s = (struct sup){
+        .spec = spec, .out = out, .ctx = ctx, .pidfd = -1, .chan = -1,
+        .in_w = -1, .code_w = -1, .status_r = -1, .report_r = -1, .out_fd = { -1, -1 },
+        .stdin_src = spec->stdin_fd, .as_limit = spec->limits.memory_bytes,
+    };
+    cpu_set_t cpus;
+    s->ncpu = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+    if (s->ncpu < 1)
+        s->ncpu = 1;
+}
+
+/* The memory watch of a run, on our end of the pipes' watch pair. */
+static int watch_memory(pysb_memwatch *mw, struct pipes *p, uint64_t limit)
+{
+    if (p->watch[0] < 0)
+        return 0;
+    if (pysb_memwatch_init(mw, p->watch[0], limit) < 0) {
+        p->watch[0] = -1; /* closed by init */
+        close_fd(&p->watch[1]);
+        return 0;
+    }
+    p->watch[0] = -1; /* the watch owns it now */
+    return 1;
+}
+
+/* A warm run: 0 when it ran (r filled), 1 when nothing ran and it may go
+ * cold, -1 when it may not (spec->warm->no_fallback, or a scratch that
+ * cannot be made; r says why). */
+static int run_warm(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
+                    pysb_result *r)
+{
+    pysb_code_pipe pipe_content;
+    if (code_pipe(spec, NULL, 0, &pipe_content, r) < 0)
+        return -1;
+    pysb_scratch sc;
+    struct pipes p;
+    if (make_scratch(spec, &sc, r) < 0) {
+        free(pipe_content.owned);
+        return -1;
+    }
+    if (open_pipes(&p, 1, r) < 0) {
+        pysb_scratch_close(&sc);
+        free(pipe_content.owned);
+        return -1;
+    }
+    pysb_memwatch mw;
+    int watched = watch_memory(&mw, &p, spec->limits.memory_bytes);
+    struct sup s;
+    sup_init(&s, spec, out, ctx);
+    s.mw = watched ? &mw : NULL;
+    s.code_buf = pipe_content.data;
+    s.code_len = pipe_content.len;
+    signal(SIGPIPE, SIG_IGN);
+    double t0 = pysb_monotonic();
+    if (spec->limits.cpu_sec > 0)
+        s.cpu_check_at = t0 + spec->limits.cpu_sec / s.ncpu;
+    char why[256];
+    int rc = spawn_warm(&s, &p, &sc, why, sizeof why);
+    /* The reaper has its own copies of the trees; the root stays ours. */
+    close_fd(&sc.work);
+    close_fd(&sc.shm);
+    if (rc < 0) {
+        if (watched)
+            pysb_memwatch_close(&mw);
+        pysb_scratch_close(&sc);
+        free(pipe_content.owned);
+        if (!spec->warm->no_fallback)
+            return 1;
+        return start_error(r, why);
+    }
+    watch_run(&s, &sc, r, t0);
+    if (watched)
+        pysb_memwatch_close(&mw);
+    free(pipe_content.owned);
+    return 0;
+}
+
+static int run_cold(const pysb_run_spec *spec, const pysb_limits *limits, int abi,
+                    pysb_output_fn out, void *ctx, pysb_result *r)
+{
+    pysb_path_set paths;
+    const char *argv[MAX_ARGS + 5];
+    pysb_code_pipe pipe_content;
+    struct pipes p;
+    const int shm = spec->limits.processes > 1;
+    if (pysb_interp_paths(spec->argv[0], spec->ro_paths, &paths, r->error,
+                          sizeof r->error) < 0 ||
+        pysb_paths_add_ro(&paths, spec->python_path, r->error, sizeof r->error) < 0 ||
+        pysb_paths_add_ro(&paths, spec->site_paths, r->error, sizeof r->error) < 0)
+        return start_error(r, r->error);
+    if (spec->limits.scratch_bytes > 0 &&
+        (pysb_scratch_hides(&paths, shm, r->error, sizeof r->error) < 0 ||
+         pysb_scratch_grant(&paths, shm, r->error, sizeof r->error) < 0))
+        return start_error(r, r->error);
+    if (build_argv(spec, argv, &pipe_content, r) < 0)
+        return -1;
+    int root_fd = pysb_root_open(&paths, spec->argv[0], r->error, sizeof r->error);
+    if (root_fd < 0) {
+        free(pipe_content.owned);
+        return start_error(r, r->error);
+    }
+    pysb_scratch sc;
+    if (make_scratch(spec, &sc, r) < 0) {
+        close(root_fd);
+        free(pipe_content.owned);
+        return -1;
+    }
+    if (open_pipes(&p, spec->code != NULL, r) < 0) {
+        close(root_fd);
+        pysb_scratch_close(&sc);
+        free(pipe_content.owned);
+        return -1;
+    }
+    pysb_memwatch mw;
+    int watched = watch_memory(&mw, &p, limits->memory_bytes);
+    pysb_reaper_args a = {
+        .limits = limits, .uid = spec->uid, .gid = spec->gid,
+        .argv = argv, .paths = &paths,
+        .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1], p.watch[1],
+                 sc.work, sc.shm, p.report[1] },
+        .root_fd = root_fd,
+        .use_landlock = abi > 0,
+    };
+    struct sup s;
+    sup_init(&s, spec, out, ctx);
+    s.mw = watched ? &mw : NULL;
+    s.code_buf = pipe_content.data;
+    s.code_len = pipe_content.len;
+    s.as_limit = limits->memory_bytes;
+    signal(SIGPIPE, SIG_IGN);
+    double t0 = pysb_monotonic();
+    if (spec->limits.cpu_sec > 0)
+        s.cpu_check_at = t0 + spec->limits.cpu_sec / s.ncpu;
+    int rc = spawn(&s, &a, &p, r);
+    close(root_fd);
+    /* The reaper has its own copies of the trees; the root stays ours. */
+    close_fd(&sc.work);
+    close_fd(&sc.shm);
+    if (rc == 0)
+        watch_run(&s, &sc, r, t0);
+    else
+        pysb_scratch_close(&sc);
+    if (watched)
+        pysb_memwatch_close(&mw);
+    free(pipe_content.owned);
+    return rc;
 }
 
 int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
@@ -721,107 +999,19 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         snprintf(r->run_id, sizeof r->run_id, "%s", spec->run_id);
     else
         pysb_new_run_id(r->run_id);
-
-    pysb_path_set paths;
-    const char *argv[MAX_ARGS + 5];
-    pysb_code_pipe pipe_content;
-    struct pipes p;
     int abi;
-    if (check_run(spec, &paths, &abi, r) < 0 || build_argv(spec, argv, &pipe_content, r) < 0)
+    if (check_run(spec, &abi, r) < 0)
         return -1;
-    int root_fd = pysb_root_open(&paths, spec->argv[0], r->error, sizeof r->error);
-    if (root_fd < 0) {
-        free(pipe_content.owned);
-        return start_error(r, r->error);
+    pysb_limits limits = spec->limits;
+    if (spec->warm && spec->code) {
+        int rc = run_warm(spec, out, ctx, r);
+        if (rc <= 0)
+            return rc;
+        /* Nothing ran: cold, with the room the preloads would have had
+         * (the verdicts of both modes agree). */
+        uint64_t more = spec->warm->preload_bytes;
+        limits.memory_bytes = more > PYSB_MAX_MEMORY - limits.memory_bytes
+                                  ? PYSB_MAX_MEMORY : limits.memory_bytes + more;
     }
-    /* Made before the run exists: nothing of it can race the set-up. */
-    pysb_scratch scratch = PYSB_SCRATCH_NONE;
-    if (spec->limits.scratch_bytes > 0 &&
-        pysb_scratch_create(spec->limits.scratch_bytes, spec->uid, spec->gid,
-                            spec->limits.processes > 1, &scratch, r->error,
-                            sizeof r->error) < 0) {
-        close(root_fd);
-        free(pipe_content.owned);
-        return start_error(r, r->error);
-    }
-    if (put_files(spec, &scratch, r) < 0) {
-        pysb_scratch_close(&scratch);
-        free(pipe_content.owned);
-        return -1;
-    }
-    if (open_pipes(&p, spec->code != NULL, r) < 0) {
-        close(root_fd);
-        pysb_scratch_close(&scratch);
-        free(pipe_content.owned);
-        return -1;
-    }
-    /* The memory watch's listener comes back on this pair (memwatch.h). */
-    pysb_memwatch mw;
-    int mwsock[2] = { -1, -1 };
-    int watched = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, mwsock) == 0;
-    if (watched && pysb_memwatch_init(&mw, mwsock[0], spec->limits.memory_bytes) < 0) {
-        close(mwsock[1]);
-        mwsock[1] = -1;
-        watched = 0;
-    }
-    pysb_reaper_args a = {
-        .spec = spec, .argv = argv, .paths = &paths,
-        .fds = { p.in[0], p.out[1], p.err[1], p.code[0], p.status[1], mwsock[1],
-                 scratch.work, scratch.shm, p.report[1] },
-        .root_fd = root_fd,
-        .use_landlock = abi > 0,
-    };
-    struct sup s = {
-        .spec = spec, .out = out, .ctx = ctx, .pidfd = -1, .report_r = -1,
-        .code_buf = pipe_content.data, .code_len = pipe_content.len,
-        .stdin_src = spec->stdin_fd,
-        .mw = watched ? &mw : NULL,
-    };
-    cpu_set_t cpus;
-    s.ncpu = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
-    if (s.ncpu < 1)
-        s.ncpu = 1;
-    double t0 = pysb_monotonic();
-    if (spec->limits.cpu_sec > 0)
-        s.cpu_check_at = t0 + spec->limits.cpu_sec / s.ncpu;
-    int rc = spawn(&s, &a, &p, r);
-    close(root_fd);
-    if (mwsock[1] >= 0)
-        close(mwsock[1]);
-    /* The reaper has its own copies of the trees; the root stays ours. */
-    close_fd(&scratch.work);
-    close_fd(&scratch.shm);
-    if (rc < 0) {
-        if (watched)
-            pysb_memwatch_close(&mw);
-        pysb_scratch_close(&scratch);
-        free(pipe_content.owned);
-        return -1;
-    }
-    if (spec->stdin_fd >= 0 && !(s.pump = malloc(READ_CHUNK)))
-        s.stdin_src = -1;
-    if (!s.reaped)
-        supervise(&s, r, t0 + spec->limits.wall_sec);
-    r->wall_sec = pysb_monotonic() - t0;
-    /* Whatever the report pipe still holds: every writer is dead. */
-    for (int i = 0; i < 4 && s.report_r >= 0; i++)
-        read_report(&s);
-    const int ours[] = { s.in_w, s.out_fd[0], s.out_fd[1], s.code_w, s.status_r, s.report_r };
-    close_all(ours, 6);
-    free(s.pump);
-    free(pipe_content.owned);
-    conclude(&s, r);
-    take_report(&s, r);
-    /* Every process of the run is gone (reaped): nothing races the read. */
-    if (spec->file_out && scratch.root >= 0 && s.stop != PYSB_STOP_CANCELLED) {
-        char err[160];
-        if (pysb_scratch_collect(&scratch, spec->limits.out_files_bytes, spec->file_out, ctx,
-                                 err, sizeof err) < 0)
-            fprintf(stderr, "PYSB supervise: %s\n", err);
-    }
-    /* No process of the run is left (reaped above): the tmpfs goes. */
-    pysb_scratch_close(&scratch);
-    if (watched)
-        pysb_memwatch_close(&mw);
-    return 0;
+    return run_cold(spec, &limits, abi, out, ctx, r);
 }

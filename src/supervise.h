@@ -1,16 +1,20 @@
 /* supervise.h — run one program under full confinement and watch it.
  *
  * Contract: pysb_run forks the confined child (pid 1 of new pid/net/ipc/uts
- * namespaces, a tiny reaper that forks the program itself), feeds it code
- * and stdin through pipes, relays its stdout/stderr to the sink as they
- * appear, enforces the wall clock, the exact CPU limit over every task of
- * the run (runcpu.h) and the output cap, answers the memory watch
- * (memwatch.h), kills the whole run on every stop (the reaper's SIGUSR1,
- * then SIGKILL from outside), reaps it with wait4 and fills the result
- * (the verdict is pysb_classify's, from what it and the kernel saw). It
- * returns only when no process of the run is left. It must be called by
- * root in a single-threaded process (the CLI, or a per-run supervisor
- * forked by the launcher). It changes SIGPIPE to ignored. */
+ * namespaces, a tiny reaper that forks the program itself) — or, for a
+ * warm run (spec->warm), has a fork server clone it (warm.h), falling back
+ * to a cold run with fresh pipes when that fails before anything ran —
+ * feeds it code and stdin through pipes, relays its stdout/stderr to the
+ * sink as they appear, enforces the wall clock, the exact CPU limit over
+ * every task of the run (runcpu.h) and the output cap, answers the memory
+ * watch (memwatch.h), kills the whole run on every stop (the reaper's
+ * SIGUSR1, then SIGKILL from outside, both through its pidfd), and fills
+ * the result from the reaper's own report of the run's rusage, the same
+ * in both modes (wait4, or the fork server's, only when the reaper could
+ * not report); the verdict is pysb_classify's, from what it and the
+ * kernel saw. It returns only when no process of the run is left. It must
+ * be called by root in a single-threaded process (the CLI, or a per-run
+ * supervisor forked by the launcher). It changes SIGPIPE to ignored. */
 #ifndef PYSB_SUPERVISE_H
 #define PYSB_SUPERVISE_H
 
@@ -77,6 +81,9 @@ typedef struct pysb_run_spec {
      * out/ of its scratch (scratch.h pysb_scratch_collect, within
      * limits.out_files_bytes), before pysb_run returns. NULL: none. */
     pysb_file_fn file_out;
+    /* Warm: the fork server to ask first (warm.h); NULL: a cold run. Only
+     * code runs go warm. */
+    const struct pysb_warm_target *warm;
 } pysb_run_spec;
 
 /* Called for each chunk of output kept under the cap, in arrival order.

@@ -1,6 +1,6 @@
 /* gen_policy.c — build-time tool: compile the seccomp table of policy.c
  * (every variant: fork denied or allowed, with or without a scratch
- * directory) and print it as C arrays for build/gen/policy_bpf.c, so runs
+ * directory, exec allowed or not) and print it as C arrays for build/gen/policy_bpf.c, so runs
  * load a ready program instead of paying libseccomp's compilation each
  * time. */
 #include <stdio.h>

@@ -12,8 +12,11 @@ print(json.dumps(dict(os.environ), sort_keys=True))'
 # The environment DESIGN §3.2 fixes, as a sorted JSON list of keys: with a
 # scratch directory (the default) HOME, TMPDIR and MPLCONFIGDIR point into
 # it; without one HOME is /.
-SPEC_KEYS='["HOME","LANG","MPLBACKEND","MPLCONFIGDIR","PATH","PYTHONDONTWRITEBYTECODE","PYTHONIOENCODING","PYTHONUNBUFFERED","TMPDIR"]'
-SPEC_KEYS_NO_SCRATCH='["HOME","LANG","PATH","PYTHONDONTWRITEBYTECODE","PYTHONIOENCODING","PYTHONUNBUFFERED"]'
+# The variables that keep BLAS and OpenMP libraries to one thread are there
+# in both (warm runs need them in their fork server, and cold runs see the
+# same).
+SPEC_KEYS='["BLIS_NUM_THREADS","HOME","LANG","MKL_NUM_THREADS","MPLBACKEND","MPLCONFIGDIR","NUMEXPR_NUM_THREADS","OMP_NUM_THREADS","OPENBLAS_NUM_THREADS","PATH","PYTHONDONTWRITEBYTECODE","PYTHONIOENCODING","PYTHONUNBUFFERED","TMPDIR","VECLIB_MAXIMUM_THREADS"]'
+SPEC_KEYS_NO_SCRATCH='["BLIS_NUM_THREADS","HOME","LANG","MKL_NUM_THREADS","NUMEXPR_NUM_THREADS","OMP_NUM_THREADS","OPENBLAS_NUM_THREADS","PATH","PYTHONDONTWRITEBYTECODE","PYTHONIOENCODING","PYTHONUNBUFFERED","VECLIB_MAXIMUM_THREADS"]'
 
 check_env() {
     local envjson; envjson=$(head -n1 "$SB_OUT")
@@ -25,6 +28,7 @@ check_env() {
         <<<"$envjson" >/dev/null || fail "scratch variables differ from the spec: $envjson"
     jq -e --arg home "$home" '.LANG == "C.UTF-8" and .HOME == $home and .PYTHONIOENCODING == "utf-8"
         and .PYTHONUNBUFFERED == "1" and .PYTHONDONTWRITEBYTECODE == "1"
+        and .OPENBLAS_NUM_THREADS == "1" and .OMP_NUM_THREADS == "1"
         and (.PATH | length) > 0' <<<"$envjson" >/dev/null \
         || fail "environment values differ from the spec: $envjson"
 }

@@ -71,7 +71,7 @@ static void test_needed_calls_allowed(void **state)
     (void)state;
     static const char *const allowed[] = {
         "read", "write", "openat", "close", "mmap", "munmap", "brk",
-        "rt_sigaction", "execve", "exit_group", "getrandom",
+        "rt_sigaction", "exit_group", "getrandom",
         "clock_nanosleep", "newfstatat", "lseek", "wait4", NULL,
     };
     for (int i = 0; allowed[i]; i++) {
@@ -83,7 +83,7 @@ static void test_needed_calls_allowed(void **state)
                                            "ioctl", "prctl", "socketpair", "fcntl",
                                            "flock", "fadvise64", "preadv2", "pwritev2",
                                            "madvise", "setsockopt", "prlimit64",
-                                           "futex", NULL };
+                                           "futex", "execve", "execveat", NULL };
     for (int i = 0; special[i]; i++) {
         const pysb_syscall_rule *r = find(special[i]);
         if (!r || r->kind != PYSB_RULE_SPECIAL)
@@ -305,6 +305,15 @@ static int check(const char *what)
                    ? 0 : 1;
     if (!strcmp(what, "futex-shared-wake-allowed"))
         return syscall(SYS_futex, &word, FUTEX_WAKE, 1, 0, 0, 0) == 0 ? 0 : 1;
+    /* execve of a missing file: ENOENT when the filter lets it through,
+     * EPERM when it refuses it (a warm run's). */
+    if (!strcmp(what, "exec-allowed") || !strcmp(what, "exec-denied")) {
+        char *const argv[] = { "/nonexistent/pysb", NULL };
+        int want = what[5] == 'a' ? ENOENT : EPERM;
+        int a = execve(argv[0], argv, NULL) < 0 && errno == want;
+        int b = syscall(SYS_execveat, AT_FDCWD, argv[0], argv, NULL, 0) < 0 && errno == want;
+        return a && b ? 0 : 1;
+    }
     if (!strcmp(what, "x32"))
         syscall(0x40000000 | SYS_getpid);  /* must not return */
     if (!strcmp(what, "i386")) {
@@ -360,7 +369,7 @@ static void test_behaviour_no_fork(void **state)
                              "madvise", "setsockopt", "prlimit", "host-counters",
                              "futex-shared-wake-denied", "setsid", "memfd-denied",
                              "scratch-calls-denied", "never-with-scratch",
-                             "xattr-notsup", NULL };
+                             "xattr-notsup", "exec-allowed", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(0, checks[i]);
 }
@@ -381,12 +390,30 @@ static void test_behaviour_scratch(void **state)
     expect_ok(PYSB_POLICY_FORK, "memfd-denied");
 }
 
+/* A warm run's variants: the same rules, exec refused. */
+static void test_behaviour_no_exec(void **state)
+{
+    (void)state;
+    const char *checks[] = { "getpid", "socket", "fork-denied", "thread", "fcntl",
+                             "exec-denied", NULL };
+    for (int i = 0; checks[i]; i++)
+        expect_ok(PYSB_POLICY_NO_EXEC, checks[i]);
+    const char *fork_checks[] = { "fork-allowed", "thread", "exec-denied", NULL };
+    for (int i = 0; fork_checks[i]; i++)
+        expect_ok(PYSB_POLICY_NO_EXEC | PYSB_POLICY_FORK, fork_checks[i]);
+    const char *scratch_checks[] = { "scratch-calls-allowed", "memfd-denied", "exec-denied",
+                                     NULL };
+    for (int i = 0; scratch_checks[i]; i++)
+        expect_ok(PYSB_POLICY_NO_EXEC | PYSB_POLICY_SCRATCH, scratch_checks[i]);
+}
+
 static void test_behaviour_fork_allowed(void **state)
 {
     (void)state;
     const char *checks[] = { "getpid", "socket", "fork-allowed", "thread",
                              "clone-newns", "unshare", "fcntl", "flock", "setsockopt",
-                             "host-counters", "futex-shared-wake-allowed", "setsid", NULL };
+                             "host-counters", "futex-shared-wake-allowed", "setsid",
+                             "exec-allowed", NULL };
     for (int i = 0; checks[i]; i++)
         expect_ok(1, checks[i]);
 }
@@ -414,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_behaviour_no_fork),
         cmocka_unit_test(test_behaviour_fork_allowed),
         cmocka_unit_test(test_behaviour_scratch),
+        cmocka_unit_test(test_behaviour_no_exec),
         cmocka_unit_test(test_foreign_abis_killed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

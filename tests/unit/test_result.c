@@ -448,7 +448,7 @@ static void test_json_ok(void **state)
         "status", "message", "exit_code", "signal", "stdout", "stderr",
         "stdout_truncated", "stderr_truncated", "stdout_bytes",
         "stderr_bytes", "wall_time", "cpu_time", "user_time", "system_time",
-        "memory_kb", "limits", "run_id", "landlock_abi",
+        "memory_kb", "limits", "run_id", "landlock_abi", "start",
     };
     static const char *const limit_keys[] = {
         "cpu_time", "wall_time", "memory", "output", "processes", "threads",
@@ -574,7 +574,7 @@ static void test_json_exit_event(void **state)
         "status", "message", "exit_code", "signal",
         "stdout_truncated", "stderr_truncated", "stdout_bytes",
         "stderr_bytes", "wall_time", "cpu_time", "user_time", "system_time",
-        "memory_kb", "limits", "run_id", "landlock_abi",
+        "memory_kb", "limits", "run_id", "landlock_abi", "start",
     };
     pysb_result r = sample_result();
     char *text = pysb_result_to_json(&r, NULL, 0, NULL, 0);

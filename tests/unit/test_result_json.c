@@ -28,6 +28,7 @@ static pysb_result sample(pysb_status st)
     r.bytes[1] = 7;
     r.truncated[0] = st == PYSB_OUTPUT_LIMIT;
     r.landlock_abi = 7;
+    r.warm = st % 2;  /* both modes go through */
     strcpy(r.run_id, "0b7d2c9e-6a51-4c3b-9f0e-2d5f8a1b3c4d");
     if (st == PYSB_INTERNAL_ERROR)
         strcpy(r.error, "seccomp: load: Invalid argument");
@@ -59,6 +60,7 @@ static void test_roundtrip_every_status(void **state)
                                        "\"exception_line\":12,\"limit_reached\":\"threads\""));
         else
             assert_null(strstr(ja, "exception"));
+        assert_int_equal(a.warm, b.warm);
         char ra[512], rb[512];
         pysb_format_report(&a, ra, sizeof ra);
         pysb_format_report(&b, rb, sizeof rb);

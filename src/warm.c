@@ -1,0 +1,364 @@
+/* warm.c — start, ping and use a fork server (see warm.h).
+ *
+ * Contract: see warm.h. Descriptors are close-on-exec; every wait has a
+ * deadline. */
+#include "warm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bootstrap.h"
+#include "clock.h"
+#include "confine.h"
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+/* The fork server's program. argv: ext interp waive preloads bootstrap
+ * ro_paths… It measures the address space before importing anything (the
+ * base every run's limit is counted from), imports the preloads, freezes
+ * what the collector tracks (so that a run's collections never touch, and
+ * copy, the preloaded heap), loads the extension by path (sys.path is never
+ * touched: runs see a cold run's sys.path), compiles the bootstrap once
+ * and serves. In a run's program serve() returns True: the extension
+ * leaves sys.modules and the bootstrap runs in __main__, as a cold run's
+ * "-c" bootstrap does. Before the preloads only builtin and frozen modules
+ * are used, so sys.modules holds what a cold start has plus the preloads. */
+const char pysb_fs_script[] =
+    "import sys\n"
+    "def _pysb():\n"
+    "    import _imp, _frozen_importlib as fi\n"
+    "    a = sys.argv\n"
+    "    ext, interp, waive, pre, src, ro = a[1], a[2], a[3] == '1', a[4].split(), a[5], tuple(a[6:])\n"
+    "    del a[1:]\n"
+    "    page = __import__('posix').sysconf('SC_PAGE_SIZE')\n"
+    "    with open('/proc/self/statm', 'rb') as f:\n"
+    "        vms, rss = [int(x) * page for x in f.read().split()[:2]]\n"
+    "    for m in pre:\n"
+    "        __import__(m)\n"
+    "    gc = __import__('gc')\n"
+    "    gc.collect()\n"
+    "    gc.freeze()\n"
+    "    if 'gc' not in pre:\n"
+    "        sys.modules.pop('gc', None)\n"
+    "    mod = _imp.create_dynamic(fi.ModuleSpec('_pysandbox', None, origin=ext))\n"
+    "    boot = compile(src, '<pysandbox>', 'exec')\n"
+    "    if not mod.serve(3, interp, ro, waive, vms, rss, sys.version.split()[0]):\n"
+    "        raise SystemExit(0)\n"
+    "    return boot\n"
+    "_pysb_boot = _pysb()\n"
+    "del _pysb\n"
+    "sys.modules.pop('_pysandbox', None)\n"
+    "exec(_pysb_boot)\n";
+
+/* ---- datagrams with descriptors ------------------------------------------ */
+
+/* One datagram (and at most one passed descriptor) within timeout_ms:
+ * its length, 0 at EOF, -1 (ETIMEDOUT when nothing came). */
+static ssize_t recv_msg(int fd, void *buf, size_t len, int *passed, int timeout_ms)
+{
+    int64_t end = pysb_monotonic_ms() + timeout_ms;
+    if (passed)
+        *passed = -1;
+    for (;;) {
+        int64_t left = end - pysb_monotonic_ms();
+        struct pollfd p = { fd, POLLIN, 0 };
+        int rc = poll(&p, 1, left < 0 ? 0 : (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0) {
+            if (rc == 0)
+                errno = ETIMEDOUT;
+            return -1;
+        }
+        union { char b[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+        struct iovec iov = { buf, len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+                             .msg_control = u.b, .msg_controllen = sizeof u.b };
+        ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                continue;
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < k; i++) {
+                int got;
+                memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+                if (passed && *passed < 0)
+                    *passed = got;
+                else
+                    close(got);
+            }
+        }
+        return n;
+    }
+}
+
+/* Sends one datagram with nfds descriptors; a full queue (a busy server)
+ * is waited out until timeout_ms. */
+static int send_fds(int fd, const void *buf, size_t len, const int *fds, int nfds,
+                    int timeout_ms)
+{
+    union { char b[CMSG_SPACE(sizeof(int) * PYSB_FS_NFDS)]; struct cmsghdr align; } u;
+    memset(&u, 0, sizeof u);
+    struct iovec iov = { (void *)buf, len };
+    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b,
+                         .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds) };
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+    int64_t end = pysb_monotonic_ms() + timeout_ms;
+    for (;;) {
+        ssize_t n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n == (ssize_t)len)
+            return 0;
+        if (n >= 0 || (errno != EAGAIN && errno != EINTR))
+            return -1;
+        int64_t left = end - pysb_monotonic_ms();
+        if (left <= 0) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct pollfd p = { fd, POLLOUT, 0 };
+        poll(&p, 1, (int)left);
+    }
+}
+
+static int header_ok(uint32_t magic, uint16_t version)
+{
+    return magic == PYSB_FS_MAGIC && version == PYSB_FS_VERSION;
+}
+
+/* ---- the owner's side ------------------------------------------------------ */
+
+/* The exec'd argv: the interpreter's, "-u -c script", then the script's. */
+static const char **server_argv(const pysb_fs_spec *spec, char **preloads)
+{
+    size_t argc = 0, npre = 0, nro = 0, len = 1;
+    while (spec->argv[argc])
+        argc++;
+    while (spec->preload && spec->preload[npre])
+        len += strlen(spec->preload[npre++]) + 1;
+    while (spec->ro_paths && spec->ro_paths[nro])
+        nro++;
+    char *pre = calloc(1, len);
+    const char **argv = calloc(argc + nro + 10, sizeof *argv);
+    if (!pre || !argv) {
+        free(pre);
+        free(argv);
+        return NULL;
+    }
+    for (size_t i = 0; i < npre; i++) {
+        strcat(pre, spec->preload[i]);
+        strcat(pre, " ");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < argc; i++)
+        argv[k++] = spec->argv[i];
+    argv[k++] = "-u";
+    argv[k++] = "-c";
+    argv[k++] = pysb_fs_script;
+    argv[k++] = spec->ext_path;
+    argv[k++] = spec->argv[0];
+    argv[k++] = spec->waive_landlock ? "1" : "0";
+    argv[k++] = pre;
+    argv[k++] = pysb_bootstrap;
+    for (size_t i = 0; i < nro; i++)
+        argv[k++] = spec->ro_paths[i];
+    argv[k] = NULL;
+    *preloads = pre;
+    return argv;
+}
+
+int pysb_fs_spawn(const pysb_fs_spec *spec, pysb_fs_handle *h, char *err, size_t errlen)
+{
+    h->pid = -1;
+    h->ctl = -1;
+    char *pre = NULL;
+    const char **argv = server_argv(spec, &pre);
+    if (!argv) {
+        snprintf(err, errlen, "fork server: out of memory");
+        return -1;
+    }
+    int sv[2] = { -1, -1 }, in[2] = { -1, -1 };
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
+        pipe2(in, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "fork server: socketpair/pipe: %s", strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            if (sv[i] >= 0)
+                close(sv[i]);
+            if (in[i] >= 0)
+                close(in[i]);
+        }
+        free(pre);
+        free(argv);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Its own session; stdin an empty pipe, stdout and stderr the log
+         * pipe, the control socket on 3, nothing else. */
+        setsid();
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        for (int s = 1; s < NSIG; s++)
+            if (s != SIGKILL && s != SIGSTOP)
+                signal(s, SIG_DFL);
+        close(in[1]);
+        if (dup2(in[0], 0) < 0 || dup2(spec->log_fd, 1) < 0 || dup2(spec->log_fd, 2) < 0 ||
+            dup2(sv[1], 3) < 0 || close_range(4, ~0U, 0) < 0)
+            _exit(126);
+        execve(argv[0], (char *const *)argv, pysb_child_env);
+        dprintf(2, "PYSB forkserver: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int saved = errno;
+    close(sv[1]);
+    close(in[0]);
+    close(in[1]);
+    free(pre);
+    free(argv);
+    if (pid < 0) {
+        close(sv[0]);
+        snprintf(err, errlen, "fork server: fork: %s", strerror(saved));
+        return -1;
+    }
+    h->pid = pid;
+    h->ctl = sv[0];
+    return 0;
+}
+
+int pysb_fs_wait_ready(const pysb_fs_handle *h, int timeout_ms, pysb_fs_ready *ready,
+                  char *err, size_t errlen)
+{
+    memset(ready, 0, sizeof *ready);
+    ssize_t n = recv_msg(h->ctl, ready, sizeof *ready, NULL, timeout_ms);
+    if (n < 0 && errno == ETIMEDOUT)
+        return 0;
+    if (n == (ssize_t)sizeof *ready && header_ok(ready->magic, ready->version)) {
+        if (ready->kind == PYSB_FS_READY)
+            return 1;
+        if (ready->kind == PYSB_FS_REFUSED) {
+            ready->text[sizeof ready->text - 1] = '\0';
+            snprintf(err, errlen, "%s", ready->text);
+            return -1;
+        }
+    }
+    if (n == 0)
+        snprintf(err, errlen, "it exited before it was ready (its log says why)");
+    else
+        snprintf(err, errlen, "no READY: %s", n < 0 ? strerror(errno) : "a bad message");
+    return -1;
+}
+
+int pysb_fs_ping_send(int ctl, int *chan)
+{
+    int ch[2];
+    *chan = -1;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch) < 0)
+        return -1;
+    pysb_fs_request rq = { .magic = PYSB_FS_MAGIC, .version = PYSB_FS_VERSION,
+                           .kind = PYSB_FS_PING };
+    int rc = send_fds(ctl, &rq, sizeof rq, &ch[1], 1, 0);
+    close(ch[1]);
+    if (rc < 0) {
+        close(ch[0]);
+        return -1;
+    }
+    *chan = ch[0];
+    return 0;
+}
+
+int pysb_fs_ping_recv(int chan, int timeout_ms, pysb_fs_reply *pong)
+{
+    ssize_t n = recv_msg(chan, pong, sizeof *pong, NULL, timeout_ms);
+    if (n < 0 && errno == ETIMEDOUT)
+        return 0;
+    return n == (ssize_t)sizeof *pong && header_ok(pong->magic, pong->version) &&
+                   pong->kind == PYSB_FS_PONG ? 1 : -1;
+}
+
+/* ---- a run's side ------------------------------------------------------------- */
+
+pid_t pysb_warm_start(const pysb_warm_target *t, const pysb_fs_request *rq,
+                      const int child_fds[PYSB_WARM_FDS], int *pidfd, int *chan,
+                      pysb_fs_reply *started, char *err, size_t errlen)
+{
+    *pidfd = -1;
+    *chan = -1;
+    int timeout = t->timeout_ms > 0 ? t->timeout_ms : 1000;
+    int ch[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ch) < 0) {
+        snprintf(err, errlen, "warm: socketpair: %s", strerror(errno));
+        return -1;
+    }
+    /* The fixed slots, then the optional ones that are there, said in has. */
+    pysb_fs_request req = *rq;
+    int fds[PYSB_FS_NFDS] = { ch[1] }, nfds = 1;
+    req.has = 0;
+    for (int i = PYSB_FS_FD_STDIN; i < PYSB_FS_NFDS; i++) {
+        int fd = child_fds[i - 1];
+        if (i >= PYSB_FS_FD_WATCH && fd < 0)
+            continue;
+        if (i >= PYSB_FS_FD_WATCH)
+            req.has |= 1u << (i - PYSB_FS_FD_WATCH);
+        fds[nfds++] = fd;
+    }
+    if (send_fds(t->ctl, &req, sizeof req, fds, nfds, timeout) < 0) {
+        snprintf(err, errlen, "warm: sending the run: %s", strerror(errno));
+        close(ch[0]);
+        close(ch[1]);
+        return -1;
+    }
+    close(ch[1]);
+    int pfd;
+    ssize_t n = recv_msg(ch[0], started, sizeof *started, &pfd, timeout);
+    if (n == (ssize_t)sizeof *started && header_ok(started->magic, started->version) &&
+        started->kind == PYSB_FS_STARTED && pfd >= 0) {
+        *pidfd = pfd;
+        *chan = ch[0];
+        return started->pid;
+    }
+    if (pfd >= 0) {
+        /* A reaper we cannot own: killed rather than left. */
+        syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+        close(pfd);
+    }
+    if (n == (ssize_t)sizeof *started && started->kind == PYSB_FS_REFUSED) {
+        started->text[sizeof started->text - 1] = '\0';
+        snprintf(err, errlen, "warm: refused: %s", started->text);
+    } else {
+        snprintf(err, errlen, "warm: no answer from the fork server: %s",
+                 n < 0 ? strerror(errno) : n == 0 ? "it hung up" : "a bad message");
+    }
+    close(ch[0]);
+    return -1;
+}
+
+int pysb_warm_ended(int chan, int timeout_ms, int *wait_status, struct rusage *ru,
+                    char *err, size_t errlen)
+{
+    pysb_fs_reply r;
+    ssize_t n = recv_msg(chan, &r, sizeof r, NULL, timeout_ms);
+    if (n == (ssize_t)sizeof r && header_ok(r.magic, r.version) && r.kind == PYSB_FS_ENDED) {
+        *wait_status = r.wait_status;
+        *ru = r.ru;
+        return 0;
+    }
+    snprintf(err, errlen, "fork server lost the run: %s",
+             n < 0 ? strerror(errno) : n == 0 ? "it died" : "a bad message");
+    return -1;
+}
