@@ -9,7 +9,7 @@
  * libpython. One function:
  *
  *   serve(ctl_fd, interp, ro_paths, waive_landlock, vmsize_base, rss_base,
- *         version) -> bool
+ *         version, preloaded) -> bool
  *
  * runs the fork server's loop; returns False when the server is told to
  * stop (its runs in flight have ended), and True in the program of a run,
@@ -55,11 +55,11 @@ static char *copy_str(PyObject *o)
 static PyObject *serve(PyObject *self, PyObject *args)
 {
     (void)self;
-    int ctl, waive;
+    int ctl, waive, preloaded;
     PyObject *interp, *ro, *version;
     unsigned long long vms, rss;
-    if (!PyArg_ParseTuple(args, "iUO!pKKU", &ctl, &interp, &PyTuple_Type, &ro, &waive,
-                          &vms, &rss, &version))
+    if (!PyArg_ParseTuple(args, "iUO!pKKUp", &ctl, &interp, &PyTuple_Type, &ro, &waive,
+                          &vms, &rss, &version, &preloaded))
         return NULL;
     Py_ssize_t n = PyTuple_Size(ro);
     const char **paths = calloc((size_t)n + 1, sizeof *paths);
@@ -70,7 +70,7 @@ static PyObject *serve(PyObject *self, PyObject *args)
             return NULL;
     pysb_fs_config cfg = {
         .ctl_fd = ctl, .ro_paths = paths, .waive_landlock = waive,
-        .vmsize_base = vms, .rss_base = rss,
+        .vmsize_base = vms, .rss_base = rss, .preloaded = preloaded,
     };
     if (!(cfg.interp = copy_str(interp)) || !(cfg.python = copy_str(version)))
         return NULL;

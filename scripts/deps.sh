@@ -8,10 +8,10 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 profile=${1:-build}
-want="gcc make pkg-config libseccomp-dev libjansson-dev"
+want="gcc make pkg-config libseccomp-dev libjansson-dev python3-dev"
 case "$profile" in
   build) ;;
-  test)  want="$want libcmocka-dev bats jq curl openssl apache2 apache2-dev procps chromium fonts-dejavu-core python3-numpy python3-matplotlib" ;;
+  test)  want="$want libcmocka-dev bats jq curl openssl apache2 apache2-dev procps chromium fonts-dejavu-core python3-numpy python3-matplotlib util-linux" ;;
   demo)  want="$want apache2 apache2-dev curl openssl" ;;
   bench) want="$want hyperfine wrk apache2 apache2-dev curl jq" ;;
   fuzz)  want="$want clang libclang-rt-14-dev" ;;

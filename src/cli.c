@@ -8,7 +8,14 @@
  * says, and exits 0 for OK, 1 for any other verdict. The program's stdout
  * and stderr are relayed live to ours, except with --json-to stdout: then
  * our stdout carries the JSON object alone (the output is inside it). Must
- * run as root. */
+ * run as root.
+ *
+ * --warm runs the code the way PySandboxStart warm does: a private fork
+ * server (warm.h) of the interpreter, with the --preload modules imported,
+ * is started for this run and the run is forked from it, every layer
+ * applied after the fork; a server that cannot start is one line and exit
+ * 2, and a warm run that cannot start is internal_error (never a silent
+ * cold run: the flag is for tests and measurements). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runlimits.h"
@@ -28,18 +39,27 @@
 #include "scratch.h"
 #include "supervise.h"
 #include "utf8.h"
+#include "warm.h"
 
 #define MAX_CODE (64u << 20)
 #define MAX_RO   32
 #define MAX_FILES 64
 #define MAX_ARGS  256
+#define MAX_LIST 64    /* preloads; interpreter flags */
+
+/* Where the fork server's extension is looked for when --extension is not
+ * given: next to this binary (the build tree), then here (make install). */
+#ifndef PYSB_EXTENSION_PATH
+#define PYSB_EXTENSION_PATH "/usr/local/lib/pysandbox/_pysandbox.abi3.so"
+#endif
 
 static const char usage_text[] =
     "usage: pysandbox-run [options] (-c CODE | FILE.py | - | --exec PROG [ARGS...])\n"
     "  --cpu S  --clock S  --mem KB  --output SIZE  --scratch SIZE  --nproc N  --threads N\n"
     "  --fsize KB  --nfile N  --stack KB  --uid N  --gid N  --ro PATH\n"
-    "  --interpreter PATH  --stdin-file F  --file NAME=PATH  --arg A  --waive-landlock\n"
-    "  --python-path DIR  --site-packages\n"
+    "  --interpreter PATH  --python-flags \"-I -S\"  --stdin-file F  --file NAME=PATH\n"
+    "  --arg A  --python-path DIR  --site-packages  --waive-landlock\n"
+    "  --warm  --preload \"MODULE ...\"  --extension PATH  --repeat N\n"
     "  --netns shared|per-run  --netns-path PATH\n"
     "  --json  --json-to stdout|stderr|fd:N  --report-fd N  --help\n";
 
@@ -193,6 +213,13 @@ struct opts {
     const char *pypath[MAX_RO + 1];     /* --python-path, in order */
     size_t n_pypath;
     int site;                           /* --site-packages */
+    int warm;                   /* --warm: forked from a fork server */
+    const char *preload[MAX_LIST + 1];
+    size_t n_preload;
+    const char *flags[MAX_LIST + 1];  /* the interpreter's (-I -S) */
+    size_t n_flags;
+    const char *extension;
+    unsigned repeat;            /* --repeat N: the same run N times */
     int json, report_fd, waive;
     int json_stdout;            /* --json-to stdout: the JSON alone there */
     const char *report_flag;    /* how report_fd was chosen, for messages */
@@ -244,6 +271,18 @@ static void json_to(struct opts *o, const char *v)
         die("--json-to %s: expected stdout, stderr or fd:N", v);
 }
 
+/* Words of v (split at blanks and commas, written into v) appended to
+ * list. */
+static void words(const char *flag, char *v, const char **list, size_t *n)
+{
+    for (char *save = NULL, *w = strtok_r(v, " \t,", &save); w;
+         w = strtok_r(NULL, " \t,", &save)) {
+        if (*n == MAX_LIST)
+            die("%s: at most %d", flag, MAX_LIST);
+        list[(*n)++] = w;
+    }
+}
+
 /* One option at args[*i] (taking its value too). Returns 1 at --exec or
  * --help (nothing more to parse), else 0. */
 static int parse_option(struct opts *o, int n, char **args, int *i)
@@ -293,6 +332,18 @@ static int parse_option(struct opts *o, int n, char **args, int *i)
     }
     else if (IS("--site-packages")) o->site = 1;
     else if (IS("--json")) o->json = 1;
+    else if (IS("--warm")) o->warm = 1;
+    else if (IS("--preload")) words(a, (char *)VALUE, o->preload, &o->n_preload);
+    else if (IS("--python-flags")) {
+        o->n_flags = 0;
+        words(a, (char *)VALUE, o->flags, &o->n_flags);
+        for (size_t k = 0; k < o->n_flags; k++)
+            if (o->flags[k][0] != '-' || !strcmp(o->flags[k], "-c") || !strcmp(o->flags[k], "-m"))
+                die("--python-flags %s: only interpreter options (not -c, -m or a file)",
+                    o->flags[k]);
+    }
+    else if (IS("--extension")) o->extension = VALUE;
+    else if (IS("--repeat")) o->repeat = (unsigned)number(a, VALUE, 1, 100000);
     else if (IS("--waive-landlock")) o->waive = 1;
     else if (IS("--netns")) {
         const char *val = VALUE;
@@ -337,6 +388,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
     o->report_flag = "--report-fd";
     o->netns = NETNS_AUTO;
     o->netns_path = PYSB_NETNS_DEFAULT_PATH;
+    o->flags[o->n_flags++] = "-I";
+    o->flags[o->n_flags++] = "-S";
     int n;
     o->args = split_args(argc, argv, &n);
     for (int i = 0; i < n; i++)
@@ -355,6 +408,10 @@ static void check_opts(struct opts *o)
         die("give exactly one of -c CODE, FILE.py, - or --exec PROG (see --help)");
     if (pysb_limits_validate(&o->lim, err, sizeof err) < 0)
         die("%s", err);
+    if (o->warm && o->exec_argv)
+        die("--warm runs Python code: not with --exec");
+    if (o->n_preload && !o->warm)
+        die("--preload needs --warm");
     if (geteuid() != 0)
         die("must run as root (it changes uids and creates namespaces)");
     if (o->report_fd != 2 && fcntl(o->report_fd, F_GETFD) < 0)
@@ -465,11 +522,132 @@ static int enter_netns(const struct opts *o)
     return flags;
 }
 
+/* --warm: this run's own fork server. */
+struct warm_cli {
+    pysb_fs_handle h;
+    pysb_warm_target t;
+    const char *ro[3 * MAX_RO + 1];   /* the server's read-only paths */
+};
+
+/* The last line the server wrote before it gave up (its log pipe). */
+static void last_log_line(int fd, char *line, size_t len)
+{
+    char buf[8192];
+    size_t got = 0;
+    struct pollfd p = { fd, POLLIN, 0 };
+    while (got < sizeof buf - 1 && poll(&p, 1, 2000) > 0) {
+        ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == ' '))
+        got--;
+    buf[got] = '\0';
+    char *nl = strrchr(buf, '\n');
+    if (snprintf(line, len, "%s", nl ? nl + 1 : buf) >= (int)len)
+        strcpy(line + len - 4, "...");
+}
+
+/* The extension: --extension, else next to this binary, else installed. */
+static void find_extension(const struct opts *o, char *path, size_t len)
+{
+    if (o->extension) {
+        snprintf(path, len, "%s", o->extension);
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            if (snprintf(path, len, "%s/_pysandbox.abi3.so", self) < (int)len &&
+                access(path, R_OK) == 0)
+                return;
+        }
+    }
+    snprintf(path, len, "%s", PYSB_EXTENSION_PATH);
+}
+
+/* Starts the server (in our network namespace, which its runs share) and
+ * waits for READY. */
+static void start_warm(const struct opts *o, const char *const *interp_argv,
+                       struct warm_cli *w)
+{
+    char err[256], ext[PATH_MAX], line[512];
+    find_extension(o, ext, sizeof ext);
+    int lp[2];
+    if (pipe2(lp, O_CLOEXEC) < 0)
+        die("--warm: pipe: %s", strerror(errno));
+    const pysb_fs_spec fs = {
+        .argv = interp_argv, .ext_path = ext, .preload = o->preload, .ro_paths = w->ro,
+        .waive_landlock = o->waive, .log_fd = lp[1],
+    };
+    if (pysb_fs_spawn(&fs, &w->h, err, sizeof err) < 0)
+        die("--warm: %s", err);
+    close(lp[1]);
+    pysb_fs_ready ready;
+    int rc = pysb_fs_wait_ready(&w->h, 60000, &ready, err, sizeof err);
+    if (rc != 1) {
+        kill(w->h.pid, SIGKILL);
+        last_log_line(lp[0], line, sizeof line);
+        waitpid(w->h.pid, NULL, 0);
+        die("--warm: the fork server did not start: %s%s%s", rc == 0 ? "no READY in 60 s" : err,
+            line[0] ? ": " : "", line);
+    }
+    /* Nothing reads its log from here on: a line it writes later fails
+     * (EPIPE), harmlessly. */
+    close(lp[0]);
+    w->t = (pysb_warm_target){
+        .ctl = w->h.ctl,
+        .preload_bytes = o->n_preload && ready.vmsize > ready.vmsize_base
+                             ? ready.vmsize - ready.vmsize_base : 0,
+    };
+}
+
+/* After each run: a run that went cold says so (one line), and a server
+ * that died is started again for the next one. */
+static void keep_warm(const struct opts *o, const char *const *interp_argv,
+                      const pysb_result *r, struct warm_cli *w)
+{
+    int st;
+    pid_t gone = waitpid(w->h.pid, &st, WNOHANG);
+    if (!r->warm || gone == w->h.pid)
+        fprintf(stderr, "pysandbox-run: %s%s\n", r->warm ? "" : "the run went cold: ",
+                gone == w->h.pid ? "the fork server died; starting a new one"
+                                 : "the fork server did not take it");
+    if (gone != w->h.pid)
+        return;
+    close(w->h.ctl);
+    w->h.pid = -1;
+    start_warm(o, interp_argv, w);
+}
+
+/* The control socket's end stops the server once the run is gone; it is
+ * waited for (2 s, then killed) so that nothing is left behind. */
+static void stop_warm(struct warm_cli *w)
+{
+    if (w->h.pid < 0)
+        return;
+    close(w->h.ctl);
+    for (int i = 0; i < 200; i++) {
+        if (waitpid(w->h.pid, NULL, WNOHANG) == w->h.pid)
+            return;
+        usleep(10000);
+    }
+    kill(w->h.pid, SIGKILL);
+    waitpid(w->h.pid, NULL, 0);
+}
+
 /* The report: safeexec's words, or the JSON result object. */
 static void report(const struct opts *o, const pysb_result *r, struct sink *sink)
 {
-    FILE *rep = o->report_fd == 2 ? stderr : o->report_fd == 1 ? stdout
-              : fdopen(o->report_fd, "w");
+    static FILE *opened;
+    if (!opened && o->report_fd > 2)
+        opened = fdopen(o->report_fd, "w");
+    FILE *rep = o->report_fd == 2 ? stderr : o->report_fd == 1 ? stdout : opened;
     if (!rep)
         die("%s %d: %s", o->report_flag, o->report_fd, strerror(errno));
     if (sink->json) {
@@ -515,7 +693,26 @@ int main(int argc, char **argv)
     }
     int flags = enter_netns(&o);
 
-    const char *interp_argv[] = { o.interp, "-I", "-S", NULL };
+    const char *interp_argv[MAX_LIST + 2] = { o.interp };
+    memcpy(interp_argv + 1, o.flags, o.n_flags * sizeof *o.flags);
+    struct warm_cli w = { .h = { .pid = -1, .ctl = -1 } };
+    if (o.warm) {
+        /* Warm runs never get a network namespace of their own: they share
+         * their server's, a private empty one unless the shared one is. */
+        if (!(flags & PYSB_SHARED_NETNS) && unshare(CLONE_NEWNET) < 0)
+            die("--warm: unshare(CLONE_NEWNET): %s", strerror(errno));
+        flags |= PYSB_SHARED_NETNS;
+        /* The server's read-only paths: the run's, its python path and
+         * its site directories (its minimal root and Landlock have them). */
+        size_t n = 0;
+        for (size_t k = 0; k < o.n_ro; k++)
+            w.ro[n++] = o.ro[k];
+        for (size_t k = 0; k < o.n_pypath; k++)
+            w.ro[n++] = o.pypath[k];
+        for (size_t k = 0; site_v[k]; k++)
+            w.ro[n++] = site_v[k];
+        start_warm(&o, interp_argv, &w);
+    }
     pysb_run_spec spec = {
         .argv = o.exec_argv ? (const char *const *)o.exec_argv : interp_argv,
         .code = code,
@@ -532,17 +729,27 @@ int main(int argc, char **argv)
         .site_paths = site_v,
         .files = files,
         .n_files = o.n_files,
+        .file_out = o.exec_argv ? NULL : file_out,
+        .warm = o.warm ? &w.t : NULL,
     };
-    struct sink sink = { .quiet = o.json_stdout };
-    const pysb_sink report_sink = { report_write, NULL, &sink };
-    if (o.json ? !(sink.json = pysb_render_new(PYSB_FMT_JSON, &report_sink))
-               : !(sink.text = pysb_render_new(PYSB_FMT_TEXT, &report_sink)))
-        die("out of memory");
-    spec.file_out = o.exec_argv ? NULL : file_out;
-    pysb_result r;
-    if (pysb_run(&spec, relay, &sink, &r) < 0 && strstr(r.error, ": not supported"))
-        die("%s", r.error);
-    report(&o, &r, &sink);
+    int all_ok = 1;
+    for (unsigned i = 0; i < (o.repeat ? o.repeat : 1); i++) {
+        struct sink sink = { .quiet = o.json_stdout };
+        const pysb_sink report_sink = { report_write, NULL, &sink };
+        if (o.json ? !(sink.json = pysb_render_new(PYSB_FMT_JSON, &report_sink))
+                   : !(sink.text = pysb_render_new(PYSB_FMT_TEXT, &report_sink)))
+            die("out of memory");
+        pysb_result r;
+        if (pysb_run(&spec, relay, &sink, &r) < 0 && strstr(r.error, ": not supported"))
+            die("%s", r.error);
+        if (o.warm)
+            keep_warm(&o, interp_argv, &r, &w);
+        report(&o, &r, &sink);
+        pysb_render_free(sink.json);
+        pysb_render_free(sink.text);
+        all_ok &= r.status == PYSB_OK;
+    }
+    stop_warm(&w);
     free(code);
     for (size_t i = 0; i < o.n_files; i++) {
         free((void *)files[i].name);
@@ -551,7 +758,5 @@ int main(int argc, char **argv)
     free(files);
     free(site);
     free(o.args);
-    pysb_render_free(sink.json);
-    pysb_render_free(sink.text);
-    return r.status == PYSB_OK ? 0 : 1;
+    return all_ok ? 0 : 1;
 }

@@ -44,6 +44,8 @@ typedef struct pysb_fs_config {
     int         waive_landlock;  /* run without Landlock if unavailable */
     uint64_t    vmsize_base;     /* bytes of address space before preloads */
     uint64_t    rss_base;        /* bytes resident before preloads */
+    int         preloaded;       /* any preloads: RLIMIT_AS gets their
+                                    address space on top of the limit */
     const char *python;          /* the interpreter's version, for READY */
 } pysb_fs_config;
 

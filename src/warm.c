@@ -25,26 +25,76 @@
 
 /* The fork server's program. argv: ext interp waive preloads bootstrap
  * ro_paths… It measures the address space before importing anything (the
- * base every run's limit is counted from), imports the preloads, freezes
+ * base every run's limit is counted from), then refuses to go on unless
+ * every place the preloads could be imported from is root's alone: each
+ * sys.path entry (or, when missing, its nearest existing ancestor) and
+ * every directory above it, symbolic links followed, must belong to root
+ * and be writable by nobody else, checked with stat alone before the
+ * first import (a module planted by another user must never run here, as
+ * root). Then it imports the preloads, checks the same of every module
+ * file, package directory and mapped shared object they brought, freezes
  * what the collector tracks (so that a run's collections never touch, and
  * copy, the preloaded heap), loads the extension by path (sys.path is never
  * touched: runs see a cold run's sys.path), compiles the bootstrap once
- * and serves. In a run's program serve() returns True: the extension
- * leaves sys.modules and the bootstrap runs in __main__, as a cold run's
- * "-c" bootstrap does. Before the preloads only builtin and frozen modules
- * are used, so sys.modules holds what a cold start has plus the preloads. */
+ * and serves. A refusal is one line "refused: …" on stderr and
+ * exit 3. In a run's program serve() returns True: the extension leaves
+ * sys.modules and the bootstrap runs in __main__, as a cold run's "-c"
+ * bootstrap does. Before the preloads only builtin and frozen modules are
+ * used, so sys.modules holds what a cold start has plus the preloads. */
 const char pysb_fs_script[] =
     "import sys\n"
     "def _pysb():\n"
-    "    import _imp, _frozen_importlib as fi\n"
+    "    import _imp, _frozen_importlib as fi, posix\n"
     "    a = sys.argv\n"
     "    ext, interp, waive, pre, src, ro = a[1], a[2], a[3] == '1', a[4].split(), a[5], tuple(a[6:])\n"
     "    del a[1:]\n"
-    "    page = __import__('posix').sysconf('SC_PAGE_SIZE')\n"
+    "    page = posix.sysconf('SC_PAGE_SIZE')\n"
     "    with open('/proc/self/statm', 'rb') as f:\n"
     "        vms, rss = [int(x) * page for x in f.read().split()[:2]]\n"
-    "    for m in pre:\n"
-    "        __import__(m)\n"
+    "    seen = set()\n"
+    "    def safe(p, what, depth=0):\n"
+    "        parts = [x for x in p.split('/') if x and x != '.']\n"
+    "        cur = ''\n"
+    "        for i in range(len(parts) + 1):\n"
+    "            cur = '/' + '/'.join(parts[:i])\n"
+    "            if cur in seen:\n"
+    "                continue\n"
+    "            try:\n"
+    "                st = posix.lstat(cur)\n"
+    "            except OSError:\n"
+    "                return\n"
+    "            if st.st_uid != 0:\n"
+    "                raise OSError('%s: %s belongs to uid %d, not root' % (what, cur, st.st_uid))\n"
+    "            if st.st_mode & 0o170000 == 0o120000:\n"
+    "                if depth > 8:\n"
+    "                    raise OSError('%s: %s: too many symbolic links' % (what, cur))\n"
+    "                t = posix.readlink(cur)\n"
+    "                safe(t if t[:1] == '/' else '/'.join(['', *parts[:i - 1], t]), what, depth + 1)\n"
+    "            elif st.st_mode & 0o022:\n"
+    "                raise OSError('%s: %s is writable by its %s' % (what, cur, 'group' if st.st_mode & 0o020 else 'others'))\n"
+    "            seen.add(cur)\n"
+    "    try:\n"
+    "        safe(interp, 'the interpreter')\n"
+    "        safe(ext, 'the extension')\n"
+    "        for p in sys.path if pre else ():\n"
+    "            safe(p, 'sys.path entry %s' % p)\n"
+    "        for m in pre:\n"
+    "            try:\n"
+    "                __import__(m)\n"
+    "            except BaseException as e:\n"
+    "                raise OSError('%s: cannot be imported by %s: %s: %s' % (m, interp, type(e).__name__, e))\n"
+    "        for n, m in list(sys.modules.items()):\n"
+    "            for f in [getattr(m, '__file__', None)] + list(getattr(m, '__path__', None) or []):\n"
+    "                if isinstance(f, str) and f[:1] == '/':\n"
+    "                    safe(f, 'module %s' % n)\n"
+    "        with open('/proc/self/maps') as f:\n"
+    "            for line in f:\n"
+    "                w = line.split(None, 5)\n"
+    "                if len(w) == 6 and w[5][:1] == '/':\n"
+    "                    safe(w[5].rstrip('\\n'), 'shared object')\n"
+    "    except OSError as e:\n"
+    "        print('refused: %s' % (e.args[0] if len(e.args) == 1 else e), file=sys.stderr)\n"
+    "        raise SystemExit(3)\n"
     "    gc = __import__('gc')\n"
     "    gc.collect()\n"
     "    gc.freeze()\n"
@@ -52,7 +102,7 @@ const char pysb_fs_script[] =
     "        sys.modules.pop('gc', None)\n"
     "    mod = _imp.create_dynamic(fi.ModuleSpec('_pysandbox', None, origin=ext))\n"
     "    boot = compile(src, '<pysandbox>', 'exec')\n"
-    "    if not mod.serve(3, interp, ro, waive, vms, rss, sys.version.split()[0]):\n"
+    "    if not mod.serve(3, interp, ro, waive, vms, rss, sys.version.split()[0], bool(pre)):\n"
     "        raise SystemExit(0)\n"
     "    return boot\n"
     "_pysb_boot = _pysb()\n"
@@ -258,7 +308,7 @@ int pysb_fs_wait_ready(const pysb_fs_handle *h, int timeout_ms, pysb_fs_ready *r
         }
     }
     if (n == 0)
-        snprintf(err, errlen, "it exited before it was ready (its log says why)");
+        snprintf(err, errlen, "it exited before it was ready");
     else
         snprintf(err, errlen, "no READY: %s", n < 0 ? strerror(errno) : "a bad message");
     return -1;

@@ -1,6 +1,8 @@
 #!/bin/bash
 # run-all.sh — run every test suite (unit, CLI, e2e when present, the
-# streaming formats, make install/uninstall, the browser page) as TAP,
+# streaming formats, make install/uninstall, the browser page) as TAP, the
+# CLI suites a second time with every code run warm (PYSB_TEST_START=warm:
+# forked from a fork server, issue 9; warm.bats is warm in both passes),
 # print each suite's result and end with one line "N passed, M failed".
 # Exit status 0 only when nothing failed.
 set -u
@@ -42,6 +44,10 @@ done
 for f in tests/cli tests/e2e tests/stream tests/install; do
     [ -d "$f" ] && ls "$f"/*.bats >/dev/null 2>&1 || continue
     run_suite "$f" bats --tap "$f"
+    if [ "$f" = tests/cli ]; then
+        PYSB_TEST_START=warm run_suite "tests/cli (warm)" \
+            bats --tap $(ls tests/cli/*.bats | grep -v '/warm\.bats$')
+    fi
 done
 # The playground in headless Chromium: node's test runner, top-level tests
 # only, so its "ok"/"not ok" lines are counted like bats'.

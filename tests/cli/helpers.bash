@@ -2,8 +2,8 @@
 #
 # Load with `load helpers`. Each .bats file sets UID_BASE (a distinct block of
 # 100 ids inside 600100-600999, or 606000-606199 for the files of issue 8:
-# channels, verdicts; 606300-606399: a second run of an attacks.bats test)
-# before loading; every test then runs the
+# channels, verdicts; 606300-606399: a second run of an attacks.bats test;
+# 601900-601999: warm.bats, issue 9) before loading; every test then runs the
 # sandbox as uid/gid UID_BASE + BATS_TEST_NUMBER, so leftover processes of a
 # test can be found afterwards with pgrep -U/-u and nothing else shares it.
 #
@@ -71,19 +71,34 @@ teardown() { common_teardown; }
 # Time in seconds (float) since the epoch.
 now() { date +%s.%N; }
 
+# The mode of every code run of the suites: PYSB_TEST_START=warm (set by
+# tests/run-all.sh for the second pass) adds --warm to each sb call that
+# runs code (--exec runs stay cold), and sb then checks the run really was
+# forked from the fork server. Tests that need a mode of their own ask
+# for it themselves; warm_mode says which one the suite runs in.
+warm_mode() { [ "${PYSB_TEST_START:-cold}" = warm ]; }
+
 # sb ARGS... — the sandbox, JSON report on fd 3 into $REPORT.
 sb() {
-    local t0 t1
+    local t0 t1 mode=()
+    if warm_mode && ! printf '%s\n' "$@" | grep -qxF -- --exec; then
+        mode=(--warm)
+    fi
     rm -f "$REPORT" "$SB_OUT" "$SB_ERR"
     t0=$(now)
     status=0
     timeout -k 5 "$SB_TIMEOUT" "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" \
-        --json --report-fd 3 "${SB_ARGS[@]}" "$@" \
+        --json --report-fd 3 "${mode[@]}" "${SB_ARGS[@]}" "$@" \
         >"$SB_OUT" 2>"$SB_ERR" 3>"$REPORT" || status=$?
     t1=$(now)
     SB_SECS=$(awk "BEGIN{print $t1 - $t0}")
     sb_out=$(cat "$SB_OUT")
     sb_err=$(cat "$SB_ERR")
+    if [ ${#mode[@]} -gt 0 ] && [ -s "$REPORT" ] &&
+       ! jq -e '.start == "warm"' "$REPORT" >/dev/null 2>&1; then
+        fail "PYSB_TEST_START=warm, but the run did not start warm"
+        return 1
+    fi
     return 0
 }
 

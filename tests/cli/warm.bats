@@ -1,0 +1,286 @@
+#!/usr/bin/env bats
+# warm.bats — warm runs (pysandbox-run --warm, issue 9): what only a run
+# forked from a fork server can get wrong. Every other CLI suite also runs
+# whole in warm mode (tests/run-all.sh, PYSB_TEST_START=warm); this file
+# holds the tests of the fork server itself: no state crosses runs of one
+# server, preloads are imported once and refused when anyone but root
+# could have planted them, numpy works in the child, the limits and the
+# exec ban bite, and a server killed under load costs only the run in
+# flight. Each test has a control that shows it can fail (a cold run, or
+# the same code outside).
+
+UID_BASE=601900   # tests 1..99 use uids 601901..601999
+load helpers
+
+PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+# A site directory -I still searches (ahead of Debian's dist-packages):
+# the tests bind-mount their own tree over it in a private mount namespace.
+SITE=/usr/local/lib/python$PYVER/dist-packages
+
+# runs CODE N [ARGS...]: N runs of CODE on one fork server, one JSON
+# object a line in $SB_OUT.
+runs() {
+    local code=$1 n=$2; shift 2
+    sb_raw --uid "$TEST_UID" --json-to stdout --warm --repeat "$n" "$@" -c "$code"
+}
+
+# in_site DIR CMD...: CMD with DIR mounted over $SITE (a private mount
+# namespace: nothing else on the machine sees it).
+in_site() {
+    local dir=$1; shift
+    unshare --mount --propagation private sh -c \
+        'mount --bind "$0" "$1" && shift && exec "$@"' "$dir" "$SITE" "$@"
+}
+
+# A root-owned tree holding the module pysbprobe: at import it opens a file
+# and keeps it, and it has a mutable global; nobody but root can write it.
+make_probe_site() {
+    PROBE=$(mktemp -d /run/pysb-warm-test.XXXXXX)
+    CLEANUP_PATHS+=("$PROBE")
+    chmod 0755 "$PROBE"
+    cat >"$PROBE/pysbprobe.py" <<'EOF'
+import os
+state = []
+log = open("/etc/hostname")
+pid_at_import = os.getpid()
+EOF
+    chmod 0644 "$PROBE/pysbprobe.py"
+}
+
+@test "warm: a run is forked from the server with everything a cold run has (sys.modules, path, argv, flags, signals, environment, cwd, ids)" {
+    local probe='import os, sys, signal
+print(sorted(sys.modules)); print(sys.path, sys.argv, sys.flags, os.getcwd())
+print([signal.getsignal(s) for s in range(1, signal.NSIG) if s not in (9, 19, 32, 33)])
+print(os.getuid(), os.getgid(), os.getgroups(), os.getpid(), os.getppid(), sorted(os.environ.items()))
+print(__name__, __file__, [k for k in globals() if not k.startswith("__")])'
+    sb -c "$probe"
+    expect_verdict ok
+    local cold=$sb_out
+    sb --warm -c "$probe"
+    expect_verdict ok
+    jcheck '.start == "warm"'
+    [ "$sb_out" = "$cold" ] || fail "warm and cold runs differ:
+$(diff <(echo "$cold") <(echo "$sb_out"))"
+    sb -c 'print(1)'
+    jcheck '.start == "cold"'
+    no_leftovers
+}
+
+@test "warm: no state crosses runs of one server: a monkey-patched preload, sys.modules, globals, a preload's open file and its globals, random" {
+    make_probe_site
+    local code='import json, sys, random, os, pysbprobe
+try:
+    pysbprobe.log.seek(0)
+    inherited = "SERVER FD USABLE"
+except OSError as e:
+    inherited = e.errno
+seen = [getattr(json, "_mark", None), json.dumps is None, "planted" in sys.modules,
+        globals().get("G"), pysbprobe.state, inherited]
+print("SEEN", seen, flush=True)
+print("RAND", random.random(), os.urandom(8).hex(), flush=True)
+json._mark = 1; json.dumps = None; sys.modules["planted"] = json; G = 1
+pysbprobe.state.append("x"); pysbprobe.log = None
+random.seed(0)'
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm --repeat 3 \
+        --python-flags -I --preload "json random pysbprobe" -c "$code" >"$SB_OUT" 2>"$SB_ERR" ||
+        fail "exit $?"
+    [ "$(jq -s 'length' "$SB_OUT")" = 3 ] || fail "not 3 reports"
+    jq -e -s 'all(.status == "ok" and .start == "warm")' "$SB_OUT" >/dev/null || fail "a run failed"
+    # Every run sees the preloads exactly as the server imported them.
+    local seen; seen=$(jq -r '.stdout' "$SB_OUT" | grep '^SEEN' | sort -u)
+    # The preload's file object is there, its descriptor is not: the reaper
+    # closed every descriptor of the server (EBADF, 9).
+    [ "$seen" = "SEEN [None, False, False, None, [], 9]" ] || fail "state crossed runs: $seen"
+    # random was reseeded in each child (its at-fork hook), and after
+    # seed(0) the next run is not the seed(0) sequence.
+    local rands; rands=$(jq -r '.stdout' "$SB_OUT" | grep '^RAND')
+    [ "$(sort -u <<<"$rands" | wc -l)" = 3 ] || fail "random or urandom repeated: $rands"
+    local seeded; seeded=$("$PY" -c 'import random; random.seed(0); print(random.random())')
+    ! grep -qF "$seeded" <<<"$rands" || fail "a run saw the previous run's seed(0)"
+    # The control: within one run the same mutations are visible.
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm \
+        --python-flags -I --preload "json pysbprobe" \
+        -c 'import json, pysbprobe; json._mark = 1; pysbprobe.state.append(1); import json as j; print(j._mark, pysbprobe.state)' \
+        >"$SB_OUT" 2>"$SB_ERR"
+    jq -e '.stdout == "1 [1]\n"' "$SB_OUT" >/dev/null || fail "control: $(cat "$SB_OUT")"
+    no_leftovers
+}
+
+@test "warm: a preload is imported once, in the server: used by the run without reading its files (control: cold cannot import it)" {
+    make_probe_site
+    local code='import sys, os
+print("pysbprobe" in sys.modules)
+import pysbprobe
+print(pysbprobe.pid_at_import != os.getpid())'
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm \
+        --python-flags -I --preload pysbprobe -c "$code" >"$SB_OUT" 2>"$SB_ERR" || fail "exit $?"
+    jq -e '.status == "ok" and .stdout == "True\nTrue\n"' "$SB_OUT" >/dev/null || fail "$(cat "$SB_OUT")"
+    # Cold, the run has Landlock's view: the site tree is not readable.
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout \
+        --python-flags -I -c "$code" >"$SB_OUT" 2>"$SB_ERR" || true
+    jq -e '.status == "nonzero_exit" and (.stderr | test("ModuleNotFoundError|PermissionError"))' \
+        "$SB_OUT" >/dev/null || fail "control: $(cat "$SB_OUT")"
+    no_leftovers
+}
+
+@test "warm: preloads refused in one line, nothing run: group-writable site dir, a file of another uid, others-writable extension, missing module" {
+    make_probe_site
+    chmod g+w "$PROBE"
+    sb_raw --uid "$TEST_UID" --warm --python-flags -I --preload json -c 'print(1)'
+    # (the plain CLI: the bind mount is not there, so this one is accepted)
+    expect_status 0
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload json \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a group-writable sys.path entry"
+    [ "$(wc -l <"$SB_ERR")" = 1 ] || fail "not one line: $(cat "$SB_ERR")"
+    grep -qF "sys.path entry $SITE" "$SB_ERR" && grep -qF "is writable by its group" "$SB_ERR" ||
+        fail "$(cat "$SB_ERR")"
+    ! grep -q RAN "$SB_OUT" || fail "code ran"
+
+    chmod g-w "$PROBE"
+    chown "$TEST_UID" "$PROBE/pysbprobe.py"
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload pysbprobe \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a module of uid $TEST_UID"
+    grep -qF "module pysbprobe: $SITE/pysbprobe.py belongs to uid $TEST_UID, not root" "$SB_ERR" ||
+        fail "$(cat "$SB_ERR")"
+    chown 0 "$PROBE/pysbprobe.py"
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload pysbprobe \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
+
+    local ext="$BATS_TEST_TMPDIR/ext.so"
+    cp "$(dirname "$PYSB_RUN")/_pysandbox.abi3.so" "$ext"
+    sb_raw --uid "$TEST_UID" --warm --extension "$ext" -c 'print("RAN")'
+    expect_status 2
+    grep -qE "refused: the extension: .* is writable by its (group|others)" "$SB_ERR" || fail "extension accepted"
+    out_lacks RAN
+
+    sb_raw --uid "$TEST_UID" --warm --preload "json no_such_module_pysb" -c 'print("RAN")'
+    expect_status 2
+    [ "$(wc -l <"$SB_ERR")" = 1 ] || fail "not one line"
+    err_has "no_such_module_pysb: cannot be imported by $PY: ModuleNotFoundError"
+    out_lacks RAN
+    no_leftovers
+}
+
+@test "warm: numpy preloaded (one thread): 200x200 matrix product correct in the child, a lazy submodule imports" {
+    "$PY" -I -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
+    sb --warm --preload numpy --python-flags -I --ro /usr/lib/python3/dist-packages -c '
+import numpy, threading, os
+a = numpy.ones((200, 200)) @ numpy.ones((200, 200))
+print(a[0, 0], a.sum(), threading.active_count(), os.environ["OPENBLAS_NUM_THREADS"])
+import numpy.polynomial
+print(numpy.polynomial.Polynomial([1, 2])(3))'
+    expect_verdict ok
+    jcheck '.start == "warm"'
+    out_is "200.0 8000000.0 1 1
+7.0"
+    no_leftovers
+}
+
+@test "warm: the memory limit is what the run may allocate beyond the preloads; the threads limit bites" {
+    "$PY" -I -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
+    local pre=(--warm --preload numpy --python-flags -I)
+    sb "${pre[@]}" --mem 60000 -c 'x = bytearray(100 << 20)'
+    expect_verdict memory_limit
+    sb "${pre[@]}" --mem 60000 -c 'x = bytearray(35 << 20); print(len(x))'
+    expect_verdict ok
+    # memory_kb leaves out the preloaded state: about what a cold run of
+    # the same program reports (35 MiB and an interpreter, not numpy's).
+    local warm_kb; warm_kb=$(jget .memory_kb)
+    sb --mem 60000 -c 'x = bytearray(35 << 20); print(len(x))'
+    expect_verdict ok
+    local cold_kb; cold_kb=$(jget .memory_kb)
+    awk -v w="$warm_kb" -v c="$cold_kb" 'BEGIN { exit !(w > 35 * 1024 && w < c + 8192) }' ||
+        fail "memory_kb warm $warm_kb vs cold $cold_kb"
+    local threads='import threading, time
+ts = [threading.Thread(target=time.sleep, args=(0.3,)) for _ in range(4)]
+for t in ts: t.start()
+print("STARTED ALL")'
+    sb --warm --threads 2 -c "$threads"
+    expect_verdict nonzero_exit
+    err_has "can't start new thread"
+    out_lacks "STARTED ALL"
+    sb --warm --threads 8 -c "$threads"
+    expect_verdict ok
+    out_is "STARTED ALL"
+    no_leftovers
+}
+
+@test "warm: execve is denied outright, even of the interpreter itself (control: a cold run with processes may exec it)" {
+    local code='import os, sys, subprocess
+try:
+    print(subprocess.run([sys.executable, "-c", "print(2)"], capture_output=True).stdout)
+except OSError as e:
+    print("SPAWN", e.errno)
+if os.fork() == 0:
+    try:
+        os.execv(sys.executable, [sys.executable, "-c", "print(3)"])
+    except OSError as e:
+        print("EXEC", e.errno, flush=True)
+    os._exit(0)
+os.wait()'
+    sb --warm --nproc 4 -c "$code"
+    expect_verdict ok
+    out_is "SPAWN 1
+EXEC 1"
+    sb --nproc 4 -c "$code"
+    expect_verdict ok
+    out_is "b'2\n'
+3"
+    no_leftovers
+}
+
+@test "warm: a fork server killed with SIGKILL under load costs the run in flight only (internal_error), the next runs are served, nothing is left" {
+    local n=40
+    "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm --repeat $n \
+        -c 'import time; time.sleep(0.05); print("ran")' >"$SB_OUT" 2>"$SB_ERR" &
+    local cli=$!
+    BG_PIDS+=("$cli")
+    local server="" i
+    for i in $(seq 100); do
+        server=$(pgrep -P "$cli" 2>/dev/null | head -n1)
+        [ -n "$server" ] && [ "$(wc -l <"$SB_OUT")" -ge 8 ] && break
+        sleep 0.05
+    done
+    [ -n "$server" ] || fail "no fork server under the CLI"
+    [ "$(cat /proc/"$server"/comm)" = pysb-forkserver ] || fail "pid $server is not the server"
+    kill -KILL "$server"
+    wait "$cli" || true
+    [ "$(jq -s length "$SB_OUT")" = $n ] || fail "not $n reports: $(cat "$SB_ERR")"
+    local failed; failed=$(jq -s '[.[] | select(.status != "ok")] | length' "$SB_OUT")
+    [ "$failed" -le 1 ] || fail "$failed runs failed"
+    jq -e -s '[.[] | select(.status != "ok")] | all(.status == "internal_error" and (.error | test("fork server")))' \
+        "$SB_OUT" >/dev/null || fail "a failed run is not internal_error"
+    [ "$(grep -c 'the fork server died; starting a new one' "$SB_ERR")" = 1 ] || fail "$(cat "$SB_ERR")"
+    # The runs after the restart are warm again, and all of them ran.
+    jq -e -s '.[-1].start == "warm" and ([.[] | select(.status == "ok")] | all(.stdout == "ran\n"))' \
+        "$SB_OUT" >/dev/null || fail "not served after the restart"
+    ! kill -0 "$server" 2>/dev/null || fail "the killed server is still there"
+    [ -z "$(pgrep -P "$cli" 2>/dev/null)" ] || fail "children of the CLI left"
+    no_leftovers
+}
+
+@test "warm: the server is not reachable from a run: not in its pid namespace, none of its descriptors (control: cold sees the same)" {
+    local code='import os
+def is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+def exists(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+print(os.getpid(), [p for p in range(1, 4096) if exists(p)], [fd for fd in range(1024) if is_open(fd)])'
+    sb --warm -c "$code"
+    expect_verdict ok
+    local warm=$sb_out
+    sb -c "$code"
+    expect_verdict ok
+    [ "$warm" = "$sb_out" ] || fail "warm $warm vs cold $sb_out"
+    no_leftovers
+}
