@@ -11,13 +11,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bootstrap.h"
 #include "clock.h"
 #include "confine.h"
+#include "rootonly.h"
 
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -232,10 +236,113 @@ static const char **server_argv(const pysb_fs_spec *spec, char **preloads)
     return argv;
 }
 
+/* Does the interpreter start with site (no -S among its flags)? */
+static int runs_site(const char *const *argv)
+{
+    for (size_t i = 1; argv[i]; i++)
+        if (argv[i][0] == '-' && argv[i][1] != '-' && strchr(argv[i], 'S') &&
+            !strpbrk(argv[i], "XWc"))
+            return 0;
+    return 1;
+}
+
+/* The site directories the interpreter would add at start: asked of the
+ * interpreter itself with -I -S as nobody (only its standard library runs,
+ * checked already, so the answer can be trusted). NUL-separated into buf;
+ * returns the bytes, or -1. */
+static ssize_t site_dirs(const char *interp, char *buf, size_t len)
+{
+    static const char ask[] =
+        "import site, sys\n"
+        "sys.stdout.write('\\0'.join(site.getsitepackages()))\n";
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (dup2(p[1], 1) < 0 || setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+            setresuid(65534, 65534, 65534) < 0)
+            _exit(126);
+        execle(interp, interp, "-I", "-S", "-c", ask, (char *)NULL, pysb_child_env);
+        _exit(127);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -1;
+    }
+    size_t got = 0;
+    int64_t end = pysb_monotonic_ms() + 10000;
+    for (;;) {
+        struct pollfd q = { p[0], POLLIN, 0 };
+        int64_t left = end - pysb_monotonic_ms();
+        if (got == len || left <= 0 || poll(&q, 1, (int)left) <= 0)
+            break;
+        ssize_t n = read(p[0], buf + got, len - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(p[0]);
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    if (got == len || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    return (ssize_t)got;
+}
+
+/* Before the server's interpreter runs as root, everything it reads while
+ * it starts — before its own checks of sys.path and the preloads can run —
+ * must be root's alone (rootonly.h): the interpreter, the extension, the
+ * standard library's whole tree, and, when it starts with site, each site
+ * directory and what is directly in it (site reads every .pth file there
+ * and runs their import lines). */
+static int check_start(const pysb_fs_spec *spec, char *err, size_t errlen)
+{
+    char real[PATH_MAX], lib[PATH_MAX + 16];
+    const char *interp = spec->argv[0];
+    if (pysb_root_only("the interpreter", interp, err, errlen) < 0 ||
+        pysb_root_only("the extension", spec->ext_path, err, errlen) < 0)
+        return -1;
+    if (!realpath(interp, real)) {
+        snprintf(err, errlen, "the interpreter: %s: %s", interp, strerror(errno));
+        return -1;
+    }
+    /* <prefix>/bin/pythonX.Y → <prefix>/lib/pythonX.Y, as Landlock's set */
+    const char *base = strrchr(real, '/') + 1;
+    char *s = strrchr(real, '/');
+    *s = '\0';
+    if ((s = strrchr(real, '/')))
+        *s = '\0';
+    snprintf(lib, sizeof lib, "%s/lib/%s", real[0] ? real : "", base);
+    if (pysb_root_only_tree("the standard library", lib, err, errlen) < 0)
+        return -1;
+    if (!runs_site(spec->argv))
+        return 0;
+    char dirs[8192];
+    ssize_t n = site_dirs(interp, dirs, sizeof dirs - 1);
+    if (n < 0) {
+        snprintf(err, errlen, "the interpreter: %s -I -S could not list its site directories",
+                 interp);
+        return -1;
+    }
+    dirs[n] = '\0';
+    for (char *d = dirs; d < dirs + n; d += strlen(d) + 1)
+        if (d[0] && pysb_root_only_entries("a site directory", d, err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
 int pysb_fs_spawn(const pysb_fs_spec *spec, pysb_fs_handle *h, char *err, size_t errlen)
 {
     h->pid = -1;
     h->ctl = -1;
+    char why[512];
+    if (check_start(spec, why, sizeof why) < 0) {
+        snprintf(err, errlen, "refused: %s", why);
+        return -1;
+    }
     char *pre = NULL;
     const char **argv = server_argv(spec, &pre);
     if (!argv) {

@@ -32,19 +32,21 @@ in_site() {
         'mount --bind "$0" "$1" && shift && exec "$@"' "$dir" "$SITE" "$@"
 }
 
-# A root-owned tree holding the module pysbprobe: at import it opens a file
-# and keeps it, and it has a mutable global; nobody but root can write it.
+# A root-owned tree holding the package pysbprobe: at import it opens a
+# file and keeps it, and it has a mutable global; nobody but root can
+# write it.
 make_probe_site() {
     PROBE=$(mktemp -d /run/pysb-warm-test.XXXXXX)
     CLEANUP_PATHS+=("$PROBE")
     chmod 0755 "$PROBE"
-    cat >"$PROBE/pysbprobe.py" <<'EOF'
+    mkdir -m 0755 "$PROBE/pysbprobe"
+    cat >"$PROBE/pysbprobe/__init__.py" <<'EOF'
 import os
 state = []
 log = open("/etc/hostname")
 pid_at_import = os.getpid()
 EOF
-    chmod 0644 "$PROBE/pysbprobe.py"
+    chmod 0644 "$PROBE/pysbprobe/__init__.py"
 }
 
 @test "warm: a run is forked from the server with everything a cold run has (sys.modules, path, argv, flags, signals, environment, cwd, ids)" {
@@ -123,7 +125,7 @@ print(pysbprobe.pid_at_import != os.getpid())'
     no_leftovers
 }
 
-@test "warm: preloads refused in one line, nothing run: group-writable site dir, a file of another uid, others-writable extension, missing module" {
+@test "warm: preloads refused in one line, nothing run: group-writable site dir, a planted .pth, a package file of another uid, others-writable extension, missing module" {
     make_probe_site
     chmod g+w "$PROBE"
     sb_raw --uid "$TEST_UID" --warm --python-flags -I --preload json -c 'print(1)'
@@ -132,17 +134,37 @@ print(pysbprobe.pid_at_import != os.getpid())'
     in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload json \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a group-writable sys.path entry"
     [ "$(wc -l <"$SB_ERR")" = 1 ] || fail "not one line: $(cat "$SB_ERR")"
-    grep -qF "sys.path entry $SITE" "$SB_ERR" && grep -qF "is writable by its group" "$SB_ERR" ||
+    grep -qF "refused: a site directory: $SITE is writable by its group" "$SB_ERR" ||
         fail "$(cat "$SB_ERR")"
     ! grep -q RAN "$SB_OUT" || fail "code ran"
-
     chmod g-w "$PROBE"
-    chown "$TEST_UID" "$PROBE/pysbprobe.py"
+
+    # A .pth file another user planted in a site directory: site would run
+    # its import line as root while the server starts, before any check of
+    # the server's own; it is refused before the interpreter starts.
+    local marker="$BATS_TEST_TMPDIR/pth-ran"
+    echo "import os; open('$marker', 'w')" >"$PROBE/planted.pth"
+    chown "$TEST_UID" "$PROBE/planted.pth"
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload json \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a planted .pth"
+    grep -qF "refused: a site directory: $SITE/planted.pth belongs to uid $TEST_UID, not root" \
+        "$SB_ERR" || fail "$(cat "$SB_ERR")"
+    [ ! -e "$marker" ] || fail "the planted .pth ran as root"
+    # (the control: root's own .pth does run, so the marker can appear)
+    chown 0 "$PROBE/planted.pth"
+    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload json \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
+    [ -e "$marker" ] || fail "control: the .pth did not run"
+    rm -f "$PROBE/planted.pth"
+
+    # A package file of another uid, below a root-only site directory: the
+    # server's own check after the import.
+    chown "$TEST_UID" "$PROBE/pysbprobe/__init__.py"
     in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload pysbprobe \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a module of uid $TEST_UID"
-    grep -qF "module pysbprobe: $SITE/pysbprobe.py belongs to uid $TEST_UID, not root" "$SB_ERR" ||
-        fail "$(cat "$SB_ERR")"
-    chown 0 "$PROBE/pysbprobe.py"
+    grep -qF "refused: module pysbprobe: $SITE/pysbprobe/__init__.py belongs to uid $TEST_UID, not root" \
+        "$SB_ERR" || fail "$(cat "$SB_ERR")"
+    chown 0 "$PROBE/pysbprobe/__init__.py"
     in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload pysbprobe \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
 
@@ -151,6 +173,7 @@ print(pysbprobe.pid_at_import != os.getpid())'
     sb_raw --uid "$TEST_UID" --warm --extension "$ext" -c 'print("RAN")'
     expect_status 2
     grep -qE "refused: the extension: .* is writable by its (group|others)" "$SB_ERR" || fail "extension accepted"
+    [ "$(wc -l <"$SB_ERR")" = 1 ] || fail "not one line"
     out_lacks RAN
 
     sb_raw --uid "$TEST_UID" --warm --preload "json no_such_module_pysb" -c 'print("RAN")'
