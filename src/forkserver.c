@@ -334,20 +334,8 @@ static int handle_control(int ctl, int *eof)
         *eof = 1;
         return 0;
     }
-    int fds[PYSB_FS_NFDS], nfds = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < k; i++) {
-            int fd;
-            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-            if (nfds < PYSB_FS_NFDS)
-                fds[nfds++] = fd;
-            else
-                close(fd);
-        }
-    }
+    int fds[PYSB_FS_NFDS];
+    int nfds = pysb_fs_take_fds(&mh, fds, PYSB_FS_NFDS);
     int bad = n != (ssize_t)sizeof m.rq || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
               m.rq.magic != PYSB_FS_MAGIC || m.rq.version != PYSB_FS_VERSION;
     if (!bad && m.rq.kind == PYSB_FS_PING && nfds == 1) {

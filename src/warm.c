@@ -141,19 +141,9 @@ static ssize_t recv_msg(int fd, void *buf, size_t len, int *passed, int timeout_
         ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n >= 0 && c; c = CMSG_NXTHDR(&mh, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-                continue;
-            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < k; i++) {
-                int got;
-                memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
-                if (passed && *passed < 0)
-                    *passed = got;
-                else
-                    close(got);
-            }
-        }
+        int got = -1;
+        if (n >= 0 && pysb_fs_take_fds(&mh, &got, passed ? 1 : 0) == 1)
+            *passed = got;
         return n;
     }
 }

@@ -31,7 +31,10 @@
 #define PYSB_WARM_WIRE_H
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "runlimits.h"
 
@@ -100,5 +103,27 @@ typedef struct pysb_fs_ready {
     char     python[48];       /* the interpreter's version, "3.11.2" */
     char     text[200];        /* REFUSED: why */
 } pysb_fs_ready;
+
+/* The descriptors a received datagram carried (SCM_RIGHTS), in order:
+ * the first max into fds, any beyond closed. Returns how many were kept.
+ * Both ends use it, so a descriptor is never left open by either. */
+static inline int pysb_fs_take_fds(struct msghdr *mh, int *fds, int max)
+{
+    int n = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (n < max)
+                fds[n++] = fd;
+            else
+                close(fd);
+        }
+    }
+    return n;
+}
 
 #endif
