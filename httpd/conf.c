@@ -34,6 +34,7 @@ void *pysb_create_dir_conf(apr_pool_t *p, char *dir)
     c->max_code = c->max_stdin = c->queue_timeout_ms = PYSB_UNSET;
     c->max_files = c->max_file_size = PYSB_UNSET;
     c->per_client = c->client_key = PYSB_UNSET;
+    c->start = PYSB_UNSET;
     return c;
 }
 
@@ -68,6 +69,10 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->site_packages = add->site_packages != PYSB_UNSET ? add->site_packages
                                                        : base->site_packages;
     c->allow_get = add->allow_get != PYSB_UNSET ? add->allow_get : base->allow_get;
+    c->start = add->start != PYSB_UNSET ? add->start : base->start;
+    /* The preload list is taken whole from the innermost scope that sets
+     * it: it names one fork server. */
+    c->preload = add->preload ? add->preload : base->preload;
     c->default_format = add->default_format != PYSB_UNSET ? add->default_format
                                                      : base->default_format;
     c->ignore_unknown = add->ignore_unknown != PYSB_UNSET ? add->ignore_unknown
@@ -128,7 +133,18 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
         e->python_path = pp;
     }
     e->site_packages = c->site_packages == 1;
+    /* Cold unless asked for: see the README (warm runs). */
+    e->warm = c->start == 1;
+    /* Preloads belong to a warm Location's server: a cold one inside a
+     * warm one has none. */
+    const apr_array_header_t *pl = e->warm ? c->preload : NULL;
+    const char **pre = apr_pcalloc(p, ((pl ? pl->nelts : 0) + 1) * sizeof *pre);
+    if (pl)
+        memcpy(pre, pl->elts, pl->nelts * sizeof *pre);
+    e->preload = pre;
     pysb_location *l = &e->loc;
+    l->warm = e->warm;
+    l->preload = e->preload;
     pysb_limits_default(&l->def);
     pysb_limits_default(&l->max);
     for (size_t i = 0; i < pysb_limit_count; i++) {
@@ -403,6 +419,33 @@ static const char *set_site_packages(cmd_parms *cmd, void *dv, int on)
     return NULL;
 }
 
+static const char *set_start(cmd_parms *cmd, void *dv, const char *arg)
+{
+    (void)cmd;
+    int warm = !strcasecmp(arg, "warm");
+    if (!warm && strcasecmp(arg, "cold"))
+        return apr_psprintf(cmd->pool, "PySandboxStart %s: expected cold or warm", arg);
+    ((pysb_dir_conf *)dv)->start = warm;
+    return NULL;
+}
+
+static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
+{
+    pysb_dir_conf *c = dv;
+    int ok = arg[0] == '_' || ((arg[0] | 32) >= 'a' && (arg[0] | 32) <= 'z');
+    for (const char *s = arg; ok && *s; s++)
+        ok = *s == '_' || *s == '.' || (*s >= '0' && *s <= '9') ||
+             ((*s | 32) >= 'a' && (*s | 32) <= 'z');
+    if (!ok || strlen(arg) > 200)
+        return apr_psprintf(cmd->pool, "PySandboxPreload %s: not a module name", arg);
+    if (!c->preload)
+        c->preload = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    if (c->preload->nelts >= PYSB_WIRE_PRELOAD_MAX)
+        return "PySandboxPreload: too many modules";
+    APR_ARRAY_PUSH(c->preload, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 static const char *set_allow_get(cmd_parms *cmd, void *dv, int on)
 {
     (void)cmd;
@@ -637,6 +680,10 @@ const command_rec pysb_cmds[] = {
                     "directories a run may read, first on its sys.path, in order"),
     AP_INIT_FLAG("PySandboxSitePackages", set_site_packages, NULL, OR_ALL,
                  "the interpreter's system site directories, read-only, on sys.path"),
+    AP_INIT_TAKE1("PySandboxStart", set_start, NULL, OR_ALL,
+                  "cold (a fresh interpreter per run, the default) or warm (forked from a fork server)"),
+    AP_INIT_ITERATE("PySandboxPreload", add_preload, NULL, OR_ALL,
+                    "modules a warm Location's fork server imports once"),
     AP_INIT_FLAG("PySandboxAllowGet", set_allow_get, NULL, OR_ALL,
                  "accept GET ?user_script=..."),
     AP_INIT_TAKE1("PySandboxUnknownFields", set_unknown_fields, NULL, OR_ALL,

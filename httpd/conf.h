@@ -45,6 +45,8 @@ typedef struct pysb_dir_conf {
     const char *jobe_cache;         /* PySandboxJobeFileCache DIR; NULL: unset */
     apr_uint64_t jobe_cache_size;   /* ... SIZE */
     apr_array_header_t *jobe_keys;  /* PySandboxJobeApiKey, const char *; NULL: unset */
+    int start;                      /* PySandboxStart: 1 warm, 0 cold */
+    apr_array_header_t *preload;    /* const char *; NULL: unset */
 } pysb_dir_conf;
 
 /* What names a client for PySandboxMaxRunsPerClient. */
@@ -64,6 +66,8 @@ typedef struct pysb_effective {
     const char *const *ro_paths;
     const char *const *python_path; /* NULL: none */
     int site_packages;
+    int warm;                       /* PySandboxStart warm */
+    const char *const *preload;     /* NULL-terminated, never NULL */
     pysb_location loc;
     unsigned queue_timeout_ms;      /* 0: never wait for a slot */
     unsigned per_client;            /* 0: no share */

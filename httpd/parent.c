@@ -12,6 +12,7 @@
 #include "apr_strings.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -287,6 +288,27 @@ static apr_status_t unlink_at_exit(void *data)
     return APR_SUCCESS;
 }
 
+/* The fork servers' extension: _pysandbox.abi3.so next to this module (the
+ * build tree, or where make install puts both); NULL when missing (warm
+ * Locations then run cold, and the launcher says so once). */
+static const char *extension_path(apr_pool_t *p, server_rec *s)
+{
+    Dl_info info;
+    if (!dladdr((void *)extension_path, &info) || !info.dli_fname)
+        return NULL;
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (!slash)
+        return NULL;
+    const char *path = apr_psprintf(p, "%.*s/_pysandbox.abi3.so",
+                                    (int)(slash - info.dli_fname), info.dli_fname);
+    if (access(path, R_OK) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     "PYSB: no %s: PySandboxStart warm Locations run cold", path);
+        return NULL;
+    }
+    return path;
+}
+
 int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s)
 {
@@ -326,6 +348,7 @@ int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ls->cfg.max_stdin = 64u << 20;
     ls->cfg.log = launcher_log;
     ls->cfg.interpreters = pysb_configured_interpreters(pconf);
+    ls->cfg.extension = extension_path(pconf, s);
     /* The workers of every virtual host find the launcher here (set
      * before the children are forked, so they inherit it). */
     launcher_socket = ls->cfg.socket_path;

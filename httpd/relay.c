@@ -212,6 +212,8 @@ static int send_run(relay *rl)
             .flags = x->e.site_packages ? PYSB_SITE_PACKAGES : 0,
             .args = x->in.args,
             .python_path = (const char **)x->e.python_path,
+            .warm = x->e.warm,
+            .preload = (const char **)x->e.preload,
         },
         .code = x->run.code,
         .code_len = x->run.code_len,

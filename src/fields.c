@@ -321,6 +321,14 @@ char *pysb_location_info(const pysb_location *loc)
                json_object_set_new(o, "formats", formats);
     else
         json_decref(formats);
+    json_t *pre = json_array();
+    for (size_t i = 0; pre && loc->preload && loc->preload[i]; i++)
+        bad |= json_array_append_new(pre, json_string(loc->preload[i]));
+    if (!bad)
+        bad |= json_object_set_new(o, "start", json_string(loc->warm ? "warm" : "cold")) |
+               json_object_set_new(o, "preload", pre);
+    else
+        json_decref(pre);
     char *j = bad ? NULL
                   : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(o);

@@ -38,6 +38,8 @@ typedef struct pysb_location {
     int         allow_get;
     pysb_format default_format;
     int         ignore_unknown;
+    int         warm;                 /* PySandboxStart warm */
+    const char *const *preload;       /* PySandboxPreload; NULL: none */
 } pysb_location;
 
 typedef struct pysb_field {

@@ -33,6 +33,7 @@
 #include "bootstrap.h"
 #include "clock.h"
 #include "payload_status.h"
+#include "fspool.h"
 #include "result.h"
 #include "session.h"
 #include "stats.h"
@@ -154,6 +155,19 @@ static int run_request(void *ctx, const pysb_session_request *req, pysb_output_f
     /* In flight, for the status page (never the code). */
     pysb_stats_slot_set(&stats, slot_of_uid(c->uid), getpid(), c->uid, ws->run_id, c->client,
                         pysb_monotonic_ms());
+    static const char *const none[] = { NULL };
+    if (ws->warm && cfg->extension) {
+        /* The server's read-only paths: the run's, its python path and its
+         * site directories, which its minimal root and Landlock hold. */
+        const char *ro[3 * PYSB_WIRE_RO_PATHS_MAX + 1];
+        size_t n = 0;
+        const char *const *lists[] = { ws->ro_paths, ws->python_path, spec.site_paths };
+        for (size_t l = 0; l < 3; l++)
+            for (size_t k = 0; lists[l] && lists[l][k] && n < 3 * PYSB_WIRE_RO_PATHS_MAX; k++)
+                ro[n++] = lists[l][k];
+        ro[n] = NULL;
+        spec.warm = pysb_fspool_target(ws->argv, ws->preload ? ws->preload : none, ro);
+    }
     int rc = pysb_run(&spec, out, out_ctx, r);
     free(asked);
     return rc;
@@ -478,6 +492,8 @@ static void reap_supervisors(void)
     pid_t p;
     int st;
     while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (pysb_fspool_reaped(p, st))
+            continue;
         int64_t now = pysb_monotonic_ms();
         for (unsigned i = 0; i < cfg->max_runs; i++)
             if (live[i].pid == p) {
@@ -764,7 +780,9 @@ static void open_stats(void)
 
 static __attribute__((noreturn)) void loop(void)
 {
-    struct pollfd *p = calloc(MAX_CONNS + 2, sizeof *p);
+    /* Connections, then the fork servers' descriptors (fspool.h). */
+    enum { FSPOOL_FDS = 40 };
+    struct pollfd *p = calloc(MAX_CONNS + 2 + FSPOOL_FDS, sizeof *p);
     conn **of = calloc(MAX_CONNS + 2, sizeof *of);
     if (!p || !of)
         _exit(1);
@@ -779,6 +797,8 @@ static __attribute__((noreturn)) void loop(void)
             of[n] = c;
             p[n++] = (struct pollfd){ c->fd, POLLIN | POLLRDHUP, 0 };
         }
+        nfds_t nc = n;
+        n += pysb_fspool_pollfds(p + nc, FSPOOL_FDS);
         if (poll(p, n, timeout) < 0) {
             if (errno == EINTR)
                 continue;
@@ -801,7 +821,8 @@ static __attribute__((noreturn)) void loop(void)
         }
         /* Connections polled this round; one may have been dropped
          * meanwhile (a fork took it, a refusal closed it): fd -1. */
-        for (nfds_t i = 2; i < n; i++) {
+        pysb_fspool_events(p + nc, n - nc);
+        for (nfds_t i = 2; i < nc; i++) {
             conn *c = of[i];
             if (!p[i].revents || c->fd < 0)
                 continue;
@@ -864,6 +885,8 @@ void pysb_launcher_main(const pysb_launcher_config *c)
     }
     compile_bootstraps();
     open_stats();
+    if (cfg->extension && pysb_fspool_init(cfg->extension, 0, cfg->log) < 0)
+        logf_(PYSB_LOG_WARN, 0, "no fork servers: every run is cold");
     live = calloc(cfg->max_runs, sizeof *live);
     adm = pysb_admission_new(cfg->max_runs, cfg->queue_size);
     next_uid = cfg->uid_first;

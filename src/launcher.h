@@ -22,7 +22,10 @@
  * in the stats file (stats.h), updated by the launcher and its
  * supervisors. On SIGTERM/SIGHUP/SIGINT the launcher exits at once,
  * closing its queue (waiting workers ask the next launcher again); runs in
- * flight finish under their own supervisors. Single-threaded. */
+ * flight finish under their own supervisors. Warm runs ("start": "warm" in
+ * the SPEC) are forked from the launcher's fork servers (fspool.h), which
+ * share its network namespace; a run whose server is not ready runs cold.
+ * Single-threaded. */
 #ifndef PYSB_LAUNCHER_H
 #define PYSB_LAUNCHER_H
 
@@ -52,6 +55,8 @@ typedef struct pysb_launcher_config {
     /* Interpreters whose bootstrap to compile once at start (NULL-
      * terminated, may be NULL); runs of others compile it themselves. */
     const char *const *interpreters;
+    const char *extension;      /* _pysandbox.abi3.so, for fork servers;
+                                   NULL: every run is cold */
 } pysb_launcher_config;
 
 __attribute__((noreturn)) void pysb_launcher_main(const pysb_launcher_config *cfg);

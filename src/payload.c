@@ -205,6 +205,24 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
                                n, PYSB_WIRE_STR_MAX);
     }
 
+    for (n = 0; s->preload && s->preload[n]; n++) {
+        const char *m = s->preload[n];
+        if (n == PYSB_WIRE_PRELOAD_MAX)
+            return pysb_reason(err, errlen, "preload must have at most %d entries",
+                               PYSB_WIRE_PRELOAD_MAX);
+        if (check_string("preload", n, m, err, errlen) < 0)
+            return -1;
+        /* A dotted module name, nothing a shell or a path could read. */
+        int ok = m[0] == '_' || ((m[0] | 32) >= 'a' && (m[0] | 32) <= 'z');
+        for (const char *c = m; ok && *c; c++)
+            ok = *c == '_' || *c == '.' || (*c >= '0' && *c <= '9') ||
+                 ((*c | 32) >= 'a' && (*c | 32) <= 'z');
+        if (!ok)
+            return pysb_reason(err, errlen, "preload[%zu] is not a module name", n);
+    }
+    if (n > 0 && !s->warm)
+        return pysb_reason(err, errlen, "preload needs \"start\": \"warm\"");
+
     if (s->flags < 0 || (s->flags & ~SPEC_FLAGS) != 0)
         return pysb_reason(err, errlen, "flags has unknown bits 0x%x",
                            (unsigned)s->flags & ~(unsigned)SPEC_FLAGS);
@@ -253,6 +271,9 @@ char *pysb_spec_encode(const pysb_wire_spec *s, char *err, size_t errlen)
         (s->args && s->args[0] && json_object_set_new(o, "args", string_array(s->args)) < 0) ||
         (s->python_path && s->python_path[0] &&
          json_object_set_new(o, "python_path", string_array(s->python_path)) < 0) ||
+        (s->warm && json_object_set_new(o, "start", json_string("warm")) < 0) ||
+        (s->preload && s->preload[0] &&
+         json_object_set_new(o, "preload", string_array(s->preload)) < 0) ||
         json_object_set_new(o, "limits", pysb_limits_json(&s->limits, 0)) < 0)
         goto nomem;
     out = json_dumps(o, JSON_COMPACT);
@@ -337,6 +358,8 @@ void pysb_wire_spec_free(pysb_wire_spec *s)
     free_strings(s->args);
     free_strings(s->python_path);
     s->python_path = NULL;
+    free_strings(s->preload);
+    s->preload = NULL;
     s->argv = NULL;
     s->ro_paths = NULL;
     s->args = NULL;
@@ -389,6 +412,7 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
 {
     static const char *const keys[] = {
         "run_id", "interpreter", "ro_paths", "flags", "limits", "args", "python_path",
+        "start", "preload",
     };
     const char *key;
     json_t *root, *v;
@@ -455,6 +479,20 @@ int pysb_spec_decode(const char *json, size_t len, pysb_wire_spec *s,
 
     v = json_object_get(root, "run_id");
     if (v && pysb_parse_run_id(v, s->run_id, err, errlen) < 0)
+        goto fail;
+
+    v = json_object_get(root, "start");
+    if (v) {
+        const char *st = json_is_string(v) ? json_string_value(v) : "";
+        if (strcmp(st, "warm") && strcmp(st, "cold")) {
+            pysb_reason(err, errlen, "start must be \"warm\" or \"cold\"");
+            goto fail;
+        }
+        s->warm = !strcmp(st, "warm");
+    }
+    v = json_object_get(root, "preload");
+    if (v && parse_strings(v, "preload", 0, PYSB_WIRE_PRELOAD_MAX, &s->preload, err,
+                           errlen) < 0)
         goto fail;
 
     v = json_object_get(root, "flags");

@@ -11,6 +11,9 @@
  *    "ro_paths": ["/abs/path", …],      optional, 0..64 absolute paths
  *    "flags": N,                        optional, PYSB_WAIVE_LANDLOCK |
  *                                       PYSB_SHARED_NETNS, nothing else
+ *    "start": "warm"|"cold",            optional (cold), PySandboxStart
+ *    "preload": ["module", …],          optional, 0..32 module names
+ *                                       ([A-Za-z_][A-Za-z0-9_.]*), warm only
  *    "limits": {"cpu_time": s, "wall_time": s,          (JSON numbers)
  *               "memory": B, "output": B, "processes": N, "threads": N,
  *               "fsize": B, "nofile": N, "stack": B}}   (JSON integers)
@@ -43,6 +46,7 @@
 #define PYSB_WIRE_ARGV_MAX     32
 #define PYSB_WIRE_RO_PATHS_MAX 64
 #define PYSB_WIRE_ARGS_MAX     64     /* entries of "args" (sys.argv[1:]) */
+#define PYSB_WIRE_PRELOAD_MAX  32
 #define PYSB_WIRE_STR_MAX      4095   /* bytes of one argument or path */
 
 typedef struct pysb_wire_spec {
@@ -58,6 +62,9 @@ typedef struct pysb_wire_spec {
     const char **args;      /* sys.argv[1:], NULL-terminated: UTF-8, no NUL,
                                may be empty strings; NULL when encoding: none;
                                never NULL after a successful decode */
+    int          warm;      /* "start": "warm" (PySandboxStart warm) */
+    const char **preload;   /* module names (PySandboxPreload), NULL-
+                               terminated; NULL or empty: none */
 } pysb_wire_spec;
 
 /* The spec as one line of JSON (malloc'd; caller frees), checked as

@@ -264,3 +264,19 @@ PySandboxQueueSize 0
     conf_test "PySandboxJobeApiKey 'a b'"
     expect_conf_error '^PySandboxJobeApiKey: a key is printable ASCII without spaces$'
 }
+
+@test "PySandboxStart takes cold or warm, PySandboxPreload module names: anything else fails with one line" {
+    conf_test "<Location /x>
+    PySandboxStart lukewarm
+</Location>"
+    expect_conf_error 'PySandboxStart lukewarm: expected cold or warm'
+    conf_test "<Location /x>
+    PySandboxPreload json os;rm
+</Location>"
+    expect_conf_error 'PySandboxPreload os;rm: not a module name'
+    conf_test "<Location /x>
+    PySandboxStart warm
+    PySandboxPreload json numpy.linalg _x
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "refused a valid one"; }
+}

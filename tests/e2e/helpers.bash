@@ -99,7 +99,12 @@ e2e_start() {
     [ "$transport" = h2 ] && HTTP_PROTO=HTTP/2.0
     H=$(mktemp -d /tmp/pysb-e2e.XXXXXX)
     export H
-    printf 'PySandboxUserRange %s %s\n%s\n' "$RUN_UID_FIRST" "$RUN_UID_LAST" "$extra" > "$H/extra.conf"
+    # PYSB_TEST_START=warm (tests/run-all.sh's second pass): every
+    # Location warm unless it says otherwise.
+    local start=""
+    e2e_warm && start=$'<Location />\n    PySandboxStart warm\n</Location>'
+    printf 'PySandboxUserRange %s %s\n%s\n%s\n' "$RUN_UID_FIRST" "$RUN_UID_LAST" "$start" "$extra" \
+        > "$H/extra.conf"
     for try in 1 2 3; do
         PORT=$("$HTTPD_SH" free-port)
         [ "$transport" = h1 ] || TLS_PORT=$("$HTTPD_SH" free-port)
@@ -113,6 +118,7 @@ e2e_start() {
             E2E_PARENT=$(cat "$H/httpd.pid")
             export E2E_PARENT
             echo "$E2E_PARENT" > "$H/parents"
+            e2e_warm_up
             return 0
         fi
         # a port taken between free-port and Listen: try another one
@@ -120,6 +126,20 @@ e2e_start() {
     done
     cat "$H/start.log" >&2
     return 1
+}
+
+# The suites' mode: PYSB_TEST_START=warm runs every Location warm.
+e2e_warm() { [ "${PYSB_TEST_START:-cold}" = warm ]; }
+
+# Warm mode: the launcher starts the fork server of /run's key on its first
+# warm request; one request (not counted by any test) and READY in the log
+# before the tests start, so that they run warm from their first request.
+e2e_warm_up() {
+    e2e_warm || return 0
+    curl -q -sS --max-time 10 "${CURL_T[@]}" -o /dev/null "$URL/run" \
+        --data-urlencode 'user_script=pass' 2>/dev/null || true
+    wait_until 5 grep -q "fork server [0-9]* ready" "$H/error.log" ||
+        echo "warm mode: no fork server ready in 5 s" >&2
 }
 
 # curl's defaults for the transport: a .curlrc (read by every curl that
@@ -263,6 +283,7 @@ list_httpd_procs() {
     done
     for p in $(pysb_procs pysb-launcher); do echo "$p pysb-launcher"; done
     for p in $(pysb_procs pysb-run); do echo "$p pysb-run"; done
+    for p in $(pysb_procs pysb-forkserver); do echo "$p pysb-forkserver"; done
     uid_procs
 }
 

@@ -1,0 +1,266 @@
+/* fspool.c — the launcher's table of fork servers.
+ *
+ * Contract: see fspool.h. A server is named by its key, the compact JSON
+ * [[argv…],[preload…],[ro_paths…]]: what a supervisor sends to ask for
+ * one and what the table compares. */
+#include "fspool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "clock.h"
+
+#define MAX_SERVERS 32
+#define REFUSED_RETRY_MS 60000
+#define WANT_MAX 65536
+
+struct server {
+    char *key;
+    pysb_fs_handle h;           /* pid -1: none running */
+    int ready;
+    pysb_warm_target target;
+    int64_t retry_at;           /* refused: not before (monotonic ms) */
+};
+
+static struct {
+    const char *ext;
+    int waive;
+    pysb_log_fn log;
+    int want[2];                /* [0] the launcher's, [1] the children's */
+    struct server s[MAX_SERVERS];
+    size_t n;
+} P = { .want = { -1, -1 } };
+
+static void logf_(int level, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void logf_(int level, int errnum, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (P.log)
+        P.log(level, errnum, msg);
+}
+
+static json_t *strings(const char *const *v)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && v && v[i]; i++)
+        if (json_array_append_new(a, json_string(v[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static char *make_key(const char *const *argv, const char *const *preload,
+                      const char *const *ro)
+{
+    json_t *k = json_pack("[ooo]", strings(argv), strings(preload), strings(ro));
+    char *s = k ? json_dumps(k, JSON_COMPACT) : NULL;
+    json_decref(k);
+    return s;
+}
+
+/* The key's three lists, NULL-terminated, in one allocation each. */
+static const char **key_list(json_t *a)
+{
+    size_t n = json_array_size(a);
+    const char **v = calloc(n + 1, sizeof *v);
+    for (size_t i = 0; v && i < n; i++) {
+        v[i] = json_string_value(json_array_get(a, i));
+        if (!v[i]) {
+            free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+static struct server *find(const char *key)
+{
+    for (size_t i = 0; i < P.n; i++)
+        if (!strcmp(P.s[i].key, key))
+            return &P.s[i];
+    return NULL;
+}
+
+/* Starts the server of a key (asynchronously: READY comes later). */
+static void start(struct server *sv)
+{
+    json_error_t je;
+    json_t *k = json_loads(sv->key, 0, &je);
+    const char **argv = k ? key_list(json_array_get(k, 0)) : NULL;
+    const char **pre = k ? key_list(json_array_get(k, 1)) : NULL;
+    const char **ro = k ? key_list(json_array_get(k, 2)) : NULL;
+    char err[512];
+    if (!argv || !argv[0] || !pre || !ro) {
+        logf_(PYSB_LOG_ERR, 0, "fork server: a bad request dropped");
+    } else {
+        const pysb_fs_spec spec = {
+            .argv = argv, .ext_path = P.ext, .preload = pre, .ro_paths = ro,
+            .waive_landlock = P.waive, .log_fd = 2,
+        };
+        sv->ready = 0;
+        if (pysb_fs_spawn(&spec, &sv->h, err, sizeof err) < 0) {
+            logf_(PYSB_LOG_INFO, 0, "fork server for %s cannot serve warm runs: %s; "
+                  "they run cold", argv[0], err);
+            sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
+        } else {
+            logf_(PYSB_LOG_INFO, 0, "fork server %d for %s starting (runs go cold until "
+                  "it is ready)", (int)sv->h.pid, sv->key);
+        }
+    }
+    free(argv);
+    free(pre);
+    free(ro);
+    json_decref(k);
+}
+
+int pysb_fspool_init(const char *ext_path, int waive_landlock, pysb_log_fn log)
+{
+    P.ext = ext_path;
+    P.waive = waive_landlock;
+    P.log = log;
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, P.want) < 0) {
+        logf_(PYSB_LOG_ERR, errno, "fork servers: socketpair");
+        return -1;
+    }
+    return 0;
+}
+
+size_t pysb_fspool_pollfds(struct pollfd *p, size_t max)
+{
+    size_t n = 0;
+    if (P.want[0] >= 0 && n < max)
+        p[n++] = (struct pollfd){ P.want[0], POLLIN, 0 };
+    for (size_t i = 0; i < P.n && n < max; i++)
+        if (P.s[i].h.pid > 0 && !P.s[i].ready)
+            p[n++] = (struct pollfd){ P.s[i].h.ctl, POLLIN, 0 };
+    return n;
+}
+
+static void read_wants(void)
+{
+    static char buf[WANT_MAX + 1];
+    for (int k = 0; k < 64; k++) {
+        ssize_t n = recv(P.want[0], buf, WANT_MAX, MSG_DONTWAIT);
+        if (n <= 0)
+            return;
+        buf[n] = '\0';
+        struct server *sv = find(buf);
+        if (sv && (sv->h.pid > 0 || pysb_monotonic_ms() < sv->retry_at))
+            continue; /* starting, running, or refused a moment ago */
+        if (!sv) {
+            if (P.n == MAX_SERVERS) {
+                logf_(PYSB_LOG_WARN, 0, "fork servers: all %d in use; runs of %s go cold",
+                      MAX_SERVERS, buf);
+                continue;
+            }
+            sv = &P.s[P.n];
+            *sv = (struct server){ .key = strdup(buf), .h = { -1, -1 } };
+            if (!sv->key)
+                continue;
+            P.n++;
+        }
+        start(sv);
+    }
+}
+
+/* READY, or the refusal, of a server not ready yet. */
+static void hear_ready(struct server *sv)
+{
+    pysb_fs_ready r;
+    char err[256];
+    int rc = pysb_fs_wait_ready(&sv->h, 0, &r, err, sizeof err);
+    if (rc == 0)
+        return;
+    if (rc == 1) {
+        sv->ready = 1;
+        sv->target = (pysb_warm_target){
+            .ctl = sv->h.ctl,
+            .preload_bytes = r.vmsize > r.vmsize_base ? r.vmsize - r.vmsize_base : 0,
+        };
+        logf_(PYSB_LOG_INFO, 0, "fork server %d ready (Python %s, %llu KiB of preloads)",
+              (int)sv->h.pid, r.python, (unsigned long long)(sv->target.preload_bytes >> 10));
+        return;
+    }
+    logf_(PYSB_LOG_INFO, 0, "fork server %d for %s cannot serve warm runs: %s; they run "
+          "cold", (int)sv->h.pid, sv->key, err);
+    sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
+    /* It exits (refused) or is made to; reaped with the supervisors. */
+    kill(sv->h.pid, SIGKILL);
+    close(sv->h.ctl);
+    sv->h.ctl = -1;
+}
+
+void pysb_fspool_events(const struct pollfd *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!p[k].revents)
+            continue;
+        if (p[k].fd == P.want[0]) {
+            read_wants();
+            continue;
+        }
+        for (size_t i = 0; i < P.n; i++)
+            if (P.s[i].h.ctl == p[k].fd && !P.s[i].ready && P.s[i].h.pid > 0)
+                hear_ready(&P.s[i]);
+    }
+}
+
+int pysb_fspool_reaped(pid_t pid, int status)
+{
+    for (size_t i = 0; i < P.n; i++) {
+        struct server *sv = &P.s[i];
+        if (sv->h.pid != pid)
+            continue;
+        int was_ready = sv->ready;
+        if (sv->h.ctl >= 0)
+            close(sv->h.ctl);
+        sv->h = (pysb_fs_handle){ -1, -1 };
+        sv->ready = 0;
+        if (!was_ready)
+            return 1; /* refused: hear_ready said so, retry_at holds */
+        if (WIFSIGNALED(status))
+            logf_(PYSB_LOG_WARN, 0, "fork server %d died of signal %d; its runs in flight "
+                  "ended as internal_error; starting a new one", (int)pid, WTERMSIG(status));
+        else
+            logf_(PYSB_LOG_WARN, 0, "fork server %d exited (status %d); starting a new one",
+                  (int)pid, WEXITSTATUS(status));
+        start(sv);
+        return 1;
+    }
+    return 0;
+}
+
+const pysb_warm_target *pysb_fspool_target(const char *const *argv,
+                                           const char *const *preload,
+                                           const char *const *ro_paths)
+{
+    char *key = make_key(argv, preload, ro_paths);
+    if (!key)
+        return NULL;
+    struct server *sv = find(key);
+    if (sv && sv->ready) {
+        free(key);
+        return &sv->target;
+    }
+    /* Not there, or not yet: the launcher starts it (or knows it is
+     * starting, or refused); this run goes cold. */
+    if (P.want[1] >= 0 && strlen(key) <= WANT_MAX)
+        send(P.want[1], key, strlen(key), MSG_DONTWAIT | MSG_NOSIGNAL);
+    free(key);
+    return NULL;
+}

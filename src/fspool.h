@@ -1,0 +1,46 @@
+/* fspool.h — the launcher's fork servers (warm.h): one per distinct
+ * interpreter argv + preload list + read-only paths, started on demand,
+ * restarted when one dies, gone with the launcher.
+ *
+ * Contract: the launcher calls pysb_fspool_init once (in its empty network
+ * namespace, which the servers and so every warm run share), polls the
+ * descriptors pysb_fspool_pollfds gives and hands their events to
+ * pysb_fspool_events, and tells pysb_fspool_reaped of every child it
+ * reaps (1: it was a server). A supervisor (a child forked by the
+ * launcher, holding the table as it was at the fork) asks
+ * pysb_fspool_target for its run's server: the target of a ready server,
+ * or NULL — then it asks the launcher (one datagram on a socketpair only
+ * the launcher's children hold) to start one, and the run goes cold.
+ * The launcher logs once per server: starting, ready, refused or dead
+ * (and restarted). A server that refuses (it cannot be served warm: a
+ * preload refused, more than one thread, not CPython...) is not tried
+ * again for 60 s, and its runs go cold, with one info line saying why.
+ * Servers die with the launcher (PR_SET_PDEATHSIG: they stop accepting and
+ * finish the runs in flight). Single-threaded. No Apache headers. */
+#ifndef PYSB_FSPOOL_H
+#define PYSB_FSPOOL_H
+
+#include <poll.h>
+#include <sys/types.h>
+
+#include "launcher.h"
+#include "warm.h"
+
+/* ext_path: the extension (_pysandbox.abi3.so); log: the launcher's. */
+int pysb_fspool_init(const char *ext_path, int waive_landlock, pysb_log_fn log);
+
+/* Fills up to max entries (the want socket, servers not ready yet);
+ * returns how many. */
+size_t pysb_fspool_pollfds(struct pollfd *p, size_t max);
+void pysb_fspool_events(const struct pollfd *p, size_t n);
+
+/* A reaped child: 1 when it was a fork server (then restarted), else 0. */
+int pysb_fspool_reaped(pid_t pid, int status);
+
+/* In a supervisor: the run's server, or NULL (the launcher is asked to
+ * start one; the run goes cold). */
+const pysb_warm_target *pysb_fspool_target(const char *const *argv,
+                                           const char *const *preload,
+                                           const char *const *ro_paths);
+
+#endif

@@ -1,0 +1,140 @@
+#!/usr/bin/env bats
+# warm_event.bats — PySandboxStart warm and PySandboxPreload over HTTP
+# (issue 9): the launcher's fork servers (src/fspool.c). A warm Location's
+# runs are forked from a server with the preloads imported, every layer on;
+# ?info=1 says the mode; no state crosses requests; a server killed with
+# SIGKILL under load costs only the runs in flight (internal_error), is
+# restarted once and logged; a server that cannot serve (a preload that
+# cannot be imported) leaves its Location cold, with one info line (bad
+# directive values: config.bats). One httpd (event MPM).
+
+RUN_UID_FIRST=601190
+load helpers
+
+setup_file() {
+    e2e_start event '<Location /warm>
+    SetHandler pysandbox
+    PySandboxStart warm
+    PySandboxPreload json random
+</Location>
+<Location /warm/cold>
+    PySandboxStart cold
+</Location>
+<Location /broken>
+    SetHandler pysandbox
+    PySandboxStart warm
+    PySandboxPreload no_such_module_pysb
+</Location>'
+}
+
+teardown_file() { e2e_stop; }
+
+# run_json PATH CODE: one JSON run.
+run_json() {
+    req --data-urlencode "user_script=$2" -d format=json "$URL$1"
+}
+
+# A warm Location's first request may start its server (and run cold).
+warm_ready() {
+    local i
+    for i in $(seq 50); do
+        run_json /warm 'pass'
+        [ "$(jq -r .start <<<"$RESP_BODY")" = warm ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+@test "warm: ?info=1 says the mode and the preloads; a cold Location inside says cold" {
+    req "$URL/warm?info=1"
+    expect_code 200
+    expect_json '.start == "warm" and .preload == ["json", "random"]'
+    req "$URL/warm/cold?info=1"
+    expect_json '.start == "cold" and .preload == []'
+    req "$URL/run?info=1"
+    expect_json '.start == (if env.PYSB_TEST_START == "warm" then "warm" else "cold" end) and .preload == []'
+}
+
+@test "warm: runs are forked from the server with the preloads imported; cold inside stays cold" {
+    warm_ready || fail "no warm run in 5 s"
+    run_json /warm 'import sys; print("json" in sys.modules, "random" in sys.modules)'
+    expect_code 200
+    expect_json '.status == "ok" and .start == "warm" and .stdout == "True True\n"'
+    run_json /warm/cold 'import sys; print("json" in sys.modules)'
+    expect_json '.status == "ok" and .start == "cold" and .stdout == "False\n"'
+    grep -q 'PYSB launcher: fork server [0-9]* ready (Python 3' "$H/error.log" ||
+        fail "no READY line in the error log"
+}
+
+@test "warm: no state crosses requests (monkey-patch, sys.modules, globals, random)" {
+    warm_ready || fail "no warm run in 5 s"
+    local code='import json, sys, random
+print(getattr(json, "_mark", None), json.dumps is None, "planted" in sys.modules, random.random())
+json._mark = 1; json.dumps = None; sys.modules["planted"] = 1; random.seed(0)'
+    local outs=() i
+    for i in 1 2 3; do
+        run_json /warm "$code"
+        expect_json '.status == "ok" and .start == "warm"'
+        outs+=("$(jq -r .stdout <<<"$RESP_BODY")")
+    done
+    local seen; seen=$(printf '%s\n' "${outs[@]}" | awk '{print $1, $2, $3}' | sort -u)
+    [ "$seen" = "None False False" ] || fail "state crossed requests: ${outs[*]}"
+    [ "$(printf '%s\n' "${outs[@]}" | sort -u | wc -l)" = 3 ] || fail "random repeated: ${outs[*]}"
+}
+
+@test "warm: the layers are on (exec refused even of the interpreter, /etc/shadow closed, no sockets, own uid)" {
+    warm_ready || fail "no warm run in 5 s"
+    run_json /warm 'import os, sys, socket
+def t(f):
+    try:
+        f(); return "ALLOWED"
+    except OSError as e:
+        return e.errno
+print(t(lambda: os.execv(sys.executable, [sys.executable, "-c", "1"])), t(lambda: open("/etc/shadow")),
+      t(lambda: socket.socket()), os.getuid() >= 601190, os.getpid())'
+    expect_json '.status == "ok" and .start == "warm"'
+    expect_json '.stdout == "1 13 1 True 2\n"'
+}
+
+@test "warm: a fork server killed with SIGKILL under load costs only the runs in flight; it is restarted, logged once" {
+    warm_ready || fail "no warm run in 5 s"
+    local server
+    server=$(pysb_procs pysb-forkserver | head -n1)
+    [ -n "$server" ] || fail "no fork server of this httpd"
+    local i
+    for i in 1 2 3 4 5 6; do
+        { for j in 1 2 3 4 5 6; do
+              curl -s --max-time 20 --data-urlencode 'user_script=import time; time.sleep(0.05); print("ran")' \
+                  -d format=json "$URL/warm"; echo
+          done > "$BATS_TEST_TMPDIR/load.$i"; } 3>&- &
+        BG_PIDS+=("$!")
+    done
+    sleep 0.4
+    kill -KILL "$server"
+    wait "${BG_PIDS[@]}" 2>/dev/null || true
+    BG_PIDS=()
+    local all; all=$(cat "$BATS_TEST_TMPDIR"/load.* | grep -v '^$')
+    [ "$(wc -l <<<"$all")" = 36 ] || fail "not 36 answers: $all"
+    # Only runs, 503s (all slots busy) and internal_errors of the lost runs.
+    local lost; lost=$(jq -s '[.[] | select(.status == "internal_error")] | length' <<<"$all")
+    jq -e -s 'all(.status == "ok" or .status == 503 or
+                  (.status == "internal_error" and (.error | test("fork server lost the run"))))' \
+        <<<"$all" >/dev/null || fail "unexpected answers: $all"
+    [ "$lost" -le 4 ] || fail "$lost runs lost, more than the 4 slots in flight"
+    [ "$(grep -c "fork server $server died of signal 9" "$H/error.log")" = 1 ] || fail "not logged once"
+    ! kill -0 "$server" 2>/dev/null || fail "the killed server is still there"
+    warm_ready || fail "no warm run after the restart"
+    [ "$(pysb_procs pysb-forkserver | wc -l)" -ge 1 ] || fail "no server after the restart"
+}
+
+@test "warm: a server that cannot serve (a preload that cannot be imported) leaves the Location cold, one info line" {
+    local i
+    for i in 1 2 3; do
+        run_json /broken 'print("ran")'
+        expect_json '.status == "ok" and .start == "cold" and .stdout == "ran\n"'
+        sleep 0.2
+    done
+    grep -q 'refused: no_such_module_pysb: cannot be imported by /usr/bin/python3: ModuleNotFoundError' \
+        "$H/error.log" || fail "the reason is not in the error log"
+    [ "$(grep -c 'cannot serve warm runs' "$H/error.log")" = 1 ] || fail "not one info line"
+}
