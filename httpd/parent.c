@@ -172,7 +172,9 @@ static void adopt_orphans(void)
             sscanf(close_paren + 1, " %*c %ld", &ppid) != 1 || ppid != me)
             continue;
         *close_paren = '\0';
-        if (!strcmp(open_paren + 1, "pysb-run"))
+        /* Supervisors, and fork servers (warm runs), which finish their
+         * runs in flight after their launcher is gone. */
+        if (!strcmp(open_paren + 1, "pysb-run") || !strcmp(open_paren + 1, "pysb-forkserver"))
             retire((pid_t)pid, 0, 1);
     }
     closedir(d);
