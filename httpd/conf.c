@@ -8,12 +8,16 @@
 #include "http_log.h"
 #include "apr_strings.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "src/payload.h"
@@ -22,6 +26,7 @@
 #include "src/jobecache.h"
 #include "src/scratch.h"
 #include "src/root.h"
+#include "src/warm.h"
 #include "src/wire.h"
 
 
@@ -429,6 +434,56 @@ static const char *set_start(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+/* A preload a fork server of argv would refuse: its one line, or NULL.
+ * The check is the server's own (warm.h): a server is started with this
+ * preload alone, asked for READY and stopped; it runs nothing else. Only
+ * as root (what starts servers); the extension next to the module. */
+static const char *preload_refused(cmd_parms *cmd, const char *const *argv, const char *mod)
+{
+    Dl_info info;
+    if (geteuid() != 0 || !dladdr((void *)preload_refused, &info) || !info.dli_fname ||
+        !strrchr(info.dli_fname, '/'))
+        return NULL;
+    const char *slash = strrchr(info.dli_fname, '/');
+    const char *ext = apr_psprintf(cmd->temp_pool, "%.*s/_pysandbox.abi3.so",
+                                   (int)(slash - info.dli_fname), info.dli_fname);
+    if (access(ext, R_OK) != 0)
+        return NULL; /* warm Locations will run cold, said at start */
+    int lp[2];
+    if (pipe2(lp, O_CLOEXEC) < 0)
+        return NULL;
+    const char *const pre[] = { mod, NULL };
+    const pysb_fs_spec spec = { .argv = argv, .ext_path = ext, .preload = pre, .log_fd = lp[1] };
+    pysb_fs_handle h;
+    pysb_fs_ready ready;
+    char err[512], line[512] = "";
+    int rc = pysb_fs_spawn(&spec, &h, err, sizeof err) < 0 ? -1
+             : pysb_fs_wait_ready(&h, 30000, &ready, err, sizeof err);
+    close(lp[1]);
+    if (h.pid > 0) {
+        close(h.ctl);
+        if (rc != 1)
+            kill(h.pid, SIGKILL);
+        waitpid(h.pid, NULL, 0);
+        /* The server's own refusal, one line, is what it wrote last. */
+        ssize_t n = rc == 1 ? 0 : read(lp[0], line, sizeof line - 1);
+        if (n > 0) {
+            line[n] = '\0';
+            char *nl = strrchr(line, '\n');
+            while (nl && nl[1] == '\0' && nl > line) {
+                *nl = '\0';
+                nl = strrchr(line, '\n');
+            }
+            if (nl)
+                memmove(line, nl + 1, strlen(nl + 1) + 1);
+        }
+    }
+    close(lp[0]);
+    if (rc == 1)
+        return NULL;
+    return apr_psprintf(cmd->pool, "PySandboxPreload %s: %s", mod, line[0] ? line : err);
+}
+
 static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
 {
     pysb_dir_conf *c = dv;
@@ -442,6 +497,16 @@ static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
         c->preload = apr_array_make(cmd->pool, 4, sizeof(const char *));
     if (c->preload->nelts >= PYSB_WIRE_PRELOAD_MAX)
         return "PySandboxPreload: too many modules";
+    /* Checked with the interpreter set before it in the same section, or
+     * the default: what the Location's server will most likely be. */
+    const char **argv = (const char **)default_argv;
+    if (c->interp) {
+        argv = apr_pcalloc(cmd->temp_pool, (c->interp->nelts + 1) * sizeof *argv);
+        memcpy(argv, c->interp->elts, c->interp->nelts * sizeof *argv);
+    }
+    const char *refused = preload_refused(cmd, argv, arg);
+    if (refused)
+        return refused;
     APR_ARRAY_PUSH(c->preload, const char *) = apr_pstrdup(cmd->pool, arg);
     return NULL;
 }

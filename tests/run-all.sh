@@ -1,8 +1,9 @@
 #!/bin/bash
 # run-all.sh — run every test suite (unit, CLI, e2e when present, the
 # streaming formats, make install/uninstall, the browser page) as TAP, the
-# CLI suites a second time with every code run warm (PYSB_TEST_START=warm:
-# forked from a fork server, issue 9; warm.bats is warm in both passes),
+# CLI, e2e and stream suites a second time with every run warm
+# (PYSB_TEST_START=warm: forked from a fork server, issue 9; the CLI's
+# warm.bats is warm in both passes),
 # print each suite's result and end with one line "N passed, M failed".
 # Exit status 0 only when nothing failed.
 set -u
@@ -47,6 +48,8 @@ for f in tests/cli tests/e2e tests/stream tests/install; do
     if [ "$f" = tests/cli ]; then
         PYSB_TEST_START=warm run_suite "tests/cli (warm)" \
             bats --tap $(ls tests/cli/*.bats | grep -v '/warm\.bats$')
+    elif [ "$f" = tests/e2e ] || [ "$f" = tests/stream ]; then
+        PYSB_TEST_START=warm run_suite "$f (warm)" bats --tap "$f"
     fi
 done
 # The playground in headless Chromium: node's test runner, top-level tests

@@ -276,7 +276,27 @@ PySandboxQueueSize 0
     expect_conf_error 'PySandboxPreload os;rm: not a module name'
     conf_test "<Location /x>
     PySandboxStart warm
-    PySandboxPreload json numpy.linalg _x
+    PySandboxPreload json re collections.abc
 </Location>"
     [ "$status" = 0 ] || { conf_dump; fail "refused a valid one"; }
+}
+
+@test "PySandboxPreload of a module the fork server cannot import fails configtest with the server's one line" {
+    conf_test "<Location /x>
+    PySandboxStart warm
+    PySandboxPreload json no_such_module_pysb
+</Location>"
+    expect_conf_error 'PySandboxPreload no_such_module_pysb: refused: no_such_module_pysb: cannot be imported by /usr/bin/python3: ModuleNotFoundError'
+    # with the section's own interpreter: numpy needs site (no -S)
+    /usr/bin/python3 -I -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
+    conf_test "<Location /x>
+    PySandboxInterpreter /usr/bin/python3 -I -S
+    PySandboxPreload numpy
+</Location>"
+    expect_conf_error 'PySandboxPreload numpy: refused: numpy: cannot be imported'
+    conf_test "<Location /x>
+    PySandboxInterpreter /usr/bin/python3 -I
+    PySandboxPreload numpy
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "refused numpy with site"; }
 }

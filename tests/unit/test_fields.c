@@ -297,7 +297,16 @@ static void test_info(void **state)
         "\"processes\":1,\"threads\":16,\"scratch\":16777216,\"output_files\":8388608,"
         "\"max_code_size\":1024,\"max_stdin_size\":1048576,"
         "\"max_files\":16,\"max_file_size\":1048576,\"allow_get\":true,"
-        "\"default_format\":\"text\",\"formats\":[\"text\",\"json\",\"ndjson\",\"sse\"]}");
+        "\"default_format\":\"text\",\"formats\":[\"text\",\"json\",\"ndjson\",\"sse\"],"
+        "\"start\":\"cold\",\"preload\":[]}");
+    free(j);
+    /* a warm Location says so, with its preloads */
+    static const char *const pre[] = { "json", "numpy", NULL };
+    l.warm = 1;
+    l.preload = pre;
+    j = pysb_location_info(&l);
+    assert_non_null(j);
+    assert_non_null(strstr(j, "\"start\":\"warm\",\"preload\":[\"json\",\"numpy\"]}"));
     free(j);
 }
 

@@ -942,6 +942,33 @@ static void test_spec_roundtrip(void **state)
     pysb_wire_spec_free(&out);   /* twice is harmless */
     free(json);
 
+    /* warm, with preloads; and cold, which says nothing of either */
+    const char *pre[] = { "json", "numpy.linalg", "_x1", NULL };
+    s.warm = 1;
+    s.preload = pre;
+    json = pysb_spec_encode(&s, err, sizeof err);
+    assert_non_null(json);
+    assert_int_equal(pysb_spec_decode(json, strlen(json), &out, err, sizeof err), 0);
+    assert_int_equal(out.warm, 1);
+    for (size_t i = 0; pre[i] || out.preload[i]; i++) {
+        assert_non_null(pre[i]);
+        assert_non_null(out.preload[i]);
+        assert_string_equal(out.preload[i], pre[i]);
+    }
+    pysb_wire_spec_free(&out);
+    assert_null(out.preload);
+    free(json);
+    s.warm = 0;
+    s.preload = NULL;
+    json = pysb_spec_encode(&s, err, sizeof err);
+    assert_non_null(json);
+    assert_null(strstr(json, "start"));
+    assert_null(strstr(json, "preload"));
+    assert_int_equal(pysb_spec_decode(json, strlen(json), &out, err, sizeof err), 0);
+    assert_int_equal(out.warm, 0);
+    pysb_wire_spec_free(&out);
+    free(json);
+
     /* minimal: no run_id, no ro_paths, no flags */
     const char *argv1[] = { "/usr/bin/python3", NULL };
     fill_spec(&s, argv1, NULL);
@@ -1123,6 +1150,13 @@ static void test_spec_decode_rejects(void **state)
         { NULL, "flags", "\"1\"", "flags must be a non-negative integer" },
         { NULL, "flags", "2147483648",
           "flags must be a non-negative integer" },
+        { NULL, "start", "\"hot\"", "start must be \"warm\" or \"cold\"" },
+        { NULL, "start", "1", "start must be \"warm\" or \"cold\"" },
+        { NULL, "preload", "[\"json\"]", "preload needs \"start\": \"warm\"" },
+        { NULL, "preload", "\"json\"", "preload must be an array of strings" },
+        { NULL, "preload", "[\"os;rm\"]", "preload[0] is not a module name" },
+        { NULL, "preload", "[\"\"]", "preload[0] must not be empty" },
+        { NULL, "preload", "[\"9x\"]", "preload[0] is not a module name" },
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
