@@ -5,8 +5,10 @@
 # ?info=1 says the mode; no state crosses requests; a server killed with
 # SIGKILL under load costs only the runs in flight (internal_error), is
 # restarted once and logged; a server that cannot serve (a preload that
-# cannot be imported) leaves its Location cold, with one info line (bad
-# directive values: config.bats). One httpd (event MPM).
+# cannot be imported with the interpreter a nested Location gives it)
+# leaves its Location cold, with one info line (bad directive values and
+# preloads refused at configtest: config.bats). One httpd (event MPM).
+# Needs python3-numpy (installed by make test).
 
 RUN_UID_FIRST=601190
 load helpers
@@ -23,7 +25,11 @@ setup_file() {
 <Location /broken>
     SetHandler pysandbox
     PySandboxStart warm
-    PySandboxPreload no_such_module_pysb
+    PySandboxInterpreter /usr/bin/python3 -I
+    PySandboxPreload numpy
+</Location>
+<Location /broken/sub>
+    PySandboxInterpreter /usr/bin/python3 -I -S
 </Location>'
 }
 
@@ -128,13 +134,15 @@ print(t(lambda: os.execv(sys.executable, [sys.executable, "-c", "1"])), t(lambda
 }
 
 @test "warm: a server that cannot serve (a preload that cannot be imported) leaves the Location cold, one info line" {
+    # configtest checked numpy with the section's "-I"; /broken/sub
+    # inherits the preload with "-I -S", where numpy cannot be imported.
     local i
     for i in 1 2 3; do
-        run_json /broken 'print("ran")'
+        run_json /broken/sub 'print("ran")'
         expect_json '.status == "ok" and .start == "cold" and .stdout == "ran\n"'
         sleep 0.2
     done
-    grep -q 'refused: no_such_module_pysb: cannot be imported by /usr/bin/python3: ModuleNotFoundError' \
+    grep -q 'refused: numpy: cannot be imported by /usr/bin/python3: ModuleNotFoundError' \
         "$H/error.log" || fail "the reason is not in the error log"
     [ "$(grep -c 'cannot serve warm runs' "$H/error.log")" = 1 ] || fail "not one info line"
 }
