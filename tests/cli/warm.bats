@@ -282,6 +282,31 @@ EXEC 1"
     no_leftovers
 }
 
+@test "warm: a fork server that hangs (SIGSTOP) costs no run: they go cold after 1 s, warm again once it runs, nothing left" {
+    "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm --repeat 8 \
+        -c 'import time; time.sleep(0.2); print("ran")' >"$SB_OUT" 2>"$SB_ERR" &
+    local cli=$!
+    BG_PIDS+=("$cli")
+    local server="" i
+    for i in $(seq 100); do
+        server=$(pgrep -P "$cli" 2>/dev/null | head -n1)
+        [ -n "$server" ] && [ "$(wc -l <"$SB_OUT")" -ge 2 ] && break
+        sleep 0.05
+    done
+    [ -n "$server" ] || fail "no fork server under the CLI"
+    kill -STOP "$server"
+    sleep 1.5
+    kill -CONT "$server"
+    wait "$cli" || fail "a run failed: $(cat "$SB_OUT")"
+    [ "$(jq -s length "$SB_OUT")" = 8 ] || fail "not 8 reports"
+    jq -e -s 'all(.status == "ok" and .stdout == "ran\n")' "$SB_OUT" >/dev/null || fail "a run failed"
+    jq -e -s '[.[] | select(.start == "cold")] | length >= 1' "$SB_OUT" >/dev/null ||
+        fail "no run went cold while the server was stopped"
+    jq -e -s '.[-1].start == "warm"' "$SB_OUT" >/dev/null || fail "not warm again after SIGCONT"
+    grep -q 'the run went cold: the fork server did not take it' "$SB_ERR" || fail "$(cat "$SB_ERR")"
+    no_leftovers
+}
+
 @test "warm: the server is not reachable from a run: not in its pid namespace, none of its descriptors (control: cold sees the same)" {
     local code='import os
 def is_open(fd):
