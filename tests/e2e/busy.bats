@@ -23,7 +23,6 @@ bg_req() {
     BG_PIDS+=("$!")
 }
 
-n_run_pythons() { uid_procs | grep -c python3 || true; }
 has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
 
 @test "two runs fill PySandboxMaxRuns 2: the third request is 503 with Retry-After" {

@@ -68,7 +68,7 @@ teardown_file() { e2e_stop; }
     [ -z "$(grep 'not closed cleanly\|RST' "$RESP_B.err")" ] || fail "curl: $(cat "$RESP_B.err")"
 }
 
-all_slots_taken() { [ "$(uid_procs | grep -c python3)" -ge 10 ]; }
+all_slots_taken() { [ "$(n_run_pythons)" -ge 10 ]; }
 
 # h2c: the plain port, by prior knowledge (any request) and by Upgrade
 # (mod_http2 upgrades requests without a body only). expect_code checks

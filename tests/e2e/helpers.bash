@@ -199,6 +199,17 @@ worker_pids() {
     ps --ppid "$pp" -o pid=,comm= | awk '$2 != "pysb-launcher" {print $1}'
 }
 
+# The run programs (interpreters) of this file's block alive now. Not by
+# their command line alone: a warm run's reaper is a copy of the fork
+# server, so its command line is the interpreter's too (its name is
+# pysb-reaper).
+n_run_pythons() {
+    ps -e -o ruid=,euid=,comm=,args= |
+        awk -v a="$RUN_UID_FIRST" -v b="$RUN_UID_LAST" \
+            '(($1 >= a && $1 <= b) || ($2 >= a && $2 <= b)) && $3 != "pysb-reaper" && /python3/' |
+        wc -l
+}
+
 # Processes whose real or effective uid is in this file's block.
 uid_procs() {
     ps -e -o pid=,ruid=,euid=,stat=,args= |

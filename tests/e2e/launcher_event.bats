@@ -34,7 +34,6 @@ bg_req() {
     BG_PIDS+=("$!")
 }
 
-n_run_pythons() { uid_procs | grep -c python3 || true; }
 has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
 no_run_procs() { [ -z "$(run_procs)" ]; }
 one_launcher() { [ "$(pysb_procs pysb-launcher | wc -l)" = 1 ]; }

@@ -70,7 +70,7 @@ no_run_procs() { [ -z "$(uid_procs)" ]; }
     body_has after
 }
 
-two_runs() { [ "$(uid_procs | grep -c python3)" -ge 2 ]; }
+two_runs() { [ "$(n_run_pythons)" -ge 2 ]; }
 
 @test "the launcher compiled the bootstrap once; runs still show main.py tracebacks with source lines" {
     grep -q 'bootstrap compiled for /usr/bin/python3' "$H/error.log" || fail "no compiled bootstrap"
