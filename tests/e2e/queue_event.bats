@@ -40,7 +40,6 @@ CustomLog queue.log \"%{pysandbox-run-id}n %>s queue=%{pysandbox-queue-ms}n %{X-
 
 teardown_file() { e2e_stop; }
 
-n_run_pythons() { uid_procs | grep -c python3 || true; }
 has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
 status_json() { curl -s --max-time 5 "$URL/status?json"; }
 queued_now() { status_json | jq -r .slots.queued; }

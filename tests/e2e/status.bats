@@ -36,7 +36,6 @@ LoadModule status_module /usr/lib/apache2/modules/mod_status.so
 
 teardown_file() { e2e_stop; }
 
-n_run_pythons() { uid_procs | grep -c python3 || true; }
 has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
 json() { curl -s --max-time 5 "$URL/status?json"; }
 stats_files() { ls "$H"/run/pysandbox.*.stats 2>/dev/null || true; }
