@@ -252,20 +252,29 @@ EXEC 1"
     no_leftovers
 }
 
-@test "warm: a fork server killed with SIGKILL under load costs the run in flight only (internal_error), the next runs are served, nothing is left" {
-    local n=40
-    "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm --repeat $n \
-        -c 'import time; time.sleep(0.05); print("ran")' >"$SB_OUT" 2>"$SB_ERR" &
-    local cli=$!
-    BG_PIDS+=("$cli")
-    local server="" i
+# repeat_in_bg N CODE REPORTS: the CLI running CODE N times warm in the
+# background ($CLI), reports into $SB_OUT; once REPORTS are out, $SERVER is
+# its fork server.
+repeat_in_bg() {
+    "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm --repeat "$1" -c "$2" \
+        >"$SB_OUT" 2>"$SB_ERR" &
+    CLI=$!
+    BG_PIDS+=("$CLI")
+    SERVER=""
+    local i
     for i in $(seq 100); do
-        server=$(pgrep -P "$cli" 2>/dev/null | head -n1)
-        [ -n "$server" ] && [ "$(wc -l <"$SB_OUT")" -ge 8 ] && break
+        SERVER=$(pgrep -P "$CLI" 2>/dev/null | head -n1)
+        [ -n "$SERVER" ] && [ "$(wc -l <"$SB_OUT")" -ge "$3" ] && break
         sleep 0.05
     done
-    [ -n "$server" ] || fail "no fork server under the CLI"
-    [ "$(cat /proc/"$server"/comm)" = pysb-forkserver ] || fail "pid $server is not the server"
+    [ -n "$SERVER" ] || { fail "no fork server under the CLI"; return 1; }
+    [ "$(cat /proc/"$SERVER"/comm)" = pysb-forkserver ] || { fail "pid $SERVER is not the server"; return 1; }
+}
+
+@test "warm: a fork server killed with SIGKILL under load costs the run in flight only (internal_error), the next runs are served, nothing is left" {
+    local n=40
+    repeat_in_bg $n 'import time; time.sleep(0.05); print("ran")' 8
+    local cli=$CLI server=$SERVER
     kill -KILL "$server"
     wait "$cli" || true
     [ "$(jq -s length "$SB_OUT")" = $n ] || fail "not $n reports: $(cat "$SB_ERR")"
@@ -283,17 +292,8 @@ EXEC 1"
 }
 
 @test "warm: a fork server that hangs (SIGSTOP) costs no run: they go cold after 1 s, warm again once it runs, nothing left" {
-    "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm --repeat 8 \
-        -c 'import time; time.sleep(0.2); print("ran")' >"$SB_OUT" 2>"$SB_ERR" &
-    local cli=$!
-    BG_PIDS+=("$cli")
-    local server="" i
-    for i in $(seq 100); do
-        server=$(pgrep -P "$cli" 2>/dev/null | head -n1)
-        [ -n "$server" ] && [ "$(wc -l <"$SB_OUT")" -ge 2 ] && break
-        sleep 0.05
-    done
-    [ -n "$server" ] || fail "no fork server under the CLI"
+    repeat_in_bg 8 'import time; time.sleep(0.2); print("ran")' 2
+    local cli=$CLI server=$SERVER
     kill -STOP "$server"
     sleep 1.5
     kill -CONT "$server"
