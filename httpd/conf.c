@@ -210,11 +210,25 @@ const char **pysb_jobe_cache_dirs(apr_pool_t *p)
     return list;
 }
 
+/* Every module a PySandboxPreload names: the launcher starts fork servers
+ * (root) only for preloads among them. Rebuilt per reading. */
+static apr_array_header_t *configured_preloads;
+
+const char **pysb_configured_preloads(apr_pool_t *p)
+{
+    int n = configured_preloads ? configured_preloads->nelts : 0;
+    const char **list = apr_pcalloc(p, (n + 1) * sizeof *list);
+    if (n)
+        memcpy(list, configured_preloads->elts, n * sizeof *list);
+    return list;
+}
+
 int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     (void)plog, (void)ptemp;
     jobe_cache_dirs = apr_array_make(pconf, 2, sizeof(const char *));
     jobe_cache_sizes = apr_array_make(pconf, 2, sizeof(apr_uint64_t));
+    configured_preloads = apr_array_make(pconf, 4, sizeof(const char *));
     configured_interpreters = apr_array_make(pconf, 4, sizeof(const char *));
     APR_ARRAY_PUSH(configured_interpreters, const char *) = default_argv[0];
     return OK;
@@ -508,6 +522,9 @@ static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
     if (refused)
         return refused;
     APR_ARRAY_PUSH(c->preload, const char *) = apr_pstrdup(cmd->pool, arg);
+    if (configured_preloads)
+        APR_ARRAY_PUSH(configured_preloads, const char *) = APR_ARRAY_IDX(
+            c->preload, c->preload->nelts - 1, const char *);
     return NULL;
 }
 

@@ -102,6 +102,9 @@ const char **pysb_configured_interpreters(apr_pool_t *p);
 /* Every PySandboxJobeFileCache directory of this reading, NULL-ended in
  * p (the httpd parent makes each one for the User at start). */
 const char **pysb_jobe_cache_dirs(apr_pool_t *p);
+/* Every module some PySandboxPreload names, NULL-ended in p (never NULL):
+ * the launcher starts fork servers only for preloads among them. */
+const char **pysb_configured_preloads(apr_pool_t *p);
 
 /* The server's values, defaults filled in. */
 const char *pysb_srv_socket_path(apr_pool_t *p, const pysb_srv_conf *sc);

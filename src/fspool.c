@@ -33,6 +33,7 @@ struct server {
 
 static struct {
     const char *ext;
+    const char *const *interpreters, *const *preloads;
     int waive;
     pysb_log_fn log;
     int want[2];                /* [0] the launcher's, [1] the children's */
@@ -107,6 +108,11 @@ static void start(struct server *sv)
     char err[512];
     if (!argv || !argv[0] || !pre || !ro) {
         logf_(PYSB_LOG_ERR, 0, "fork server: a bad request dropped");
+    } else if (!pysb_fspool_key_ok(argv, pre, P.interpreters, P.preloads)) {
+        /* Never as root for what the configuration does not name. */
+        logf_(PYSB_LOG_WARN, 0, "fork server for %s refused: not a configured interpreter "
+              "with flags alone and configured preloads (warm runs of it run cold)", sv->key);
+        sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
     } else {
         const pysb_fs_spec spec = {
             .argv = argv, .ext_path = P.ext, .preload = pre, .ro_paths = ro,
@@ -128,9 +134,36 @@ static void start(struct server *sv)
     json_decref(k);
 }
 
-int pysb_fspool_init(const char *ext_path, int waive_landlock, pysb_log_fn log)
+static int listed(const char *s, const char *const *list)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (!strcmp(s, list[i]))
+            return 1;
+    return 0;
+}
+
+int pysb_fspool_key_ok(const char *const *argv, const char *const *preload,
+                       const char *const *interpreters, const char *const *preloads)
+{
+    if (!argv || !argv[0] || !listed(argv[0], interpreters))
+        return 0;
+    for (size_t i = 1; argv[i]; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1] || strspn(a + 1, "BEIOSbdqsuv") != strlen(a + 1))
+            return 0;
+    }
+    for (size_t i = 0; preload && preload[i]; i++)
+        if (!listed(preload[i], preloads))
+            return 0;
+    return 1;
+}
+
+int pysb_fspool_init(const char *ext_path, const char *const *interpreters,
+                     const char *const *preloads, int waive_landlock, pysb_log_fn log)
 {
     P.ext = ext_path;
+    P.interpreters = interpreters;
+    P.preloads = preloads;
     P.waive = waive_landlock;
     P.log = log;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, P.want) < 0) {

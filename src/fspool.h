@@ -16,7 +16,14 @@
  * preload refused, more than one thread, not CPython...) is not tried
  * again for 60 s, and its runs go cold, with one info line saying why.
  * Servers die with the launcher (PR_SET_PDEATHSIG: they stop accepting and
- * finish the runs in flight). Single-threaded. No Apache headers. */
+ * finish the runs in flight). Single-threaded. No Apache headers.
+ *
+ * A server runs as root, and its argv comes from a worker's SPEC: it is
+ * started only for an interpreter the configuration names (interpreters)
+ * with flags that take no argument and run nothing, and preloads the
+ * configuration names (pysb_fspool_key_ok), so a worker cannot make the
+ * launcher run code of its choosing as root (a cold run of the same argv
+ * runs confined, as its run uid). */
 #ifndef PYSB_FSPOOL_H
 #define PYSB_FSPOOL_H
 
@@ -26,8 +33,17 @@
 #include "launcher.h"
 #include "warm.h"
 
-/* ext_path: the extension (_pysandbox.abi3.so); log: the launcher's. */
-int pysb_fspool_init(const char *ext_path, int waive_landlock, pysb_log_fn log);
+/* ext_path: the extension (_pysandbox.abi3.so); interpreters: the
+ * configured ones (NULL-terminated); log: the launcher's. */
+int pysb_fspool_init(const char *ext_path, const char *const *interpreters,
+                     const char *const *preloads, int waive_landlock, pysb_log_fn log);
+
+/* 1 when a server may be started for argv and preload: argv[0] one of
+ * interpreters, every other element a cluster of flag letters among
+ * "BEIOSbdqsuv" (no -c, -m, -X, -W, no file, nothing with an argument),
+ * every preload one of preloads; else 0. */
+int pysb_fspool_key_ok(const char *const *argv, const char *const *preload,
+                       const char *const *interpreters, const char *const *preloads);
 
 /* Fills up to max entries (the want socket, servers not ready yet);
  * returns how many. */

@@ -885,7 +885,8 @@ void pysb_launcher_main(const pysb_launcher_config *c)
     }
     compile_bootstraps();
     open_stats();
-    if (cfg->extension && pysb_fspool_init(cfg->extension, 0, cfg->log) < 0)
+    if (cfg->extension &&
+        pysb_fspool_init(cfg->extension, cfg->interpreters, cfg->preloads, 0, cfg->log) < 0)
         logf_(PYSB_LOG_WARN, 0, "no fork servers: every run is cold");
     live = calloc(cfg->max_runs, sizeof *live);
     adm = pysb_admission_new(cfg->max_runs, cfg->queue_size);

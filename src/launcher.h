@@ -57,6 +57,8 @@ typedef struct pysb_launcher_config {
     const char *const *interpreters;
     const char *extension;      /* _pysandbox.abi3.so, for fork servers;
                                    NULL: every run is cold */
+    const char *const *preloads;   /* every module the configuration
+                                      preloads somewhere (fspool.h) */
 } pysb_launcher_config;
 
 __attribute__((noreturn)) void pysb_launcher_main(const pysb_launcher_config *cfg);
