@@ -242,9 +242,18 @@ static int runs_site(const char *const *argv)
  * returns the bytes, or -1. */
 static ssize_t site_dirs(const char *interp, char *buf, size_t len)
 {
+    /* site.venv() would process .pth files: the venv's prefix (a
+     * pyvenv.cfg beside or above the executable) is found here instead,
+     * and its site directories added, with the pyvenv.cfg itself. */
     static const char ask[] =
-        "import site, sys\n"
-        "sys.stdout.write('\\0'.join(site.getsitepackages()))\n";
+        "import site, sys, os\n"
+        "d = os.path.dirname(os.path.abspath(sys.executable))\n"
+        "cfg = [os.path.join(p, 'pyvenv.cfg') for p in (d, os.path.dirname(d))]\n"
+        "cfg = [c for c in cfg if os.path.isfile(c)]\n"
+        "v = os.path.join(os.path.dirname(d), 'lib', 'python%d.%d' % sys.version_info[:2])\n"
+        "dirs = site.getsitepackages() + (site.getsitepackages([os.path.dirname(d)]) +\n"
+        "    [os.path.join(v, 'site-packages'), os.path.join(v, 'dist-packages')] if cfg else [])\n"
+        "sys.stdout.write('\\0'.join(cfg + dirs))\n";
     int p[2];
     if (pipe2(p, O_CLOEXEC) < 0)
         return -1;
@@ -286,8 +295,8 @@ static ssize_t site_dirs(const char *interp, char *buf, size_t len)
  * it starts — before its own checks of sys.path and the preloads can run —
  * must be root's alone (rootonly.h): the interpreter, the extension, the
  * standard library's whole tree, and, when it starts with site, each site
- * directory and what is directly in it (site reads every .pth file there
- * and runs their import lines). */
+ * directory (a venv's too, and its pyvenv.cfg) and what is directly in it
+ * (site reads every .pth file there and runs their import lines). */
 static int check_start(const pysb_fs_spec *spec, char *err, size_t errlen)
 {
     char real[PATH_MAX], lib[PATH_MAX + 16];

@@ -13,40 +13,37 @@ UID_BASE=601900   # tests 1..99 use uids 601901..601999
 load helpers
 
 PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-# A site directory -I still searches (ahead of Debian's dist-packages):
-# the tests bind-mount their own tree over it in a private mount namespace.
-SITE=/usr/local/lib/python$PYVER/dist-packages
 
-# runs CODE N [ARGS...]: N runs of CODE on one fork server, one JSON
-# object a line in $SB_OUT.
-runs() {
-    local code=$1 n=$2; shift 2
-    sb_raw --uid "$TEST_UID" --json-to stdout --warm --repeat "$n" "$@" -c "$code"
-}
-
-# in_site DIR CMD...: CMD with DIR mounted over $SITE (a private mount
-# namespace: nothing else on the machine sees it).
-in_site() {
-    local dir=$1; shift
-    unshare --mount --propagation private sh -c \
-        'mount --bind "$0" "$1" && shift && exec "$@"' "$dir" "$SITE" "$@"
-}
-
-# A root-owned tree holding the package pysbprobe: at import it opens a
-# file and keeps it, and it has a mutable global; nobody but root can
-# write it.
+# The tests of preloads from a site directory use a venv of $PY made under
+# /run (root's, 0755) with --without-pip: its site-packages ($SITE) is the
+# one site directory the venv's interpreter ($VPY, a symlink to $PY) adds
+# with -I, and nothing else on the machine imports from it. (Not a bind
+# mount over the system's site directory in a private mount namespace: the
+# minimal root's templates cannot be pinned from inside one.)
+#
+# make_probe_site: that venv, holding the package pysbprobe — at import it
+# opens a file and keeps it, and it has a mutable global; nobody but root
+# can write any of it. Sets PROBE (the tree), SITE and VPY.
 make_probe_site() {
     PROBE=$(mktemp -d /run/pysb-warm-test.XXXXXX)
     CLEANUP_PATHS+=("$PROBE")
     chmod 0755 "$PROBE"
-    mkdir -m 0755 "$PROBE/pysbprobe"
-    cat >"$PROBE/pysbprobe/__init__.py" <<'EOF'
+    "$PY" -m venv --without-pip "$PROBE/venv" || { fail "python3 -m venv failed"; return 1; }
+    VPY=$PROBE/venv/bin/python3
+    SITE=$PROBE/venv/lib/python$PYVER/site-packages
+    mkdir -m 0755 "$SITE/pysbprobe"
+    cat >"$SITE/pysbprobe/__init__.py" <<'EOF'
 import os
 state = []
 log = open("/etc/hostname")
 pid_at_import = os.getpid()
 EOF
-    chmod 0644 "$PROBE/pysbprobe/__init__.py"
+    chmod 0644 "$SITE/pysbprobe/__init__.py"
+}
+
+# in_venv ARGS...: the CLI with the venv's interpreter and -I.
+in_venv() {
+    "$PYSB_RUN" --interpreter "$VPY" --python-flags -I "$@"
 }
 
 @test "warm: a run is forked from the server with everything a cold run has (sys.modules, path, argv, flags, signals, environment, cwd, ids)" {
@@ -83,8 +80,8 @@ print("RAND", random.random(), os.urandom(8).hex(), flush=True)
 json._mark = 1; json.dumps = None; sys.modules["planted"] = json; G = 1
 pysbprobe.state.append("x"); pysbprobe.log = None
 random.seed(0)'
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm --repeat 3 \
-        --python-flags -I --preload "json random pysbprobe" -c "$code" >"$SB_OUT" 2>"$SB_ERR" ||
+    in_venv --uid "$TEST_UID" --json-to stdout --warm --repeat 3 \
+        --preload "json random pysbprobe" -c "$code" >"$SB_OUT" 2>"$SB_ERR" ||
         fail "exit $?"
     [ "$(jq -s 'length' "$SB_OUT")" = 3 ] || fail "not 3 reports"
     jq -e -s 'all(.status == "ok" and .start == "warm")' "$SB_OUT" >/dev/null || fail "a run failed"
@@ -100,8 +97,8 @@ random.seed(0)'
     local seeded; seeded=$("$PY" -c 'import random; random.seed(0); print(random.random())')
     ! grep -qF "$seeded" <<<"$rands" || fail "a run saw the previous run's seed(0)"
     # The control: within one run the same mutations are visible.
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm \
-        --python-flags -I --preload "json pysbprobe" \
+    in_venv --uid "$TEST_UID" --json-to stdout --warm \
+        --preload "json pysbprobe" \
         -c 'import json, pysbprobe; json._mark = 1; pysbprobe.state.append(1); import json as j; print(j._mark, pysbprobe.state)' \
         >"$SB_OUT" 2>"$SB_ERR"
     jq -e '.stdout == "1 [1]\n"' "$SB_OUT" >/dev/null || fail "control: $(cat "$SB_OUT")"
@@ -114,12 +111,12 @@ random.seed(0)'
 print("pysbprobe" in sys.modules)
 import pysbprobe
 print(pysbprobe.pid_at_import != os.getpid())'
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout --warm \
-        --python-flags -I --preload pysbprobe -c "$code" >"$SB_OUT" 2>"$SB_ERR" || fail "exit $?"
+    in_venv --uid "$TEST_UID" --json-to stdout --warm \
+        --preload pysbprobe -c "$code" >"$SB_OUT" 2>"$SB_ERR" || fail "exit $?"
     jq -e '.status == "ok" and .stdout == "True\nTrue\n"' "$SB_OUT" >/dev/null || fail "$(cat "$SB_OUT")"
     # Cold, the run has Landlock's view: the site tree is not readable.
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --json-to stdout \
-        --python-flags -I -c "$code" >"$SB_OUT" 2>"$SB_ERR" || true
+    in_venv --uid "$TEST_UID" --json-to stdout \
+        -c "$code" >"$SB_OUT" 2>"$SB_ERR" || true
     jq -e '.status == "nonzero_exit" and (.stderr | test("ModuleNotFoundError|PermissionError"))' \
         "$SB_OUT" >/dev/null || fail "control: $(cat "$SB_OUT")"
     no_leftovers
@@ -127,45 +124,45 @@ print(pysbprobe.pid_at_import != os.getpid())'
 
 @test "warm: preloads refused in one line, nothing run: group-writable site dir, a planted .pth, a package file of another uid, others-writable extension, missing module" {
     make_probe_site
-    chmod g+w "$PROBE"
-    sb_raw --uid "$TEST_UID" --warm --python-flags -I --preload json -c 'print(1)'
-    # (the plain CLI: the bind mount is not there, so this one is accepted)
+    chmod g+w "$SITE"
+    sb_raw --uid "$TEST_UID" --warm --preload json -c 'print(1)'
+    # (the system interpreter, whose site directories are root's, is accepted)
     expect_status 0
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload json \
+    in_venv --uid "$TEST_UID" --warm --preload json \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a group-writable sys.path entry"
     [ "$(wc -l <"$SB_ERR")" = 1 ] || fail "not one line: $(cat "$SB_ERR")"
     grep -qF "refused: a site directory: $SITE is writable by its group" "$SB_ERR" ||
         fail "$(cat "$SB_ERR")"
     ! grep -q RAN "$SB_OUT" || fail "code ran"
-    chmod g-w "$PROBE"
+    chmod g-w "$SITE"
 
     # A .pth file another user planted in a site directory: site would run
     # its import line as root while the server starts, before any check of
     # the server's own; it is refused before the interpreter starts.
     local marker="$BATS_TEST_TMPDIR/pth-ran"
-    echo "import os; open('$marker', 'w')" >"$PROBE/planted.pth"
-    chown "$TEST_UID" "$PROBE/planted.pth"
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload json \
+    echo "import os; open('$marker', 'w')" >"$SITE/planted.pth"
+    chown "$TEST_UID" "$SITE/planted.pth"
+    in_venv --uid "$TEST_UID" --warm --preload json \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a planted .pth"
     grep -qF "refused: a site directory: $SITE/planted.pth belongs to uid $TEST_UID, not root" \
         "$SB_ERR" || fail "$(cat "$SB_ERR")"
     [ ! -e "$marker" ] || fail "the planted .pth ran as root"
     # (the control: root's own .pth does run, so the marker can appear)
-    chown 0 "$PROBE/planted.pth"
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload json \
+    chown 0 "$SITE/planted.pth"
+    in_venv --uid "$TEST_UID" --warm --preload json \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
     [ -e "$marker" ] || fail "control: the .pth did not run"
-    rm -f "$PROBE/planted.pth"
+    rm -f "$SITE/planted.pth"
 
     # A package file of another uid, below a root-only site directory: the
     # server's own check after the import.
-    chown "$TEST_UID" "$PROBE/pysbprobe/__init__.py"
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload pysbprobe \
+    chown "$TEST_UID" "$SITE/pysbprobe/__init__.py"
+    in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a module of uid $TEST_UID"
     grep -qF "refused: module pysbprobe: $SITE/pysbprobe/__init__.py belongs to uid $TEST_UID, not root" \
         "$SB_ERR" || fail "$(cat "$SB_ERR")"
-    chown 0 "$PROBE/pysbprobe/__init__.py"
-    in_site "$PROBE" "$PYSB_RUN" --uid "$TEST_UID" --warm --python-flags -I --preload pysbprobe \
+    chown 0 "$SITE/pysbprobe/__init__.py"
+    in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
 
     local ext="$BATS_TEST_TMPDIR/ext.so"
@@ -288,6 +285,14 @@ repeat_in_bg() {
         "$SB_OUT" >/dev/null || fail "not served after the restart"
     ! kill -0 "$server" 2>/dev/null || fail "the killed server is still there"
     [ -z "$(pgrep -P "$cli" 2>/dev/null)" ] || fail "children of the CLI left"
+    # The run in flight died with its server (its reaper's PDEATHSIG, then
+    # the kernel empties the pid namespace): not the CLI's children, so
+    # allowed a moment to be gone.
+    local i
+    for i in $(seq 40); do
+        [ -z "$(pgrep -U "$TEST_UID"; pgrep -u "$TEST_UID")" ] && break
+        sleep 0.05
+    done
     no_leftovers
 }
 
