@@ -29,6 +29,7 @@ struct server {
     int ready;
     pysb_warm_target target;
     int64_t retry_at;           /* refused: not before (monotonic ms) */
+    int refusal_heard;          /* hear_ready logged this start's refusal */
 };
 
 static struct {
@@ -119,6 +120,7 @@ static void start(struct server *sv)
             .waive_landlock = P.waive, .log_fd = 2,
         };
         sv->ready = 0;
+        sv->refusal_heard = 0;
         if (pysb_fs_spawn(&spec, &sv->h, err, sizeof err) < 0) {
             logf_(PYSB_LOG_INFO, 0, "fork server for %s cannot serve warm runs: %s; "
                   "they run cold", argv[0], err);
@@ -232,6 +234,7 @@ static void hear_ready(struct server *sv)
     logf_(PYSB_LOG_INFO, 0, "fork server %d for %s cannot serve warm runs: %s; they run "
           "cold", (int)sv->h.pid, sv->key, err);
     sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
+    sv->refusal_heard = 1;
     /* It exits (refused) or is made to; reaped with the supervisors. */
     kill(sv->h.pid, SIGKILL);
     close(sv->h.ctl);
@@ -264,8 +267,19 @@ int pysb_fspool_reaped(pid_t pid, int status)
             close(sv->h.ctl);
         sv->h = (pysb_fs_handle){ -1, -1 };
         sv->ready = 0;
-        if (!was_ready)
-            return 1; /* refused: hear_ready said so, retry_at holds */
+        if (!was_ready) {
+            /* Gone before READY. Usually hear_ready said why already; when
+             * the exit is reaped first, it is said here (once either way),
+             * and the key waits its 60 s as well. */
+            if (!sv->refusal_heard) {
+                logf_(PYSB_LOG_INFO, 0, "fork server %d for %s cannot serve warm runs: it "
+                      "exited before it was ready (wait status 0x%x); they run cold",
+                      (int)pid, sv->key, (unsigned)status);
+                sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
+            }
+            sv->refusal_heard = 0;
+            return 1;
+        }
         if (WIFSIGNALED(status))
             logf_(PYSB_LOG_WARN, 0, "fork server %d died of signal %d; its runs in flight "
                   "ended as internal_error; starting a new one", (int)pid, WTERMSIG(status));
