@@ -9,12 +9,14 @@
  * libpython. One function:
  *
  *   serve(ctl_fd, interp, ro_paths, waive_landlock, vmsize_base, rss_base,
- *         version, preloaded) -> bool
+ *         version, preloaded) -> False | tuple of bytes
  *
  * runs the fork server's loop; returns False when the server is told to
- * stop (its runs in flight have ended), and True in the program of a run,
- * confined, after PyOS_AfterFork_Child: the caller then runs the bootstrap
- * and nothing else. OSError when the server cannot start (more than one
+ * stop (its runs in flight have ended), and in the program of a run,
+ * confined, after PyOS_AfterFork_Child, the environment a cold run of it
+ * would have been exec'd with ("KEY=value" entries, non-empty), which is
+ * already the process's C environ: the caller puts it into posix.environ
+ * (and os.environ), then runs the bootstrap and nothing else. OSError when the server cannot start (more than one
  * thread, no Landlock, ...), after READY said REFUSED.
  *
  * The GIL is never released inside serve(): no other Python thread may run
@@ -28,6 +30,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "forkserver.h"
 
@@ -80,9 +83,24 @@ static PyObject *serve(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_OSError, "fork server: %s", err);
         return NULL;
     }
-    if (rc == 1)
-        Py_RETURN_TRUE;
-    Py_RETURN_FALSE;
+    if (rc != 1)
+        Py_RETURN_FALSE;
+    char *const *env = pysb_fs_run_environ();
+    Py_ssize_t k = 0;
+    while (env[k])
+        k++;
+    /* What execve would have given the C library (getenv, a child's). */
+    environ = (char **)env;
+    PyObject *t = PyTuple_New(k);
+    for (Py_ssize_t i = 0; t && i < k; i++) {
+        PyObject *b = PyBytes_FromString(env[i]);
+        if (!b) {
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SetItem(t, i, b);
+    }
+    return t;
 }
 
 static PyMethodDef methods[] = {

@@ -37,6 +37,7 @@
 #include "landlock.h"
 #include "reaper.h"
 #include "root.h"
+#include "scratch.h"
 #include "warm_wire.h"
 
 #ifndef CLONE_PIDFD
@@ -57,6 +58,8 @@ static struct {
     const pysb_fs_config *cfg;
     const pysb_fs_hooks  *hooks;
     pysb_path_set paths;                /* Landlock's, computed once */
+    pysb_path_set run_paths;            /* a run's: with its scratch */
+    int run_scratch;                    /* in a program: it has one */
     int root_fd;                        /* the minimal root's template (root.h) */
     int use_landlock;
     struct sigaction actions[NSIG];     /* the interpreter's dispositions */
@@ -153,8 +156,8 @@ static void refuse(int reply, int errnum, const char *why)
     send_reply(reply, &r, -1);
 }
 
-static int check_request(const pysb_fs_request *rq, const int *fds, int nfds, char *why,
-                         size_t len)
+/* fds: one per slot (PYSB_FS_NFDS), -1 for an optional one not sent. */
+static int check_request(const pysb_fs_request *rq, const int *fds, char *why, size_t len)
 {
     if (rq->uid == 0 || rq->gid == 0) {
         snprintf(why, len, "ids: refusing to run as uid/gid 0");
@@ -162,15 +165,33 @@ static int check_request(const pysb_fs_request *rq, const int *fds, int nfds, ch
     }
     if (pysb_limits_validate(&rq->limits, why, len) < 0)
         return -1;
-    for (int i = 0; i < nfds; i++) {
+    /* The scratch's trees are there exactly when the run has one (and
+     * shm/ when it has several processes), as a cold run's would be. */
+    int scratch = rq->limits.scratch_bytes > 0, shm = scratch && rq->limits.processes > 1;
+    if ((fds[PYSB_FS_FD_SCRATCH] >= 0) != scratch || (fds[PYSB_FS_FD_SHM] >= 0) != shm) {
+        snprintf(why, len, "the scratch's descriptors do not match its limits");
+        return -1;
+    }
+    for (int i = 0; i < PYSB_FS_NFDS; i++) {
+        if (fds[i] < 0)
+            continue;
         struct stat st;
         int want_sock = i == PYSB_FS_FD_REPLY || i == PYSB_FS_FD_WATCH;
-        if (fstat(fds[i], &st) < 0 || !(want_sock ? S_ISSOCK(st.st_mode) : S_ISFIFO(st.st_mode))) {
+        int want_dir = i == PYSB_FS_FD_SCRATCH || i == PYSB_FS_FD_SHM;
+        mode_t want = want_sock ? S_IFSOCK : want_dir ? S_IFDIR : S_IFIFO;
+        if (fstat(fds[i], &st) < 0 || (st.st_mode & S_IFMT) != want) {
             snprintf(why, len, "descriptor %d of the request is not a %s", i,
-                     want_sock ? "socket" : "pipe");
+                     want_sock ? "socket" : want_dir ? "directory" : "pipe");
             return -1;
         }
     }
+    /* Landlock's paths of this run: the server's, and the scratch's
+     * writable ones; a read-only path the scratch would hide is refused
+     * (the cold run it falls back to says so the same way). */
+    S.run_paths = S.paths;
+    if (scratch && (pysb_scratch_hides(&S.run_paths, shm, why, len) < 0 ||
+                    pysb_scratch_grant(&S.run_paths, shm, why, len) < 0))
+        return -1;
     return 0;
 }
 
@@ -189,7 +210,7 @@ static int grow_runs(void)
 
 /* The reaper, in the clone: confined as cold, with the preloaded state on
  * top of the address-space limit. Returns only in the program. */
-static void reaper(const pysb_fs_request *rq, const int *fds, int nfds, uint64_t as_limit)
+static void reaper(const pysb_fs_request *rq, const int *fds, uint64_t as_limit)
 {
     pysb_limits lim = rq->limits;
     lim.memory_bytes = as_limit;
@@ -197,20 +218,22 @@ static void reaper(const pysb_fs_request *rq, const int *fds, int nfds, uint64_t
     if (rq->nice)
         setpriority(PRIO_PROCESS, 0, rq->nice);
     pysb_reaper_args a = {
-        .limits = &lim, .uid = rq->uid, .gid = rq->gid, .paths = &S.paths,
+        .limits = &lim, .uid = rq->uid, .gid = rq->gid, .paths = &S.run_paths,
         .fds = { fds[PYSB_FS_FD_STDIN], fds[PYSB_FS_FD_STDOUT], fds[PYSB_FS_FD_STDERR],
-                 fds[PYSB_FS_FD_CODE], fds[PYSB_FS_FD_STATUS],
-                 nfds > PYSB_FS_FD_WATCH ? fds[PYSB_FS_FD_WATCH] : -1, -1, -1, -1 },
+                 fds[PYSB_FS_FD_CODE], fds[PYSB_FS_FD_STATUS], fds[PYSB_FS_FD_WATCH],
+                 fds[PYSB_FS_FD_SCRATCH], fds[PYSB_FS_FD_SHM], fds[PYSB_FS_FD_REPORT] },
         .root_fd = S.root_fd,
         .use_landlock = S.use_landlock,
         .warm = &S.warm,
     };
+    S.run_scratch = fds[PYSB_FS_FD_SCRATCH] >= 0;
     pysb_reaper_main(&a);
 }
 
-/* Returns 1 in the program of the new run, 0 in the server. fds are
- * closed here (in the server) either way. */
-static int spawn(const pysb_fs_request *rq, int *fds, int nfds)
+/* Returns 1 in the program of the new run, 0 in the server. fds (one per
+ * slot, -1 for an optional one not sent) are closed here (in the server)
+ * either way. */
+static int spawn(const pysb_fs_request *rq, int *fds)
 {
     int reply = fds[PYSB_FS_FD_REPLY];
     char why[200];
@@ -218,7 +241,7 @@ static int spawn(const pysb_fs_request *rq, int *fds, int nfds)
         refuse(reply, 0, "the fork server is stopping");
         goto out;
     }
-    if (check_request(rq, fds, nfds, why, sizeof why) < 0) {
+    if (check_request(rq, fds, why, sizeof why) < 0) {
         refuse(reply, 0, why);
         goto out;
     }
@@ -254,7 +277,7 @@ static int spawn(const pysb_fs_request *rq, int *fds, int nfds)
                                       CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD,
                        NULL, &pidfd, NULL, 0);
     if (pid == 0) {
-        reaper(rq, fds, nfds, as_limit);
+        reaper(rq, fds, as_limit);
         return 1;
     }
     int clone_errno = errno;
@@ -278,10 +301,29 @@ static int spawn(const pysb_fs_request *rq, int *fds, int nfds)
     S.runs[S.n_runs++] = (struct run){ (pid_t)pid, pidfd, reply };
     fds[PYSB_FS_FD_REPLY] = -1;  /* kept for ENDED */
 out:
-    for (int i = 0; i < nfds; i++)
+    for (int i = 0; i < PYSB_FS_NFDS; i++)
         if (fds[i] >= 0)
             close(fds[i]);
     return 0;
+}
+
+/* A RUN's descriptors into their slots: the fixed ones, then the optional
+ * ones its `has` names, in order. 0, or -1 when they do not add up. */
+static int place_fds(const pysb_fs_request *rq, const int *got, int n, int *slots)
+{
+    for (int i = 0; i < PYSB_FS_NFDS; i++)
+        slots[i] = -1;
+    if (rq->has & ~(uint32_t)(PYSB_FS_HAS_WATCH | PYSB_FS_HAS_SCRATCH | PYSB_FS_HAS_SHM))
+        return -1;
+    int k = 0;
+    for (int i = 0; i < PYSB_FS_NFDS; i++) {
+        if (i >= PYSB_FS_FD_WATCH && !(rq->has & (1u << (i - PYSB_FS_FD_WATCH))))
+            continue;
+        if (k == n)
+            return -1;
+        slots[i] = got[k++];
+    }
+    return k == n ? 0 : -1;
 }
 
 static void drop_run(size_t i)
@@ -346,8 +388,9 @@ static int handle_control(int ctl, int *eof)
         close(fds[0]);
         return 0;
     }
-    if (!bad && m.rq.kind == PYSB_FS_RUN && nfds >= PYSB_FS_NFDS - 1)
-        return spawn(&m.rq, fds, nfds);
+    int slots[PYSB_FS_NFDS];
+    if (!bad && m.rq.kind == PYSB_FS_RUN && place_fds(&m.rq, fds, nfds, slots) == 0)
+        return spawn(&m.rq, slots);
     if (nfds > 0)
         refuse(fds[0], 0, "malformed request");
     for (int i = 0; i < nfds; i++)
@@ -427,6 +470,11 @@ static int prepare(int ctl, char *err, size_t errlen)
 refused:
     send_ready(ctl, threads, extra_fds, err);
     return -1;
+}
+
+char *const *pysb_fs_run_environ(void)
+{
+    return pysb_child_environ(S.run_scratch);
 }
 
 int pysb_fs_serve(const pysb_fs_config *cfg, const pysb_fs_hooks *hooks,

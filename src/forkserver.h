@@ -52,4 +52,10 @@ typedef struct pysb_fs_config {
 int pysb_fs_serve(const pysb_fs_config *cfg, const pysb_fs_hooks *hooks,
                   char *err, size_t errlen);
 
+/* In the program of a run (pysb_fs_serve returned 1): the environment a
+ * cold run of it would have been exec'd with (pysb_child_environ: with a
+ * scratch, HOME, TMPDIR and the matplotlib variables point into it); the
+ * caller makes it the interpreter's (environ, posix.environ, os.environ). */
+char *const *pysb_fs_run_environ(void);
+
 #endif

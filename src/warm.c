@@ -41,9 +41,11 @@
  * copy, the preloaded heap), loads the extension by path (sys.path is never
  * touched: runs see a cold run's sys.path), compiles the bootstrap once
  * and serves. A refusal is one line "refused: …" on stderr and
- * exit 3. In a run's program serve() returns True: the extension leaves
- * sys.modules and the bootstrap runs in __main__, as a cold run's "-c"
- * bootstrap does. Before the preloads only builtin and frozen modules are
+ * exit 3. In a run's program serve() returns the run's environment (a
+ * cold run's, pysb_child_environ: with a scratch HOME and TMPDIR point
+ * into it), which becomes posix.environ (os.environ is the same dict); the
+ * extension leaves sys.modules and the bootstrap runs in __main__, as a
+ * cold run's "-c" bootstrap does. Before the preloads only builtin and frozen modules are
  * used, so sys.modules holds what a cold start has plus the preloads. */
 const char pysb_fs_script[] =
     "import sys\n"
@@ -106,8 +108,11 @@ const char pysb_fs_script[] =
     "        sys.modules.pop('gc', None)\n"
     "    mod = _imp.create_dynamic(fi.ModuleSpec('_pysandbox', None, origin=ext))\n"
     "    boot = compile(src, '<pysandbox>', 'exec')\n"
-    "    if not mod.serve(3, interp, ro, waive, vms, rss, sys.version.split()[0], bool(pre)):\n"
+    "    env = mod.serve(3, interp, ro, waive, vms, rss, sys.version.split()[0], bool(pre))\n"
+    "    if not env:\n"
     "        raise SystemExit(0)\n"
+    "    posix.environ.clear()\n"
+    "    posix.environ.update(x.split(b'=', 1) for x in env)\n"
     "    return boot\n"
     "_pysb_boot = _pysb()\n"
     "del _pysb\n"
