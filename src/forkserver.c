@@ -189,7 +189,7 @@ static int check_request(const pysb_fs_request *rq, const int *fds, char *why, s
      * writable ones; a read-only path the scratch would hide is refused
      * (the cold run it falls back to says so the same way). */
     S.run_paths = S.paths;
-    if (scratch && (pysb_scratch_hides(&S.run_paths, shm, why, len) < 0 ||
+    if (scratch && (pysb_scratch_hides(S.run_paths.ro, S.run_paths.n_ro, shm, why, len) < 0 ||
                     pysb_scratch_grant(&S.run_paths, shm, why, len) < 0))
         return -1;
     return 0;

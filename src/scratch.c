@@ -212,12 +212,13 @@ static int under(const char *p, const char *dir)
     return !strncmp(p, dir, n) && (p[n] == '\0' || p[n] == '/');
 }
 
-int pysb_scratch_hides(const pysb_path_set *set, int shm, char *err, size_t errlen)
+int pysb_scratch_hides(const char *const *paths, size_t n, int shm, char *err,
+                       size_t errlen)
 {
-    for (size_t i = 0; i < set->n_ro; i++)
-        if (under(set->ro[i], PYSB_SCRATCH_DIR) || (shm && under(set->ro[i], PYSB_SCRATCH_SHM))) {
+    for (size_t i = 0; paths && i < n && paths[i]; i++)
+        if (under(paths[i], PYSB_SCRATCH_DIR) || (shm && under(paths[i], PYSB_SCRATCH_SHM))) {
             snprintf(err, errlen, "read-only path %s: hidden by the run's scratch directory "
-                                  "(scratch 0 runs without one)", set->ro[i]);
+                                  "(scratch 0 runs without one)", paths[i]);
             return -1;
         }
     return 0;

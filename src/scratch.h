@@ -71,11 +71,14 @@ int pysb_scratch_put(const pysb_scratch *s, const char *name, const void *data,
  * or -1 with a reason. */
 int pysb_scratch_attach(int work, int shm, char *err, size_t errlen);
 
-/* A read-only path of set that the scratch would hide (at or under
- * PYSB_SCRATCH_DIR, or PYSB_SCRATCH_SHM with shm): the run could not reach
- * it. 0, or -1 with a reason. Both modes check it before anything runs
- * (the supervisor, or the fork server for its path set). */
-int pysb_scratch_hides(const pysb_path_set *set, int shm, char *err, size_t errlen);
+/* One of the n read-only paths (n SIZE_MAX: until a NULL) that the
+ * scratch would hide (at or under PYSB_SCRATCH_DIR, or PYSB_SCRATCH_SHM
+ * with shm): the run could not reach it. 0, or -1 with a reason. Checked
+ * before anything runs: by the supervisor for the spec's lists in both
+ * modes, then for the whole path set by the cold supervisor or the fork
+ * server (the interpreter's own paths too). */
+int pysb_scratch_hides(const char *const *paths, size_t n, int shm, char *err,
+                       size_t errlen);
 
 /* The scratch's directories (PYSB_SCRATCH_DIR, and PYSB_SCRATCH_SHM with
  * shm) as set's writable ones, for Landlock. 0, or -1 with a reason. */

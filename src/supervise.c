@@ -576,6 +576,14 @@ static int check_run(const pysb_run_spec *spec, int *abi, pysb_result *r)
         return start_error(r, "interpreter: an absolute path is required");
     if (spec->code && !pysb_utf8_valid(spec->code, spec->code_len))
         return start_error(r, "code: not valid UTF-8");
+    /* The spec's read-only paths the scratch would hide: refused the same
+     * way in both modes (the whole path set is checked again later). */
+    const int shm = spec->limits.processes > 1;
+    if (spec->limits.scratch_bytes > 0 &&
+        (pysb_scratch_hides(spec->ro_paths, SIZE_MAX, shm, r->error, sizeof r->error) < 0 ||
+         pysb_scratch_hides(spec->python_path, SIZE_MAX, shm, r->error, sizeof r->error) < 0 ||
+         pysb_scratch_hides(spec->site_paths, SIZE_MAX, shm, r->error, sizeof r->error) < 0))
+        return start_error(r, r->error);
     *abi = pysb_landlock_abi();
     if (*abi == 0 && !(spec->flags & PYSB_WAIVE_LANDLOCK))
         return start_error(r, "landlock: not supported by this kernel "
@@ -932,7 +940,7 @@ static int run_cold(const pysb_run_spec *spec, const pysb_limits *limits, int ab
         pysb_paths_add_ro(&paths, spec->site_paths, r->error, sizeof r->error) < 0)
         return start_error(r, r->error);
     if (spec->limits.scratch_bytes > 0 &&
-        (pysb_scratch_hides(&paths, shm, r->error, sizeof r->error) < 0 ||
+        (pysb_scratch_hides(paths.ro, paths.n_ro, shm, r->error, sizeof r->error) < 0 ||
          pysb_scratch_grant(&paths, shm, r->error, sizeof r->error) < 0))
         return start_error(r, r->error);
     if (build_argv(spec, argv, &pipe_content, r) < 0)
@@ -999,6 +1007,9 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         snprintf(r->run_id, sizeof r->run_id, "%s", spec->run_id);
     else
         pysb_new_run_id(r->run_id);
+    /* A run refused before anything of it exists says the mode it was
+     * asked to start in; one that went cold, cold. */
+    r->warm = spec->warm && spec->code;
     int abi;
     if (check_run(spec, &abi, r) < 0)
         return -1;
@@ -1007,6 +1018,7 @@ int pysb_run(const pysb_run_spec *spec, pysb_output_fn out, void *ctx,
         int rc = run_warm(spec, out, ctx, r);
         if (rc <= 0)
             return rc;
+        r->warm = 0;
         /* Nothing ran: cold, with the room the preloads would have had
          * (the verdicts of both modes agree). */
         uint64_t more = spec->warm->preload_bytes;

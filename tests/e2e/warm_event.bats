@@ -7,7 +7,9 @@
 # restarted once and logged; a server that cannot serve (a preload that
 # cannot be imported with the interpreter a nested Location gives it)
 # leaves its Location cold, with one info line (bad directive values and
-# preloads refused at configtest: config.bats). One httpd (event MPM).
+# preloads refused at configtest: config.bats); a warm run's scratch,
+# input files, args, out/ files and exception report answer as a cold
+# run's do. One httpd (event MPM).
 # Needs python3-numpy (installed by make test).
 
 RUN_UID_FIRST=601190
@@ -101,6 +103,39 @@ print(t(lambda: os.execv(sys.executable, [sys.executable, "-c", "1"])), t(lambda
     expect_json '.status == "ok" and .start == "warm"'
     # /etc/shadow: not even there in the run's minimal root (ENOENT)
     expect_json '.stdout == "1 2 1 True 2\n"'
+}
+
+@test "warm: scratch, input files, args, out/ files and the exception report are a cold run's (same answer but start)" {
+    warm_ready || fail "no warm run in 5 s"
+    printf 'a,b\n1,2\n' > "$BATS_TEST_TMPDIR/data.csv"
+    local code='import os, sys, json, tempfile
+with tempfile.NamedTemporaryFile("w", delete=False) as t:
+    t.write("x")
+os.makedirs("out", exist_ok=True)
+open("out/result.txt", "w").write(open("data.csv").read().upper())
+print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path.dirname(t.name),
+                  sorted(n for n in os.listdir(".") if n != os.path.basename(t.name)), sys.argv]))
+{}["missing"]'
+    local loc answers=()
+    for loc in /warm /warm/cold; do
+        req "$URL$loc" -F format=json -F "code=$code" -F "data.csv=@$BATS_TEST_TMPDIR/data.csv" \
+            -F args=one -F 'args=two words'
+        expect_code 200
+        answers+=("$RESP_BODY")
+    done
+    jq -e '.start == "warm"' <<<"${answers[0]}" >/dev/null || fail "not warm: ${answers[0]}"
+    jq -e '.start == "cold"' <<<"${answers[1]}" >/dev/null || fail "not cold: ${answers[1]}"
+    local want='.status == "nonzero_exit" and .exception == "KeyError" and .exception_line == 8
+        and (.stdout | fromjson) == ["/tmp", "/tmp", "/tmp", "/tmp", ["data.csv", "out"], ["main.py", "one", "two words"]]
+        and (.files | length) == 1 and .files[0].name == "result.txt" and (.files[0].base64 | @base64d) == "A,B\n1,2\n"'
+    local a
+    for a in "${answers[@]}"; do
+        jq -e "$want" <<<"$a" >/dev/null || fail "unexpected: $a"
+    done
+    # the same answer in both modes but for the mode and the clocks
+    local strip='del(.start, .wall_time, .cpu_time, .user_time, .system_time, .memory_kb, .run_id)'
+    [ "$(jq -cS "$strip" <<<"${answers[0]}")" = "$(jq -cS "$strip" <<<"${answers[1]}")" ] ||
+        fail "warm and cold differ: ${answers[*]}"
 }
 
 @test "warm: a fork server killed with SIGKILL under load costs only the runs in flight; it is restarted, logged once" {
