@@ -6,6 +6,17 @@
 # warm.bats is warm in both passes),
 # print each suite's result and end with one line "N passed, M failed".
 # Exit status 0 only when nothing failed.
+#
+# PYSB_TEST_LANES=2 runs the same suites in two lanes at once (the
+# results printed in the usual order once both are done): lane 1 the CLI
+# and stream suites, then the lighter half of the e2e files; lane 2 the
+# heavier e2e files (contract, memory, jobe); fair.bats, whose figure is a
+# ratio of latencies, alone after both. The lanes never share a uid: the
+# CLI, stream and demo suites (600000-600999, 601900, 606000-606116,
+# 607000-607017, 607100-607306) run one after another in lane 1; the
+# heavy e2e files' blocks (601000-601019, 601100-601109, 601140-601179,
+# 601400-601419) are no other file's; a file's cold and warm passes run
+# in one lane, one after the other. Off by default.
 set -u
 cd "$(dirname "$0")/.."
 out=build/test-logs
@@ -25,11 +36,18 @@ count_tap() {
 }
 
 # A suite that dies before printing its plan counts as one failure.
-run_suite() {
+# run_suite NAME CMD...: run and count; start_suite: run only (its exit
+# status kept next to its log), count_suite NAME: count one that ran.
+start_suite() {
     local name=$1; shift
     local log="$out/${name//\//_}.tap" errf="$out/${name//\//_}.err"
     "$@" >"$log" 2>"$errf" </dev/null
-    local rc=$?
+    echo $? >"$out/${name//\//_}.rc"
+}
+count_suite() {
+    local name=$1
+    local log="$out/${name//\//_}.tap" errf="$out/${name//\//_}.err"
+    local rc; rc=$(cat "$out/${name//\//_}.rc" 2>/dev/null || echo 1)
     count_tap "$log" "$name"
     if [ "$rc" -ne 0 ] && ! grep -qE '^not ok ' "$log"; then
         echo "    $name exited $rc with no failing test: counted as a failure (see $errf)"
@@ -37,11 +55,47 @@ run_suite() {
         fail=$((fail + 1))
     fi
 }
+run_suite() {
+    start_suite "$@"
+    count_suite "$1"
+}
+
+# A suite's cold pass, then its warm one (the CLI's warm.bats is warm in
+# both): with WHAT only run them, with "count" only count them.
+both_modes() {
+    local what=$1 name=$2; shift 2
+    local warm_files=("$@")
+    [ "$name" = tests/cli ] && warm_files=($(printf '%s\n' "$@" | grep -v '/warm\.bats$'))
+    if [ "$what" = count ]; then
+        count_suite "$name"
+        count_suite "$name (warm)"
+        return
+    fi
+    start_suite "$name" bats --tap "$@"
+    PYSB_TEST_START=warm start_suite "$name (warm)" bats --tap "${warm_files[@]}"
+}
 
 for t in build/test_*; do
     [ -x "$t" ] || continue
     CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
 done
+if [ "${PYSB_TEST_LANES:-1}" = 2 ]; then
+    heavy=$(ls tests/e2e/{contract,memory,jobe}_*.bats)
+    light=$(ls tests/e2e/*.bats | grep -vxF "$heavy" | grep -v '/fair\.bats$')
+    {
+        both_modes run tests/cli tests/cli/*.bats
+        both_modes run tests/stream tests/stream/*.bats
+        both_modes run "tests/e2e, light" $light
+    } &
+    lane1=$!
+    both_modes run "tests/e2e, heavy" $heavy
+    wait "$lane1"
+    both_modes run tests/e2e/fair.bats tests/e2e/fair.bats
+    for name in tests/cli tests/stream "tests/e2e, light" "tests/e2e, heavy" tests/e2e/fair.bats; do
+        both_modes count "$name"
+    done
+    [ -d tests/install ] && run_suite tests/install bats --tap tests/install
+else
 for f in tests/cli tests/e2e tests/stream tests/install; do
     [ -d "$f" ] && ls "$f"/*.bats >/dev/null 2>&1 || continue
     run_suite "$f" bats --tap "$f"
@@ -52,6 +106,7 @@ for f in tests/cli tests/e2e tests/stream tests/install; do
         PYSB_TEST_START=warm run_suite "$f (warm)" bats --tap "$f"
     fi
 done
+fi
 # The playground in headless Chromium: node's test runner, top-level tests
 # only, so its "ok"/"not ok" lines are counted like bats'.
 if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
