@@ -9,13 +9,13 @@
 #
 # PYSB_TEST_LANES=2 runs the same suites in two lanes at once (the
 # results printed in the usual order once both are done): lane 1 the CLI
-# and stream suites, then the lighter half of the e2e files; lane 2 the
-# heavier e2e files (contract, memory, jobe); fair.bats, whose figure is a
+# and stream suites, then the lighter e2e files; lane 2 the heavier e2e
+# files (contract, memory, jobe, queue, launcher); fair.bats, whose figure is a
 # ratio of latencies, alone after both. The lanes never share a uid: the
 # CLI, stream and demo suites (600000-600999, 601900, 606000-606116,
 # 607000-607017, 607100-607306) run one after another in lane 1; the
-# heavy e2e files' blocks (601000-601019, 601100-601109, 601140-601179,
-# 601400-601419) are no other file's; a file's cold and warm passes run
+# heavy e2e files' blocks (601000-601039, 601050-601059, 601100-601109,
+# 601140-601179, 601200-601219, 601400-601419) are no other file's; a file's cold and warm passes run
 # in one lane, one after the other. Off by default.
 set -u
 cd "$(dirname "$0")/.."
@@ -80,7 +80,7 @@ for t in build/test_*; do
     CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
 done
 if [ "${PYSB_TEST_LANES:-1}" = 2 ]; then
-    heavy=$(ls tests/e2e/{contract,memory,jobe}_*.bats)
+    heavy=$(ls tests/e2e/{contract,memory,jobe,queue,launcher}_*.bats)
     light=$(ls tests/e2e/*.bats | grep -vxF "$heavy" | grep -v '/fair\.bats$')
     {
         both_modes run tests/cli tests/cli/*.bats
