@@ -45,15 +45,37 @@ static int walk(const char *what, const char *path, int depth, char *err, size_t
         snprintf(err, errlen, "%s: %s: too many symbolic links", what, path);
         return -1;
     }
-    char cur[PATH_MAX] = "";
+    char cur[PATH_MAX] = "", sticky_err[512] = "";
     size_t len = 0;
     const char *p = path;
     for (;;) {
         struct stat st;
         const char *shown = len ? cur : "/";
-        if (lstat(shown, &st) < 0)
-            return 0; /* missing: its parent, checked already, decides */
-        if (judge(what, shown, &st, err, errlen) < 0)
+        if (lstat(shown, &st) < 0) {
+            /* missing: its parent, checked already, decides; a sticky
+             * parent others may write lets them create it */
+            if (sticky_err[0]) {
+                snprintf(err, errlen, "%s", sticky_err);
+                return -1;
+            }
+            return 0;
+        }
+        int rc = judge(what, shown, &st, err, errlen);
+        sticky_err[0] = '\0';
+        /* A sticky directory of root's (/tmp) that others may write: none
+         * of them can rename or remove what root made in it, so it holds
+         * as an ancestor, when the next component exists and is root's
+         * (judged in its turn). As the last component it does not. */
+        if (rc < 0 && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) && st.st_uid == 0) {
+            const char *rest = p;
+            while (*rest == '/')
+                rest++;
+            if (!*rest)
+                return -1;
+            snprintf(sticky_err, sizeof sticky_err, "%s", err);
+            rc = 0;
+        }
+        if (rc < 0)
             return -1;
         if (S_ISLNK(st.st_mode)) {
             char target[PATH_MAX], next[PATH_MAX];

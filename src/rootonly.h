@@ -6,7 +6,9 @@
  * Contract: pysb_root_only(path) checks path and every directory above it,
  * symbolic links followed (the link itself and its target, each with its
  * own ancestors): each must belong to root and not be writable by its
- * group or others (a link's own mode means nothing and is not looked at).
+ * group or others (a link's own mode means nothing and is not looked at),
+ * but for a sticky directory of root's above an existing entry of root's
+ * (/tmp/x: the sticky bit keeps others from renaming or removing x).
  * A path that does not exist is judged by its nearest existing ancestor
  * (whoever may write there could create it). pysb_root_only_tree(dir) does
  * the same for dir and then for every entry below it, not following links

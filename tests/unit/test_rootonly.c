@@ -120,6 +120,30 @@ static void test_writable(void **state)
     expect(0, "deep", 2, NULL); /* entries: only deep's own */
 }
 
+/* A sticky directory of root's that others may write (as /tmp): it holds
+ * above an existing entry of root's, never as the last component nor
+ * above one that is missing (anyone could create it); without the sticky
+ * bit it never holds. */
+static void test_sticky(void **state)
+{
+    (void)state;
+    mk("sticky", 01777);
+    mk("sticky/ok", 0755);
+    file("sticky/ok/mod.py", 0644);
+    mk("open", 0777);
+    mk("open/ok", 0755);
+    file("open/ok/mod.py", 0644);
+    expect(0, "sticky/ok/mod.py", 0, NULL);
+    expect(0, "sticky/ok", 1, NULL);
+    expect(-1, "sticky", 0, "sticky is writable by its group");
+    expect(-1, "sticky/missing.py", 0, "sticky is writable by its group");
+    expect(-1, "open/ok/mod.py", 0, "open is writable by its group");
+    char p[256];
+    path(p, "sticky/ok");
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    expect(-1, "sticky/ok/mod.py", 0, "belongs to uid 65534");
+}
+
 static void test_owner(void **state)
 {
     (void)state;
@@ -146,6 +170,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_writable),
+        cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_owner),
         cmocka_unit_test(test_links),
     };
