@@ -165,7 +165,11 @@ print(pysbprobe.pid_at_import != os.getpid())'
     in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
 
-    local ext="$BATS_TEST_TMPDIR/ext.so"
+    # an extension in a directory others may write (not sticky: a sticky
+    # one such as /tmp holds above a file of root's)
+    mkdir -p "$BATS_TEST_TMPDIR/open"
+    chmod 0777 "$BATS_TEST_TMPDIR/open"
+    local ext="$BATS_TEST_TMPDIR/open/ext.so"
     cp "$(dirname "$PYSB_RUN")/_pysandbox.abi3.so" "$ext"
     sb_raw --uid "$TEST_UID" --warm --extension "$ext" -c 'print("RAN")'
     expect_status 2
