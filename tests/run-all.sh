@@ -30,8 +30,8 @@ count_tap() {
     f=$(grep -cE '^not ok ' "$1" || true)
     p=$(grep -E '^ok ' "$1" | grep -vic '# skip' || true)
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
-    printf '%-28s %4d passed, %d failed%s\n' "$2" "$p" "$f" \
-        "$([ "$s" -gt 0 ] && echo ", $s skipped")"
+    printf '%-28s %4d passed, %d failed%s%s\n' "$2" "$p" "$f" \
+        "$([ "$s" -gt 0 ] && echo ", $s skipped")" "${3:+ ($3 s)}"
     [ "$f" -eq 0 ] || grep -E '^not ok ' "$1" | sed 's/^/    /'
 }
 
@@ -41,14 +41,16 @@ count_tap() {
 start_suite() {
     local name=$1; shift
     local log="$out/${name//\//_}.tap" errf="$out/${name//\//_}.err"
+    local t0=$SECONDS
     "$@" >"$log" 2>"$errf" </dev/null
     echo $? >"$out/${name//\//_}.rc"
+    echo $((SECONDS - t0)) >"$out/${name//\//_}.secs"
 }
 count_suite() {
     local name=$1
     local log="$out/${name//\//_}.tap" errf="$out/${name//\//_}.err"
     local rc; rc=$(cat "$out/${name//\//_}.rc" 2>/dev/null || echo 1)
-    count_tap "$log" "$name"
+    count_tap "$log" "$name" "$(cat "$out/${name//\//_}.secs" 2>/dev/null)"
     if [ "$rc" -ne 0 ] && ! grep -qE '^not ok ' "$log"; then
         echo "    $name exited $rc with no failing test: counted as a failure (see $errf)"
         tail -n 5 "$errf" | sed 's/^/    /'
@@ -71,8 +73,8 @@ both_modes() {
         count_suite "$name (warm)"
         return
     fi
-    start_suite "$name" bats --tap "$@"
-    PYSB_TEST_START=warm start_suite "$name (warm)" bats --tap "${warm_files[@]}"
+    start_suite "$name" bats --tap --timing "$@"
+    PYSB_TEST_START=warm start_suite "$name (warm)" bats --tap --timing "${warm_files[@]}"
 }
 
 for t in build/test_*; do
@@ -94,16 +96,16 @@ if [ "${PYSB_TEST_LANES:-1}" = 2 ]; then
     for name in tests/cli tests/stream "tests/e2e, light" "tests/e2e, heavy" tests/e2e/fair.bats; do
         both_modes count "$name"
     done
-    [ -d tests/install ] && run_suite tests/install bats --tap tests/install
+    [ -d tests/install ] && run_suite tests/install bats --tap --timing tests/install
 else
 for f in tests/cli tests/e2e tests/stream tests/install; do
     [ -d "$f" ] && ls "$f"/*.bats >/dev/null 2>&1 || continue
-    run_suite "$f" bats --tap "$f"
+    run_suite "$f" bats --tap --timing "$f"
     if [ "$f" = tests/cli ]; then
         PYSB_TEST_START=warm run_suite "tests/cli (warm)" \
-            bats --tap $(ls tests/cli/*.bats | grep -v '/warm\.bats$')
+            bats --tap --timing $(ls tests/cli/*.bats | grep -v '/warm\.bats$')
     elif [ "$f" = tests/e2e ] || [ "$f" = tests/stream ]; then
-        PYSB_TEST_START=warm run_suite "$f (warm)" bats --tap "$f"
+        PYSB_TEST_START=warm run_suite "$f (warm)" bats --tap --timing "$f"
     fi
 done
 fi
