@@ -45,6 +45,10 @@ $(B)/libpysb.a: $(ENGINE_OBJ) Makefile
 	rm -f $@
 	$(AR) rcs $@ $(ENGINE_OBJ)
 
+# Installed, the CLI finds the warm runs' extension where make install puts
+# it: next to the module.
+$(B)/obj/cli.o: CFLAGS += -DPYSB_EXTENSION_PATH='"$(shell $(APXS) -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)/_pysandbox.abi3.so"'
+
 $(B)/pysandbox-run: $(B)/obj/cli.o $(B)/libpysb.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # install.sh — `make install` and `make uninstall` (the Makefile sets the
-# environment): the module into httpd's module directory, the a2enmod files
+# environment): the module and the warm runs' extension into httpd's
+# module directory, the a2enmod files
 # into mods-available, pysandbox-run into BINDIR, all of it under DESTDIR
 # when that is set (a staging root). Every file is named as it goes in or
 # out.
@@ -23,6 +24,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 mods="$DESTDIR$APACHE_CONFDIR/mods-available"
 enabled="$DESTDIR$APACHE_CONFDIR/mods-enabled/pysandbox.load"
 so="$DESTDIR$LIBEXECDIR/mod_pysandbox.so"
+ext="$DESTDIR$LIBEXECDIR/_pysandbox.abi3.so"
 bin="$DESTDIR$BINDIR/pysandbox-run"
 record="$DESTDIR/var/lib/mod_pysandbox/installed"
 
@@ -42,12 +44,16 @@ edited() {
 
 do_install() {
     local f src dst
-    for f in "$root/build/mod_pysandbox.so" "$root/build/pysandbox-run"; do
+    for f in "$root/build/mod_pysandbox.so" "$root/build/_pysandbox.abi3.so" \
+             "$root/build/pysandbox-run"; do
         [ -f "$f" ] || { echo "pysandbox: $f is not built (run make)" >&2; exit 1; }
     done
     install -d "$DESTDIR$LIBEXECDIR" "$mods" "$DESTDIR$BINDIR" "$(dirname "$record")"
     install -m 644 "$root/build/mod_pysandbox.so" "$so"
     say "installed $so"
+    # The fork servers import it as root: root's, written by root alone.
+    install -m 644 "$root/build/_pysandbox.abi3.so" "$ext"
+    say "installed $ext"
     install -m 755 "$root/build/pysandbox-run" "$bin"
     say "installed $bin"
     local new_record
@@ -81,7 +87,7 @@ do_uninstall() {
         echo "pysandbox: the module is enabled ($enabled): run a2dismod pysandbox and restart apache2 first" >&2
         exit 1
     fi
-    for f in "$so" "$bin"; do
+    for f in "$so" "$ext" "$bin"; do
         if [ -e "$f" ]; then rm -f "$f"; say "removed $f"; fi
     done
     for f in pysandbox.load pysandbox.conf; do

@@ -48,9 +48,10 @@
 #define MAX_LIST 64    /* preloads; interpreter flags */
 
 /* Where the fork server's extension is looked for when --extension is not
- * given: next to this binary (the build tree), then here (make install). */
+ * given: next to this binary (the build tree), then where make install
+ * puts it, next to the module (the Makefile passes apxs's LIBEXECDIR). */
 #ifndef PYSB_EXTENSION_PATH
-#define PYSB_EXTENSION_PATH "/usr/local/lib/pysandbox/_pysandbox.abi3.so"
+#define PYSB_EXTENSION_PATH "/usr/lib/apache2/modules/_pysandbox.abi3.so"
 #endif
 
 static const char usage_text[] =

@@ -12,6 +12,7 @@ setup() {
     D=$(mktemp -d /tmp/pysb-install.XXXXXX)
     MODS="$D/etc/apache2/mods-available"
     SO="$D$LIBEXEC/mod_pysandbox.so"
+    EXT="$D$LIBEXEC/_pysandbox.abi3.so"
     BIN="$D/usr/local/bin/pysandbox-run"
 }
 
@@ -21,11 +22,15 @@ fail() { echo "FAIL: $*" >&2; printf '%s\n' "$output" >&2; return 1; }
 
 mk() { run make -s -C "$ROOT" "$1" DESTDIR="$D"; }
 
-@test "make install: module, a2enmod files and pysandbox-run, each named as installed" {
+@test "make install: module, warm runs' extension, a2enmod files and pysandbox-run, each named as installed" {
     mk install
     [ "$status" = 0 ] || fail "exit $status"
     [ "$(stat -c %a "$SO")" = 644 ] || fail "module mode"
     cmp -s "$SO" "$ROOT/build/mod_pysandbox.so" || fail "module differs"
+    # next to the module, where it looks for it; root's alone
+    [ "$(stat -c %a:%u "$EXT")" = 644:0 ] || fail "extension mode"
+    cmp -s "$EXT" "$ROOT/build/_pysandbox.abi3.so" || fail "extension differs"
+    [[ $output == *"installed $EXT"* ]] || fail "not said: the extension"
     [ "$(stat -c %a "$BIN")" = 755 ] || fail "pysandbox-run mode"
     "$BIN" --help | grep -q '^usage: pysandbox-run' || fail "pysandbox-run does not run"
     for f in pysandbox.load pysandbox.conf; do
@@ -76,7 +81,7 @@ mk() { run make -s -C "$ROOT" "$1" DESTDIR="$D"; }
     mk install
     mk uninstall
     [ "$status" = 0 ] || fail "exit $status"
-    for f in "$SO" "$BIN" "$MODS/pysandbox.load" "$MODS/pysandbox.conf"; do
+    for f in "$SO" "$EXT" "$BIN" "$MODS/pysandbox.load" "$MODS/pysandbox.conf"; do
         [ ! -e "$f" ] || fail "$f left"
         [[ $output == *"removed $f"* ]] || fail "not said: $f"
     done
