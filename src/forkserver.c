@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "landlock.h"
 #include "reaper.h"
 #include "root.h"
@@ -71,6 +72,8 @@ static struct {
     struct run *runs;
     size_t n_runs, cap_runs;
     uint64_t served;
+    int64_t clone_said_at;              /* ms: last "cannot fork" line, 0 none */
+    unsigned clone_fails;               /* ... and failures since */
 } S;
 
 static void logmsg(const char *what, int errnum)
@@ -284,6 +287,20 @@ static int spawn(const pysb_fs_request *rq, int *fds)
     if (S.hooks->after_parent)
         S.hooks->after_parent();
     if (pid < 0) {
+        /* The run goes cold (the supervisor falls back on REFUSED); said
+         * once a minute at most, with how many more failed meanwhile, so
+         * that a server that cannot fork (pids limit, memory) is seen in
+         * the error log without a line per run. */
+        int64_t now = pysb_monotonic_ms();
+        S.clone_fails++;
+        if (!S.clone_said_at || now - S.clone_said_at >= 60000) {
+            char what[96];
+            snprintf(what, sizeof what, "cannot fork runs (%u since the last such line; they run "
+                     "cold): clone", S.clone_fails);
+            logmsg(what, clone_errno);
+            S.clone_said_at = now;
+            S.clone_fails = 0;
+        }
         refuse(reply, clone_errno, "namespaces: clone");
         goto out;
     }
