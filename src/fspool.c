@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -30,6 +31,9 @@ struct server {
     pysb_warm_target target;
     int64_t retry_at;           /* refused: not before (monotonic ms) */
     int refusal_heard;          /* hear_ready logged this start's refusal */
+    char last_why[256];         /* the reason last logged at info */
+    int64_t started;            /* Unix time h.pid was started */
+    unsigned restarts;          /* a ready one died and was started again */
 };
 
 static struct {
@@ -53,6 +57,20 @@ static void logf_(int level, int errnum, const char *fmt, ...)
     va_end(ap);
     if (P.log)
         P.log(level, errnum, msg);
+}
+
+/* A key that cannot serve: one info line per reason (the same reason
+ * again, after each 60 s retry, only at debug), and it waits its 60 s. */
+static void cannot_serve(struct server *sv, pid_t pid, const char *why)
+{
+    int again = !strcmp(sv->last_why, why);
+    char who[32] = "";
+    if (pid > 0)
+        snprintf(who, sizeof who, " %d", (int)pid);
+    logf_(again ? PYSB_LOG_DEBUG : PYSB_LOG_INFO, 0,
+          "fork server%s for %s cannot serve warm runs: %s; they run cold", who, sv->key, why);
+    snprintf(sv->last_why, sizeof sv->last_why, "%s", why);
+    sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
 }
 
 static json_t *strings(const char *const *v)
@@ -122,10 +140,9 @@ static void start(struct server *sv)
         sv->ready = 0;
         sv->refusal_heard = 0;
         if (pysb_fs_spawn(&spec, &sv->h, err, sizeof err) < 0) {
-            logf_(PYSB_LOG_INFO, 0, "fork server for %s cannot serve warm runs: %s; "
-                  "they run cold", argv[0], err);
-            sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
+            cannot_serve(sv, -1, err);
         } else {
+            sv->started = (int64_t)time(NULL);
             logf_(PYSB_LOG_INFO, 0, "fork server %d for %s starting (runs go cold until "
                   "it is ready)", (int)sv->h.pid, sv->key);
         }
@@ -223,6 +240,7 @@ static void hear_ready(struct server *sv)
         return;
     if (rc == 1) {
         sv->ready = 1;
+        sv->last_why[0] = '\0';
         sv->target = (pysb_warm_target){
             .ctl = sv->h.ctl,
             .preload_bytes = r.vmsize > r.vmsize_base ? r.vmsize - r.vmsize_base : 0,
@@ -231,9 +249,7 @@ static void hear_ready(struct server *sv)
               (int)sv->h.pid, r.python, (unsigned long long)(sv->target.preload_bytes >> 10));
         return;
     }
-    logf_(PYSB_LOG_INFO, 0, "fork server %d for %s cannot serve warm runs: %s; they run "
-          "cold", (int)sv->h.pid, sv->key, err);
-    sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
+    cannot_serve(sv, sv->h.pid, err);
     sv->refusal_heard = 1;
     /* It exits (refused) or is made to; reaped with the supervisors. */
     kill(sv->h.pid, SIGKILL);
@@ -272,10 +288,10 @@ int pysb_fspool_reaped(pid_t pid, int status)
              * the exit is reaped first, it is said here (once either way),
              * and the key waits its 60 s as well. */
             if (!sv->refusal_heard) {
-                logf_(PYSB_LOG_INFO, 0, "fork server %d for %s cannot serve warm runs: it "
-                      "exited before it was ready (wait status 0x%x); they run cold",
-                      (int)pid, sv->key, (unsigned)status);
-                sv->retry_at = pysb_monotonic_ms() + REFUSED_RETRY_MS;
+                char why[64];
+                snprintf(why, sizeof why, "it exited before it was ready (wait status 0x%x)",
+                         (unsigned)status);
+                cannot_serve(sv, pid, why);
             }
             sv->refusal_heard = 0;
             return 1;
@@ -286,6 +302,7 @@ int pysb_fspool_reaped(pid_t pid, int status)
         else
             logf_(PYSB_LOG_WARN, 0, "fork server %d exited (status %d); starting a new one",
                   (int)pid, WEXITSTATUS(status));
+        sv->restarts++;
         start(sv);
         return 1;
     }
@@ -310,4 +327,22 @@ const pysb_warm_target *pysb_fspool_target(const char *const *argv,
         send(P.want[1], key, strlen(key), MSG_DONTWAIT | MSG_NOSIGNAL);
     free(key);
     return NULL;
+}
+
+size_t pysb_fspool_list(pysb_fspool_info *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < P.n && n < max; i++) {
+        const struct server *sv = &P.s[i];
+        int running = sv->h.pid > 0;
+        out[n++] = (pysb_fspool_info){
+            .key = sv->key,
+            .pid = running ? sv->h.pid : 0,
+            .state = !running ? PYSB_FSPOOL_COLD
+                     : sv->ready ? PYSB_FSPOOL_READY : PYSB_FSPOOL_STARTING,
+            .started = running ? sv->started : 0,
+            .restarts = sv->restarts,
+        };
+    }
+    return n;
 }

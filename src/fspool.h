@@ -53,6 +53,21 @@ void pysb_fspool_events(const struct pollfd *p, size_t n);
 /* A reaped child: 1 when it was a fork server (then restarted), else 0. */
 int pysb_fspool_reaped(pid_t pid, int status);
 
+/* The servers for the status page: their state, as the launcher sees it
+ * now. key: the table's (JSON [[argv…],[preload…],[ro_paths…]]), valid
+ * until the next call into the table. */
+typedef enum { PYSB_FSPOOL_STARTING, PYSB_FSPOOL_READY, PYSB_FSPOOL_COLD } pysb_fspool_state;
+typedef struct pysb_fspool_info {
+    const char *key;
+    pid_t pid;                  /* 0: none running (COLD) */
+    pysb_fspool_state state;    /* COLD: cannot serve now, retried later */
+    int64_t started;            /* Unix time this pid was started, 0: none */
+    unsigned restarts;          /* after a ready server of this key died */
+} pysb_fspool_info;
+
+/* Fills up to max entries; returns how many. */
+size_t pysb_fspool_list(pysb_fspool_info *out, size_t max);
+
 /* In a supervisor: the run's server, or NULL (the launcher is asked to
  * start one; the run goes cold). */
 const pysb_warm_target *pysb_fspool_target(const char *const *argv,

@@ -517,6 +517,19 @@ static void reap_supervisors(void)
 static void answer_status(conn *c)
 {
     static pysb_status_entry running[PYSB_STATUS_LIST_MAX], queued[PYSB_STATUS_LIST_MAX];
+    static pysb_fspool_info servers[PYSB_STATUS_LIST_MAX];
+    static pysb_status_fork_server fork_servers[PYSB_STATUS_LIST_MAX];
+    static const char *const state_names[] = {
+        [PYSB_FSPOOL_STARTING] = "starting", [PYSB_FSPOOL_READY] = "ready",
+        [PYSB_FSPOOL_COLD] = "cold",
+    };
+    size_t n_servers = pysb_fspool_list(servers, PYSB_STATUS_LIST_MAX);
+    for (size_t i = 0; i < n_servers; i++)
+        fork_servers[i] = (pysb_status_fork_server){
+            .key = servers[i].key, .pid = (long)servers[i].pid,
+            .state = state_names[servers[i].state], .started = servers[i].started,
+            .restarts = servers[i].restarts,
+        };
     pysb_status_in in = {
         .stats = &stats,
         .launcher_pid = getpid(),
@@ -525,6 +538,8 @@ static void answer_status(conn *c)
         .n_queued = pysb_admission_queued(adm),
         .running = running,
         .queued = queued,
+        .fork_servers = fork_servers,
+        .fork_servers_len = n_servers,
         .now = time(NULL),
     };
     int64_t now = pysb_monotonic_ms();

@@ -52,6 +52,32 @@ static json_t *entries_json(const pysb_status_entry *e, size_t n, int running)
     return a;
 }
 
+static json_t *fork_servers_json(const pysb_status_in *in)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < in->fork_servers_len && i < PYSB_STATUS_LIST_MAX; i++) {
+        const pysb_status_fork_server *fs = &in->fork_servers[i];
+        json_t *k = fs->key ? json_loads(fs->key, 0, NULL) : NULL;
+        json_t *argv = json_array_get(k, 0), *pre = json_array_get(k, 1),
+               *ro = json_array_get(k, 2);
+        /* copies (or empty lists): they outlive k */
+        json_t *o = json_pack("{s:I, s:s, s:o, s:o, s:o, s:I, s:o}", "pid",
+                              (json_int_t)fs->pid, "state", fs->state ? fs->state : "cold",
+                              "argv", argv ? json_deep_copy(argv) : json_array(), "preload",
+                              pre ? json_deep_copy(pre) : json_array(), "ro_paths",
+                              ro ? json_deep_copy(ro) : json_array(),
+                              "uptime_s",
+                              (json_int_t)(fs->started ? in->now - fs->started : 0),
+                              "restarts", pysb_json_count(fs->restarts));
+        json_decref(k);
+        if (json_array_append_new(a, o) < 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
 static uint64_t counter(const pysb_stats_file *f, pysb_counter c)
 {
     return f ? __atomic_load_n(&f->counter[c], __ATOMIC_RELAXED) : 0;
@@ -89,14 +115,14 @@ char *pysb_status_encode(const pysb_status_in *in, size_t *len)
     int64_t started = f ? __atomic_load_n(&f->launcher_started, __ATOMIC_RELAXED) : in->now;
     uint64_t starts = counter(f, PYSB_C_LAUNCHER_STARTS);
     json_t *o = json_pack(
-        "{s:i, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:o, s:o}, s:[], "
+        "{s:i, s:{s:I, s:I}, s:{s:I, s:I, s:I, s:o, s:o}, s:o, "
         "s:{s:I, s:I, s:I, s:I}, s:f, s:o, s:o, s:o, s:o, s:o}",
         "version", 1,
         "server", "started", (json_int_t)created, "uptime_s", (json_int_t)(in->now - created),
         "launcher", "pid", (json_int_t)in->launcher_pid, "started", (json_int_t)started,
         "uptime_s", (json_int_t)(in->now - started), "starts", pysb_json_count(starts),
         "restarts", pysb_json_count(counter(f, PYSB_C_LAUNCHER_RESTARTS)),
-        "fork_servers",
+        "fork_servers", fork_servers_json(in),
         "slots", "max_runs", (json_int_t)in->max_runs, "running", (json_int_t)in->n_running,
         "queue_size", (json_int_t)in->queue_size, "queued", (json_int_t)in->n_queued,
         "drain_per_s", in->drain_per_s,

@@ -8,7 +8,12 @@
  *    "server":   {"started": T, "uptime_s": S},        T: Unix time, s
  *    "launcher": {"pid": P, "started": T, "uptime_s": S,
  *                 "starts": N, "restarts": N},  restarts: after one died
- *    "fork_servers": [],                        (warm runs, when they come)
+ *    "fork_servers": [{"pid": P, "state": "ready"|"starting"|"cold",
+ *                      "argv": [...], "preload": [...], "ro_paths": [...],
+ *                      "uptime_s": S, "restarts": N}, …],
+ *                   one per key (issue 9); pid 0 and uptime 0 when none
+ *                   runs: "cold", it cannot serve now and is retried
+ *                   later (its runs go cold); restarts: after it died
  *    "slots":    {"max_runs": N, "running": N, "queue_size": N, "queued": N},
  *    "drain_per_s": R,                          runs ended per second, lately
  *    "running":  [{"run_id","client","age_ms","pid","uid"}, …],
@@ -47,6 +52,14 @@ typedef struct pysb_status_entry {
     unsigned position;      /* queued, from 1 */
 } pysb_status_entry;
 
+typedef struct pysb_status_fork_server {
+    const char *key;        /* JSON [[argv…],[preload…],[ro_paths…]] */
+    long        pid;        /* 0: none */
+    const char *state;      /* "ready", "starting", "cold" */
+    int64_t     started;    /* Unix time, 0: none */
+    unsigned    restarts;
+} pysb_status_fork_server;
+
 typedef struct pysb_status_in {
     const pysb_stats        *stats;        /* may be unmapped: zeros */
     pid_t                    launcher_pid;
@@ -54,6 +67,8 @@ typedef struct pysb_status_in {
     unsigned                 n_running, n_queued;      /* whole counts */
     const pysb_status_entry *running, *queued;         /* the lists */
     size_t                   running_len, queued_len;
+    const pysb_status_fork_server *fork_servers;
+    size_t                   fork_servers_len;
     double                   drain_per_s;
     int64_t                  now;                      /* Unix time, s */
 } pysb_status_in;

@@ -138,6 +138,57 @@ static void html_list(FILE *f, json_t *list, int running)
     fputs("</table>\n", f);
 }
 
+/* A JSON list of strings, blank-separated, escaped ("—" when empty). */
+static void html_words(FILE *f, json_t *list)
+{
+    size_t i;
+    json_t *w;
+    if (!json_array_size(list))
+        fputs("&mdash;", f);
+    json_array_foreach(list, i, w) {
+        if (i)
+            fputc(' ', f);
+        html_escaped(f, json_is_string(w) ? json_string_value(w) : "?");
+    }
+}
+
+static void html_fork_servers(FILE *f, json_t *list)
+{
+    size_t i;
+    json_t *e;
+    if (!json_array_size(list)) {
+        fputs("<p>none (no warm run asked for one yet)</p>\n", f);
+        return;
+    }
+    fputs("<table><tr><th>pid</th><th>state</th><th>interpreter</th><th>preload</th>"
+          "<th>read-only paths</th><th>up</th><th>restarts</th></tr>\n", f);
+    json_array_foreach(list, i, e) {
+        fprintf(f, "<tr><td>%.0f</td><td>", num(e, "pid"));
+        html_escaped(f, str(e, "state"));
+        fputs("</td><td><code>", f);
+        html_words(f, at(e, "argv"));
+        fputs("</code></td><td>", f);
+        html_words(f, at(e, "preload"));
+        fputs("</td><td>", f);
+        html_words(f, at(e, "ro_paths"));
+        fputs("</td><td>", f);
+        duration(f, num(e, "uptime_s"));
+        fprintf(f, "</td><td>%.0f</td></tr>\n", num(e, "restarts"));
+    }
+    fputs("</table>\n", f);
+}
+
+/* How many fork servers are in a state. */
+static unsigned fork_servers_in(json_t *o, const char *state)
+{
+    size_t i;
+    json_t *e;
+    unsigned n = 0;
+    json_array_foreach(at(o, "fork_servers"), i, e)
+        n += !strcmp(str(e, "state"), state);
+    return n;
+}
+
 static void render_html(FILE *f, json_t *o, const char *why)
 {
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -161,12 +212,12 @@ static void render_html(FILE *f, json_t *o, const char *why)
     duration(f, num(o, "launcher.uptime_s"));
     fprintf(f, ", %.0f start(s), %.0f restart(s) after a crash.", num(o, "launcher.starts"),
             num(o, "launcher.restarts"));
-    size_t n = json_array_size(at(o, "fork_servers"));
-    fprintf(f, " Fork servers: %zu.</p>\n", n);
-    fputs("<h2>In flight</h2>\n", f);
+    fputs("</p>\n<h2>In flight</h2>\n", f);
     html_list(f, at(o, "running"), 1);
     fputs("<h2>Waiting</h2>\n", f);
     html_list(f, at(o, "queued"), 0);
+    fputs("<h2>Fork servers (warm runs)</h2>\n", f);
+    html_fork_servers(f, at(o, "fork_servers"));
     fputs("<h2>Since start</h2>\n<table><tr><th>verdict</th><th>runs</th></tr>\n", f);
     const char *key;
     json_t *v;
@@ -266,6 +317,20 @@ static void render_metrics(FILE *f, json_t *o)
         metric(f, gauges[i][0], "gauge", gauges[i][2]);
         fprintf(f, "%s %g\n", gauges[i][0], num(o, gauges[i][1]));
     }
+    metric(f, "pysandbox_fork_servers", "gauge",
+           "Fork servers (warm runs) by state: ready, starting, cold (cannot serve now).");
+    static const char *const states[] = { "ready", "starting", "cold" };
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        fprintf(f, "pysandbox_fork_servers{state=\"%s\"} %u\n", states[i],
+                fork_servers_in(o, states[i]));
+    metric(f, "pysandbox_fork_server_restarts_total", "counter",
+           "Fork servers started again after one died, since the launcher started.");
+    size_t i;
+    json_t *e;
+    double restarts = 0;
+    json_array_foreach(at(o, "fork_servers"), i, e)
+        restarts += num(e, "restarts");
+    fprintf(f, "pysandbox_fork_server_restarts_total %.0f\n", restarts);
     histogram(f, o, "queue_wait_ms", "pysandbox_queue_wait_seconds",
               "Time admitted runs waited for a slot.");
     histogram(f, o, "run_wall_ms", "pysandbox_run_wall_seconds", "Wall-clock time of runs.");
@@ -340,20 +405,21 @@ char *pysb_statuspage_modstatus(const char *json, const char *why, int html)
         fprintf(f, "<hr /><h2>mod_pysandbox</h2>\n<p>%.0f of %.0f run slots in use, %.0f "
                    "waiting; since start %.0f admitted, %.0f &times; 503, %.0f &times; 429; "
                    "queue wait p50 %.1f ms, p99 %.1f ms; run wall p50 %.1f ms, p99 %.1f ms; "
-                   "launcher %.0f, %.0f restart(s).</p>\n",
+                   "launcher %.0f, %.0f restart(s); %u fork server(s) ready.</p>\n",
                 num(o, "slots.running"), num(o, "slots.max_runs"), num(o, "slots.queued"),
                 num(o, "totals.admitted"), num(o, "totals.503"), num(o, "totals.429"),
                 num(o, "queue_wait_ms.p50"), num(o, "queue_wait_ms.p99"),
                 num(o, "run_wall_ms.p50"), num(o, "run_wall_ms.p99"), num(o, "launcher.pid"),
-                num(o, "launcher.restarts"));
+                num(o, "launcher.restarts"), fork_servers_in(o, "ready"));
     } else {
         fprintf(f, "PySandboxUp: 1\nPySandboxRunning: %.0f\nPySandboxSlots: %.0f\n"
                    "PySandboxQueued: %.0f\nPySandboxAdmitted: %.0f\nPySandbox503: %.0f\n"
                    "PySandbox429: %.0f\nPySandboxQueueWaitP99ms: %.1f\n"
-                   "PySandboxRunWallP99ms: %.1f\n",
+                   "PySandboxRunWallP99ms: %.1f\nPySandboxForkServersReady: %u\n",
                 num(o, "slots.running"), num(o, "slots.max_runs"), num(o, "slots.queued"),
                 num(o, "totals.admitted"), num(o, "totals.503"), num(o, "totals.429"),
-                num(o, "queue_wait_ms.p99"), num(o, "run_wall_ms.p99"));
+                num(o, "queue_wait_ms.p99"), num(o, "run_wall_ms.p99"),
+                fork_servers_in(o, "ready"));
     }
     json_decref(o);
     if (fclose(f) != 0) {
