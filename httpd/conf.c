@@ -138,8 +138,9 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
         e->python_path = pp;
     }
     e->site_packages = c->site_packages == 1;
-    /* Cold unless asked for: see the README (warm runs). */
-    e->warm = c->start == 1;
+    /* Warm unless asked for cold (issue 9): a Location whose interpreter
+     * cannot be served warm runs cold, the launcher says why once. */
+    e->warm = c->start != 0;
     /* Preloads belong to a warm Location's server: a cold one inside a
      * warm one has none. */
     const apr_array_header_t *pl = e->warm ? c->preload : NULL;
@@ -522,7 +523,10 @@ static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
     if (refused)
         return refused;
     APR_ARRAY_PUSH(c->preload, const char *) = apr_pstrdup(cmd->pool, arg);
-    if (configured_preloads)
+    /* Only the configuration the parent reads: an .htaccess parsed per
+     * request must not grow the list (its preloads are not configured, so
+     * their runs go cold). */
+    if (configured_preloads && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM)
         APR_ARRAY_PUSH(configured_preloads, const char *) = APR_ARRAY_IDX(
             c->preload, c->preload->nelts - 1, const char *);
     return NULL;
@@ -763,7 +767,7 @@ const command_rec pysb_cmds[] = {
     AP_INIT_FLAG("PySandboxSitePackages", set_site_packages, NULL, OR_ALL,
                  "the interpreter's system site directories, read-only, on sys.path"),
     AP_INIT_TAKE1("PySandboxStart", set_start, NULL, OR_ALL,
-                  "cold (a fresh interpreter per run, the default) or warm (forked from a fork server)"),
+                  "warm (forked from a fork server, the default) or cold (a fresh interpreter per run)"),
     AP_INIT_ITERATE("PySandboxPreload", add_preload, NULL, OR_ALL,
                     "modules a warm Location's fork server imports once"),
     AP_INIT_FLAG("PySandboxAllowGet", set_allow_get, NULL, OR_ALL,

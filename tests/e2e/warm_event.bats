@@ -32,14 +32,40 @@ setup_file() {
 </Location>
 <Location /broken/sub>
     PySandboxInterpreter /usr/bin/python3 -I -S
+</Location>
+<Location /status>
+    SetHandler pysandbox-status
 </Location>'
 }
 
-teardown_file() { e2e_stop; }
+teardown_file() {
+    pids_cgroup_gone
+    e2e_stop
+}
+
+# The cannot-fork test's pids cgroup (cgroup v1): its processes back where
+# the server came from, the group removed; also when the test failed.
+PIDS_CG=/sys/fs/cgroup/pids/pysb-e2e-warm-$$
+pids_cgroup_gone() {
+    [ -d "$PIDS_CG" ] || return 0
+    local p back
+    back=$(cat "$BATS_FILE_TMPDIR/pids_cg_was" 2>/dev/null || echo /sys/fs/cgroup/pids)
+    for p in $(cat "$PIDS_CG/cgroup.procs"); do
+        echo "$p" > "$back/cgroup.procs" 2>/dev/null || echo "$p" > /sys/fs/cgroup/pids/cgroup.procs
+    done
+    rmdir "$PIDS_CG"
+}
 
 # run_json PATH CODE: one JSON run.
 run_json() {
     req --data-urlencode "user_script=$2" -d format=json "$URL$1"
+}
+
+# The pid of /warm's fork server (the one preloading json and random),
+# from the status page: in the warm pass /run has a server of its own.
+warm_server() {
+    curl -s --max-time 5 "$URL/status?json" |
+        jq -r '[.fork_servers[] | select(.preload == ["json", "random"] and .state == "ready")][0].pid // empty'
 }
 
 # A warm Location's first request may start its server (and run cold).
@@ -141,8 +167,9 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
 @test "warm: a fork server killed with SIGKILL under load costs only the runs in flight; it is restarted, logged once" {
     warm_ready || fail "no warm run in 5 s"
     local server
-    server=$(pysb_procs pysb-forkserver | head -n1)
-    [ -n "$server" ] || fail "no fork server of this httpd"
+    server=$(warm_server)
+    [ -n "$server" ] || fail "no fork server of /warm"
+    pysb_procs pysb-forkserver | grep -qx "$server" || fail "$server is not a fork server of this httpd"
     local i
     for i in 1 2 3 4 5 6; do
         { for j in 1 2 3 4 5 6; do
@@ -166,7 +193,35 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
     [ "$(grep -c "fork server $server died of signal 9" "$H/error.log")" = 1 ] || fail "not logged once"
     ! kill -0 "$server" 2>/dev/null || fail "the killed server is still there"
     warm_ready || fail "no warm run after the restart"
-    [ "$(pysb_procs pysb-forkserver | wc -l)" -ge 1 ] || fail "no server after the restart"
+    local now; now=$(warm_server)
+    [ -n "$now" ] && [ "$now" != "$server" ] || fail "no new server after the restart: $now"
+}
+
+@test "warm: a fork server that cannot fork (a pids limit) costs no run: they run cold, one line says so; the limit gone, warm again" {
+    [ -f /sys/fs/cgroup/pids/cgroup.procs ] || skip "no cgroup v1 pids controller at /sys/fs/cgroup/pids"
+    warm_ready || fail "no warm run in 5 s"
+    local server
+    server=$(warm_server)
+    [ -n "$server" ] || fail "no fork server of /warm"
+    pysb_procs pysb-forkserver | grep -qx "$server" || fail "$server is not a fork server of this httpd"
+    # where it was, to put it back
+    echo "/sys/fs/cgroup/pids$(awk -F: '$2 == "pids" {print $3}' "/proc/$server/cgroup")" \
+        > "$BATS_FILE_TMPDIR/pids_cg_was"
+    mkdir "$PIDS_CG"
+    echo 1 > "$PIDS_CG/pids.max"
+    echo "$server" > "$PIDS_CG/cgroup.procs"
+    local i
+    for i in 1 2 3; do
+        run_json /warm 'print("ran")'
+        expect_code 200
+        expect_json '.status == "ok" and .start == "cold" and .stdout == "ran\n"'
+    done
+    [ "$(grep -c "forkserver\[$server\]: cannot fork runs (1 since the last such line; they run cold): clone: Resource temporarily unavailable" "$H/error.log")" = 1 ] ||
+        fail "not one line: $(grep -c 'cannot fork' "$H/error.log") in the log"
+    kill -0 "$server" || fail "the server died"
+    pids_cgroup_gone
+    warm_ready || fail "no warm run once the server can fork again"
+    [ "$(warm_server)" = "$server" ] || fail "not the same server"
 }
 
 @test "warm: a server that cannot serve (a preload that cannot be imported) leaves the Location cold, one info line" {
@@ -181,4 +236,23 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
     grep -q 'refused: numpy: cannot be imported by /usr/bin/python3: ModuleNotFoundError' \
         "$H/error.log" || fail "the reason is not in the error log"
     [ "$(grep -c 'cannot serve warm runs' "$H/error.log")" = 1 ] || fail "not one info line"
+}
+
+@test "warm: the status page lists the fork servers: pid, state, key, restarts (JSON, HTML, metrics)" {
+    # after the tests above: /warm's server was killed once (restarted),
+    # /broken/sub's cannot serve (cold, no pid)
+    warm_ready || fail "no warm run in 5 s"
+    local server; server=$(warm_server)
+    req "$URL/status?json"
+    expect_code 200
+    expect_json '[.fork_servers[] | select(.preload == ["json", "random"])] | length == 1 and .[0].state == "ready" and .[0].pid == '"$server"' and .[0].restarts == 1 and .[0].argv[0] == "/usr/bin/python3" and .[0].uptime_s >= 0'
+    expect_json '[.fork_servers[] | select(.argv == ["/usr/bin/python3", "-I", "-S"] and .preload == ["numpy"])] | length == 1 and .[0].state == "cold" and .[0].pid == 0'
+    req "$URL/status"
+    body_has "<h2>Fork servers (warm runs)</h2>"
+    body_has "<tr><td>$server</td><td>ready</td><td><code>/usr/bin/python3 "
+    body_has "<td>json random</td>"
+    req "$URL/status?metrics"
+    body_has 'pysandbox_fork_servers{state="ready"} '
+    body_has 'pysandbox_fork_servers{state="cold"} 1'
+    body_has 'pysandbox_fork_server_restarts_total 1'
 }

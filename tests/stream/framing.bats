@@ -42,6 +42,17 @@ print("é ✓ 😀")'
     evcheck nd '.[-1] | has("status") and has("run_id") and (has("stdout") | not) and (has("stderr") | not)'
 }
 
+@test "${T2}the run's mode is the pass's: cold says so, the warm pass (the default) forks every run" {
+    local want=cold
+    [ "${PYSB_TEST_START:-cold}" = warm ] && want=warm
+    post mode ndjson 'print(1)'
+    events mode ndjson
+    evcheck mode ".[-1] | .status == \"ok\" and .start == \"$want\""
+    post modesse sse 'print(1)'
+    events modesse sse
+    evcheck modesse ".[-1] | .status == \"ok\" and .start == \"$want\""
+}
+
 @test "${T2}ndjson: headers (Content-Type, no-cache, run id of the exit event)" {
     post ndh ndjson 'print(1)'
     events ndh ndjson
