@@ -82,6 +82,11 @@ cat > "$dir/extra.conf" <<EOF
 # bench/http.sh: enough run slots for 8 connections; mod_cgid for the baseline.
 PySandboxMaxRuns 16
 PySandboxUserRange $((600000 + ${PYSB_TEST_UID_SHIFT:-0})) $((600099 + ${PYSB_TEST_UID_SHIFT:-0}))
+# /run cold (warm is the default), /run/warm warm; in this order, as
+# Locations merge in the order they appear.
+<Location /run>
+    PySandboxStart cold
+</Location>
 <Location /run/warm>
     PySandboxStart warm
 </Location>
