@@ -1,22 +1,24 @@
 #!/bin/bash
-# run-all.sh — run every test suite (unit, CLI, e2e when present, the
-# streaming formats, make install/uninstall, the browser page) as TAP, the
-# CLI, e2e and stream suites a second time with every run warm
-# (PYSB_TEST_START=warm: forked from a fork server, issue 9; the CLI's
-# warm.bats is warm in both passes),
-# print each suite's result and end with one line "N passed, M failed".
-# Exit status 0 only when nothing failed.
+# run-all.sh — run every test suite (unit, CLI, e2e, the streaming
+# formats, make install/uninstall, the browser page) as TAP, the CLI, e2e
+# and stream suites twice: cold (every Location says PySandboxStart cold;
+# the CLI's default) and warm (PYSB_TEST_START=warm: the module's default,
+# the CLI with --warm; issue 9; the CLI's warm.bats is warm in both).
+# Print each suite's result and its wall seconds, and end with one line
+# "N passed, M failed". Exit status 0 only when nothing failed.
 #
-# PYSB_TEST_LANES=2 runs the same suites in two lanes at once (the
-# results printed in the usual order once both are done): lane 1 the CLI
-# and stream suites, then the lighter e2e files; lane 2 the heavier e2e
-# files (contract, memory, jobe, queue, launcher); fair.bats, whose figure is a
-# ratio of latencies, alone after both. The lanes never share a uid: the
-# CLI, stream and demo suites (600000-600999, 601900, 606000-606116,
-# 607000-607017, 607100-607306) run one after another in lane 1; the
-# heavy e2e files' blocks (601000-601039, 601050-601059, 601100-601109,
-# 601140-601179, 601200-601219, 601400-601419) are no other file's; a file's cold and warm passes run
-# in one lane, one after the other. Off by default.
+# Four lanes at once (PYSB_TEST_LANES=4, the default; 1: one suite after
+# another): the cold pass and the warm pass side by side, the warm one with
+# every uid block moved by 10000 (PYSB_TEST_UID_SHIFT), and each pass in
+# two lanes that share no uid: lane A the CLI, the stream suite and the
+# lighter e2e files (the CLI, stream, demo and balancer suites all use
+# 600000-600999, so one after another), lane B the heavier e2e files
+# (contract, memory, jobe, queue, launcher: blocks of their own). The
+# suites mostly wait (clocks, trickled bodies, httpds starting), so four
+# lanes on two cores take little more than the longest one. fair.bats,
+# whose figure is a ratio of latencies, runs alone after them, cold then
+# warm; then install and the browser. Results are printed in a fixed order
+# once all lanes are done.
 set -u
 cd "$(dirname "$0")/.."
 out=build/test-logs
@@ -62,53 +64,62 @@ run_suite() {
     count_suite "$1"
 }
 
-# A suite's cold pass, then its warm one (the CLI's warm.bats is warm in
-# both): with WHAT only run them, with "count" only count them.
-both_modes() {
-    local what=$1 name=$2; shift 2
-    local warm_files=("$@")
-    [ "$name" = tests/cli ] && warm_files=($(printf '%s\n' "$@" | grep -v '/warm\.bats$'))
-    if [ "$what" = count ]; then
-        count_suite "$name"
-        count_suite "$name (warm)"
-        return
+# in_mode MODE CMD...: CMD in the pass's mode (warm: PYSB_TEST_START=warm and
+# every uid block moved by 10000, so the two passes can run at once).
+in_mode() {
+    local mode=$1; shift
+    if [ "$mode" = warm ]; then
+        PYSB_TEST_START=warm PYSB_TEST_UID_SHIFT=$((${PYSB_TEST_UID_SHIFT:-0} + 10000)) "$@"
+    else
+        PYSB_TEST_START=cold "$@"
     fi
-    start_suite "$name" bats --tap --timing "$@"
-    PYSB_TEST_START=warm start_suite "$name (warm)" bats --tap --timing "${warm_files[@]}"
 }
+
+# The suites of a lane (A or B) in one mode; the name suffix " (warm)".
+cli_files() {
+    if [ "$1" = warm ]; then ls tests/cli/*.bats | grep -v '/warm\.bats$'; else ls tests/cli/*.bats; fi
+}
+heavy=$(ls tests/e2e/{contract,memory,jobe,queue,launcher}_*.bats)
+light=$(ls tests/e2e/*.bats | grep -vxF "$heavy" | grep -v '/fair\.bats$')
+lane() {
+    local mode=$1 which=$2 sfx=""
+    [ "$mode" = warm ] && sfx=" (warm)"
+    if [ "$which" = A ]; then
+        in_mode "$mode" start_suite "tests/cli$sfx" bats --tap --timing $(cli_files "$mode")
+        in_mode "$mode" start_suite "tests/stream$sfx" bats --tap --timing tests/stream/*.bats
+        in_mode "$mode" start_suite "tests/e2e, light$sfx" bats --tap --timing $light
+    else
+        in_mode "$mode" start_suite "tests/e2e, heavy$sfx" bats --tap --timing $heavy
+    fi
+}
+suites=("tests/cli" "tests/stream" "tests/e2e, light" "tests/e2e, heavy" "tests/e2e/fair.bats")
 
 for t in build/test_*; do
     [ -x "$t" ] || continue
     CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit/$(basename "$t")" "$t"
 done
-if [ "${PYSB_TEST_LANES:-1}" = 2 ]; then
-    heavy=$(ls tests/e2e/{contract,memory,jobe,queue,launcher}_*.bats)
-    light=$(ls tests/e2e/*.bats | grep -vxF "$heavy" | grep -v '/fair\.bats$')
-    {
-        both_modes run tests/cli tests/cli/*.bats
-        both_modes run tests/stream tests/stream/*.bats
-        both_modes run "tests/e2e, light" $light
-    } &
-    lane1=$!
-    both_modes run "tests/e2e, heavy" $heavy
-    wait "$lane1"
-    both_modes run tests/e2e/fair.bats tests/e2e/fair.bats
-    for name in tests/cli tests/stream "tests/e2e, light" "tests/e2e, heavy" tests/e2e/fair.bats; do
-        both_modes count "$name"
+if [ "${PYSB_TEST_LANES:-4}" = 1 ]; then
+    for mode in cold warm; do
+        lane "$mode" A
+        lane "$mode" B
     done
-    [ -d tests/install ] && run_suite tests/install bats --tap --timing tests/install
 else
-for f in tests/cli tests/e2e tests/stream tests/install; do
-    [ -d "$f" ] && ls "$f"/*.bats >/dev/null 2>&1 || continue
-    run_suite "$f" bats --tap --timing "$f"
-    if [ "$f" = tests/cli ]; then
-        PYSB_TEST_START=warm run_suite "tests/cli (warm)" \
-            bats --tap --timing $(ls tests/cli/*.bats | grep -v '/warm\.bats$')
-    elif [ "$f" = tests/e2e ] || [ "$f" = tests/stream ]; then
-        PYSB_TEST_START=warm run_suite "$f (warm)" bats --tap --timing "$f"
-    fi
-done
+    lanes=()
+    for mode in cold warm; do
+        for which in A B; do
+            lane "$mode" "$which" &
+            lanes+=("$!")
+        done
+    done
+    wait "${lanes[@]}"
 fi
+in_mode cold start_suite tests/e2e/fair.bats bats --tap --timing tests/e2e/fair.bats
+in_mode warm start_suite "tests/e2e/fair.bats (warm)" bats --tap --timing tests/e2e/fair.bats
+for name in "${suites[@]}"; do
+    count_suite "$name"
+    count_suite "$name (warm)"
+done
+[ -d tests/install ] && run_suite tests/install bats --tap --timing tests/install
 # The playground in headless Chromium: node's test runner, top-level tests
 # only, so its "ok"/"not ok" lines are counted like bats'.
 if ls tests/browser/*.test.mjs >/dev/null 2>&1; then
