@@ -23,6 +23,12 @@
 #define MAX_SERVERS 32
 #define REFUSED_RETRY_MS 60000
 #define WANT_MAX 65536
+/* The watchdog: a ready server is pinged this often, and one that has not
+ * answered within PING_WAIT_MS (hung: stopped, deadlocked, its queue
+ * full) is killed and started again. Its loop answers within
+ * milliseconds, so 3 s is far beyond any load it would meet. */
+#define PING_EVERY_MS 5000
+#define PING_WAIT_MS 3000
 
 struct server {
     char *key;
@@ -34,6 +40,10 @@ struct server {
     char last_why[256];         /* the reason last logged at info */
     int64_t started;            /* Unix time h.pid was started */
     unsigned restarts;          /* a ready one died and was started again */
+    int ping_chan;              /* a ping's channel, -1: none */
+    int64_t ping_at;            /* monotonic ms: next ping, or (pending) when sent */
+    int ping_pending;
+    int hung_killed;            /* the watchdog killed it (said so already) */
 };
 
 static struct {
@@ -197,9 +207,13 @@ size_t pysb_fspool_pollfds(struct pollfd *p, size_t max)
     size_t n = 0;
     if (P.want[0] >= 0 && n < max)
         p[n++] = (struct pollfd){ P.want[0], POLLIN, 0 };
-    for (size_t i = 0; i < P.n && n < max; i++)
-        if (P.s[i].h.pid > 0 && !P.s[i].ready)
+    for (size_t i = 0; i < P.n && n < max; i++) {
+        /* (not one the watchdog killed: it is only waited for) */
+        if (P.s[i].h.pid > 0 && !P.s[i].ready && !P.s[i].hung_killed)
             p[n++] = (struct pollfd){ P.s[i].h.ctl, POLLIN, 0 };
+        else if (P.s[i].ping_chan >= 0 && n < max)
+            p[n++] = (struct pollfd){ P.s[i].ping_chan, POLLIN, 0 };
+    }
     return n;
 }
 
@@ -221,7 +235,7 @@ static void read_wants(void)
                 continue;
             }
             sv = &P.s[P.n];
-            *sv = (struct server){ .key = strdup(buf), .h = { -1, -1 } };
+            *sv = (struct server){ .key = strdup(buf), .h = { -1, -1 }, .ping_chan = -1 };
             if (!sv->key)
                 continue;
             P.n++;
@@ -241,6 +255,8 @@ static void hear_ready(struct server *sv)
     if (rc == 1) {
         sv->ready = 1;
         sv->last_why[0] = '\0';
+        sv->ping_pending = 0;
+        sv->ping_at = pysb_monotonic_ms() + PING_EVERY_MS;
         sv->target = (pysb_warm_target){
             .ctl = sv->h.ctl,
             .preload_bytes = r.vmsize > r.vmsize_base ? r.vmsize - r.vmsize_base : 0,
@@ -257,6 +273,64 @@ static void hear_ready(struct server *sv)
     sv->h.ctl = -1;
 }
 
+static void ping_done(struct server *sv)
+{
+    if (sv->ping_chan >= 0)
+        close(sv->ping_chan);
+    sv->ping_chan = -1;
+    sv->ping_pending = 0;
+}
+
+/* A ping's answer: PONG, the server alive; anything else (it hung up)
+ * leaves the ping pending, for the watchdog's deadline or the reaping. */
+static void hear_pong(struct server *sv)
+{
+    pysb_fs_reply pong;
+    int rc = pysb_fs_ping_recv(sv->ping_chan, 0, &pong);
+    if (rc == 0)
+        return;
+    close(sv->ping_chan);
+    sv->ping_chan = -1;
+    if (rc == 1) {
+        sv->ping_pending = 0;
+        sv->ping_at = pysb_monotonic_ms() + PING_EVERY_MS;
+    }
+}
+
+int pysb_fspool_watchdog(void)
+{
+    int64_t now = pysb_monotonic_ms(), next = -1;
+    for (size_t i = 0; i < P.n; i++) {
+        struct server *sv = &P.s[i];
+        if (!sv->ready || sv->h.pid <= 0)
+            continue;
+        if (!sv->ping_pending && now >= sv->ping_at) {
+            sv->ping_pending = 1;
+            sv->ping_at = now;
+        }
+        if (sv->ping_pending && sv->ping_chan < 0 && now - sv->ping_at < PING_WAIT_MS)
+            /* Not sent yet, or its queue was full: tried each round. */
+            (void)pysb_fs_ping_send(sv->h.ctl, &sv->ping_chan);
+        if (sv->ping_pending && now - sv->ping_at >= PING_WAIT_MS) {
+            logf_(PYSB_LOG_WARN, 0, "fork server %d did not answer a ping within %d s: "
+                  "killed; its runs in flight end as internal_error; starting a new one",
+                  (int)sv->h.pid, PING_WAIT_MS / 1000);
+            ping_done(sv);
+            sv->ready = 0;
+            sv->hung_killed = 1;
+            kill(sv->h.pid, SIGKILL);
+            continue; /* started again once reaped */
+        }
+        int64_t due = sv->ping_pending ? sv->ping_at + PING_WAIT_MS : sv->ping_at;
+        /* A ping not sent yet is tried again soon. */
+        if (sv->ping_pending && sv->ping_chan < 0 && now + 100 < due)
+            due = now + 100;
+        if (next < 0 || due < next)
+            next = due;
+    }
+    return next < 0 ? -1 : next <= now ? 0 : (int)(next - now);
+}
+
 void pysb_fspool_events(const struct pollfd *p, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
@@ -266,9 +340,13 @@ void pysb_fspool_events(const struct pollfd *p, size_t n)
             read_wants();
             continue;
         }
-        for (size_t i = 0; i < P.n; i++)
-            if (P.s[i].h.ctl == p[k].fd && !P.s[i].ready && P.s[i].h.pid > 0)
+        for (size_t i = 0; i < P.n; i++) {
+            if (P.s[i].h.ctl == p[k].fd && !P.s[i].ready && !P.s[i].hung_killed &&
+                P.s[i].h.pid > 0)
                 hear_ready(&P.s[i]);
+            else if (P.s[i].ping_chan == p[k].fd)
+                hear_pong(&P.s[i]);
+        }
     }
 }
 
@@ -278,11 +356,13 @@ int pysb_fspool_reaped(pid_t pid, int status)
         struct server *sv = &P.s[i];
         if (sv->h.pid != pid)
             continue;
-        int was_ready = sv->ready;
+        int was_ready = sv->ready || sv->hung_killed, hung = sv->hung_killed;
         if (sv->h.ctl >= 0)
             close(sv->h.ctl);
         sv->h = (pysb_fs_handle){ -1, -1 };
         sv->ready = 0;
+        sv->hung_killed = 0;
+        ping_done(sv);
         if (!was_ready) {
             /* Gone before READY. Usually hear_ready said why already; when
              * the exit is reaped first, it is said here (once either way),
@@ -296,7 +376,9 @@ int pysb_fspool_reaped(pid_t pid, int status)
             sv->refusal_heard = 0;
             return 1;
         }
-        if (WIFSIGNALED(status))
+        if (hung)
+            ; /* the watchdog said why */
+        else if (WIFSIGNALED(status))
             logf_(PYSB_LOG_WARN, 0, "fork server %d died of signal %d; its runs in flight "
                   "ended as internal_error; starting a new one", (int)pid, WTERMSIG(status));
         else

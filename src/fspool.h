@@ -50,6 +50,13 @@ int pysb_fspool_key_ok(const char *const *argv, const char *const *preload,
 size_t pysb_fspool_pollfds(struct pollfd *p, size_t max);
 void pysb_fspool_events(const struct pollfd *p, size_t n);
 
+/* The watchdog, once per round of the launcher's loop: pings every ready
+ * server every 5 s; one that has not answered within 3 s (hung) is killed
+ * (one warn line; its runs in flight end as internal_error) and started
+ * again once reaped. Returns the ms until it wants to run again, -1: no
+ * server to watch. */
+int pysb_fspool_watchdog(void);
+
 /* A reaped child: 1 when it was a fork server (then restarted), else 0. */
 int pysb_fspool_reaped(pid_t pid, int status);
 

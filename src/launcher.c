@@ -802,7 +802,9 @@ static __attribute__((noreturn)) void loop(void)
     if (!p || !of)
         _exit(1);
     for (;;) {
-        int timeout = expire();
+        int timeout = expire(), watch = pysb_fspool_watchdog();
+        if (watch >= 0 && (timeout < 0 || watch < timeout))
+            timeout = watch;
         if (lease_blocked)
             dispatch();
         nfds_t n = 0;

@@ -4,7 +4,10 @@
 # runs are forked from a server with the preloads imported, every layer on;
 # ?info=1 says the mode; no state crosses requests; a server killed with
 # SIGKILL under load costs only the runs in flight (internal_error), is
-# restarted once and logged; a server that cannot serve (a preload that
+# restarted once and logged; one that hangs (SIGSTOP) is killed by the
+# launcher's ping watchdog and restarted, logged once; one that cannot
+# fork (a pids cgroup) sends its runs cold, logged once; the status page
+# lists them; a server that cannot serve (a preload that
 # cannot be imported with the interpreter a nested Location gives it)
 # leaves its Location cold, with one info line (bad directive values and
 # preloads refused at configtest: config.bats); a warm run's scratch,
@@ -39,6 +42,8 @@ setup_file() {
 }
 
 teardown_file() {
+    # a server the hang test stopped, if it failed before the launcher killed it
+    [ -f "$BATS_FILE_TMPDIR/stopped" ] && kill -CONT "$(cat "$BATS_FILE_TMPDIR/stopped")" 2>/dev/null
     pids_cgroup_gone
     e2e_stop
 }
@@ -197,6 +202,33 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
     [ -n "$now" ] && [ "$now" != "$server" ] || fail "no new server after the restart: $now"
 }
 
+@test "warm: a fork server that hangs (SIGSTOP) is found by the launcher's ping: killed, started again, logged once; every request is served meanwhile" {
+    warm_ready || fail "no warm run in 5 s"
+    local server
+    server=$(warm_server)
+    [ -n "$server" ] || fail "no fork server of /warm"
+    pysb_procs pysb-forkserver | grep -qx "$server" || fail "$server is not a fork server of this httpd"
+    echo "$server" > "$BATS_FILE_TMPDIR/stopped"
+    kill -STOP "$server"
+    # Runs go cold after the 1 s a supervisor waits for the server; within
+    # 5 s (ping) + 3 s (no answer) the launcher kills it and starts another.
+    local i warm=0 t0=$SECONDS
+    for i in $(seq 40); do
+        run_json /warm 'print("ran")'
+        expect_code 200
+        expect_json '.status == "ok" and .stdout == "ran\n"'
+        if [ "$(jq -r .start <<<"$RESP_BODY")" = warm ]; then warm=1; break; fi
+    done
+    [ "$warm" = 1 ] || fail "not warm again after $((SECONDS - t0)) s"
+    ! kill -0 "$server" 2>/dev/null || fail "the hung server is still there"
+    rm -f "$BATS_FILE_TMPDIR/stopped"
+    [ "$(grep -c "fork server $server did not answer a ping within 3 s: killed" "$H/error.log")" = 1 ] ||
+        fail "not logged once: $(grep "fork server $server" "$H/error.log")"
+    ! grep -q "fork server $server died of signal" "$H/error.log" || fail "its death logged twice"
+    local now; now=$(warm_server)
+    [ -n "$now" ] && [ "$now" != "$server" ] || fail "no new server: $now"
+}
+
 @test "warm: a fork server that cannot fork (a pids limit) costs no run: they run cold, one line says so; the limit gone, warm again" {
     [ -f /sys/fs/cgroup/pids/cgroup.procs ] || skip "no cgroup v1 pids controller at /sys/fs/cgroup/pids"
     warm_ready || fail "no warm run in 5 s"
@@ -239,13 +271,14 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
 }
 
 @test "warm: the status page lists the fork servers: pid, state, key, restarts (JSON, HTML, metrics)" {
-    # after the tests above: /warm's server was killed once (restarted),
+    # after the tests above: /warm's server was killed twice (SIGKILL, and
+    # the watchdog's of a hung one) and restarted each time,
     # /broken/sub's cannot serve (cold, no pid)
     warm_ready || fail "no warm run in 5 s"
     local server; server=$(warm_server)
     req "$URL/status?json"
     expect_code 200
-    expect_json '[.fork_servers[] | select(.preload == ["json", "random"])] | length == 1 and .[0].state == "ready" and .[0].pid == '"$server"' and .[0].restarts == 1 and .[0].argv[0] == "/usr/bin/python3" and .[0].uptime_s >= 0'
+    expect_json '[.fork_servers[] | select(.preload == ["json", "random"])] | length == 1 and .[0].state == "ready" and .[0].pid == '"$server"' and .[0].restarts == 2 and .[0].argv[0] == "/usr/bin/python3" and .[0].uptime_s >= 0'
     expect_json '[.fork_servers[] | select(.argv == ["/usr/bin/python3", "-I", "-S"] and .preload == ["numpy"])] | length == 1 and .[0].state == "cold" and .[0].pid == 0'
     req "$URL/status"
     body_has "<h2>Fork servers (warm runs)</h2>"
@@ -254,5 +287,5 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
     req "$URL/status?metrics"
     body_has 'pysandbox_fork_servers{state="ready"} '
     body_has 'pysandbox_fork_servers{state="cold"} 1'
-    body_has 'pysandbox_fork_server_restarts_total 1'
+    body_has 'pysandbox_fork_server_restarts_total 2'
 }
