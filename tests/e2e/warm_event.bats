@@ -73,6 +73,17 @@ warm_server() {
         jq -r '[.fork_servers[] | select(.preload == ["json", "random"] and .state == "ready")][0].pid // empty'
 }
 
+# /warm's server once it serves: its pid, checked to be this httpd's (else
+# why, and 1).
+ready_warm_server() {
+    warm_ready || { echo "no warm run in 5 s"; return 1; }
+    local server; server=$(warm_server)
+    [ -n "$server" ] || { echo "no fork server of /warm"; return 1; }
+    pysb_procs pysb-forkserver | grep -qx "$server" ||
+        { echo "$server is not a fork server of this httpd"; return 1; }
+    echo "$server"
+}
+
 # A warm Location's first request may start its server (and run cold).
 warm_ready() {
     local i
@@ -170,11 +181,8 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
 }
 
 @test "warm: a fork server killed with SIGKILL under load costs only the runs in flight; it is restarted, logged once" {
-    warm_ready || fail "no warm run in 5 s"
     local server
-    server=$(warm_server)
-    [ -n "$server" ] || fail "no fork server of /warm"
-    pysb_procs pysb-forkserver | grep -qx "$server" || fail "$server is not a fork server of this httpd"
+    server=$(ready_warm_server) || fail "$server"
     local i
     for i in 1 2 3 4 5 6; do
         { for j in 1 2 3 4 5 6; do
@@ -203,11 +211,8 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
 }
 
 @test "warm: a fork server that hangs (SIGSTOP) is found by the launcher's ping: killed, started again, logged once; every request is served meanwhile" {
-    warm_ready || fail "no warm run in 5 s"
     local server
-    server=$(warm_server)
-    [ -n "$server" ] || fail "no fork server of /warm"
-    pysb_procs pysb-forkserver | grep -qx "$server" || fail "$server is not a fork server of this httpd"
+    server=$(ready_warm_server) || fail "$server"
     echo "$server" > "$BATS_FILE_TMPDIR/stopped"
     kill -STOP "$server"
     # Runs go cold after the 1 s a supervisor waits for the server; within
@@ -231,11 +236,8 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
 
 @test "warm: a fork server that cannot fork (a pids limit) costs no run: they run cold, one line says so; the limit gone, warm again" {
     [ -f /sys/fs/cgroup/pids/cgroup.procs ] || skip "no cgroup v1 pids controller at /sys/fs/cgroup/pids"
-    warm_ready || fail "no warm run in 5 s"
     local server
-    server=$(warm_server)
-    [ -n "$server" ] || fail "no fork server of /warm"
-    pysb_procs pysb-forkserver | grep -qx "$server" || fail "$server is not a fork server of this httpd"
+    server=$(ready_warm_server) || fail "$server"
     # where it was, to put it back
     echo "/sys/fs/cgroup/pids$(awk -F: '$2 == "pids" {print $3}' "/proc/$server/cgroup")" \
         > "$BATS_FILE_TMPDIR/pids_cg_was"
