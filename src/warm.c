@@ -89,6 +89,11 @@ const char pysb_fs_script[] =
     "            elif st.st_mode & 0o022 and not sticky_above(st, parts, i):\n"
     "                raise OSError('%s: %s is writable by its %s' % (what, cur, 'group' if st.st_mode & 0o020 else 'others'))\n"
     "            seen.add(cur)\n"
+    "    # the preloads are imported from absolute entries alone: '' and a\n"
+    "    # relative one name the current directory, whatever it is then;\n"
+    "    # runs get sys.path back as it was (a cold run's)\n"
+    "    path = sys.path[:]\n"
+    "    sys.path[:] = [p for p in path if isinstance(p, str) and p[:1] == '/']\n"
     "    try:\n"
     "        safe(interp, 'the interpreter')\n"
     "        safe(ext, 'the extension')\n"
@@ -111,6 +116,7 @@ const char pysb_fs_script[] =
     "    except OSError as e:\n"
     "        print('refused: %s' % (e.args[0] if len(e.args) == 1 else e), file=sys.stderr)\n"
     "        raise SystemExit(3)\n"
+    "    sys.path[:] = path\n"
     "    gc = __import__('gc')\n"
     "    gc.collect()\n"
     "    gc.freeze()\n"
@@ -123,6 +129,14 @@ const char pysb_fs_script[] =
     "        raise SystemExit(0)\n"
     "    posix.environ.clear()\n"
     "    posix.environ.update(x.split(b'=', 1) for x in env)\n"
+    "    # in the run (confined): numpy's global generator was seeded once,\n"
+    "    # in the server; each run draws its own, as random's at-fork hook does\n"
+    "    npr = sys.modules.get('numpy.random')\n"
+    "    if npr is not None:\n"
+    "        try:\n"
+    "            npr.seed()\n"
+    "        except BaseException:\n"
+    "            pass\n"
     "    return boot\n"
     "_pysb_boot = _pysb()\n"
     "del _pysb\n"
@@ -391,6 +405,11 @@ int pysb_fs_spawn(const pysb_fs_spec *spec, pysb_fs_handle *h, char *err, size_t
         close(in[1]);
         if (dup2(in[0], 0) < 0 || dup2(spec->log_fd, 1) < 0 || dup2(spec->log_fd, 2) < 0 ||
             dup2(sv[1], 3) < 0 || close_range(4, ~0U, 0) < 0)
+            _exit(126);
+        /* In /: without -I the interpreter puts '' (the directory it was
+         * started in: the admin's, for a configtest) first on sys.path,
+         * and a module planted there must never be found as root. */
+        if (chdir("/") < 0)
             _exit(126);
         execve(argv[0], (char *const *)argv, pysb_child_env);
         dprintf(2, "PYSB forkserver: exec %s: %s\n", argv[0], strerror(errno));

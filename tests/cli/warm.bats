@@ -200,6 +200,42 @@ print(numpy.polynomial.Polynomial([1, 2])(3))'
     no_leftovers
 }
 
+@test "warm: numpy's global generator differs between runs of one server (it was seeded once, in the server; control: cold)" {
+    "$PY" -I -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
+    local mode draws
+    for mode in --warm ""; do
+        draws=$("$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --json-to stdout $mode --repeat 3 \
+            ${mode:+--preload numpy} --python-flags -I --ro /usr/lib/python3/dist-packages \
+            -c 'import numpy; print(numpy.random.rand(), numpy.random.randint(1 << 30))' |
+            jq -r 'select(.status == "ok") | .start + " " + (.stdout | rtrimstr("\n"))') || fail "runs failed: $draws"
+        [ "$(wc -l <<<"$draws")" = 3 ] || fail "not 3 runs: $draws"
+        local want=cold
+        [ -n "$mode" ] && want=warm
+        [ "$(awk '{print $1}' <<<"$draws" | sort -u)" = "$want" ] || fail "not $want: $draws"
+        [ "$(sort -u <<<"$draws" | wc -l)" = 3 ] || fail "numpy.random repeated ($mode): $draws"
+    done
+    no_leftovers
+}
+
+@test "warm: a module planted in the directory the server is started from is never imported (interpreter without -I; control: the same program imports it)" {
+    local d; d=$(mktemp -d /tmp/pysb-plant.XXXXXX)
+    CLEANUP_PATHS+=("$d")
+    chmod 0777 "$d"
+    printf 'import os\nopen(%s, "a").write("ran as %%d\\n" %% os.getuid())\n' "'$d/MARK'" > "$d/json.py"
+    chown -R nobody "$d"
+    # control: the interpreter started there with -S alone imports it
+    (cd "$d" && "$PY" -S -c 'import json') || fail "control: python3 -S failed"
+    [ -s "$d/MARK" ] || fail "control: the planted json.py did not run"
+    rm -f "$d/MARK"
+    (cd "$d" && "$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --json-to stdout --warm \
+        --python-flags -S --preload json -c 'import json; print(json.dumps([1]))') > "$d/out" ||
+        fail "the warm run failed: $(cat "$d/out")"
+    [ ! -e "$d/MARK" ] || fail "the planted module ran: $(cat "$d/MARK")"
+    jq -e '.status == "ok" and .start == "warm" and .stdout == "[1]\n"' "$d/out" >/dev/null ||
+        fail "unexpected: $(cat "$d/out")"
+    no_leftovers
+}
+
 @test "warm: the memory limit is what the run may allocate beyond the preloads; the threads limit bites" {
     "$PY" -I -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
     local pre=(--warm --preload numpy --python-flags -I)
