@@ -230,8 +230,14 @@ static void read_wants(void)
             continue; /* starting, running, or refused a moment ago */
         if (!sv) {
             if (P.n == MAX_SERVERS) {
-                logf_(PYSB_LOG_WARN, 0, "fork servers: all %d in use; runs of %s go cold",
-                      MAX_SERVERS, buf);
+                /* once a minute at most: every run of such a key asks */
+                static int64_t said;
+                int64_t now = pysb_monotonic_ms();
+                if (!said || now - said >= 60000) {
+                    logf_(PYSB_LOG_WARN, 0, "fork servers: all %d in use; runs of %s (and "
+                          "of any other key) go cold", MAX_SERVERS, buf);
+                    said = now;
+                }
                 continue;
             }
             sv = &P.s[P.n];

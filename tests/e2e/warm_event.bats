@@ -19,7 +19,29 @@ RUN_UID_FIRST=601190
 load helpers
 
 setup_file() {
-    e2e_start event '<Location /warm>
+    # .htaccess directories (under /tmp: www-data must reach them)
+    HT=$(mktemp -d /tmp/pysb-e2e-ht.XXXXXX)
+    export HT
+    chmod 0755 "$HT"
+    local d
+    for d in ro python site start preload limits; do
+        mkdir -m 0755 "$HT/$d"
+        echo "SetHandler pysandbox" > "$HT/$d/.htaccess"
+    done
+    echo "PySandboxReadOnlyPath /srv" >> "$HT/ro/.htaccess"
+    echo "PySandboxPythonPath /srv" >> "$HT/python/.htaccess"
+    echo "PySandboxSitePackages On" >> "$HT/site/.htaccess"
+    echo "PySandboxStart cold" >> "$HT/start/.htaccess"
+    echo "PySandboxPreload json" >> "$HT/preload/.htaccess"
+    echo "PySandboxWallTime 5" >> "$HT/limits/.htaccess"
+    chmod 0644 "$HT"/*/.htaccess
+    e2e_start event "LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+Alias /ht \"$HT\"
+<Directory \"$HT\">
+    AllowOverride All
+    Require all granted
+</Directory>
+"'<Location /warm>
     SetHandler pysandbox
     PySandboxStart warm
     PySandboxPreload json random
@@ -42,6 +64,7 @@ setup_file() {
 }
 
 teardown_file() {
+    [ -n "${HT:-}" ] && rm -rf -- "$HT"
     # a server the hang test stopped, if it failed before the launcher killed it
     [ -f "$BATS_FILE_TMPDIR/stopped" ] && kill -CONT "$(cat "$BATS_FILE_TMPDIR/stopped")" 2>/dev/null
     pids_cgroup_gone
@@ -290,4 +313,19 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
     body_has 'pysandbox_fork_servers{state="ready"} '
     body_has 'pysandbox_fork_servers{state="cold"} 1'
     body_has 'pysandbox_fork_server_restarts_total 2'
+}
+
+@test "warm: the directives that make a fork server's key are not allowed in .htaccess (500, one line each); limits still are" {
+    # (an .htaccess author could otherwise start a root server per path
+    # set, 32 at most, and send the admin's Locations cold: attack-warm 3)
+    local d
+    for d in ro:PySandboxReadOnlyPath python:PySandboxPythonPath site:PySandboxSitePackages \
+             start:PySandboxStart preload:PySandboxPreload; do
+        run_json "/ht/${d%%:*}/x" 'print("ran")'
+        expect_code 500
+        grep -q "${d#*:} not allowed here" "$H/error.log" || fail "${d#*:}: no line in the error log"
+    done
+    run_json /ht/limits/x 'print("ran")'
+    expect_code 200
+    expect_json '.status == "ok" and .stdout == "ran\n" and .limits.wall_time == 5'
 }
