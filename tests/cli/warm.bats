@@ -46,9 +46,9 @@ in_venv() {
     "$PYSB_RUN" --interpreter "$VPY" --python-flags -I "$@"
 }
 
-@test "warm: a run is forked from the server with everything a cold run has (sys.modules, path, argv, flags, signals, environment, cwd, ids)" {
+@test "warm: a run is forked from the server with everything a cold run has (sys.modules, path, argv, orig_argv, flags, signals, environment, cwd, ids)" {
     local probe='import os, sys, signal
-print(sorted(sys.modules)); print(sys.path, sys.argv, sys.flags, os.getcwd())
+print(sorted(sys.modules)); print(sys.path, sys.argv, sys.orig_argv, sys.flags, os.getcwd())
 print([signal.getsignal(s) for s in range(1, signal.NSIG) if s not in (9, 19, 32, 33)])
 print(os.getuid(), os.getgid(), os.getgroups(), os.getpid(), os.getppid(), sorted(os.environ.items()))
 print(__name__, __file__, [k for k in globals() if not k.startswith("__")])'
