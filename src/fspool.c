@@ -310,6 +310,9 @@ int pysb_fspool_watchdog(void)
         struct server *sv = &P.s[i];
         if (!sv->ready || sv->h.pid <= 0)
             continue;
+        /* An answer the loop has not read yet (it was busy) counts. */
+        if (sv->ping_chan >= 0)
+            hear_pong(sv);
         if (!sv->ping_pending && now >= sv->ping_at) {
             sv->ping_pending = 1;
             sv->ping_at = now;
@@ -319,7 +322,7 @@ int pysb_fspool_watchdog(void)
             (void)pysb_fs_ping_send(sv->h.ctl, &sv->ping_chan);
         if (sv->ping_pending && now - sv->ping_at >= PING_WAIT_MS) {
             logf_(PYSB_LOG_WARN, 0, "fork server %d did not answer a ping within %d s: "
-                  "killed; its runs in flight end as internal_error; starting a new one",
+                  "killed; its runs in flight may end as internal_error; starting a new one",
                   (int)sv->h.pid, PING_WAIT_MS / 1000);
             ping_done(sv);
             sv->ready = 0;

@@ -58,6 +58,8 @@ const char pysb_fs_script[] =
     "    with open('/proc/self/statm', 'rb') as f:\n"
     "        vms, rss = [int(x) * page for x in f.read().split()[:2]]\n"
     "    seen = set()\n"
+    "    class Refusal(OSError):\n"
+    "        pass\n"
     "    def sticky_above(st, parts, i):\n"
     "        # as src/rootonly.c: a sticky directory of root's holds above an\n"
     "        # existing entry (root's: judged in its turn), not as the last one\n"
@@ -80,20 +82,40 @@ const char pysb_fs_script[] =
     "            except OSError:\n"
     "                return\n"
     "            if st.st_uid != 0:\n"
-    "                raise OSError('%s: %s belongs to uid %d, not root' % (what, cur, st.st_uid))\n"
+    "                raise Refusal('%s: %s belongs to uid %d, not root' % (what, cur, st.st_uid))\n"
     "            if st.st_mode & 0o170000 == 0o120000:\n"
     "                if depth > 8:\n"
-    "                    raise OSError('%s: %s: too many symbolic links' % (what, cur))\n"
+    "                    raise Refusal('%s: %s: too many symbolic links' % (what, cur))\n"
     "                t = posix.readlink(cur)\n"
     "                safe(t if t[:1] == '/' else '/'.join(['', *parts[:i - 1], t]), what, depth + 1)\n"
     "            elif st.st_mode & 0o022 and not sticky_above(st, parts, i):\n"
-    "                raise OSError('%s: %s is writable by its %s' % (what, cur, 'group' if st.st_mode & 0o020 else 'others'))\n"
+    "                raise Refusal('%s: %s is writable by its %s' % (what, cur, 'group' if st.st_mode & 0o020 else 'others'))\n"
     "            seen.add(cur)\n"
     "    # the preloads are imported from absolute entries alone: '' and a\n"
     "    # relative one name the current directory, whatever it is then;\n"
     "    # runs get sys.path back as it was (a cold run's)\n"
     "    path = sys.path[:]\n"
     "    sys.path[:] = [p for p in path if isinstance(p, str) and p[:1] == '/']\n"
+    "    # and each module's files (source, bytecode, package directory) are\n"
+    "    # checked when found, before the module runs: a file of another uid\n"
+    "    # inside a root package must not run as root before the refusal\n"
+    "    from importlib.machinery import PathFinder\n"
+    "    class Checked(PathFinder):\n"
+    "        @classmethod\n"
+    "        def find_spec(cls, name, path=None, target=None):\n"
+    "            spec = PathFinder.find_spec(name, path, target)\n"
+    "            if spec is not None:\n"
+    "                fs = [spec.origin] + list(spec.submodule_search_locations or ())\n"
+    "                try:\n"
+    "                    fs.append(spec.cached)\n"
+    "                except Exception:\n"
+    "                    pass\n"
+    "                for f in fs:\n"
+    "                    if isinstance(f, str) and f[:1] == '/':\n"
+    "                        safe(f, 'module %s' % name)\n"
+    "            return spec\n"
+    "    finders = sys.meta_path[:]\n"
+    "    sys.meta_path[:] = [Checked if m is PathFinder else m for m in finders]\n"
     "    try:\n"
     "        safe(interp, 'the interpreter')\n"
     "        safe(ext, 'the extension')\n"
@@ -102,6 +124,8 @@ const char pysb_fs_script[] =
     "        for m in pre:\n"
     "            try:\n"
     "                __import__(m)\n"
+    "            except Refusal:\n"
+    "                raise\n"
     "            except BaseException as e:\n"
     "                raise OSError('%s: cannot be imported by %s: %s: %s' % (m, interp, type(e).__name__, e))\n"
     "        for n, m in list(sys.modules.items()):\n"
@@ -117,6 +141,8 @@ const char pysb_fs_script[] =
     "        print('refused: %s' % (e.args[0] if len(e.args) == 1 else e), file=sys.stderr)\n"
     "        raise SystemExit(3)\n"
     "    sys.path[:] = path\n"
+    "    sys.meta_path[:] = finders\n"
+    "    del Checked\n"
     "    gc = __import__('gc')\n"
     "    gc.collect()\n"
     "    gc.freeze()\n"
@@ -136,6 +162,12 @@ const char pysb_fs_script[] =
     "        o[o.index('-c') + 1:] = [src]\n"
     "    # in the run (confined): numpy's global generator was seeded once,\n"
     "    # in the server; each run draws its own, as random's at-fork hook does\n"
+    "    mp = sys.modules.get('multiprocessing.process')\n"
+    "    if mp is not None:\n"
+    "        try:\n"
+    "            mp.current_process().authkey = posix.urandom(32)\n"
+    "        except BaseException:\n"
+    "            pass\n"
     "    npr = sys.modules.get('numpy.random')\n"
     "    if npr is not None:\n"
     "        try:\n"
@@ -271,9 +303,12 @@ static int runs_site(const char *const *argv)
 }
 
 /* The site directories the interpreter would add at start: asked of the
- * interpreter itself with -I -S as nobody (only its standard library runs,
- * checked already, so the answer can be trusted). NUL-separated into buf;
- * returns the bytes, or -1. */
+ * interpreter itself with -I -S in / (only its standard library runs,
+ * checked already, so the answer can be trusted). As root, like the
+ * server it precedes: as nobody, any other process of nobody's could stop
+ * it and stall the launcher that waits for it, or trace it and forge the
+ * answer (attack-warm2 B). NUL-separated into buf; returns the bytes, or
+ * -1. */
 static ssize_t site_dirs(const char *interp, char *buf, size_t len)
 {
     /* site.venv() would process .pth files: the venv's prefix (a
@@ -293,8 +328,7 @@ static ssize_t site_dirs(const char *interp, char *buf, size_t len)
         return -1;
     pid_t pid = fork();
     if (pid == 0) {
-        if (dup2(p[1], 1) < 0 || setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
-            setresuid(65534, 65534, 65534) < 0)
+        if (dup2(p[1], 1) < 0 || chdir("/") < 0 || close_range(3, ~0U, 0) < 0)
             _exit(126);
         execle(interp, interp, "-I", "-S", "-c", ask, (char *)NULL, pysb_child_env);
         _exit(127);

@@ -155,15 +155,30 @@ print(pysbprobe.pid_at_import != os.getpid())'
     rm -f "$SITE/planted.pth"
 
     # A package file of another uid, below a root-only site directory: the
-    # server's own check after the import.
+    # server's check when the import finds it, before it runs (so a
+    # submodule's file too: attack-warm2 A).
+    local ran="$BATS_TEST_TMPDIR/module-ran"
+    echo "open('$ran', 'w')" >"$SITE/pysbprobe/sub.py"
+    chmod 0644 "$SITE/pysbprobe/sub.py"
+    echo "from . import sub" >>"$SITE/pysbprobe/__init__.py"
     chown "$TEST_UID" "$SITE/pysbprobe/__init__.py"
     in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a module of uid $TEST_UID"
     grep -qF "refused: module pysbprobe: $SITE/pysbprobe/__init__.py belongs to uid $TEST_UID, not root" \
         "$SB_ERR" || fail "$(cat "$SB_ERR")"
+    [ ! -e "$ran" ] || fail "the package ran as root before the refusal"
     chown 0 "$SITE/pysbprobe/__init__.py"
+    chown "$TEST_UID" "$SITE/pysbprobe/sub.py"
+    in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a submodule of uid $TEST_UID"
+    grep -qF "refused: module pysbprobe.sub: $SITE/pysbprobe/sub.py belongs to uid $TEST_UID, not root" \
+        "$SB_ERR" || fail "$(cat "$SB_ERR")"
+    [ ! -e "$ran" ] || fail "the submodule of uid $TEST_UID ran as root"
+    # (the control: root's own submodule runs, so the marker can appear)
+    chown 0 "$SITE/pysbprobe/sub.py"
     in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
         -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
+    [ -e "$ran" ] || fail "control: the submodule did not run"
 
     # an extension in a directory others may write (not sticky: a sticky
     # one such as /tmp holds above a file of root's)
@@ -213,6 +228,21 @@ print(numpy.polynomial.Polynomial([1, 2])(3))'
         [ -n "$mode" ] && want=warm
         [ "$(awk '{print $1}' <<<"$draws" | sort -u)" = "$want" ] || fail "not $want: $draws"
         [ "$(sort -u <<<"$draws" | wc -l)" = 3 ] || fail "numpy.random repeated ($mode): $draws"
+    done
+    no_leftovers
+}
+
+@test "warm: multiprocessing's authkey differs between runs of one server (control: cold)" {
+    local mode keys want
+    for mode in --warm ""; do
+        keys=$("$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --json-to stdout $mode --repeat 3 \
+            ${mode:+--preload multiprocessing} \
+            -c 'import multiprocessing as m; print(m.current_process().authkey.hex())' |
+            jq -r 'select(.status == "ok") | .start + " " + (.stdout | rtrimstr("\n"))')
+        want=cold
+        [ -n "$mode" ] && want=warm
+        [ "$(awk '{print $1}' <<<"$keys" | sort -u)" = "$want" ] || fail "not $want: $keys"
+        [ "$(sort -u <<<"$keys" | wc -l)" = 3 ] || fail "the authkey repeated ($want): $keys"
     done
     no_leftovers
 }
