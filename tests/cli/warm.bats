@@ -46,6 +46,22 @@ in_venv() {
     "$PYSB_RUN" --interpreter "$VPY" --python-flags -I "$@"
 }
 
+# venv_refused PRELOAD REASON MARKER: a warm run of the venv preloading
+# PRELOAD is refused with REASON and MARKER (what the planted code would
+# make) does not exist; venv_served PRELOAD MARKER: it serves, and MARKER
+# appears (the control: the planted code can run).
+venv_refused() {
+    in_venv --uid "$TEST_UID" --warm --preload "$1" \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted: $2"
+    grep -qF "refused: $2" "$SB_ERR" || fail "$(cat "$SB_ERR")"
+    [ ! -e "$3" ] || fail "it ran as root before the refusal: $2"
+}
+venv_served() {
+    in_venv --uid "$TEST_UID" --warm --preload "$1" \
+        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
+    [ -e "$2" ] || fail "control: the planted code did not run"
+}
+
 @test "warm: a run is forked from the server with everything a cold run has (sys.modules, path, argv, orig_argv, flags, signals, environment, cwd, ids)" {
     local probe='import os, sys, signal
 print(sorted(sys.modules)); print(sys.path, sys.argv, sys.orig_argv, sys.flags, os.getcwd())
@@ -142,16 +158,10 @@ print(pysbprobe.pid_at_import != os.getpid())'
     local marker="$BATS_TEST_TMPDIR/pth-ran"
     echo "import os; open('$marker', 'w')" >"$SITE/planted.pth"
     chown "$TEST_UID" "$SITE/planted.pth"
-    in_venv --uid "$TEST_UID" --warm --preload json \
-        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a planted .pth"
-    grep -qF "refused: a site directory: $SITE/planted.pth belongs to uid $TEST_UID, not root" \
-        "$SB_ERR" || fail "$(cat "$SB_ERR")"
-    [ ! -e "$marker" ] || fail "the planted .pth ran as root"
+    venv_refused json "a site directory: $SITE/planted.pth belongs to uid $TEST_UID, not root" "$marker"
     # (the control: root's own .pth does run, so the marker can appear)
     chown 0 "$SITE/planted.pth"
-    in_venv --uid "$TEST_UID" --warm --preload json \
-        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
-    [ -e "$marker" ] || fail "control: the .pth did not run"
+    venv_served json "$marker"
     rm -f "$SITE/planted.pth"
 
     # A package file of another uid, below a root-only site directory: the
@@ -162,23 +172,13 @@ print(pysbprobe.pid_at_import != os.getpid())'
     chmod 0644 "$SITE/pysbprobe/sub.py"
     echo "from . import sub" >>"$SITE/pysbprobe/__init__.py"
     chown "$TEST_UID" "$SITE/pysbprobe/__init__.py"
-    in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
-        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a module of uid $TEST_UID"
-    grep -qF "refused: module pysbprobe: $SITE/pysbprobe/__init__.py belongs to uid $TEST_UID, not root" \
-        "$SB_ERR" || fail "$(cat "$SB_ERR")"
-    [ ! -e "$ran" ] || fail "the package ran as root before the refusal"
+    venv_refused pysbprobe "module pysbprobe: $SITE/pysbprobe/__init__.py belongs to uid $TEST_UID, not root" "$ran"
     chown 0 "$SITE/pysbprobe/__init__.py"
     chown "$TEST_UID" "$SITE/pysbprobe/sub.py"
-    in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
-        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" && fail "accepted a submodule of uid $TEST_UID"
-    grep -qF "refused: module pysbprobe.sub: $SITE/pysbprobe/sub.py belongs to uid $TEST_UID, not root" \
-        "$SB_ERR" || fail "$(cat "$SB_ERR")"
-    [ ! -e "$ran" ] || fail "the submodule of uid $TEST_UID ran as root"
+    venv_refused pysbprobe "module pysbprobe.sub: $SITE/pysbprobe/sub.py belongs to uid $TEST_UID, not root" "$ran"
     # (the control: root's own submodule runs, so the marker can appear)
     chown 0 "$SITE/pysbprobe/sub.py"
-    in_venv --uid "$TEST_UID" --warm --preload pysbprobe \
-        -c 'print("RAN")' >"$SB_OUT" 2>"$SB_ERR" || fail "control refused: $(cat "$SB_ERR")"
-    [ -e "$ran" ] || fail "control: the submodule did not run"
+    venv_served pysbprobe "$ran"
 
     # an extension in a directory others may write (not sticky: a sticky
     # one such as /tmp holds above a file of root's)
