@@ -16,6 +16,18 @@ load helpers
 # runs' scratch directories share nothing).
 SB_ARGS=(--scratch 0)
 
+# One copy of this file at a time on the host: its controls open the very
+# channels the file shows closed (a shared futex on a page of libc, locks
+# on host files), and make test runs the cold and the warm pass side by
+# side, so the other pass's control would wake this one's receiver. The
+# lock is held by bats' process for the file, from setup_file to
+# teardown_file.
+setup_file() {
+    exec {CHANNELS_LOCK}>/tmp/pysb-test-channels.lock
+    flock -x "$CHANNELS_LOCK"
+}
+teardown_file() { exec {CHANNELS_LOCK}>&-; }
+
 setup() {
     common_setup
     SENDER_UID=$((TEST_UID + 50))
