@@ -215,35 +215,36 @@ print(numpy.polynomial.Polynomial([1, 2])(3))'
     no_leftovers
 }
 
+# draws_differ PRELOAD WHAT CODE [ARGS...]: CODE run 3 times warm on one
+# server that preloads PRELOAD, then 3 times cold (the control), is 3 ok
+# runs of that mode each time, printing 3 different lines (WHAT names them).
+draws_differ() {
+    local preload=$1 what=$2 code=$3 mode want out
+    shift 3
+    for mode in --warm ""; do
+        want=cold
+        [ -n "$mode" ] && want=warm
+        out=$("$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --json-to stdout $mode --repeat 3 \
+            ${mode:+--preload "$preload"} "$@" -c "$code" |
+            jq -r 'select(.status == "ok") | .start + " " + (.stdout | rtrimstr("\n"))') ||
+            fail "runs failed: $out"
+        [ "$(wc -l <<<"$out")" = 3 ] || fail "not 3 runs: $out"
+        [ "$(awk '{print $1}' <<<"$out" | sort -u)" = "$want" ] || fail "not $want: $out"
+        [ "$(sort -u <<<"$out" | wc -l)" = 3 ] || fail "$what repeated ($want): $out"
+    done
+}
+
 @test "warm: numpy's global generator differs between runs of one server (it was seeded once, in the server; control: cold)" {
     "$PY" -I -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
-    local mode draws
-    for mode in --warm ""; do
-        draws=$("$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --json-to stdout $mode --repeat 3 \
-            ${mode:+--preload numpy} --python-flags -I --ro /usr/lib/python3/dist-packages \
-            -c 'import numpy; print(numpy.random.rand(), numpy.random.randint(1 << 30))' |
-            jq -r 'select(.status == "ok") | .start + " " + (.stdout | rtrimstr("\n"))') || fail "runs failed: $draws"
-        [ "$(wc -l <<<"$draws")" = 3 ] || fail "not 3 runs: $draws"
-        local want=cold
-        [ -n "$mode" ] && want=warm
-        [ "$(awk '{print $1}' <<<"$draws" | sort -u)" = "$want" ] || fail "not $want: $draws"
-        [ "$(sort -u <<<"$draws" | wc -l)" = 3 ] || fail "numpy.random repeated ($mode): $draws"
-    done
+    draws_differ numpy numpy.random \
+        'import numpy; print(numpy.random.rand(), numpy.random.randint(1 << 30))' \
+        --python-flags -I --ro /usr/lib/python3/dist-packages
     no_leftovers
 }
 
 @test "warm: multiprocessing's authkey differs between runs of one server (control: cold)" {
-    local mode keys want
-    for mode in --warm ""; do
-        keys=$("$PYSB_RUN" --uid "$TEST_UID" --gid "$TEST_GID" --json-to stdout $mode --repeat 3 \
-            ${mode:+--preload multiprocessing} \
-            -c 'import multiprocessing as m; print(m.current_process().authkey.hex())' |
-            jq -r 'select(.status == "ok") | .start + " " + (.stdout | rtrimstr("\n"))')
-        want=cold
-        [ -n "$mode" ] && want=warm
-        [ "$(awk '{print $1}' <<<"$keys" | sort -u)" = "$want" ] || fail "not $want: $keys"
-        [ "$(sort -u <<<"$keys" | wc -l)" = 3 ] || fail "the authkey repeated ($want): $keys"
-    done
+    draws_differ multiprocessing "the authkey" \
+        'import multiprocessing as m; print(m.current_process().authkey.hex())'
     no_leftovers
 }
 
