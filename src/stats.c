@@ -86,7 +86,13 @@ int pysb_stats_open(pysb_stats *s, const char *path, unsigned nslots)
     /* Grown slots are zero (ftruncate), which is "free". */
     __atomic_store_n(&s->f->nslots, nslots, __ATOMIC_RELEASE);
 out:
-    close(fd);  /* the mapping stays; the lock goes with the fd */
+    /* Unlocked by hand: the mapping keeps the open file, and with it the
+     * lock, alive for as long as this launcher or any supervisor it forks
+     * lives. Kept, it made a graceful restart's new launcher wait in
+     * flock() for the old generation's last run before it listened, and
+     * every request meanwhile got 503. */
+    flock(fd, LOCK_UN);
+    close(fd);
     if (err)
         errno = err;
     return err ? -1 : 0;
