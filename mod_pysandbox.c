@@ -111,11 +111,11 @@ static int step_check(pysb_req *x)
     }
     if (!pysb_scratch_files_fit(x->run.limits.scratch_bytes, x->in.n_files, pages))
         return pysb_fail(x, HTTP_REQUEST_ENTITY_TOO_LARGE,
-                         "input files (%zu of them, %" APR_UINT64_T_FMT " bytes, %"
+                         "input files (%" APR_SIZE_T_FMT " of them, %" APR_UINT64_T_FMT " bytes, %"
                          APR_UINT64_T_FMT " in the tmpfs's 4K pages) are larger than the "
                          "scratch directory (%" APR_UINT64_T_FMT " bytes, %" APR_UINT64_T_FMT
                          " inodes with its own 3)",
-                         x->in.n_files, total, pages, (apr_uint64_t)x->run.limits.scratch_bytes,
+                         (apr_size_t)x->in.n_files, total, pages, (apr_uint64_t)x->run.limits.scratch_bytes,
                          (apr_uint64_t)pysb_scratch_inodes(x->run.limits.scratch_bytes));
     return OK;
 }

@@ -286,8 +286,9 @@ static const char *limit_arg(cmd_parms *cmd, const pysb_limit_def *d, const char
     case PYSB_LIMIT_COUNT:
         if (pysb_parse_uint(arg, (unsigned long long)d->min, (unsigned long long)d->max, &n,
                             &err) < 0)
-            return apr_psprintf(cmd->pool, "%s %s: %s (%llu to %llu)", cmd->cmd->name, arg,
-                                err, (unsigned long long)d->min, (unsigned long long)d->max);
+            return apr_psprintf(cmd->pool, "%s %s: %s (%" APR_UINT64_T_FMT " to %"
+                                APR_UINT64_T_FMT ")", cmd->cmd->name, arg, err,
+                                (apr_uint64_t)d->min, (apr_uint64_t)d->max);
         pysb_limit_set_amount(into, d, n);
         return NULL;
     case PYSB_LIMIT_BYTES:

@@ -17,6 +17,7 @@ void pysb_ratelog_hit(pysb_ratelog *l, request_rec *r, const char *why)
                       why);
     else if (n > 1)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "PYSB: %llu %s in the last %lld s in this process (the last: %s)",
-                      (unsigned long long)n, l->what, (long long)(span / 1000000), why);
+                      "PYSB: %" APR_UINT64_T_FMT " %s in the last %" APR_INT64_T_FMT
+                      " s in this process (the last: %s)",
+                      (apr_uint64_t)n, l->what, (apr_int64_t)(span / 1000000), why);
 }
