@@ -235,6 +235,41 @@ int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* The interpreter's arguments must be options only, parsed as CPython's
+ * command line does (letters clustered; -W and -X take the rest of the
+ * word or the next one): a -c, a -m, a script or "-" would be run instead
+ * of every request's program (the bootstrap's own -c comes after), and
+ * -h/-V print and exit. The first offending word, or NULL. */
+static const char *interpreter_option_refused(apr_pool_t *p, int argc, char *const argv[])
+{
+    for (int i = 1; i < argc; i++) {
+        const char *w = argv[i];
+        if (w[0] != '-' || !w[1] || !strcmp(w, "--"))
+            return apr_psprintf(p, "%s: a script (only options may follow the path)", w);
+        if (w[1] == '-') {
+            const char *eq = strchr(w, '=');
+            size_t n = eq ? (size_t)(eq - w) : strlen(w);
+            if (n != 23 || strncmp(w, "--check-hash-based-pycs", n))
+                return apr_psprintf(p, "%s: not an option a run can have", w);
+            if (!eq && ++i == argc)
+                return apr_psprintf(p, "%s: needs a value", w);
+            continue;
+        }
+        for (const char *l = w + 1; *l; l++) {
+            if (*l == 'c' || *l == 'm')
+                return apr_psprintf(p, "%s: -%c would run instead of the program", w, *l);
+            if (*l == 'W' || *l == 'X') {
+                if (!l[1] && ++i == argc)
+                    return apr_psprintf(p, "%s: -%c needs a value", w, *l);
+                break;
+            }
+            if (!strchr("bBdEiIOPqRsStuvx", *l))
+                return apr_psprintf(p, "%s: -%c is not an option a run can have", w, *l);
+        }
+    }
+    return NULL;
+}
+
 static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
                                    char *const argv[])
 {
@@ -250,6 +285,10 @@ static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
         return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: %s", argv[0], strerror(errno));
     if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111))
         return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: not an executable file", argv[0]);
+    const char *bad = interpreter_option_refused(cmd->temp_pool, argc, argv);
+    if (bad)
+        return apr_psprintf(cmd->pool, "PySandboxInterpreter %s: only interpreter options may "
+                            "follow the path (not -c, -m or a script): %s", argv[0], bad);
     c->interp = apr_array_make(cmd->pool, argc, sizeof(const char *));
     for (int i = 0; i < argc; i++)
         APR_ARRAY_PUSH(c->interp, const char *) = apr_pstrdup(cmd->pool, argv[i]);

@@ -115,6 +115,25 @@ PySandboxMaxRuns 4"
     expect_conf_error '^PySandboxInterpreter python3: an absolute path is required$'
 }
 
+@test "PySandboxInterpreter takes only interpreter options: -c, -m, a script or -h fail with one line" {
+    # each would run instead of every request's program, answering "ok"
+    # whatever code was sent (review-ops #9)
+    local a w
+    for a in "-c print(1)|-c" "-Ic print(1)|-Ic" "-m this|-m" "-I /etc/passwd|/etc/passwd" \
+             "-|-" "-- x|--" "-V|-V" "--help|--help" "-W|-W"; do
+        w=${a#*|}
+        conf_test "<Location /x>
+    PySandboxInterpreter /usr/bin/python3 ${a%|*}
+</Location>"
+        expect_conf_error "^PySandboxInterpreter /usr/bin/python3: only interpreter options may follow the path \(not -c, -m or a script\): ${w}: " ||
+            return 1
+    done
+    conf_test "<Location /x>
+    PySandboxInterpreter /usr/bin/python3 -I -S -B -W ignore -Xfrozen_modules=off -X dev -OO --check-hash-based-pycs never
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "refused options"; }
+}
+
 @test "PySandboxCPUTime / PySandboxWallTime with the default above the maximum" {
     conf_test "PySandboxCPUTime 10 5"
     expect_conf_error '^PySandboxCPUTime: the default 10 is above the maximum 5$'
