@@ -18,7 +18,13 @@
 /* The *_NUM_THREADS: one thread per BLAS and OpenMP library, read when
  * they load: a warm run's fork server must be single-threaded when it
  * forks (a worker thread holding a lock would be copied mid-flight), and a
- * cold run sees the same environment as a warm one. */
+ * cold run sees the same environment as a warm one.
+ * MALLOC_ARENA_MAX=1: glibc gives a thread that mallocs its own arena, a
+ * 64 MiB reservation of address space, so under RLIMIT_AS the arenas,
+ * not PySandboxThreads, capped a run's threads (6 at the default 256 MiB).
+ * All threads share the main arena instead (the GIL serialises most of
+ * their allocations anyway). A warm program gets it by mallopt (reaper.c):
+ * its malloc read the environment long ago, in the fork server. */
 #define ENV_COMMON \
     "PATH=/usr/local/bin:/usr/bin:/bin", \
     "LANG=C.UTF-8", \
@@ -30,7 +36,8 @@
     "MKL_NUM_THREADS=1", \
     "BLIS_NUM_THREADS=1", \
     "NUMEXPR_NUM_THREADS=1", \
-    "VECLIB_MAXIMUM_THREADS=1"
+    "VECLIB_MAXIMUM_THREADS=1", \
+    "MALLOC_ARENA_MAX=1"
 
 char *const pysb_child_env[] = { ENV_COMMON, "HOME=/", NULL };
 

@@ -11,6 +11,7 @@
 #include "reaper.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,6 +110,11 @@ static void warm_program(const pysb_reaper_args *a, int status_fd)
             sigaction(s, &w->actions[s], NULL);
     sigprocmask(SIG_SETMASK, w->mask, NULL);
     prctl(PR_SET_NAME, w->comm, 0, 0, 0);
+    /* As MALLOC_ARENA_MAX=1 does for a cold run (confine.c): glibc read
+     * the environment in the fork server, which never made a thread, so
+     * no arena limit is fixed yet and this one holds for the run. */
+    if (mallopt(M_ARENA_MAX, 1) != 1)
+        child_fail(status_fd, "warm: mallopt(M_ARENA_MAX) failed");
     pysb_bpf filter = pysb_policy_prebuilt(PYSB_POLICY_NO_EXEC | policy_flags(a));
     if (pysb_policy_install(&filter, err, sizeof err) < 0)
         child_fail(status_fd, err);
