@@ -261,7 +261,8 @@ static void histogram(FILE *f, json_t *o, const char *path, const char *name, co
         if (json_is_number(le))
             fprintf(f, "%s_bucket{le=\"%g\"} %.0f\n", name, json_number_value(le) / 1000, cum);
     }
-    fprintf(f, "%s_bucket{le=\"+Inf\"} %.0f\n%s_sum %g\n%s_count %.0f\n", name, cum, name,
+    /* %.15g, not %g: six digits would round a busy server's sum */
+    fprintf(f, "%s_bucket{le=\"+Inf\"} %.0f\n%s_sum %.15g\n%s_count %.0f\n", name, cum, name,
             num(b, "sum") / 1000, name, num(b, "count"));
 }
 
@@ -315,7 +316,9 @@ static void render_metrics(FILE *f, json_t *o)
     };
     for (size_t i = 0; i < sizeof gauges / sizeof *gauges; i++) {
         metric(f, gauges[i][0], "gauge", gauges[i][2]);
-        fprintf(f, "%s %g\n", gauges[i][0], num(o, gauges[i][1]));
+        /* %.15g: exact for pids and Unix times (%g rounded a start
+         * time to 1.79615e+09, up to 83 minutes off) */
+        fprintf(f, "%s %.15g\n", gauges[i][0], num(o, gauges[i][1]));
     }
     metric(f, "pysandbox_fork_servers", "gauge",
            "Fork servers (warm runs) by state: ready, starting, cold (cannot serve now).");

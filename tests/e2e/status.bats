@@ -164,6 +164,21 @@ PY
     grep -qx 'pysandbox_up 1' "$RESP_B" || fail "not up"
     grep -qE '^pysandbox_runs_total\{status="ok"\} [1-9]' "$RESP_B" || fail "no ok runs"
     grep -qE '^pysandbox_refused_total\{reason="client_limit",code="429"\} [1-9]' "$RESP_B" || fail "no 429"
+    # pids and Unix times exactly as ?json has them (%g once printed a
+    # start time as 1.79615e+09)
+    local metrics="$BATS_TEST_TMPDIR/metrics"
+    cp "$RESP_B" "$metrics"
+    req "$URL/status?json"
+    local started lstarted lpid
+    started=$(jq -r .server.started "$RESP_B")
+    lstarted=$(jq -r .launcher.started "$RESP_B")
+    lpid=$(jq -r .launcher.pid "$RESP_B")
+    grep -qx "pysandbox_start_time_seconds $started" "$metrics" ||
+        fail "start time: json $started, metrics $(grep '^pysandbox_start_time_seconds' "$metrics")"
+    grep -qx "pysandbox_launcher_start_time_seconds $lstarted" "$metrics" ||
+        fail "launcher start: json $lstarted, metrics $(grep '^pysandbox_launcher_start_time_seconds' "$metrics")"
+    grep -qx "pysandbox_launcher_pid $lpid" "$metrics" ||
+        fail "launcher pid: json $lpid, metrics $(grep '^pysandbox_launcher_pid' "$metrics")"
     # the same by content negotiation, as Prometheus asks
     req "$URL/status" -H 'Accept: text/plain;version=0.0.4;q=0.3,*/*;q=0.1'
     expect_header Content-Type '^text/plain; version=0\.0\.4'
