@@ -254,6 +254,7 @@ void pysb_scratch_close(pysb_scratch *s)
 struct collect {
     uint64_t cap, used;
     unsigned listed, visited;
+    int full;           /* PYSB_OUT_FILES_MAX listed and the next one said */
     pysb_file_fn fn;
     void *ctx;
 };
@@ -359,7 +360,7 @@ static int collect_dir(struct collect *c, int dir, const char *prefix, int depth
     char **names = names_of(dir, &n, &more);
     int rc = 0;
     /* Said first, so that the 64 listed cannot hide it. */
-    if (more && c->listed < PYSB_OUT_FILES_MAX) {
+    if (more && c->listed < PYSB_OUT_FILES_MAX && !c->full) {
         char folder[PYSB_OUT_DEPTH * 256 + 300];
         snprintf(folder, sizeof folder, "%s", prefix[0] ? prefix : "./");
         folder[strlen(folder) - 1] = '\0';
@@ -367,9 +368,17 @@ static int collect_dir(struct collect *c, int dir, const char *prefix, int depth
                   "a folder of more than 1024 names: those after the first 1024 by name "
                   "are not looked at");
     }
-    for (size_t i = 0; i < n && rc == 0 && c->listed < PYSB_OUT_FILES_MAX; i++) {
+    for (size_t i = 0; i < n && rc == 0 && !c->full; i++) {
         char rel[PYSB_OUT_DEPTH * 256 + 300];
         snprintf(rel, sizeof rel, "%s%s", prefix, names[i]);
+        /* One entry past the cap names where the list stops, so that what
+         * is left out is not left out without a word. */
+        if (c->listed >= PYSB_OUT_FILES_MAX) {
+            rc = list(c, rel, 0, NULL, "past the 64 files listed: it and what follows it "
+                      "by name are left out");
+            c->full = 1;
+            break;
+        }
         if (c->visited++ == VISITS_MAX) {
             rc = list(c, rel, 0, NULL, "past the 256 entries of out/ that are looked at");
             break;

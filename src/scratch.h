@@ -97,7 +97,8 @@ typedef struct pysb_out_file {
 } pysb_out_file;
 typedef int (*pysb_file_fn)(void *ctx, const pysb_out_file *f);
 
-#define PYSB_OUT_FILES_MAX 64     /* files listed, returned or not */
+#define PYSB_OUT_FILES_MAX 64     /* files listed, returned or not (and one
+                                     entry more saying where the list stops) */
 #define PYSB_OUT_DEPTH     3      /* folders below out/ */
 
 /* After the run — only once no process of it is left — every regular file

@@ -332,7 +332,7 @@ open("notout.txt", "w").write("stays")'
     no_leftovers
 }
 
-@test "files out, attacks: over the cap the verdict stays and the list says what was dropped; names with control characters are dropped, escaped in text; no symlink, FIFO or device can be made there; at most 64 files listed, 256 entries looked at" {
+@test "files out, attacks: over the cap the verdict stays and the list says what was dropped; names with control characters are dropped, escaped in text; no symlink, FIFO or device can be made there; at most 64 files listed (and one entry saying where the list stops), 256 entries looked at" {
     sb -c 'import os
 os.mkdir("out")
 open("out/a.bin", "wb").write(b"x" * (6 << 20))
@@ -353,7 +353,8 @@ print(libc.syscall(259, -100, b"out/fifo", 0o10600, 0), ctypes.get_errno())'
     sb -c 'import os
 os.mkdir("out")
 for i in range(100): open("out/f%03d" % i, "w").close()'
-    jcheck '(.files | length) == 64 and .files[63].name == "f063"'
+    jcheck '(.files | length) == 65 and .files[63].name == "f063"'
+    jcheck '.files[64] == {"name": "f064", "size": 0, "dropped": "past the 64 files listed: it and what follows it by name are left out"}'
     # the walk is bounded by what it opens, not by the scratch's inodes:
     # empty folders count (attack-work F4: 65533 of them cost 0.5 s of root)
     sb -c 'import os
@@ -371,6 +372,7 @@ open("out/a_result.txt", "w").write("kept")
 for i in range(1100): open("out/log%04d" % i, "w").close()'
     expect_verdict ok
     jcheck '.files[0] == {"name": ".", "size": 0, "dropped": "a folder of more than 1024 names: those after the first 1024 by name are not looked at"}'
-    jcheck '.files[1].name == "a_result.txt" and .files[1].base64 == "a2VwdA==" and .files[2].name == "log0000" and (.files | length) == 64'
+    jcheck '.files[1].name == "a_result.txt" and .files[1].base64 == "a2VwdA==" and .files[2].name == "log0000" and (.files | length) == 65'
+    jcheck '.files[64] == {"name": "log0062", "size": 0, "dropped": "past the 64 files listed: it and what follows it by name are left out"}'
     no_leftovers
 }
