@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -76,10 +77,27 @@ static struct {
     unsigned clone_fails;               /* ... and failures since */
 } S;
 
+/* One line on stderr, which is httpd's error log (or the CLI's stderr),
+ * in the error log's own shape (time, module:level, pid), since the
+ * server cannot use httpd's logging: level is "warn" or "info". */
+static void logmsg_at(const char *level, const char *what, int errnum)
+{
+    struct timespec ts;
+    struct tm tm;
+    char when[64] = "";
+    if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && localtime_r(&ts.tv_sec, &tm)) {
+        char day[32], year[8];
+        strftime(day, sizeof day, "%a %b %d %H:%M:%S", &tm);
+        strftime(year, sizeof year, "%Y", &tm);
+        snprintf(when, sizeof when, "%s.%06ld %s", day, ts.tv_nsec / 1000, year);
+    }
+    fprintf(stderr, "[%s] [pysandbox:%s] [pid %d] PYSB fork server: %s%s%s\n", when, level,
+            (int)getpid(), what, errnum ? ": " : "", errnum ? strerror(errnum) : "");
+}
+
 static void logmsg(const char *what, int errnum)
 {
-    fprintf(stderr, "PYSB forkserver[%d]: %s%s%s\n", (int)getpid(), what,
-            errnum ? ": " : "", errnum ? strerror(errnum) : "");
+    logmsg_at("warn", what, errnum);
 }
 
 /* Bytes of address space and resident memory of this process. */
@@ -482,7 +500,7 @@ static int prepare(int ctl, char *err, size_t errlen)
     }
     prctl(PR_SET_NAME, "pysb-forkserver", 0, 0, 0);
     if (extra_fds > 0)
-        logmsg("the preloads left descriptors open; runs never see them (the reaper closes them)", 0);
+        logmsg_at("info", "the preloads left descriptors open; runs never see them (the reaper closes them)", 0);
     send_ready(ctl, threads, extra_fds, NULL);
     return 0;
 refused:
@@ -542,7 +560,10 @@ int pysb_fs_serve(const pysb_fs_config *cfg, const pysb_fs_hooks *hooks,
             while (read(S.sfd, &si, sizeof si) == (ssize_t)sizeof si)
                 if (si.ssi_signo != SIGCHLD && S.accepting) {
                     S.accepting = 0;
-                    logmsg("stopping: no new runs; waiting for those in flight", 0);
+                    /* Routine (every stop and graceful restart): said
+                     * only when runs are left to wait for. */
+                    if (S.n_runs)
+                        logmsg_at("info", "stopping: no new runs; waiting for those in flight", 0);
                 }
             reap_all();
         }
@@ -574,7 +595,8 @@ int pysb_fs_serve(const pysb_fs_config *cfg, const pysb_fs_hooks *hooks,
             if (eof) {
                 ctl_open = 0;
                 S.accepting = 0;
-                logmsg("control socket closed: no new runs", 0);
+                if (S.n_runs)
+                    logmsg_at("info", "control socket closed: no new runs; waiting for those in flight", 0);
             }
         }
     }

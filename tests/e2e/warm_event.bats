@@ -273,7 +273,7 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
         expect_code 200
         expect_json '.status == "ok" and .start == "cold" and .stdout == "ran\n"'
     done
-    [ "$(grep -c "forkserver\[$server\]: cannot fork runs (1 since the last such line; they run cold): clone: Resource temporarily unavailable" "$H/error.log")" = 1 ] ||
+    [ "$(grep -c "\[pid $server\] PYSB fork server: cannot fork runs (1 since the last such line; they run cold): clone: Resource temporarily unavailable" "$H/error.log")" = 1 ] ||
         fail "not one line: $(grep -c 'cannot fork' "$H/error.log") in the log"
     kill -0 "$server" || fail "the server died"
     pids_cgroup_gone
