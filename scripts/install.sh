@@ -34,6 +34,16 @@ sum() { sha256sum "$1" | cut -d' ' -f1; }
 # recorded PATH: the checksum the last install wrote for PATH, or nothing.
 recorded() { [ -f "$record" ] && awk -v p="$1" '$2 == p { print $1 }' "$record" || true; }
 
+# conf_src FILE: what is installed as mods-available/FILE: conf/FILE, and
+# for the .load the module's real path ($LIBEXECDIR, not Debian's default
+# written in conf/pysandbox.load).
+gen=$(mktemp -d)
+trap 'rm -rf "$gen"' EXIT
+sed -e "s|/usr/lib/apache2/modules/mod_pysandbox.so|$LIBEXECDIR/mod_pysandbox.so|" \
+    "$root/conf/pysandbox.load" > "$gen/pysandbox.load"
+cp "$root/conf/pysandbox.conf" "$gen/pysandbox.conf"
+conf_src() { echo "$gen/$1"; }
+
 # edited PATH SOURCE: PATH is there and is not what we last put there.
 edited() {
     local was
@@ -59,7 +69,7 @@ do_install() {
     local new_record
     new_record=$(mktemp)
     for f in pysandbox.load pysandbox.conf; do
-        src="$root/conf/$f" dst="$mods/$f"
+        src=$(conf_src "$f") dst="$mods/$f"
         if edited "$dst" "$src"; then
             install -m 644 "$src" "$dst.dist"
             say "kept your edited $dst; the new one is $dst.dist"
@@ -77,7 +87,7 @@ do_install() {
     install -m 644 "$new_record" "$record"
     rm -f "$new_record"
     if [ -z "$DESTDIR" ] && [ ! -e "$enabled" ]; then
-        say "enable it with: a2enmod pysandbox && systemctl restart apache2"
+        say "enable it with: a2enmod pysandbox && apachectl configtest && systemctl reload apache2"
     fi
 }
 
@@ -94,7 +104,7 @@ do_uninstall() {
         dst="$mods/$f"
         if [ -e "$dst.dist" ]; then rm -f "$dst.dist"; say "removed $dst.dist"; fi
         [ -e "$dst" ] || continue
-        if edited "$dst" "$root/conf/$f"; then
+        if edited "$dst" "$(conf_src "$f")"; then
             say "kept your edited $dst"
         else
             rm -f "$dst"

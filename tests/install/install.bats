@@ -107,3 +107,15 @@ mk() { run make -s -C "$ROOT" "$1" DESTDIR="$D"; }
     [[ $output == *"a2dismod pysandbox"* ]] || fail "does not say what to do"
     [ -e "$SO" ] && [ -e "$MODS/pysandbox.load" ] || fail "removed something"
 }
+
+@test "the installed pysandbox.load names the module where it was installed, also off Debian's module directory" {
+    run env DESTDIR="$D" LIBEXECDIR=/opt/pysb-modules "$ROOT/scripts/install.sh" install
+    [ "$status" = 0 ] || fail "exit $status"
+    [ -e "$D/opt/pysb-modules/mod_pysandbox.so" ] || fail "no module in the given LIBEXECDIR"
+    grep -qx 'LoadModule pysandbox_module /opt/pysb-modules/mod_pysandbox.so' "$MODS/pysandbox.load" ||
+        fail "the .load says: $(cat "$MODS/pysandbox.load")"
+    # and uninstall takes the generated .load for its own
+    run env DESTDIR="$D" LIBEXECDIR=/opt/pysb-modules "$ROOT/scripts/install.sh" uninstall
+    [ "$status" = 0 ] || fail "uninstall: exit $status"
+    [ ! -e "$MODS/pysandbox.load" ] || fail "uninstall kept the .load as an edit"
+}
