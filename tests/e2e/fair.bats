@@ -101,6 +101,37 @@ queued_is() { [ "$(json | jq .slots.queued)" -ge "$1" ]; }
     bg_wait
 }
 
+@test "PySandboxClientKey header: values that differ past 121 bytes, or only in non-ASCII bytes, are two clients" {
+    local long1 long2
+    long1="$(printf 'a%.0s' $(seq 1 200))1"
+    long2="$(printf 'a%.0s' $(seq 1 200))2"
+    bg_req "$BATS_TEST_TMPDIR/l1" "$URL/byheader" -H "X-Forwarded-For: $long1" \
+        --data-urlencode 'code=import time; time.sleep(1.5)'
+    wait_until 3 running_is 1 || fail "not running"
+    # a readable head, then a hash of the whole value; at most 128 bytes
+    json | jq -e '.running[0].client | test("^header:a+~[0-9a-f]{16}$") and length <= 128' >/dev/null ||
+        fail "$(json | jq -c .running)"
+    # the same client's second waits (its one queue place), a third is 429;
+    # the other long value is another client with a share of its own
+    bg_req "$BATS_TEST_TMPDIR/l2" "$URL/byheader" -H "X-Forwarded-For: $long1" \
+        --data-urlencode 'code=print(2)'
+    wait_until 3 queued_is 1 || fail "the same client did not wait: $(json)"
+    req "$URL/byheader" -H "X-Forwarded-For: $long1" --data-urlencode 'code=print(3)'
+    expect_code 429
+    req "$URL/byheader" -H "X-Forwarded-For: $long2" --data-urlencode 'code=print(4)'
+    expect_code 200
+    bg_wait
+    bg_req "$BATS_TEST_TMPDIR/n1" "$URL/byheader" -H $'X-Forwarded-For: caf\xc3\xa9' \
+        --data-urlencode 'code=import time; time.sleep(1.5)'
+    wait_until 3 running_is 1 || fail "not running"
+    bg_req "$BATS_TEST_TMPDIR/n2" "$URL/byheader" -H $'X-Forwarded-For: caf\xc3\xa9' \
+        --data-urlencode 'code=print(5)'
+    wait_until 3 queued_is 1 || fail "the same client did not wait: $(json)"
+    req "$URL/byheader" -H $'X-Forwarded-For: caf\xc3\xb1' --data-urlencode 'code=print(6)'
+    expect_code 200
+    bg_wait
+}
+
 @test "PySandboxClientKey user: REMOTE_USER names the client" {
     bg_req "$BATS_TEST_TMPDIR/u1" -u ann:pw "$URL/byuser" --data-urlencode 'code=import time; time.sleep(1.5)'
     wait_until 3 running_is 1 || fail "not running"
