@@ -428,7 +428,7 @@ int pysb_render_file(pysb_render *r, const pysb_out_file *f)
 
 int pysb_render_result(pysb_render *r, const pysb_result *res)
 {
-    char report[512];
+    char report[768];
     json_t *o;
 
     switch (r->format) {
@@ -516,17 +516,22 @@ int pysb_format_report(const pysb_result *r, char *buf, size_t len)
     char msg[128];
 
     pysb_status_message(r, msg, sizeof msg);
+    /* An internal error says why, as json's "error" does, on a line after
+     * safeexec's four, so that what parses those finds them in place. */
+    int why = r->status == PYSB_INTERNAL_ERROR && r->error[0];
     return snprintf(buf, len,
                     "%s\n"
                     "elapsed time: %.3f seconds\n"
                     "memory usage: %ld kbytes\n"
-                    "cpu usage: %.3f seconds\n",
-                    msg, r->wall_sec, r->memory_kb, r->cpu_sec);
+                    "cpu usage: %.3f seconds\n"
+                    "%s%s%s",
+                    msg, r->wall_sec, r->memory_kb, r->cpu_sec,
+                    why ? "error: " : "", why ? r->error : "", why ? "\n" : "");
 }
 
 void pysb_render_report(const pysb_result *r, FILE *out)
 {
-    char buf[512];
+    char buf[768];
 
     pysb_format_report(r, buf, sizeof buf);
     fputs(buf, out);

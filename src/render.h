@@ -123,8 +123,10 @@ typedef struct pysb_verdict_field {
 } pysb_verdict_field;
 int pysb_render_verdict_fields(const pysb_result *r, pysb_verdict_field out[PYSB_VERDICT_FIELDS]);
 
-/* The text report: the message line then elapsed/memory/cpu lines, into
- * buf (NUL-terminated; returns what snprintf does) or out. */
+/* The text report: the message line then elapsed/memory/cpu lines (and
+ * for an internal error with a reason, an "error: …" line), into buf
+ * (NUL-terminated; returns what snprintf does; 768 bytes always hold it)
+ * or out. */
 int pysb_format_report(const pysb_result *r, char *buf, size_t len);
 void pysb_render_report(const pysb_result *r, FILE *out);
 

@@ -90,6 +90,17 @@ static void test_report_words(void **state)
     pysb_format_report(&r, buf, sizeof buf);
     assert_string_equal(buf, "OK\nelapsed time: 1.234 seconds\nmemory usage: 8123 kbytes\n"
                              "cpu usage: 0.500 seconds\n");
+    /* An internal error says why, after the four lines; without a reason
+     * it is the four lines alone. */
+    r = sample(PYSB_INTERNAL_ERROR);
+    snprintf(r.error, sizeof r.error, "fork server lost the run: it died");
+    pysb_format_report(&r, buf, sizeof buf);
+    assert_string_equal(buf, "Internal Error\nelapsed time: 1.234 seconds\nmemory usage: 8123 kbytes\n"
+                             "cpu usage: 0.500 seconds\nerror: fork server lost the run: it died\n");
+    r.error[0] = '\0';
+    pysb_format_report(&r, buf, sizeof buf);
+    assert_string_equal(buf, "Internal Error\nelapsed time: 1.234 seconds\nmemory usage: 8123 kbytes\n"
+                             "cpu usage: 0.500 seconds\n");
 }
 
 int main(void)
