@@ -658,10 +658,9 @@ static void report(const struct opts *o, const pysb_result *r, struct sink *sink
             die("out of memory");
     } else {
         sink->report = rep;
+        /* an internal error's reason included, as over HTTP */
         if (pysb_render_result(sink->text, r) < 0 && !ferror(rep))
             die("out of memory");
-        if (r->status == PYSB_INTERNAL_ERROR && r->error[0])
-            fprintf(rep, "error: %s\n", r->error);
     }
     fflush(rep);
 }

@@ -209,6 +209,11 @@ except OSError as e:
     sb --ro "$WDIR" -c "print(open('$WDIR/f').read())"
     expect_verdict internal_error
     jcheck '.error | test("hidden by the run.s scratch directory")'
+    # the text report says why too, after its four lines
+    sb_raw --uid "$TEST_UID" --ro "$WDIR" -c 'print(1)'
+    tail -n 5 "$SB_ERR" | head -n 1 | grep -qx 'Internal Error' &&
+        tail -n 1 "$SB_ERR" | grep -q '^error: .*hidden by the run.s scratch directory' ||
+        fail "text report: $(cat "$SB_ERR")"
     sb --scratch 0 --ro "$WDIR" -c "print(open('$WDIR/f').read().strip())"
     expect_verdict ok
     out_is "content"
