@@ -262,8 +262,15 @@ int pysb_fields_request(const pysb_fields *f, const pysb_location *loc,
                      pysb_limit_table[i].key, (unsigned long)f->limit[i].over);
             return 413;
         }
-    if (!pysb_utf8_valid(code->data, code->len) || memchr(code->data, '\0', code->len)) {
+    if (!pysb_utf8_valid(code->data, code->len)) {
         snprintf(why, whylen, "the code is not valid UTF-8 text");
+        return 400;
+    }
+    /* A NUL is valid UTF-8, but no Python source may hold one. */
+    const char *nul = memchr(code->data, '\0', code->len);
+    if (nul) {
+        snprintf(why, whylen, "the code holds a NUL byte (at byte %lu): Python source cannot",
+                 (unsigned long)(nul - code->data));
         return 400;
     }
     out->limits = loc->def;

@@ -446,14 +446,17 @@ print("é€")' -d format=json
     expect_refusal 400 'code'
 }
 
-@test "[$MPM] 400: code that is not UTF-8 (raw, urlencoded, JSON with a NUL)" {
+@test "[$MPM] 400: code that is not UTF-8 (raw, urlencoded); code with a NUL (urlencoded, JSON), said as such" {
     printf 'print(1)\n# \xff\xfe\n' > "$BATS_TEST_TMPDIR/bad.py"
     req "$RUN" -H 'Content-Type: text/x-python' --data-binary "@$BATS_TEST_TMPDIR/bad.py"
     expect_refusal 400 'UTF-8'
     req "$RUN" -d 'code=print(1)%0A%23%FF'
     expect_refusal 400 'UTF-8'
+    # a NUL is valid UTF-8; the refusal names it
     req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)\u0000"}'
-    expect_refusal 400 'UTF-8'
+    expect_refusal 400 'NUL byte \(at byte 8\)'
+    req "$RUN" -d 'code=print(1)%00'
+    expect_refusal 400 'NUL byte'
 }
 
 @test "[$MPM] 400: unknown format; a refusal in json format is a JSON object" {
