@@ -80,13 +80,27 @@ static void inputs_status(pysb_req *x, int rc, const char *why)
         pysb_fail(x, rc, "%s", why);
 }
 
+/* Body fields win over the query's: for args, a list, the body's first
+ * one drops what the query gave. */
+static void args_from_here(pysb_req *x)
+{
+    if (x->in_query) {
+        x->query_args = 1;
+    } else if (x->query_args) {
+        pysb_inputs_drop_args(&x->in);
+        x->query_args = 0;
+    }
+}
+
 /* A name that is no field is noted (step_names refuses it, or not); each
- * args of a form is one more argument, not a replacement. */
+ * args of a form is one more argument, not a replacement (but see
+ * args_from_here). */
 static void set_field(pysb_req *x, const char *name, apr_size_t name_len,
                       const char *data, apr_size_t len)
 {
     if (name_len == 4 && !memcmp(name, "args", 4)) {
         char why[256];
+        args_from_here(x);
         inputs_status(x, pysb_inputs_arg(&x->in, data, len, why, sizeof why), why);
         return;
     }
@@ -225,7 +239,9 @@ static int read_query(pysb_req *x, const char *q)
         if (pysb_form_decode(n, nl, name, &dn) < 0 || pysb_form_decode(v, vl, val, &dv) < 0)
             return pysb_fail(x, HTTP_BAD_REQUEST, "malformed %%-escape in the query string");
         name[dn] = val[dv] = '\0';
+        x->in_query = 1;
         set_field(x, name, dn, val, dv);
+        x->in_query = 0;
     }
     return OK;
 }
@@ -274,6 +290,8 @@ static void decoded_field(void *ctx, const char *name, size_t name_len, pysb_val
     } else if ((kind == PYSB_VAL_OBJECT && name_len == 5 && !memcmp(name, "files", 5)) ||
                (kind == PYSB_VAL_ARRAY && name_len == 4 && !memcmp(name, "args", 4))) {
         char why[256];
+        if (kind == PYSB_VAL_ARRAY)
+            args_from_here(x);
         int rc = kind == PYSB_VAL_OBJECT
                      ? pysb_inputs_json_files(&x->in, value, len, why, sizeof why)
                      : pysb_inputs_json_args(&x->in, value, len, why, sizeof why);

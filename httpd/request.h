@@ -31,6 +31,9 @@ typedef struct pysb_req {
     pysb_effective    e;        /* the Location */
     pysb_fields       f;
     pysb_inputs       in;       /* input files and args (issue 10) */
+    int               in_query;   /* the query string's fields are being set */
+    int               query_args; /* the args so far are the query's: the
+                                     body's first args replaces them */
     pysb_run_request  run;      /* once the fields are checked */
     const char       *run_id;
     pysb_format       format;   /* the default until the fields say */

@@ -31,6 +31,15 @@ void pysb_inputs_free(pysb_inputs *in)
     in->n_files = in->n_args = 0;
 }
 
+void pysb_inputs_drop_args(pysb_inputs *in)
+{
+    for (size_t i = 0; i < in->n_args; i++)
+        free((void *)in->args[i]);
+    in->n_args = 0;
+    in->arg_bytes = 0;
+    in->args[0] = NULL;
+}
+
 /* The name printable in a one-line reason, cut short: control characters
  * and quotes as '?', and valid UTF-8 in the end whatever the name's bytes
  * (a reason is a JSON string: one that is not UTF-8 would leave the error

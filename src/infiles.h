@@ -51,5 +51,7 @@ int pysb_inputs_json_args(pysb_inputs *in, const char *json, size_t len, char *w
 
 /* Frees every copy. */
 void pysb_inputs_free(pysb_inputs *in);
+/* Forgets the arguments given so far (the files stay). */
+void pysb_inputs_drop_args(pysb_inputs *in);
 
 #endif

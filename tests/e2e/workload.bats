@@ -138,6 +138,15 @@ for n in sorted(os.listdir(".")):
     expect_json '.stdout | contains("t.txt 7 ")'
     req "$RUN" --data-urlencode 'code=import sys; print(sys.argv)' -d args=a -d args=b -d format=json
     expect_json '.stdout == "[\u0027main.py\u0027, \u0027a\u0027, \u0027b\u0027]\n"'
+    # query fields apply to POSTs, body fields win: the body's args replace
+    # the query's (form and JSON), and without body args the query's stand
+    req "$RUN?args=q1&args=q2" --data-urlencode 'code=import sys; print(sys.argv)' -d args=r -d format=json
+    expect_json '.stdout == "[\u0027main.py\u0027, \u0027r\u0027]\n"'
+    req "$RUN?args=q" -H 'Content-Type: application/json' \
+        -d '{"code": "import sys; print(sys.argv)", "args": ["j"], "format": "json"}'
+    expect_json '.stdout == "[\u0027main.py\u0027, \u0027j\u0027]\n"'
+    req "$RUN?args=q" --data-urlencode 'code=import sys; print(sys.argv)' -d format=json
+    expect_json '.stdout == "[\u0027main.py\u0027, \u0027q\u0027]\n"'
 }
 
 @test "files in over HTTP, attacks: hostile names are refused with 400 (slash, .., dot-names, control characters, out, too long, twice); nothing is written outside the scratch" {
