@@ -115,15 +115,20 @@ void *pysb_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 
 static const char *const default_argv[] = { "/usr/bin/python3", "-I", "-S", NULL };
 
+/* pysb_dir_conf's interpreter as a NULL-ended argv in p, or NULL. */
+static const char *const *interp_argv(apr_pool_t *p, const apr_array_header_t *interp)
+{
+    if (!interp)
+        return NULL;
+    const char **argv = apr_pcalloc(p, (interp->nelts + 1) * sizeof *argv);
+    memcpy(argv, interp->elts, interp->nelts * sizeof *argv);
+    return argv;
+}
+
+
 void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *e)
 {
-    if (c->interp) {
-        const char **argv = apr_pcalloc(p, (c->interp->nelts + 1) * sizeof *argv);
-        memcpy(argv, c->interp->elts, c->interp->nelts * sizeof *argv);
-        e->argv = argv;
-    } else {
-        e->argv = default_argv;
-    }
+    e->argv = c->interp ? interp_argv(p, c->interp) : default_argv;
     if (c->ro_paths) {
         const char **ro = apr_pcalloc(p, (c->ro_paths->nelts + 1) * sizeof *ro);
         memcpy(ro, c->ro_paths->elts, c->ro_paths->nelts * sizeof *ro);
@@ -188,6 +193,11 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
 /* Every interpreter the configuration names (plus the default): the
  * launcher compiles the bootstrap once for each. Rebuilt per reading. */
 static apr_array_header_t *configured_interpreters;
+/* ... and each PySandboxInterpreter's whole argv (const char *const *,
+ * NULL-ended), the main server's own apart: what a Location may inherit,
+ * for the preload check. */
+static apr_array_header_t *configured_argvs;
+static const char *const *main_server_argv;
 
 const char **pysb_configured_interpreters(apr_pool_t *p)
 {
@@ -231,6 +241,8 @@ int pysb_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     jobe_cache_sizes = apr_array_make(pconf, 2, sizeof(apr_uint64_t));
     configured_preloads = apr_array_make(pconf, 4, sizeof(const char *));
     configured_interpreters = apr_array_make(pconf, 4, sizeof(const char *));
+    configured_argvs = apr_array_make(pconf, 4, sizeof(const char *const *));
+    main_server_argv = NULL;
     APR_ARRAY_PUSH(configured_interpreters, const char *) = default_argv[0];
     return OK;
 }
@@ -295,6 +307,12 @@ static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
     if (configured_interpreters)
         APR_ARRAY_PUSH(configured_interpreters, const char *) =
             APR_ARRAY_IDX(c->interp, 0, const char *);
+    if (configured_argvs) {
+        const char *const *whole = interp_argv(cmd->pool, c->interp);
+        APR_ARRAY_PUSH(configured_argvs, const char *const *) = whole;
+        if (!cmd->server->is_virtual && !cmd->path)
+            main_server_argv = whole;
+    }
     return NULL;
 }
 
@@ -489,54 +507,137 @@ static const char *set_start(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
-/* A preload a fork server of argv would refuse: its one line, or NULL.
- * The check is the server's own (warm.h): a server is started with this
- * preload alone, asked for READY and stopped; it runs nothing else. Only
- * as root (what starts servers); the extension next to the module. */
-static const char *preload_refused(cmd_parms *cmd, const char *const *argv, const char *mod)
+/* How long configtest waits for a checked fork server's READY (README). */
+#define PRELOAD_CHECK_MS 30000
+
+/* The extension next to this module, or NULL: the preload check needs
+ * root (what starts servers) and the extension; without either it is not
+ * made (warm Locations then run cold, said at start). */
+static const char *preload_check_ext(apr_pool_t *p)
 {
     Dl_info info;
-    if (geteuid() != 0 || !dladdr((void *)preload_refused, &info) || !info.dli_fname ||
+    if (geteuid() != 0 || !dladdr((void *)preload_check_ext, &info) || !info.dli_fname ||
         !strrchr(info.dli_fname, '/'))
         return NULL;
     const char *slash = strrchr(info.dli_fname, '/');
-    const char *ext = apr_psprintf(cmd->temp_pool, "%.*s/_pysandbox.abi3.so",
+    const char *ext = apr_psprintf(p, "%.*s/_pysandbox.abi3.so",
                                    (int)(slash - info.dli_fname), info.dli_fname);
-    if (access(ext, R_OK) != 0)
-        return NULL; /* warm Locations will run cold, said at start */
+    return access(ext, R_OK) == 0 ? ext : NULL;
+}
+
+/* The last line of text[0..n) that starts with "refused: " (the server's
+ * own reason, before the traceback of its exit), else its last non-empty
+ * line, else NULL; in p. */
+static const char *refusal_line(apr_pool_t *p, const char *text, size_t n)
+{
+    const char *refused = NULL, *last = NULL;
+    size_t refused_len = 0, last_len = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && text[j] != '\n')
+            j++;
+        if (j > i) {
+            last = text + i, last_len = j - i;
+            if (j - i > 9 && !memcmp(text + i, "refused: ", 9))
+                refused = text + i, refused_len = j - i;
+        }
+        i = j + 1;
+    }
+    if (refused)
+        return apr_pstrndup(p, refused, refused_len);
+    return last ? apr_pstrndup(p, last, last_len) : NULL;
+}
+
+/* Why a fork server of argv would refuse to serve with preload mod, or
+ * NULL when it said READY. The check is the server's own (warm.h): one is
+ * started with this preload alone, asked for READY and stopped; it runs
+ * nothing else. The reason is its "refused: …" line (the Python side's,
+ * or what its READY said), or that it did not answer within
+ * PRELOAD_CHECK_MS, or how it ended. */
+static const char *preload_refusal(apr_pool_t *p, const char *ext, const char *const *argv,
+                                   const char *mod)
+{
     int lp[2];
     if (pipe2(lp, O_CLOEXEC) < 0)
-        return NULL;
+        return apr_psprintf(p, "the check could not run: pipe: %s", strerror(errno));
     const char *const pre[] = { mod, NULL };
     const pysb_fs_spec spec = { .argv = argv, .ext_path = ext, .preload = pre, .log_fd = lp[1] };
     pysb_fs_handle h;
     pysb_fs_ready ready;
-    char err[512], line[512] = "";
+    char err[512] = "";
+    memset(&ready, 0, sizeof ready);
     int rc = pysb_fs_spawn(&spec, &h, err, sizeof err) < 0 ? -1
-             : pysb_fs_wait_ready(&h, 30000, &ready, err, sizeof err);
+             : pysb_fs_wait_ready(&h, PRELOAD_CHECK_MS, &ready, err, sizeof err);
     close(lp[1]);
     if (h.pid > 0) {
         close(h.ctl);
         if (rc != 1)
             kill(h.pid, SIGKILL);
         waitpid(h.pid, NULL, 0);
-        /* The server's own refusal, one line, is what it wrote last. */
-        ssize_t n = rc == 1 ? 0 : read(lp[0], line, sizeof line - 1);
-        if (n > 0) {
-            line[n] = '\0';
-            char *nl = strrchr(line, '\n');
-            while (nl && nl[1] == '\0' && nl > line) {
-                *nl = '\0';
-                nl = strrchr(line, '\n');
-            }
-            if (nl)
-                memmove(line, nl + 1, strlen(nl + 1) + 1);
-        }
     }
+    /* What it wrote, read without waiting: a process the preload started
+     * may still hold the pipe. */
+    char out[16384];
+    size_t n = 0;
+    (void)fcntl(lp[0], F_SETFL, O_NONBLOCK);
+    for (ssize_t k; n < sizeof out && (k = read(lp[0], out + n, sizeof out - n)) > 0;)
+        n += (size_t)k;
     close(lp[0]);
     if (rc == 1)
         return NULL;
-    return apr_psprintf(cmd->pool, "PySandboxPreload %s: %s", mod, line[0] ? line : err);
+    if (rc == 0)
+        return apr_psprintf(p, "timed out: the fork server was not ready within %d s "
+                            "(importing %s took longer), killed", PRELOAD_CHECK_MS / 1000, mod);
+    if (ready.kind == PYSB_FS_REFUSED)
+        return apr_psprintf(p, "refused: %s", err);
+    const char *line = h.pid > 0 ? refusal_line(p, out, n) : NULL;
+    if (line && !strncmp(line, "refused: ", 9))
+        return line;
+    return line ? apr_psprintf(p, "%s (its last line: %s)", err, line) : apr_pstrdup(p, err);
+}
+
+static const char *argv_text(apr_pool_t *p, const char *const *argv)
+{
+    const char *t = argv[0];
+    for (size_t i = 1; argv[i]; i++)
+        t = apr_pstrcat(p, t, " ", argv[i], NULL);
+    return t;
+}
+
+static void add_candidate(apr_array_header_t *cands, apr_pool_t *p, const char *const *argv)
+{
+    if (!argv)
+        return;
+    const char *t = argv_text(p, argv);
+    for (int i = 0; i < cands->nelts; i++)
+        if (!strcmp(argv_text(p, APR_ARRAY_IDX(cands, i, const char *const *)), t))
+            return;
+    APR_ARRAY_PUSH(cands, const char *const *) = argv;
+}
+
+/* The interpreters mod is checked with. The section's own, when set
+ * before the directive; else what the Location may inherit, as far as
+ * this reading knows: its virtual host's, the main server's, any other
+ * configured so far (an enclosing Location's is among them), and the
+ * default. A Location's interpreter is only known at request time (the
+ * merge of every section that matches), so the check passes when one of
+ * them can import mod; a run whose real one cannot goes cold, logged. */
+static apr_array_header_t *preload_candidates(cmd_parms *cmd, const pysb_dir_conf *c)
+{
+    apr_pool_t *p = cmd->temp_pool;
+    apr_array_header_t *cands = apr_array_make(p, 4, sizeof(const char *const *));
+    if (c->interp) {
+        add_candidate(cands, p, interp_argv(p, c->interp));
+        return cands;
+    }
+    const pysb_dir_conf *srv = ap_get_module_config(cmd->server->lookup_defaults,
+                                                    &pysandbox_module);
+    add_candidate(cands, p, srv ? interp_argv(p, srv->interp) : NULL);
+    add_candidate(cands, p, main_server_argv);
+    for (int i = configured_argvs->nelts - 1; i >= 0; i--)
+        add_candidate(cands, p, APR_ARRAY_IDX(configured_argvs, i, const char *const *));
+    add_candidate(cands, p, default_argv);
+    return cands;
 }
 
 static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
@@ -552,16 +653,27 @@ static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
         c->preload = apr_array_make(cmd->pool, 4, sizeof(const char *));
     if (c->preload->nelts >= PYSB_WIRE_PRELOAD_MAX)
         return "PySandboxPreload: too many modules";
-    /* Checked with the interpreter set before it in the same section, or
-     * the default: what the Location's server will most likely be. */
-    const char **argv = (const char **)default_argv;
-    if (c->interp) {
-        argv = apr_pcalloc(cmd->temp_pool, (c->interp->nelts + 1) * sizeof *argv);
-        memcpy(argv, c->interp->elts, c->interp->nelts * sizeof *argv);
+    const char *ext = preload_check_ext(cmd->temp_pool);
+    if (ext) {
+        apr_array_header_t *cands = preload_candidates(cmd, c);
+        const char *first = NULL, *tried = "";
+        for (int i = 0; i < cands->nelts; i++) {
+            const char *const *argv = APR_ARRAY_IDX(cands, i, const char *const *);
+            const char *why = preload_refusal(cmd->temp_pool, ext, argv, arg);
+            if (!why) {
+                first = NULL;
+                break;
+            }
+            if (!first)
+                first = apr_psprintf(cmd->temp_pool, "%s (interpreter %s", why,
+                                     argv_text(cmd->temp_pool, argv));
+            else
+                tried = apr_pstrcat(cmd->temp_pool, tried, i == 1 ? "; nor with " : ", ",
+                                    argv_text(cmd->temp_pool, argv), NULL);
+        }
+        if (first)
+            return apr_psprintf(cmd->pool, "PySandboxPreload %s: %s%s)", arg, first, tried);
     }
-    const char *refused = preload_refused(cmd, argv, arg);
-    if (refused)
-        return refused;
     APR_ARRAY_PUSH(c->preload, const char *) = apr_pstrdup(cmd->pool, arg);
     /* Only the configuration the parent reads: an .htaccess parsed per
      * request must not grow the list (its preloads are not configured, so

@@ -27,10 +27,33 @@ PY
 # conf_test EXTRA_TEXT: apache2 -t on it; $status, $output, $lines.
 conf_test() {
     gen_conf "$1"
-    run timeout 20 "$APACHE2" -t -d "$CONF_DIR" -f "$CONF_DIR/httpd.conf"
+    run timeout "${CONF_TEST_TIMEOUT:-20}" "$APACHE2" -t -d "$CONF_DIR" -f "$CONF_DIR/httpd.conf"
     # -t never starts anything
     [ -z "$(ls "$CONF_DIR"/run/pysandbox.*.sock 2>/dev/null)" ] || fail "apache2 -t created a launcher socket"
     [ ! -e "$CONF_DIR/httpd.pid" ] || fail "apache2 -t wrote a pid file"
+}
+
+# make_venv: a venv of /usr/bin/python3 under /run (root's, 0755: a fork
+# server imports only what nobody but root could have written), its
+# site-packages holding modules only its interpreter with site (-I, no -S)
+# can import: pysbconfonly (nothing), pysbconfthr (leaves a second thread),
+# pysbconfslow (sleeps 45 s). Sets VENV (removed by teardown), VPY.
+make_venv() {
+    VENV=$(mktemp -d /run/pysb-conf-test.XXXXXX)
+    chmod 0755 "$VENV"
+    /usr/bin/python3 -m venv --without-pip "$VENV/venv" || { fail "python3 -m venv failed"; return 1; }
+    VPY=$VENV/venv/bin/python3
+    local site
+    site=$(echo "$VENV"/venv/lib/python3.*/site-packages)
+    echo 'x = 1' > "$site/pysbconfonly.py"
+    printf 'import threading, time\nthreading.Thread(target=time.sleep, args=(100,), daemon=True).start()\n' \
+        > "$site/pysbconfthr.py"
+    printf 'import time\ntime.sleep(45)\n' > "$site/pysbconfslow.py"
+    chmod 0644 "$site"/*.py
+}
+
+teardown() {
+    [ -z "${VENV:-}" ] || rm -rf -- "$VENV"
 }
 
 conf_dump() {
@@ -333,4 +356,70 @@ PySandboxQueueSize 0
     # 413 of input files), a later %s dereferences a number (review-ops #10)
     run python3 "$E2E_ROOT/tests/tools/aprfmt.py" "$E2E_ROOT"/httpd/*.[ch] "$E2E_ROOT/mod_pysandbox.c"
     [ "$status" = 0 ] || { printf '%s\n' "$output" >&2; fail "format strings apr cannot print"; }
+}
+
+@test "PySandboxPreload is checked with the interpreter a Location inherits: the main server's, its VirtualHost's, an outer Location's" {
+    # (review-ops #3: each of these was refused, checked with the default)
+    make_venv
+    conf_test "PySandboxInterpreter $VPY -I
+<Location /x>
+    SetHandler pysandbox
+    PySandboxPreload pysbconfonly
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "main server's interpreter ignored"; }
+    conf_test "<VirtualHost *:*>
+    ServerName v.test
+    PySandboxInterpreter $VPY -I
+    <Location /x>
+        SetHandler pysandbox
+        PySandboxPreload pysbconfonly
+    </Location>
+</VirtualHost>"
+    [ "$status" = 0 ] || { conf_dump; fail "the VirtualHost's interpreter ignored"; }
+    conf_test "<Location /a>
+    SetHandler pysandbox
+    PySandboxInterpreter $VPY -I
+</Location>
+<Location /a/b>
+    PySandboxPreload json pysbconfonly
+</Location>"
+    [ "$status" = 0 ] || { conf_dump; fail "the outer Location's interpreter ignored"; }
+    # no interpreter that can import it: one line naming the one tried, flags too
+    conf_test "<Location /x>
+    PySandboxPreload pysbconfonly
+</Location>"
+    expect_conf_error '^PySandboxPreload pysbconfonly: refused: pysbconfonly: cannot be imported by /usr/bin/python3: ModuleNotFoundError.* \(interpreter /usr/bin/python3 -I -S\)$'
+    # ... or every one tried, the most likely first
+    conf_test "PySandboxInterpreter $VPY -I -S
+<Location /x>
+    PySandboxPreload pysbconfonly
+</Location>"
+    expect_conf_error "^PySandboxPreload pysbconfonly: refused: pysbconfonly: cannot be imported by $VPY: ModuleNotFoundError.* \\(interpreter $VPY -I -S; nor with /usr/bin/python3 -I -S\\)\$"
+    # the section's own interpreter, when set there, is the only one
+    conf_test "PySandboxInterpreter $VPY -I
+<Location /x>
+    PySandboxInterpreter /usr/bin/python3 -I
+    PySandboxPreload pysbconfonly
+</Location>"
+    expect_conf_error '^PySandboxPreload pysbconfonly: refused: .* \(interpreter /usr/bin/python3 -I\)$'
+}
+
+@test "a refused PySandboxPreload's configtest line carries the server's reason: a second thread; a 30 s timeout says so" {
+    # (review-ops #6: the lines were "OSError: " and a raw byte)
+    make_venv
+    conf_test "<Location /x>
+    PySandboxInterpreter $VPY -I
+    PySandboxPreload pysbconfthr
+</Location>"
+    expect_conf_error "^PySandboxPreload pysbconfthr: refused: 2 threads after the preloads \\(must be 1\\) \\(interpreter $VPY -I\\)\$"
+    local t0
+    t0=$(now)
+    CONF_TEST_TIMEOUT=60 conf_test "<Location /x>
+    PySandboxInterpreter $VPY -I
+    PySandboxPreload pysbconfslow
+</Location>"
+    expect_conf_error "^PySandboxPreload pysbconfslow: timed out: the fork server was not ready within 30 s \\(importing pysbconfslow took longer\\), killed \\(interpreter $VPY -I\\)\$"
+    fgt "$(elapsed "$t0")" 29 && ! fgt "$(elapsed "$t0")" 40 || fail "took $(elapsed "$t0") s"
+    # the check killed the server: nothing of it is left
+    ! pgrep -f pysbconfslow >/dev/null || fail "the checked server is still alive"
 }
