@@ -770,9 +770,24 @@ static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
     if (err)
         return err;
     pysb_srv_conf *sc = ap_get_module_config(cmd->server->module_config, &pysandbox_module);
+    /* Relative to DefaultRuntimeDir, as mod_cgid's ScriptSock. */
     sc->socket_path = ap_runtime_dir_relative(cmd->pool, arg);
     if (!sc->socket_path || strlen(sc->socket_path) + 24 >= sizeof(((struct sockaddr_un *)0)->sun_path))
         return apr_psprintf(cmd->pool, "PySandboxSocket %s: path too long for a Unix socket", arg);
+    /* The launcher binds it at start and cannot make its directory: a
+     * missing one would be a launcher that fails at every restart. */
+    const char *slash = strrchr(sc->socket_path, '/');
+    const char *dir = slash && slash > sc->socket_path
+                          ? apr_pstrndup(cmd->pool, sc->socket_path,
+                                         (apr_size_t)(slash - sc->socket_path))
+                          : slash ? "/" : ".";
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return apr_psprintf(cmd->pool, "PySandboxSocket %s: its directory %s: %s", arg, dir,
+                            strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return apr_psprintf(cmd->pool, "PySandboxSocket %s: its directory %s is not a "
+                            "directory", arg, dir);
     return NULL;
 }
 

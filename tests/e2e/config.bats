@@ -423,3 +423,20 @@ PySandboxQueueSize 0
     # the check killed the server: nothing of it is left
     ! pgrep -f pysbconfslow >/dev/null || fail "the checked server is still alive"
 }
+
+@test "PySandboxSocket in a missing directory fails configtest with one line; a relative path is relative to DefaultRuntimeDir" {
+    # (review-ops #4: it passed, and the launcher then failed to bind at
+    # every restart, every request a 503)
+    conf_test "PySandboxSocket /nonexistent/dir/x.sock"
+    expect_conf_error '^PySandboxSocket /nonexistent/dir/x.sock: its directory /nonexistent/dir: No such file or directory$'
+    conf_test "PySandboxSocket /etc/passwd/x.sock"
+    expect_conf_error '^PySandboxSocket /etc/passwd/x.sock: its directory /etc/passwd is not a directory$'
+    # the template's DefaultRuntimeDir is $CONF_DIR/run
+    conf_test "PySandboxSocket sub/x.sock"
+    expect_conf_error "^PySandboxSocket sub/x.sock: its directory $BATS_TEST_TMPDIR/srv/run/sub: No such file or directory\$"
+    mkdir -p "$BATS_TEST_TMPDIR/srv/run/sub"
+    conf_test "PySandboxSocket sub/x.sock"
+    [ "$status" = 0 ] || { conf_dump; fail "refused a socket in an existing directory"; }
+    conf_test "PySandboxSocket $BATS_TEST_TMPDIR/x.sock"
+    [ "$status" = 0 ] || { conf_dump; fail "refused an absolute path"; }
+}
