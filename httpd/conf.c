@@ -43,27 +43,77 @@ void *pysb_create_dir_conf(apr_pool_t *p, char *dir)
     return c;
 }
 
+/* The request-size caps when no scope sets them. */
+#define DEFAULT_MAX_CODE (64 * 1024)
+#define DEFAULT_MAX_STDIN (1024 * 1024)
+#define DEFAULT_MAX_FILES 16
+#define DEFAULT_MAX_FILE_SIZE (1024 * 1024)
+
+/* A line of an .htaccess: its cmd->override is the AllowOverride classes
+ * alone (server/config.c's ap_parse_htaccess), while the main
+ * configuration has RSRC_CONF at top level and ACCESS_CONF in sections
+ * (<Directory>, <Location>, <Files>, <If>; those inside an .htaccess keep
+ * its classes). */
+static int from_htaccess(const cmd_parms *cmd)
+{
+    return !(cmd->override & (RSRC_CONF | ACCESS_CONF));
+}
+
+/* One request-size cap: the inner scope's when it sets it; one from an
+ * .htaccess at most the outer scope's (or the default). */
+static apr_int64_t merge_size(const pysb_dir_conf *base, const pysb_dir_conf *add,
+                              pysb_dir_conf *c, int which, apr_int64_t bv, apr_int64_t av,
+                              apr_int64_t dflt)
+{
+    unsigned bit = 1u << which;
+    if (av == PYSB_UNSET) {
+        c->htaccess_sizes |= base->htaccess_sizes & bit;
+        return bv;
+    }
+    c->htaccess_sizes |= add->htaccess_sizes & bit;
+    apr_int64_t parent = bv != PYSB_UNSET ? bv : dflt;
+    return (add->htaccess_sizes & bit) && av > parent ? parent : av;
+}
+
 void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     pysb_dir_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof *c);
     c->interp = add->interp ? add->interp : base->interp;
     /* Each limit as a whole (default and maximum), from the inner scope
-     * when it sets it. */
+     * when it sets it; one an .htaccess set is clamped to the outer
+     * scope's maximum (the table's default when no scope sets it), so it
+     * can lower a limit, never raise it (review-ops #2). */
     c->def = base->def;
     c->max = base->max;
+    pysb_limits dflt;
+    pysb_limits_default(&dflt);
     for (size_t i = 0; i < pysb_limit_count; i++) {
         const pysb_limit_def *d = &pysb_limit_table[i];
-        if (!(add->limits_set & (1u << i)))
+        unsigned bit = 1u << i;
+        if (!(add->limits_set & bit)) {
+            c->htaccess_limits |= base->htaccess_limits & bit;
             continue;
+        }
+        const pysb_limits *ceiling = base->limits_set & bit ? &base->max : &dflt;
         pysb_limit_copy(&c->def, &add->def, d);
         pysb_limit_copy(&c->max, &add->max, d);
+        c->htaccess_limits |= add->htaccess_limits & bit;
+        if (!(add->htaccess_limits & bit))
+            continue;
+        if (pysb_limit_compare(&c->max, ceiling, d) > 0)
+            pysb_limit_copy(&c->max, ceiling, d);
+        if (pysb_limit_compare(&c->def, &c->max, d) > 0)
+            pysb_limit_copy(&c->def, &c->max, d);
     }
     c->limits_set = base->limits_set | add->limits_set;
-    c->max_code = add->max_code != PYSB_UNSET ? add->max_code : base->max_code;
-    c->max_stdin = add->max_stdin != PYSB_UNSET ? add->max_stdin : base->max_stdin;
-    c->max_files = add->max_files != PYSB_UNSET ? add->max_files : base->max_files;
-    c->max_file_size = add->max_file_size != PYSB_UNSET ? add->max_file_size
-                                                       : base->max_file_size;
+    c->max_code = merge_size(base, add, c, PYSB_SIZE_CODE, base->max_code, add->max_code,
+                             DEFAULT_MAX_CODE);
+    c->max_stdin = merge_size(base, add, c, PYSB_SIZE_STDIN, base->max_stdin, add->max_stdin,
+                              DEFAULT_MAX_STDIN);
+    c->max_files = merge_size(base, add, c, PYSB_SIZE_FILES, base->max_files, add->max_files,
+                              DEFAULT_MAX_FILES);
+    c->max_file_size = merge_size(base, add, c, PYSB_SIZE_FILE, base->max_file_size,
+                                  add->max_file_size, DEFAULT_MAX_FILE_SIZE);
     /* Read-only paths accumulate from the outer scope inwards. */
     if (base->ro_paths && add->ro_paths)
         c->ro_paths = apr_array_append(p, base->ro_paths, add->ro_paths);
@@ -165,11 +215,11 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
         pysb_limit_copy(&l->def, &c->def, d);
         pysb_limit_copy(&l->max, &c->max, d);
     }
-    l->max_code = c->max_code != PYSB_UNSET ? (apr_uint64_t)c->max_code : 64 * 1024;
-    l->max_stdin = c->max_stdin != PYSB_UNSET ? (apr_uint64_t)c->max_stdin : 1024 * 1024;
-    l->max_files = c->max_files != PYSB_UNSET ? (unsigned)c->max_files : 16;
+    l->max_code = c->max_code != PYSB_UNSET ? (apr_uint64_t)c->max_code : DEFAULT_MAX_CODE;
+    l->max_stdin = c->max_stdin != PYSB_UNSET ? (apr_uint64_t)c->max_stdin : DEFAULT_MAX_STDIN;
+    l->max_files = c->max_files != PYSB_UNSET ? (unsigned)c->max_files : DEFAULT_MAX_FILES;
     l->max_file_size = c->max_file_size != PYSB_UNSET ? (apr_uint64_t)c->max_file_size
-                                                      : 1024 * 1024;
+                                                      : DEFAULT_MAX_FILE_SIZE;
     l->allow_get = c->allow_get == 1;
     l->default_format = c->default_format != PYSB_UNSET ? c->default_format : PYSB_FMT_TEXT;
     l->ignore_unknown = c->ignore_unknown == 1;
@@ -398,13 +448,23 @@ static const char *set_limit(cmd_parms *cmd, void *dv, const char *a1, const cha
                             cmd->cmd->name, a1, a2);
     c->def = def;
     c->max = max;
-    c->limits_set |= 1u << (d - pysb_limit_table);
+    unsigned bit = 1u << (d - pysb_limit_table);
+    c->limits_set |= bit;
+    c->htaccess_limits = from_htaccess(cmd) ? c->htaccess_limits | bit
+                                            : c->htaccess_limits & ~bit;
     return NULL;
 }
 
 static const char *set_limit1(cmd_parms *cmd, void *dv, const char *arg)
 {
     return set_limit(cmd, dv, arg, NULL);
+}
+
+/* Whether a request-size cap was set by an .htaccess (clamped in the merge). */
+static void mark_size(const cmd_parms *cmd, pysb_dir_conf *c, int which)
+{
+    c->htaccess_sizes = from_htaccess(cmd) ? c->htaccess_sizes | (1u << which)
+                                           : c->htaccess_sizes & ~(1u << which);
 }
 
 static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
@@ -424,6 +484,7 @@ static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: must be between 1 and %s", cmd->cmd->name, his);
     }
     *(is_code ? &c->max_code : &c->max_stdin) = (apr_int64_t)v;
+    mark_size(cmd, c, is_code ? PYSB_SIZE_CODE : PYSB_SIZE_STDIN);
     return NULL;
 }
 
@@ -436,6 +497,7 @@ static const char *set_max_files(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s %s: %s (0 to %d)", cmd->cmd->name, arg, err,
                             PYSB_INPUTS_FILES);
     c->max_files = (apr_int64_t)n;
+    mark_size(cmd, c, PYSB_SIZE_FILES);
     return NULL;
 }
 
@@ -452,6 +514,7 @@ static const char *set_max_file_size(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: must be at most %lu bytes", cmd->cmd->name,
                             (unsigned long)hi);
     c->max_file_size = (apr_int64_t)v;
+    mark_size(cmd, c, PYSB_SIZE_FILE);
     return NULL;
 }
 
@@ -946,11 +1009,14 @@ const command_rec pysb_cmds[] = {
                   "reject (400, the default) or ignore request fields that are no field"),
     AP_INIT_TAKE1("PySandboxDefaultFormat", set_default_format, NULL, OR_ALL,
                   "text, json, ndjson or sse"),
-    AP_INIT_TAKE1("PySandboxQueueTimeout", set_queue_timeout, NULL, OR_ALL,
+    /* Not in .htaccess, these three: they are the host's fairness policy
+     * (an .htaccess could otherwise wait an hour, or name clients by a
+     * header it chose; review-ops #2). */
+    AP_INIT_TAKE1("PySandboxQueueTimeout", set_queue_timeout, NULL, RSRC_CONF | ACCESS_CONF,
                   "seconds a request waits for a run slot before 503 (default 10; 0: never)"),
-    AP_INIT_TAKE1("PySandboxMaxRunsPerClient", set_per_client, NULL, OR_ALL,
+    AP_INIT_TAKE1("PySandboxMaxRunsPerClient", set_per_client, NULL, RSRC_CONF | ACCESS_CONF,
                   "run slots, and as many queue places, one client may hold (default off)"),
-    AP_INIT_TAKE12("PySandboxClientKey", set_client_key, NULL, OR_ALL,
+    AP_INIT_TAKE12("PySandboxClientKey", set_client_key, NULL, RSRC_CONF | ACCESS_CONF,
                    "what names a client: ip (default), user, or header NAME"),
     AP_INIT_TAKE1("PySandboxQueueSize", set_queue_size, NULL, RSRC_CONF,
                   "requests that may wait for a run slot, server-wide (default 16 x MaxRuns)"),

@@ -4,7 +4,10 @@
  *
  * Contract: Location-scope directives merge outward-in like core ones (a
  * limit is taken whole, default with maximum, from the innermost scope that
- * sets it; read-only paths accumulate), in virtual hosts too. Server-scope
+ * sets it; read-only paths accumulate), in virtual hosts too. A limit an
+ * .htaccess sets is clamped in the merge: its maximum (and so its default)
+ * never above the maximum of the scope it merges into, so an .htaccess
+ * author can only lower what the administrator allowed. Server-scope
  * directives belong to the main server (refused in a <VirtualHost>): there
  * is one launcher per httpd, whose socket every virtual host's workers
  * reach (parent.h). Values are checked
@@ -31,7 +34,9 @@ typedef struct pysb_dir_conf {
     apr_array_header_t *interp;     /* const char *, argv; NULL: unset */
     pysb_limits def, max;           /* limits the Location sets ... */
     unsigned limits_set;            /* ... bit i: row i of pysb_limit_table */
+    unsigned htaccess_limits;       /* ... bit i: row i came from an .htaccess */
     apr_int64_t max_code, max_stdin, max_files, max_file_size;
+    unsigned htaccess_sizes;        /* bit PYSB_SIZE_*: that one from an .htaccess */
     apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
     apr_array_header_t *python_path; /* const char *, in order; NULL: unset */
     int site_packages;              /* PySandboxSitePackages; PYSB_UNSET */
@@ -48,6 +53,9 @@ typedef struct pysb_dir_conf {
     int start;                      /* PySandboxStart: 1 warm, 0 cold */
     apr_array_header_t *preload;    /* const char *; NULL: unset */
 } pysb_dir_conf;
+
+/* The four request-size caps, for htaccess_sizes. */
+enum { PYSB_SIZE_CODE = 0, PYSB_SIZE_STDIN, PYSB_SIZE_FILES, PYSB_SIZE_FILE };
 
 /* What names a client for PySandboxMaxRunsPerClient. */
 enum { PYSB_KEY_IP = 0, PYSB_KEY_USER, PYSB_KEY_HEADER };

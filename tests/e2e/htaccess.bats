@@ -1,0 +1,128 @@
+#!/usr/bin/env bats
+# htaccess.bats — what an .htaccess may do to a Location's limits
+# (review-ops #2): any AllowOverride class lets it write the limit
+# directives, so the merge clamps them to the enclosing main configuration:
+# an .htaccess lowers a limit, never raises it (the table's defaults when
+# nothing encloses it), with AllowOverride Indexes as with All; the
+# fairness directives (PySandboxQueueTimeout, PySandboxMaxRunsPerClient,
+# PySandboxClientKey) are main-configuration only: 500 with httpd's "not
+# allowed here". One httpd (event MPM), .htaccess files under /tmp.
+
+RUN_UID_FIRST=601280
+load helpers
+
+# ht DIR LINE…: DIR under $HT with an .htaccess of those lines.
+ht() {
+    local d=$HT/$1
+    shift
+    mkdir -p -m 0755 "$d"
+    printf '%s\n' "$@" > "$d/.htaccess"
+    chmod 0644 "$d/.htaccess"
+}
+
+setup_file() {
+    # (under /tmp: www-data must reach them)
+    HT=$(mktemp -d /tmp/pysb-e2e-htaccess.XXXXXX)
+    export HT
+    chmod 0755 "$HT"
+    local raise=('PySandboxMemory 1T 1T' 'PySandboxScratch 16G' 'PySandboxCPUTime 86400 86400'
+                 'PySandboxWallTime 86400 86400' 'PySandboxOutputLimit 4G 4G'
+                 'PySandboxProcesses 64' 'PySandboxThreads 4096' 'PySandboxMaxOutputFiles 16M'
+                 'PySandboxMaxCodeSize 1M' 'PySandboxMaxStdinSize 64M' 'PySandboxMaxFiles 64'
+                 'PySandboxMaxFileSize 8M')
+    mkdir -m 0755 "$HT/idx" "$HT/all" "$HT/admin"
+    ht idx/raise "${raise[@]}"
+    ht admin/raise "${raise[@]}"
+    ht admin/lower 'PySandboxMemory 64M 100M' 'PySandboxScratch 1M' 'PySandboxCPUTime 1 2' \
+        'PySandboxMaxCodeSize 4K' 'PySandboxMaxFiles 2'
+    # the default raised up to the administrator's maximum: what a request may ask anyway
+    ht admin/default 'PySandboxCPUTime 3'
+    ht all/queue 'PySandboxQueueTimeout 3600'
+    ht all/share 'PySandboxMaxRunsPerClient off'
+    ht all/key 'PySandboxClientKey header X-Anything'
+    ht all/limits 'PySandboxWallTime 4'
+    e2e_start event "LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
+Alias /ht \"$HT\"
+<Directory \"$HT\">
+    SetHandler pysandbox
+    Require all granted
+</Directory>
+<Directory \"$HT/idx\">
+    AllowOverride Indexes
+</Directory>
+<Directory \"$HT/all\">
+    AllowOverride All
+</Directory>
+<Directory \"$HT/admin\">
+    AllowOverride AuthConfig
+    PySandboxMemory 128M 256M
+    PySandboxScratch 2M
+    PySandboxCPUTime 2 3
+    PySandboxMaxCodeSize 8K
+    PySandboxMaxFiles 4
+</Directory>"
+}
+
+teardown_file() {
+    [ -n "${HT:-}" ] && rm -rf -- "$HT"
+    e2e_stop
+}
+
+@test ".htaccess under AllowOverride Indexes cannot raise any limit above the defaults" {
+    req "$URL/ht/idx/raise/x?info=1"
+    expect_code 200
+    expect_json '.memory == {"default": 268435456, "max": 268435456}'
+    expect_json '.cpu_time.max == 5 and .wall_time.max == 10 and .output.max == 1048576'
+    expect_json '.scratch == 16777216 and .processes == 1 and .threads == 16 and .output_files == 8388608'
+    expect_json '.max_code_size == 65536 and .max_stdin_size == 1048576 and .max_files == 16 and .max_file_size == 1048576'
+    # and a run there has them: RLIMIT_AS 256M, 100 MiB (in files of 4 MiB,
+    # under the 8M file size limit) do not fit its scratch
+    req "$URL/ht/idx/raise/x" -d format=json --data-urlencode 'code=import resource
+print(resource.getrlimit(resource.RLIMIT_AS)[0] >> 20)
+try:
+    for i in range(25): open("f%d" % i, "wb").write(b"x" * 2**22)
+    print("wrote 100 MiB")
+except OSError as e:
+    print("ERR", e.errno)'
+    expect_code 200
+    expect_json '.status == "ok" and .limits.memory == 268435456 and .limits.scratch == 16777216'
+    expect_json '(.stdout | split("\n")[1]) == "ERR 28"'
+    expect_json '(.stdout | split("\n")[0]) == "256"'
+    # a request cannot ask past the clamped maximum
+    req "$URL/ht/idx/raise/x" -d memory=1G --data-urlencode 'code=print(1)'
+    expect_code 400
+}
+
+@test ".htaccess under AllowOverride AuthConfig: the administrator's maxima hold; lower values apply" {
+    req "$URL/ht/admin/raise/x?info=1"
+    expect_code 200
+    expect_json '.memory == {"default": 268435456, "max": 268435456}'
+    expect_json '.cpu_time == {"default": 3, "max": 3}'
+    expect_json '.scratch == 2097152 and .max_code_size == 8192 and .max_files == 4'
+    # what the administrator did not set: the defaults
+    expect_json '.wall_time.max == 10 and .processes == 1 and .max_stdin_size == 1048576'
+    req "$URL/ht/admin/lower/x?info=1"
+    expect_code 200
+    expect_json '.memory == {"default": 67108864, "max": 104857600}'
+    expect_json '.cpu_time == {"default": 1, "max": 2}'
+    expect_json '.scratch == 1048576 and .max_code_size == 4096 and .max_files == 2'
+    req "$URL/ht/admin/default/x?info=1"
+    expect_code 200
+    expect_json '.cpu_time == {"default": 3, "max": 3}'
+    # the admin's own Directory, no .htaccess: as configured
+    req "$URL/ht/admin/x?info=1"
+    expect_code 200
+    expect_json '.memory == {"default": 134217728, "max": 268435456} and .cpu_time == {"default": 2, "max": 3}'
+}
+
+@test "the fairness directives are not allowed in .htaccess (500, httpd's line), limits still are" {
+    local d
+    for d in queue:PySandboxQueueTimeout share:PySandboxMaxRunsPerClient key:PySandboxClientKey; do
+        req "$URL/ht/all/${d%%:*}/x" -d format=json --data-urlencode 'code=print("ran")'
+        expect_code 500
+        grep -q "${d#*:} not allowed here" "$H/error.log" || fail "${d#*:}: no line in the error log"
+    done
+    req "$URL/ht/all/limits/x" -d format=json --data-urlencode 'code=print("ran")'
+    expect_code 200
+    expect_json '.status == "ok" and .stdout == "ran\n" and .limits.wall_time == 4'
+}
