@@ -249,6 +249,11 @@ static apr_array_header_t *configured_interpreters;
 static apr_array_header_t *configured_argvs;
 static const char *const *main_server_argv;
 
+const char *const *pysb_default_interpreter(void)
+{
+    return default_argv;
+}
+
 const char **pysb_configured_interpreters(apr_pool_t *p)
 {
     if (!configured_interpreters)

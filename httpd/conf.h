@@ -106,6 +106,8 @@ void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *
 /* Every interpreter the configuration names, and the default, NULL-ended
  * in p: the launcher compiles the bootstrap once for each. */
 const char **pysb_configured_interpreters(apr_pool_t *p);
+/* The interpreter and flags of a Location that names none. */
+const char *const *pysb_default_interpreter(void);
 
 /* Every PySandboxJobeFileCache directory of this reading, NULL-ended in
  * p (the httpd parent makes each one for the User at start). */

@@ -352,6 +352,7 @@ int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     ls->cfg.interpreters = pysb_configured_interpreters(pconf);
     ls->cfg.extension = extension_path(pconf, s);
     ls->cfg.preloads = pysb_configured_preloads(pconf);
+    ls->cfg.prestart_argv = pysb_default_interpreter();
     /* The workers of every virtual host find the launcher here (set
      * before the children are forked, so they inherit it). */
     launcher_socket = ls->cfg.socket_path;

@@ -217,6 +217,29 @@ size_t pysb_fspool_pollfds(struct pollfd *p, size_t max)
     return n;
 }
 
+/* A new entry of the table for key (not started yet), or NULL: the table
+ * is full (said once a minute at most: every run of such a key asks) or
+ * memory is. */
+static struct server *add_key(const char *key)
+{
+    if (P.n == MAX_SERVERS) {
+        static int64_t said;
+        int64_t now = pysb_monotonic_ms();
+        if (!said || now - said >= 60000) {
+            logf_(PYSB_LOG_WARN, 0, "fork servers: all %d in use; runs of %s (and "
+                  "of any other key) go cold", MAX_SERVERS, key);
+            said = now;
+        }
+        return NULL;
+    }
+    struct server *sv = &P.s[P.n];
+    *sv = (struct server){ .key = strdup(key), .h = { -1, -1 }, .ping_chan = -1 };
+    if (!sv->key)
+        return NULL;
+    P.n++;
+    return sv;
+}
+
 static void read_wants(void)
 {
     static char buf[WANT_MAX + 1];
@@ -228,24 +251,8 @@ static void read_wants(void)
         struct server *sv = find(buf);
         if (sv && (sv->h.pid > 0 || pysb_monotonic_ms() < sv->retry_at))
             continue; /* starting, running, or refused a moment ago */
-        if (!sv) {
-            if (P.n == MAX_SERVERS) {
-                /* once a minute at most: every run of such a key asks */
-                static int64_t said;
-                int64_t now = pysb_monotonic_ms();
-                if (!said || now - said >= 60000) {
-                    logf_(PYSB_LOG_WARN, 0, "fork servers: all %d in use; runs of %s (and "
-                          "of any other key) go cold", MAX_SERVERS, buf);
-                    said = now;
-                }
-                continue;
-            }
-            sv = &P.s[P.n];
-            *sv = (struct server){ .key = strdup(buf), .h = { -1, -1 }, .ping_chan = -1 };
-            if (!sv->key)
-                continue;
-            P.n++;
-        }
+        if (!sv && !(sv = add_key(buf)))
+            continue;
         start(sv);
     }
 }
@@ -267,7 +274,7 @@ static void hear_ready(struct server *sv)
             .ctl = sv->h.ctl,
             .preload_bytes = r.vmsize > r.vmsize_base ? r.vmsize - r.vmsize_base : 0,
         };
-        logf_(PYSB_LOG_INFO, 0, "fork server %d ready (Python %s, %llu KiB of preloads)",
+        logf_(PYSB_LOG_INFO, 0, "fork server %d ready (Python %s, %llu KiB above a bare interpreter)",
               (int)sv->h.pid, r.python, (unsigned long long)(sv->target.preload_bytes >> 10));
         return;
     }
@@ -301,6 +308,34 @@ static void hear_pong(struct server *sv)
         sv->ping_pending = 0;
         sv->ping_at = pysb_monotonic_ms() + PING_EVERY_MS;
     }
+}
+
+int pysb_fspool_prestart(const char *const *argv, int timeout_ms)
+{
+    static const char *const none[] = { NULL };
+    char *key = make_key(argv, none, none);
+    struct server *sv = key ? find(key) : NULL;
+    if (key && !sv)
+        sv = add_key(key);
+    free(key);
+    if (!sv)
+        return -1;
+    if (sv->h.pid <= 0)
+        start(sv);
+    int64_t end = pysb_monotonic_ms() + timeout_ms;
+    while (sv->h.pid > 0 && sv->h.ctl >= 0 && !sv->ready) {
+        int64_t left = end - pysb_monotonic_ms();
+        if (left <= 0)
+            break;
+        struct pollfd p = { sv->h.ctl, POLLIN, 0 };
+        int rc = poll(&p, 1, (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            break;
+        hear_ready(sv);
+    }
+    return sv->ready ? 0 : -1;
 }
 
 int pysb_fspool_watchdog(void)

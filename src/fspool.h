@@ -38,6 +38,13 @@
 int pysb_fspool_init(const char *ext_path, const char *const *interpreters,
                      const char *const *preloads, int waive_landlock, pysb_log_fn log);
 
+/* Starts the server of argv with no preloads and no read-only paths (the
+ * default Location's key) and waits up to timeout_ms for its READY, so
+ * that the first runs after the launcher starts are warm. 0: ready; -1:
+ * not (refused, slow, the table full): its runs go cold as for any key
+ * not ready, and its READY is heard later as usual. */
+int pysb_fspool_prestart(const char *const *argv, int timeout_ms);
+
 /* 1 when a server may be started for argv and preload: argv[0] one of
  * interpreters, every other element a cluster of flag letters among
  * "BEIOSbdqsuv" (no -c, -m, -X, -W, no file, nothing with an argument),

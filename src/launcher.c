@@ -47,6 +47,9 @@
 #define LEASE_RETRY_MS 50
 /* Connections held at once (waiting or saying hello): beyond, refused. */
 #define MAX_CONNS 4096
+/* How long the launcher waits for the default Location's fork server
+ * before it listens (a fresh request's connect tries for a second). */
+#define PRESTART_WAIT_MS 700
 
 static const pysb_launcher_config *cfg;
 static pysb_stats stats;
@@ -905,6 +908,12 @@ void pysb_launcher_main(const pysb_launcher_config *c)
     if (cfg->extension &&
         pysb_fspool_init(cfg->extension, cfg->interpreters, cfg->preloads, 0, cfg->log) < 0)
         logf_(PYSB_LOG_WARN, 0, "no fork servers: every run is cold");
+    /* The default Location's server before the socket: the first runs
+     * after a start or a graceful restart are warm, not cold while it
+     * starts (a bare interpreter is ready in some 40 ms; requests
+     * meanwhile wait in their connect, which tries for a second). */
+    else if (cfg->extension && cfg->prestart_argv)
+        pysb_fspool_prestart(cfg->prestart_argv, PRESTART_WAIT_MS);
     live = calloc(cfg->max_runs, sizeof *live);
     adm = pysb_admission_new(cfg->max_runs, cfg->queue_size);
     next_uid = cfg->uid_first;

@@ -59,6 +59,9 @@ typedef struct pysb_launcher_config {
                                    NULL: every run is cold */
     const char *const *preloads;   /* every module the configuration
                                       preloads somewhere (fspool.h) */
+    const char *const *prestart_argv;  /* the fork server started before
+                                          the launcher listens (NULL: none):
+                                          the default Location's key */
 } pysb_launcher_config;
 
 __attribute__((noreturn)) void pysb_launcher_main(const pysb_launcher_config *cfg);

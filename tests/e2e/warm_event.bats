@@ -49,6 +49,10 @@ Alias /ht \"$HT\"
 <Location /warm/cold>
     PySandboxStart cold
 </Location>
+<Location /plain>
+    SetHandler pysandbox
+    PySandboxStart warm
+</Location>
 <Location /broken>
     SetHandler pysandbox
     PySandboxStart warm
@@ -126,6 +130,23 @@ warm_ready() {
     expect_json '.start == "cold" and .preload == []'
     req "$URL/run?info=1"
     expect_json '.start == (if env.PYSB_TEST_START == "warm" then "warm" else "cold" end) and .preload == []'
+}
+
+@test "warm: the first run after a graceful restart is warm at the default key (its server is ready before the new launcher listens)" {
+    local lpid
+    lpid=$(launcher_pid)
+    "$APACHE2" -d "$H" -f "$H/httpd.conf" -k graceful 3>&- || fail "apache2 -k graceful failed"
+    wait_until 3 eval '[ -n "$(launcher_pid)" ] && [ "$(launcher_pid)" != "$lpid" ]' ||
+        fail "no new launcher after the graceful restart"
+    # no warm-up: the first request of the new generation
+    req "$URL/plain" -d format=json --data-urlencode 'code=print(1)'
+    expect_code 200
+    expect_json '.status == "ok" and .start == "warm"'
+    # the launcher said ready before listening
+    local nl
+    nl=$(launcher_pid)
+    grep "\[pid $nl:" "$H/error.log" | grep -E 'fork server [0-9]+ ready|listening on' | head -n 1 |
+        grep -q 'fork server [0-9]* ready' || fail "$(grep "\[pid $nl:" "$H/error.log")"
 }
 
 @test "warm: runs are forked from the server with the preloads imported; cold inside stays cold" {
