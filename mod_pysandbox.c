@@ -39,17 +39,21 @@
 
 APLOG_USE_MODULE(pysandbox);
 
-/* POST always; GET for ?info=1 and, with PySandboxAllowGet, runs. */
+/* POST always; GET for ?info=1 and, with PySandboxAllowGet, runs. HEAD,
+ * which httpd hands over as M_GET with header_only, is refused like any
+ * other method: answering it as the GET would means running the program,
+ * and a link checker or crawler that probes a URL must not start runs. */
 static int step_method(pysb_req *x)
 {
     request_rec *r = x->r;
     int allow_get = x->e.loc.allow_get;
     r->allowed = (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_GET);
-    if (r->method_number == M_POST || r->method_number == M_GET)
+    if (r->method_number == M_POST || (r->method_number == M_GET && !r->header_only))
         return OK;
     apr_table_setn(r->err_headers_out, "Allow", allow_get ? "GET, POST" : "POST, GET");
-    return pysb_fail(x, HTTP_METHOD_NOT_ALLOWED, "method %s not allowed (use POST%s)",
-                     r->method, allow_get ? " or GET" : "");
+    return pysb_fail(x, HTTP_METHOD_NOT_ALLOWED, "method %s not allowed (use POST%s)%s",
+                     r->method, allow_get ? " or GET" : "",
+                     r->header_only ? ": HEAD would start a run" : "");
 }
 
 /* The response format: the field, Accept, the Location's default. */

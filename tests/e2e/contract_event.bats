@@ -193,6 +193,23 @@ print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])'
     [ "$(sed -n 1p "$RESP_B")" = "hello CGI!" ] || fail "POST did not run"
 }
 
+@test "[$MPM] HEAD never starts a run: 405 with Allow, at a GET Location too" {
+    # a link checker probing a classic GET URL: the GET would run it
+    req -I -g "$RUN?user_script=print(1)"
+    expect_code 405
+    expect_run_id
+    expect_header Allow '^GET, POST$'
+    local rid line
+    rid=$(header X-PySandbox-Run-Id)
+    line=$(access_line " $rid ") || fail "no access log line for $rid"
+    [[ $line == *'"HEAD /run?user_script=print(1) '*' 405 '*' refused '* ]] ||
+        fail "not logged as a refused HEAD: $line"
+    [[ $line == *' wall=- cpu=- '* ]] || fail "a run happened: $line"
+    req -I "$URL/noget?user_script=print(1)"
+    expect_code 405
+    expect_run_id
+}
+
 # ---- 2. formats -----------------------------------------------------------
 
 @test "[$MPM] text: the output, then OK / elapsed time / memory usage / cpu usage" {
