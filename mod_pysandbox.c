@@ -209,6 +209,7 @@ static void pysb_register_hooks(apr_pool_t *p)
     ap_hook_monitor(pysb_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_stopping(pysb_child_stopping, NULL, NULL, APR_HOOK_MIDDLE);
     pysb_verdict_register();
+    pysb_request_register();
 }
 
 module AP_MODULE_DECLARE_DATA pysandbox_module = {

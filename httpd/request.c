@@ -129,6 +129,62 @@ static int set_file_part(pysb_req *x, const pysb_mpart *m)
     return 1;
 }
 
+/* ---- httpd's refusal of a body, answered by the module ------------------ *
+ *
+ * httpd's HTTP_IN filter refuses a body it will not take — over
+ * LimitRequestBody when no Content-Length said so ahead (chunked HTTP/1.1,
+ * or an HTTP/2 stream without content-length, which mod_http2 hands over
+ * chunked), or chunks whose framing is broken — by passing an error bucket
+ * and EOS down the request's output filters, where HTTP_HEADER answers it
+ * with httpd's HTML error page, and returning AP_FILTER_ERROR to the
+ * reader. While the module reads a body this filter sits first among the
+ * output filters and takes that bucket instead: the status is kept for the
+ * reader, which then refuses with the module's one line, in the format
+ * asked for, with X-PySandbox-Run-Id and the "refused" note. */
+static ap_filter_rec_t *input_refusal_handle;
+
+typedef struct {
+    int status;     /* HTTP_IN's refusal, 0 while none */
+} input_refusal;
+
+static apr_status_t input_refusal_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    input_refusal *ir = f->ctx;
+    for (apr_bucket *b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (AP_BUCKET_IS_ERROR(b)) {
+            ir->status = ((ap_bucket_error *)b->data)->status;
+            /* The EOS after it goes too; ap_pass_brigade marked it sent,
+             * which would keep the refusal's own EOS (and so its bytes)
+             * from ever going out. */
+            apr_brigade_cleanup(bb);
+            f->r->eos_sent = 0;
+            /* what HTTP_IN hands its reader when the error is seen to */
+            return AP_FILTER_ERROR;
+        }
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void pysb_request_register(void)
+{
+    input_refusal_handle = ap_register_output_filter("PYSB_INPUT_REFUSAL",
+                                                     input_refusal_filter, NULL,
+                                                     AP_FTYPE_RESOURCE - 5);
+}
+
+/* The one-line reason for HTTP_IN's refusal of the body. */
+static int input_refused(pysb_req *x, int status)
+{
+    if (status == HTTP_REQUEST_ENTITY_TOO_LARGE)
+        return pysb_fail(x, status, "request body larger than this location accepts "
+                                    "(LimitRequestBody %" APR_OFF_T_FMT " bytes)",
+                         ap_get_limit_req_body(x->r));
+    if (status == HTTP_BAD_REQUEST)
+        return pysb_fail(x, status, "the request body's chunked framing is malformed");
+    return pysb_fail(x, status, "the request body could not be read");
+}
+
 /* ---- the encodings ----------------------------------------------------- */
 
 /* The body to each(), within cap: see request.h. */
@@ -136,13 +192,23 @@ int pysb_read_body(pysb_req *x, apr_size_t cap, pysb_chunk_fn each, void *ctx)
 {
     request_rec *r = x->r;
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    input_refusal *ir = apr_pcalloc(r->pool, sizeof *ir);
+    ap_filter_t *catcher = ap_add_output_filter_handle(input_refusal_handle, ir, r,
+                                                       r->connection);
     apr_size_t len = 0;
     int seen_eos = 0, rc = OK;
     do {
         apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
                                          APR_BLOCK_READ, HUGE_STRING_LEN);
+        if (ir->status) {
+            rc = input_refused(x, ir->status);
+            break;
+        }
         if (rv != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, "PYSB: reading the request body");
+            /* AP_FILTER_ERROR is no errno: another filter answered */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv == AP_FILTER_ERROR ? 0 : rv, r,
+                          "PYSB: reading the request body%s",
+                          rv == AP_FILTER_ERROR ? ": an input filter refused it" : "");
             rc = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
             break;
         }
@@ -171,6 +237,8 @@ int pysb_read_body(pysb_req *x, apr_size_t cap, pysb_chunk_fn each, void *ctx)
         apr_brigade_cleanup(bb);
     } while (rc == OK && !seen_eos);
     apr_brigade_destroy(bb);
+    if (catcher)
+        ap_remove_output_filter(catcher);
     x->body_read = rc == OK;
     /* Refused mid-body: the rest is not worth reading (over HTTP/1.1 httpd
      * would, to keep the connection); on a stream, see pysb_drain_body. */
@@ -432,8 +500,9 @@ static enum body_kind body_kind(const char *mt)
  * travels: %XX triples a byte, JSON's \u00XX makes six of it. The decoded
  * code and stdin are then held to their own limits. A Content-Length over
  * it (or over LimitRequestBody) is refused before a byte is read, with our
- * one-line answer: past this point httpd's input filter answers
- * LimitRequestBody itself. */
+ * one-line answer; a body without one is held to cap as it is read, and
+ * to LimitRequestBody by httpd's input filter, whose refusal
+ * pysb_read_body answers as ours. */
 static int body_cap(pysb_req *x, enum body_kind kind, apr_size_t *cap)
 {
     request_rec *r = x->r;

@@ -12,7 +12,7 @@
  * src/fields; body fields are set after query fields, so they win. A body
  * is held to what the Location's code and stdin sizes can need as encoded
  * (and LimitRequestBody), refused by its Content-Length before a byte of
- * it is read. A step that refuses records its status and one-line reason
+ * it is read, or, without one, as soon as it is past either. A step that refuses records its status and one-line reason
  * with pysb_fail (or pysb_unavailable: 503 and Retry-After) and returns
  * the status; the handler writes every refusal, in one place. */
 #ifndef PYSB_HTTPD_REQUEST_H
@@ -61,11 +61,17 @@ int pysb_unavailable(pysb_req *x, const char *fmt, ...)
 int pysb_read_request(pysb_req *x);
 
 /* The body, chunk by chunk as httpd's input filters give it, to each(),
- * up to cap bytes in all. OK, 413 past cap (reason recorded), each()'s
- * refusal, or a status httpd's input filters chose (LimitRequestBody)
- * with no reason recorded. For handlers whose bodies are not fields. */
+ * up to cap bytes in all. OK, 413 past cap, a refusal of httpd's HTTP_IN
+ * filter (413 over LimitRequestBody, 400 for broken chunks: the module's
+ * reason recorded, httpd's own error page never sent), each()'s refusal,
+ * or a status some other input filter answered with no reason recorded.
+ * For handlers whose bodies are not fields. */
 typedef int (*pysb_chunk_fn)(void *ctx, const char *p, size_t n);
 int pysb_read_body(pysb_req *x, apr_size_t cap, pysb_chunk_fn each, void *ctx);
+
+/* The output filter that takes HTTP_IN's refusal of a body (see
+ * request.c), registered once (register_hooks). */
+void pysb_request_register(void);
 
 /* A buffer that lives as long as r, in a mapping of its own (returned to
  * the kernel at the request's end). */

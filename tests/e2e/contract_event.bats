@@ -608,6 +608,35 @@ print("é€")' -d format=json
     expect_refusal 413 'larger'
 }
 
+@test "[$MPM] 413 over LimitRequestBody without a Content-Length: the module's one line, in the format asked for" {
+    # curl -T - sends a body of unknown length: chunked over HTTP/1.1, a
+    # stream without content-length over HTTP/2. httpd's input filter
+    # finds the limit passed while the body is read.
+    local f="$BATS_TEST_TMPDIR/huge.py" form="$BATS_TEST_TMPDIR/huge.form" rid line
+    head -c 9000 /dev/zero | tr '\0' '#' > "$f"
+    req -X POST "$URL/small" -H 'Content-Type: text/x-python' -T - < "$f"
+    expect_refusal 413 '^pysandbox: request body larger than this location accepts \(LimitRequestBody 8192 bytes\)$'
+    expect_header Content-Type '^text/plain'
+    rid=$(header X-PySandbox-Run-Id)
+    line=$(access_line " $rid ") || fail "no access log line for $rid"
+    [[ $line == *' 413 '*' refused '* ]] || fail "not logged as refused: $line"
+    # the format: ?format=, Accept, and a format field before the limit
+    req -X POST "$URL/small?format=json" -H 'Content-Type: text/x-python' -T - < "$f"
+    expect_code 413
+    expect_run_id
+    expect_json '.status == 413 and (.error | test("LimitRequestBody 8192"))'
+    req -X POST "$URL/small" -H 'Accept: application/json' -H 'Content-Type: text/x-python' -T - < "$f"
+    expect_code 413
+    expect_json '.status == 413'
+    { printf 'format=json&code='; cat "$f"; } > "$form"
+    req -X POST "$URL/small" -H 'Content-Type: application/x-www-form-urlencoded' -T - < "$form"
+    expect_code 413
+    expect_run_id
+    expect_json '.status == 413 and (.error | test("LimitRequestBody"))'
+    # httpd's AP_FILTER_ERROR is not logged as if it were an errno
+    ! grep -qF -- '(-102)' "$H/error.log" || fail "AP_FILTER_ERROR logged: $(grep -F -- '(-102)' "$H/error.log" | tail -n 1)"
+}
+
 @test "[$MPM] 415 for an unsupported Content-Type" {
     req "$RUN" -H 'Content-Type: application/xml' -d '<code>print(1)</code>'
     expect_refusal 415 'application/xml'
