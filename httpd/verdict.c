@@ -6,7 +6,12 @@
  * when it is exactly the last chunk, "0" CRLF CRLF: into "0" CRLF, one
  * line per trailer, CRLF. A chunk filter that writes trailers itself
  * (httpd trunk's) leaves something else there, and this one then does
- * nothing. */
+ * nothing.
+ *
+ * The Trailer header is set by a second filter, just before httpd's
+ * protocol filters (CONTENT_LENGTH, HTTP_HEADER), from the response's
+ * first brigade: that is where the framing is settled, and no hook runs
+ * between HTTP_HEADER choosing it and writing the headers. */
 #include "httpd/verdict.h"
 
 #include "http_core.h"
@@ -24,6 +29,7 @@ APLOG_USE_MODULE(pysandbox);
 #define LAST_CHUNK "0\r\n\r\n"
 
 static ap_filter_rec_t *trailers_filter_handle;
+static ap_filter_rec_t *announce_filter_handle;
 
 typedef struct {
     apr_pool_t *p;
@@ -75,15 +81,55 @@ static apr_status_t trailers_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return ap_pass_brigade(f->next, bb);
 }
 
+/* 1 when the response whose first brigade is bb will carry trailers. A
+ * brigade that holds the whole response (EOS, no flush that splits it)
+ * gets a Content-Length from httpd's CONTENT_LENGTH filter, and then no
+ * trailers go, over HTTP/1.1 or HTTP/2. Otherwise HTTP/2 sends them;
+ * HTTP/1.x chunks, and so can carry them, exactly when ap_set_keepalive
+ * (in HTTP_HEADER, next) sets r->chunked: HTTP/1.1, a connection not
+ * marked to close, no 100-continue pending, a response with a body. */
+static int carries_trailers(request_rec *r, apr_bucket_brigade *bb)
+{
+    for (apr_bucket *e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+         e = APR_BUCKET_NEXT(e)) {
+        if (APR_BUCKET_IS_EOS(e))
+            return 0;
+        if (APR_BUCKET_IS_FLUSH(e) && APR_BUCKET_NEXT(e) != APR_BRIGADE_SENTINEL(bb) &&
+            !APR_BUCKET_IS_EOS(APR_BUCKET_NEXT(e)))
+            break;      /* passed on here, before the end is known */
+    }
+    if (r->connection->master)
+        return 1;
+    return r->proto_num >= HTTP_VERSION(1, 1) && r->connection->keepalive != AP_CONN_CLOSE &&
+           !r->expecting_100 && !r->header_only && !AP_STATUS_IS_HEADER_ONLY(r->status) &&
+           !apr_table_get(r->headers_out, "Content-Length") &&
+           !apr_table_get(r->headers_out, "Transfer-Encoding");
+}
+
+/* The first brigade: announce the trailers, or make sure none go. */
+static apr_status_t announce_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    if (carries_trailers(r, bb))
+        apr_table_setn(r->headers_out, "Trailer", PYSB_VERDICT_FIELD_NAMES);
+    else
+        apr_table_clear(r->trailers_out);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
 void pysb_verdict_register(void)
 {
     trailers_filter_handle = ap_register_output_filter("PYSB_TRAILERS", trailers_filter, NULL,
                                                        AP_FTYPE_TRANSCODE + 1);
+    announce_filter_handle = ap_register_output_filter("PYSB_TRAILER_ANNOUNCE",
+                                                       announce_filter, NULL,
+                                                       AP_FTYPE_PROTOCOL - 1);
 }
 
 void pysb_verdict_open(request_rec *r)
 {
-    apr_table_setn(r->headers_out, "Trailer", PYSB_VERDICT_FIELD_NAMES);
+    ap_add_output_filter_handle(announce_filter_handle, NULL, r, r->connection);
     if (!r->connection->master && r->proto_num >= HTTP_VERSION(1, 1))
         ap_add_output_filter_handle(trailers_filter_handle, NULL, r, r->connection);
 }

@@ -359,6 +359,53 @@ sys.exit(3)'
         fail "json: the verdict headers"
 }
 
+# The last response announces trailers (Trailer) exactly when it has them.
+trailers_as_announced() {
+    local what=$1 announced cl
+    announced=$(header_only Trailer)
+    cl=$(header_only Content-Length)
+    if [ -n "$announced" ]; then
+        [ -z "$cl" ] || { fail "$what: Trailer announced on a response with Content-Length $cl"; return 1; }
+        [ -n "$(trailer X-PySandbox-Status)" ] || { fail "$what: Trailer announced, no trailers came"; return 1; }
+    else
+        [ -z "$(trailer X-PySandbox-Status)" ] || { fail "$what: trailers without a Trailer header"; return 1; }
+    fi
+}
+
+@test "[$MPM] Trailer is announced exactly on the responses that carry trailers" {
+    local slow='import time; print(1, flush=True); time.sleep(0.3)'
+    # json written whole: Content-Length, the verdict in the headers alone
+    req "$RUN" -d format=json --data-urlencode 'code=import sys; sys.exit(2)'
+    expect_code 200
+    [ -n "$(header_only Content-Length)" ] || fail "json: no Content-Length"
+    [ -z "$(header_only Trailer)" ] || fail "json: Trailer announced: $(header_only Trailer)"
+    [ "$(header_only X-PySandbox-Status)" = nonzero_exit ] || fail "json: the verdict headers"
+    trailers_as_announced json
+    # quick answers (whole or streamed, as the run's timing makes them)
+    req "$RUN" --data-urlencode 'code=print(1)'
+    expect_code 200
+    trailers_as_announced "quick text"
+    req "$RUN" -d format=ndjson --data-urlencode 'code=print(1)'
+    trailers_as_announced "quick ndjson"
+    # streamed: announced, and the trailers come
+    req "$RUN" --data-urlencode "code=$slow"
+    expect_code 200
+    expect_header Trailer 'X-PySandbox-Status'
+    trailers_as_announced "streamed text"
+    # a json object sent in pieces: headers and trailers both
+    req "$RUN" -d format=json --data-urlencode 'code=print("x" * 200000)'
+    expect_code 200
+    expect_header Trailer 'X-PySandbox-Status'
+    [ "$(header_only X-PySandbox-Status)" = ok ] || fail "large json: the verdict headers"
+    trailers_as_announced "large json"
+    [ "$E2E_TRANSPORT" = h2 ] && return 0
+    # HTTP/1.0: never chunked, so never announced
+    req --http1.0 "$RUN" --data-urlencode "code=$slow"
+    expect_code 200
+    [ -z "$(header_only Trailer)" ] || fail "HTTP/1.0: Trailer announced: $(header_only Trailer)"
+    trailers_as_announced "HTTP/1.0"
+}
+
 @test "[$MPM] text: the trailers are on the wire (the chunked body's last chunk, or HTTP/2 trailers)" {
     local raw="$BATS_TEST_TMPDIR/raw"
     if [ "$E2E_TRANSPORT" = h2 ]; then
