@@ -77,7 +77,14 @@ server() {
 server default 0 ""
 server unlimited 1 "PySandboxMaxRuns 64
 PySandboxQueueSize 0"
-configs="default unlimited"
+# The same pool with a wall clock its runs never meet: the unlimited pool
+# above answers more requests a second partly because its 1 s programs,
+# sharing the cores 32 ways, fail at the 10 s wall clock and free the CPU
+# for short ones; this one lets every program finish, as the queue does.
+server unlimited_nowall 4 "PySandboxMaxRuns 64
+PySandboxQueueSize 0
+PySandboxWallTime 60 60"
+configs="default unlimited unlimited_nowall"
 if [ "$sizing" = 1 ]; then
     server x1 2 "PySandboxMaxRuns $cores"
     server x4 3 "PySandboxMaxRuns $((4 * cores))"
@@ -147,10 +154,13 @@ b503=$(get burst default c503); blast=$(get burst default last)
 s503=$(get soak default pct503)
 ratio=$(awk -v a="$(get soak default correct_per_s)" -v b="$(get soak unlimited correct_per_s)" \
         'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+ratio_nowall=$(awk -v a="$(get soak default correct_per_s)" -v b="$(get soak unlimited_nowall correct_per_s)" \
+        'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 verdict() { if awk "BEGIN { exit !($1) }"; then echo met; else echo MISSED; fi; }
 checks="classroom burst, default: $b503 x 503, last answer after $blast s   (target 0 and <= $limit s: $(verdict "$b503 == 0 && $blast <= $limit"))
 soak, default: $s503 % 503                                   (target < 1 %: $(verdict "$s503 < 1"))
-soak, default / unlimited correct req/s: $ratio            (target >= 0.90: $(verdict "$ratio >= 0.9"))"
+soak, default / unlimited correct req/s: $ratio            (target >= 0.90: $(verdict "$ratio >= 0.9"))
+soak, default / unlimited that lets every program finish (60 s wall clock): $ratio_nowall   (information)"
 if [ "$sizing" = 1 ]; then
     checks="$checks
 sizing (soak correct req/s): 1x $(get soak x1 correct_per_s), 2x $(get soak default correct_per_s), 4x $(get soak x4 correct_per_s)"
