@@ -49,12 +49,14 @@ static const char *last_item(const char *v, size_t *n)
  * PYSB_CLIENT_KEY_MAX bytes. A value that does not fit so (longer, or
  * with other bytes: a long user id, a name in UTF-8) keeps a readable
  * head and ends in "~" and a 64-bit FNV-1a hash of all of it, so that
- * two such clients are two keys, not one cut-off or '?'-ed key. */
+ * two such clients are two keys, not one cut-off or '?'-ed key. A value
+ * with a '~' is hashed too: no plain value can be another's hashed key
+ * (attack-today F3: copied from the status page, it took that share). */
 static void client_key(char *out, size_t len, const char *kind, const char *v, size_t n)
 {
     int plain = strlen(kind) + 1 + n <= PYSB_CLIENT_KEY_MAX;
     for (size_t i = 0; plain && i < n; i++)
-        plain = (unsigned char)v[i] >= 0x20 && (unsigned char)v[i] <= 0x7e;
+        plain = (unsigned char)v[i] >= 0x20 && (unsigned char)v[i] <= 0x7e && v[i] != '~';
     if (plain) {
         snprintf(out, len, "%s:%.*s", kind, (int)n, v);
         return;

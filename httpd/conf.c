@@ -59,18 +59,28 @@ static int from_htaccess(const cmd_parms *cmd)
     return !(cmd->override & (RSRC_CONF | ACCESS_CONF));
 }
 
+/* A directive of the main configuration only, met in an .htaccess: httpd
+ * lets AllowOverrideList name any directive of a section context
+ * (ACCESS_CONF) for .htaccess, whatever its own override classes, so the
+ * handlers of those directives refuse it themselves (attack-today F2);
+ * server-only ones (RSRC_CONF) httpd keeps out of the list itself
+ * (AH02304). */
+static const char *not_in_htaccess(cmd_parms *cmd)
+{
+    return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                       " is not allowed in .htaccess (main configuration only, "
+                       "AllowOverrideList included)", NULL);
+}
+
 /* One request-size cap: the inner scope's when it sets it; one from an
  * .htaccess at most the outer scope's (or the default). */
-static apr_int64_t merge_size(const pysb_dir_conf *base, const pysb_dir_conf *add,
-                              pysb_dir_conf *c, int which, apr_int64_t bv, apr_int64_t av,
-                              apr_int64_t dflt)
+static apr_int64_t merge_size(const pysb_dir_conf *add, int which, apr_int64_t bv,
+                              apr_int64_t av, apr_int64_t dflt)
 {
     unsigned bit = 1u << which;
-    if (av == PYSB_UNSET) {
-        c->htaccess_sizes |= base->htaccess_sizes & bit;
+    /* a merged scope's caps are vetted: it carries no .htaccess mark */
+    if (av == PYSB_UNSET)
         return bv;
-    }
-    c->htaccess_sizes |= add->htaccess_sizes & bit;
     apr_int64_t parent = bv != PYSB_UNSET ? bv : dflt;
     return (add->htaccess_sizes & bit) && av > parent ? parent : av;
 }
@@ -90,14 +100,16 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     for (size_t i = 0; i < pysb_limit_count; i++) {
         const pysb_limit_def *d = &pysb_limit_table[i];
         unsigned bit = 1u << i;
-        if (!(add->limits_set & bit)) {
-            c->htaccess_limits |= base->htaccess_limits & bit;
+        if (!(add->limits_set & bit))
             continue;
-        }
         const pysb_limits *ceiling = base->limits_set & bit ? &base->max : &dflt;
         pysb_limit_copy(&c->def, &add->def, d);
         pysb_limit_copy(&c->max, &add->max, d);
-        c->htaccess_limits |= add->htaccess_limits & bit;
+        /* The merged scope carries no .htaccess mark: its value is vetted
+         * against the scope it was merged into. httpd merges a directory
+         * walk's result onto the configuration before the walk once more;
+         * a mark kept would clamp it again, to the defaults, below what
+         * the enclosing <Directory> allows (attack-today F4). */
         if (!(add->htaccess_limits & bit))
             continue;
         if (pysb_limit_compare(&c->max, ceiling, d) > 0)
@@ -106,13 +118,13 @@ void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
             pysb_limit_copy(&c->def, &c->max, d);
     }
     c->limits_set = base->limits_set | add->limits_set;
-    c->max_code = merge_size(base, add, c, PYSB_SIZE_CODE, base->max_code, add->max_code,
+    c->max_code = merge_size(add, PYSB_SIZE_CODE, base->max_code, add->max_code,
                              DEFAULT_MAX_CODE);
-    c->max_stdin = merge_size(base, add, c, PYSB_SIZE_STDIN, base->max_stdin, add->max_stdin,
+    c->max_stdin = merge_size(add, PYSB_SIZE_STDIN, base->max_stdin, add->max_stdin,
                               DEFAULT_MAX_STDIN);
-    c->max_files = merge_size(base, add, c, PYSB_SIZE_FILES, base->max_files, add->max_files,
+    c->max_files = merge_size(add, PYSB_SIZE_FILES, base->max_files, add->max_files,
                               DEFAULT_MAX_FILES);
-    c->max_file_size = merge_size(base, add, c, PYSB_SIZE_FILE, base->max_file_size,
+    c->max_file_size = merge_size(add, PYSB_SIZE_FILE, base->max_file_size,
                                   add->max_file_size, DEFAULT_MAX_FILE_SIZE);
     /* Read-only paths accumulate from the outer scope inwards. */
     if (base->ro_paths && add->ro_paths)
@@ -314,20 +326,37 @@ static const char *interpreter_option_refused(apr_pool_t *p, int argc, char *con
         if (w[0] != '-' || !w[1] || !strcmp(w, "--"))
             return apr_psprintf(p, "%s: a script (only options may follow the path)", w);
         if (w[1] == '-') {
-            const char *eq = strchr(w, '=');
-            size_t n = eq ? (size_t)(eq - w) : strlen(w);
-            if (n != 23 || strncmp(w, "--check-hash-based-pycs", n))
+            /* the one long option, its value the next word (CPython 3.11
+             * knows no "=" form: every run would end in its usage line) */
+            if (strcmp(w, "--check-hash-based-pycs"))
                 return apr_psprintf(p, "%s: not an option a run can have", w);
-            if (!eq && ++i == argc)
+            if (++i == argc)
                 return apr_psprintf(p, "%s: needs a value", w);
+            if (strcmp(argv[i], "default") && strcmp(argv[i], "always") &&
+                strcmp(argv[i], "never"))
+                return apr_psprintf(p, "%s %s: default, always or never", w, argv[i]);
             continue;
         }
         for (const char *l = w + 1; *l; l++) {
             if (*l == 'c' || *l == 'm')
                 return apr_psprintf(p, "%s: -%c would run instead of the program", w, *l);
             if (*l == 'W' || *l == 'X') {
-                if (!l[1] && ++i == argc)
+                const char *v = l[1] ? l + 1 : (++i < argc ? argv[i] : NULL);
+                if (!v)
                     return apr_psprintf(p, "%s: -%c needs a value", w, *l);
+                /* -W action:message:category:module:lineno imports the
+                 * module of a dotted category at start: code run before,
+                 * and instead of, every request's program */
+                const char *cat = *l == 'W' ? strchr(v, ':') : NULL;
+                cat = cat ? strchr(cat + 1, ':') : NULL;
+                if (cat) {
+                    const char *end = strchr(cat + 1, ':');
+                    size_t n = end ? (size_t)(end - cat - 1) : strlen(cat + 1);
+                    if (memchr(cat + 1, '.', n))
+                        return apr_psprintf(p, "%s%s%s: a -W category with a dot names a "
+                                            "module, which the interpreter would import at "
+                                            "start", w, l[1] ? "" : " ", l[1] ? "" : v);
+                }
                 break;
             }
             if (!strchr("bBdEiIOPqRsStuvx", *l))
@@ -340,6 +369,8 @@ static const char *interpreter_option_refused(apr_pool_t *p, int argc, char *con
 static const char *set_interpreter(cmd_parms *cmd, void *dv, int argc,
                                    char *const argv[])
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     pysb_dir_conf *c = dv;
     struct stat st;
     if (argc < 1)
@@ -550,16 +581,22 @@ static const char *add_path(cmd_parms *cmd, apr_array_header_t **list, const cha
 
 static const char *add_ro_path(cmd_parms *cmd, void *dv, const char *arg)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     return add_path(cmd, &((pysb_dir_conf *)dv)->ro_paths, arg, 0);
 }
 
 static const char *add_python_path(cmd_parms *cmd, void *dv, const char *arg)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     return add_path(cmd, &((pysb_dir_conf *)dv)->python_path, arg, 1);
 }
 
 static const char *set_site_packages(cmd_parms *cmd, void *dv, int on)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     (void)cmd;
     ((pysb_dir_conf *)dv)->site_packages = on;
     return NULL;
@@ -567,6 +604,8 @@ static const char *set_site_packages(cmd_parms *cmd, void *dv, int on)
 
 static const char *set_start(cmd_parms *cmd, void *dv, const char *arg)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     (void)cmd;
     int warm = !strcasecmp(arg, "warm");
     if (!warm && strcasecmp(arg, "cold"))
@@ -710,6 +749,8 @@ static apr_array_header_t *preload_candidates(cmd_parms *cmd, const pysb_dir_con
 
 static const char *add_preload(cmd_parms *cmd, void *dv, const char *arg)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     pysb_dir_conf *c = dv;
     int ok = arg[0] == '_' || ((arg[0] | 32) >= 'a' && (arg[0] | 32) <= 'z');
     for (const char *s = arg; ok && *s; s++)
@@ -780,6 +821,8 @@ static const char *set_default_format(cmd_parms *cmd, void *dv, const char *arg)
 /* PySandboxQueueTimeout seconds: how long a request waits for a slot. */
 static const char *set_queue_timeout(cmd_parms *cmd, void *dv, const char *arg)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     double sec;
     const char *err;
     if (!strcmp(arg, "0")) {
@@ -797,6 +840,8 @@ static const char *set_queue_timeout(cmd_parms *cmd, void *dv, const char *arg)
 
 static const char *set_per_client(cmd_parms *cmd, void *dv, const char *arg)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     unsigned long long n = 0;
     const char *err;
     if (strcasecmp(arg, "off") && pysb_parse_uint(arg, 1, PYSB_PER_CLIENT_MAX, &n, &err) < 0)
@@ -808,6 +853,8 @@ static const char *set_per_client(cmd_parms *cmd, void *dv, const char *arg)
 
 static const char *set_client_key(cmd_parms *cmd, void *dv, const char *kind, const char *name)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     pysb_dir_conf *c = dv;
     int header = !strcasecmp(kind, "header");
     if (header != (name != NULL) ||
@@ -863,6 +910,8 @@ static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
  * parent exists (the httpd parent makes DIR itself, 0700 for the User). */
 static const char *set_jobe_cache(cmd_parms *cmd, void *dv, const char *dir, const char *size)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     pysb_dir_conf *c = dv;
     struct stat st;
     apr_uint64_t v = 0;
@@ -902,6 +951,8 @@ static const char *set_jobe_cache(cmd_parms *cmd, void *dv, const char *dir, con
 /* PySandboxJobeApiKey KEY…: the X-API-KEY values accepted here. */
 static const char *add_jobe_key(cmd_parms *cmd, void *dv, const char *arg)
 {
+    if (from_htaccess(cmd))
+        return not_in_htaccess(cmd);
     pysb_dir_conf *c = dv;
     if (!*arg || strlen(arg) > 200)
         return "PySandboxJobeApiKey: a key is 1 to 200 characters";

@@ -138,12 +138,16 @@ PySandboxMaxRuns 4"
     expect_conf_error '^PySandboxInterpreter python3: an absolute path is required$'
 }
 
-@test "PySandboxInterpreter takes only interpreter options: -c, -m, a script or -h fail with one line" {
+@test "PySandboxInterpreter takes only interpreter options: -c, -m, a script, -h, a -W category that imports a module, a bad --check-hash-based-pycs fail with one line" {
     # each would run instead of every request's program, answering "ok"
     # whatever code was sent (review-ops #9)
     local a w
     for a in "-c print(1)|-c" "-Ic print(1)|-Ic" "-m this|-m" "-I /etc/passwd|/etc/passwd" \
-             "-|-" "-- x|--" "-V|-V" "--help|--help" "-W|-W"; do
+             "-|-" "-- x|--" "-V|-V" "--help|--help" "-W|-W" \
+             "-W ignore::unittest.__main__.X|-W ignore::unittest.__main__.X" \
+             "-I -Wignore::this.X|-Wignore::this.X" \
+             "--check-hash-based-pycs=always|--check-hash-based-pycs=always" \
+             "--check-hash-based-pycs bogus|--check-hash-based-pycs bogus"; do
         w=${a#*|}
         conf_test "<Location /x>
     PySandboxInterpreter /usr/bin/python3 ${a%|*}
@@ -152,7 +156,7 @@ PySandboxMaxRuns 4"
             return 1
     done
     conf_test "<Location /x>
-    PySandboxInterpreter /usr/bin/python3 -I -S -B -W ignore -Xfrozen_modules=off -X dev -OO --check-hash-based-pycs never
+    PySandboxInterpreter /usr/bin/python3 -I -S -B -W ignore -W ignore::DeprecationWarning -Xfrozen_modules=off -X dev -OO --check-hash-based-pycs never
 </Location>"
     [ "$status" = 0 ] || { conf_dump; fail "refused options"; }
 }

@@ -30,13 +30,28 @@ setup_file() {
                  'PySandboxProcesses 64' 'PySandboxThreads 4096' 'PySandboxMaxOutputFiles 16M'
                  'PySandboxMaxCodeSize 1M' 'PySandboxMaxStdinSize 64M' 'PySandboxMaxFiles 64'
                  'PySandboxMaxFileSize 8M')
-    mkdir -m 0755 "$HT/idx" "$HT/all" "$HT/admin"
+    mkdir -m 0755 "$HT/idx" "$HT/all" "$HT/admin" "$HT/big" "$HT/list"
     ht idx/raise "${raise[@]}"
     ht admin/raise "${raise[@]}"
     ht admin/lower 'PySandboxMemory 64M 100M' 'PySandboxScratch 1M' 'PySandboxCPUTime 1 2' \
         'PySandboxMaxCodeSize 4K' 'PySandboxMaxFiles 2'
     # the default raised up to the administrator's maximum: what a request may ask anyway
     ht admin/default 'PySandboxCPUTime 3'
+    # under an administrator's limits above the defaults: an .htaccess
+    # value between is kept, one above is the administrator's maximum
+    ht big/between 'PySandboxMemory 300M 400M' 'PySandboxProcesses 3' 'PySandboxCPUTime 8 9' \
+        'PySandboxMaxCodeSize 256K'
+    ht big/same 'PySandboxProcesses 4'
+    ht big/raise "${raise[@]}"
+    # AllowOverrideList names directives for .htaccess whatever their own
+    # contexts: the main-configuration-only ones still refuse
+    local main_only=('PySandboxQueueTimeout 0' 'PySandboxReadOnlyPath /etc'
+                     'PySandboxInterpreter /usr/bin/python3 -I' 'PySandboxStart cold'
+                     'PySandboxPreload json' 'PySandboxMaxRunsPerClient 1'
+                     'PySandboxClientKey header X-A' 'PySandboxPythonPath /srv'
+                     'PySandboxSitePackages On')
+    local l
+    for l in "${main_only[@]}"; do ht "list/${l%% *}" "$l"; done
     ht all/queue 'PySandboxQueueTimeout 3600'
     ht all/share 'PySandboxMaxRunsPerClient off'
     ht all/key 'PySandboxClientKey header X-Anything'
@@ -60,12 +75,35 @@ Alias /ht \"$HT\"
     PySandboxCPUTime 2 3
     PySandboxMaxCodeSize 8K
     PySandboxMaxFiles 4
+</Directory>
+<Directory \"$HT/list\">
+    AllowOverride None
+    AllowOverrideList PySandboxQueueTimeout PySandboxReadOnlyPath PySandboxInterpreter PySandboxStart PySandboxPreload PySandboxMaxRunsPerClient PySandboxClientKey PySandboxPythonPath PySandboxSitePackages
+</Directory>
+<Directory \"$HT/big\">
+    AllowOverride AuthConfig
+    PySandboxMemory 512M 1G
+    PySandboxProcesses 4
+    PySandboxCPUTime 10 20
+    PySandboxMaxCodeSize 512K
 </Directory>"
 }
 
 teardown_file() {
     [ -n "${HT:-}" ] && rm -rf -- "$HT"
     e2e_stop
+}
+
+@test ".htaccess under an administrator's limits above the defaults: a value between stays, one above is the administrator's maximum" {
+    req "$URL/ht/big/between/x?info=1"
+    expect_code 200
+    expect_json '.memory == {"default": 314572800, "max": 419430400}'
+    expect_json '.processes == 3 and .cpu_time == {"default": 8, "max": 9} and .max_code_size == 262144'
+    req "$URL/ht/big/same/x?info=1"
+    expect_json '.processes == 4 and .memory.max == 1073741824'
+    req "$URL/ht/big/raise/x?info=1"
+    expect_json '.memory == {"default": 1073741824, "max": 1073741824} and .processes == 4'
+    expect_json '.cpu_time == {"default": 20, "max": 20} and .max_code_size == 524288'
 }
 
 @test ".htaccess under AllowOverride Indexes cannot raise any limit above the defaults" {
@@ -130,4 +168,16 @@ except OSError as e:
     req "$URL/ht/all/limits/x" -d format=json --data-urlencode 'code=print("ran")'
     expect_code 200
     expect_json '.status == "ok" and .stdout == "ran\n" and .limits.wall_time == 4'
+}
+
+@test "AllowOverrideList cannot bring a main-configuration-only directive into .htaccess (500, one line each)" {
+    local d
+    for d in PySandboxQueueTimeout PySandboxReadOnlyPath PySandboxInterpreter PySandboxStart \
+             PySandboxPreload PySandboxMaxRunsPerClient PySandboxClientKey PySandboxPythonPath \
+             PySandboxSitePackages; do
+        req "$URL/ht/list/$d/x" -d format=json --data-urlencode 'code=print("ran")'
+        expect_code 500
+        grep -q "$d is not allowed in .htaccess (main configuration only, AllowOverrideList included)" \
+            "$H/error.log" || fail "$d: no line in the error log"
+    done
 }
