@@ -125,12 +125,7 @@ except OSError as e:
     expect_code 200
     expect_json '.status == "ok" and .limits.memory == 268435456 and .limits.scratch == 16777216'
     expect_json '(.stdout | split("\n")[1]) == "ERR 28"'
-    # (warm: plus the fork server's own address space at the fork, a few MiB)
-    if e2e_warm; then
-        expect_json '(.stdout | split("\n")[0] | tonumber) as $m | $m >= 256 and $m < 300'
-    else
-        expect_json '(.stdout | split("\n")[0]) == "256"'
-    fi
+    expect_json '(.stdout | split("\n")[0]) == "256"'
     # a request cannot ask past the clamped maximum
     req "$URL/ht/idx/raise/x" -d memory=1G --data-urlencode 'code=print(1)'
     expect_code 400
