@@ -278,13 +278,12 @@ static int spawn(const pysb_fs_request *rq, int *fds)
         refuse(reply, ENOMEM, "fork server");
         goto out;
     }
-    /* What the run may allocate beyond the server's state: its address
-     * space now, minus a bare interpreter's, on top of the limit. Without
-     * preloads that is still about 2 MiB (the extension, the bootstrap,
-     * the server's own objects), which a cold run of the same limit could
-     * allocate: a warm run may too. */
+    /* What the run may allocate beyond the preloaded state: the server's
+     * address space now, minus a bare interpreter's, on top of the limit.
+     * Without preloads the limit is the limit: the server is a bare
+     * interpreter but for the extension (well under 1 MiB). */
     uint64_t vms = 0, rss = 0;
-    if (statm(&vms, &rss) < 0 || vms < S.cfg->vmsize_base)
+    if (!S.cfg->preloaded || statm(&vms, &rss) < 0 || vms < S.cfg->vmsize_base)
         vms = S.cfg->vmsize_base;
     uint64_t as_limit = rq->limits.memory_bytes + (vms - S.cfg->vmsize_base);
 

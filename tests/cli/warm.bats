@@ -267,27 +267,6 @@ draws_differ() {
     no_leftovers
 }
 
-@test "warm: without preloads a warm run may allocate as much as a cold run of the same limit" {
-    local probe='lo, hi = 0, 200
-while lo < hi:
-    mid = (lo + hi + 1) // 2
-    try:
-        b = bytearray(mid << 20); del b; lo = mid
-    except MemoryError:
-        hi = mid - 1
-print("LARGEST", lo)'
-    sb --warm --mem 65536 -c "$probe"
-    expect_verdict ok
-    local warm; warm=$(awk '/^LARGEST/ { print $2 }' "$SB_OUT")
-    sb --mem 65536 -c "$probe"
-    expect_verdict ok
-    local cold; cold=$(awk '/^LARGEST/ { print $2 }' "$SB_OUT")
-    echo "# largest bytearray at --mem 64 MiB: warm $warm MiB, cold $cold MiB" >&3
-    [ -n "$warm" ] && [ -n "$cold" ] && [ "$warm" -ge "$cold" ] ||
-        fail "warm $warm MiB < cold $cold MiB: the fork server's own state came out of the run's limit"
-    no_leftovers
-}
-
 @test "warm: the memory limit is what the run may allocate beyond the preloads; the threads limit bites" {
     "$PY" -I -c 'import numpy' 2>/dev/null || skip "python3-numpy is not installed"
     local pre=(--warm --preload numpy --python-flags -I)
