@@ -58,6 +58,17 @@ json() { curl -s --max-time 5 "$URL/status?json"; }
 running_is() { [ "$(json | jq .slots.running)" -ge "$1" ]; }
 queued_is() { [ "$(json | jq .slots.queued)" -ge "$1" ]; }
 
+# holds_share VALUE: a client of /byheader (X-Forwarded-For: VALUE) in
+# its one slot (a 1.5 s run) and its one queue place.
+holds_share() {
+    bg_req "$BATS_TEST_TMPDIR/s$RANDOM" "$URL/byheader" -H "X-Forwarded-For: $1" \
+        --data-urlencode 'code=import time; time.sleep(1.5)'
+    wait_until 3 running_is 1 || fail "not running"
+    bg_req "$BATS_TEST_TMPDIR/s$RANDOM" "$URL/byheader" -H "X-Forwarded-For: $1" \
+        --data-urlencode 'code=print(2)'
+    wait_until 3 queued_is 1 || fail "the same client did not wait: $(json)"
+}
+
 @test "429 beyond a client's share of 2 slots and 2 places; another address is served at once" {
     local i
     for i in 1 2 3 4; do
@@ -105,17 +116,12 @@ queued_is() { [ "$(json | jq .slots.queued)" -ge "$1" ]; }
     local long1 long2
     long1="$(printf 'a%.0s' $(seq 1 200))1"
     long2="$(printf 'a%.0s' $(seq 1 200))2"
-    bg_req "$BATS_TEST_TMPDIR/l1" "$URL/byheader" -H "X-Forwarded-For: $long1" \
-        --data-urlencode 'code=import time; time.sleep(1.5)'
-    wait_until 3 running_is 1 || fail "not running"
+    # the same client's third is 429; the other long value is another
+    # client with a share of its own
+    holds_share "$long1"
     # a readable head, then a hash of the whole value; at most 128 bytes
     json | jq -e '.running[0].client | test("^header:a+~[0-9a-f]{16}$") and length <= 128' >/dev/null ||
         fail "$(json | jq -c .running)"
-    # the same client's second waits (its one queue place), a third is 429;
-    # the other long value is another client with a share of its own
-    bg_req "$BATS_TEST_TMPDIR/l2" "$URL/byheader" -H "X-Forwarded-For: $long1" \
-        --data-urlencode 'code=print(2)'
-    wait_until 3 queued_is 1 || fail "the same client did not wait: $(json)"
     req "$URL/byheader" -H "X-Forwarded-For: $long1" --data-urlencode 'code=print(3)'
     expect_code 429
     req "$URL/byheader" -H "X-Forwarded-For: $long2" --data-urlencode 'code=print(4)'
@@ -127,12 +133,7 @@ queued_is() { [ "$(json | jq .slots.queued)" -ge "$1" ]; }
     req "$URL/byheader" -H "X-Forwarded-For: ${shown#header:}" --data-urlencode 'code=print(5)'
     expect_code 200
     bg_wait
-    bg_req "$BATS_TEST_TMPDIR/n1" "$URL/byheader" -H $'X-Forwarded-For: caf\xc3\xa9' \
-        --data-urlencode 'code=import time; time.sleep(1.5)'
-    wait_until 3 running_is 1 || fail "not running"
-    bg_req "$BATS_TEST_TMPDIR/n2" "$URL/byheader" -H $'X-Forwarded-For: caf\xc3\xa9' \
-        --data-urlencode 'code=print(5)'
-    wait_until 3 queued_is 1 || fail "the same client did not wait: $(json)"
+    holds_share $'caf\xc3\xa9'
     req "$URL/byheader" -H $'X-Forwarded-For: caf\xc3\xb1' --data-urlencode 'code=print(6)'
     expect_code 200
     bg_wait
