@@ -83,7 +83,9 @@ PySandboxQueueSize 0"
 # for short ones; this one lets every program finish, as the queue does.
 server unlimited_nowall 4 "PySandboxMaxRuns 64
 PySandboxQueueSize 0
-PySandboxWallTime 60 60"
+<Location /run>
+    PySandboxWallTime 60 60
+</Location>"
 configs="default unlimited unlimited_nowall"
 if [ "$sizing" = 1 ]; then
     server x1 2 "PySandboxMaxRuns $cores"
@@ -96,11 +98,15 @@ echo "bench/queue.sh: $cores cores; default = PySandboxMaxRuns $((2 * cores)), q
      "$((32 * cores)) places, 10 s; $rounds round(s), soak ${soak} s" >&2
 : > "$top/results"
 # cpu_ticks CONFIG: CPU ticks (1/100 s) of the server's launcher and all it
-# reaped: every run's CPU once its supervisor is reaped.
+# reaped (a cold run's CPU, once its supervisor is reaped), and of its fork
+# servers and all they reaped (a warm run's: its reaper is the server's).
 cpu_ticks() {
-    local l
+    local l p t=0
     l=$(ps --ppid "$(cat "$top/$1/httpd.pid")" -o pid=,comm= | awk '$2 == "pysb-launcher" {print $1}')
-    awk '{print $14 + $15 + $16 + $17}' "/proc/$l/stat"
+    for p in $l $(ps --ppid "$l" -o pid=,comm= | awk '$2 == "pysb-forkserver" {print $1}'); do
+        t=$((t + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
 }
 # load KIND CONFIG ROUND: one measurement, appended to results as JSON.
 load() {
