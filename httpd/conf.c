@@ -187,7 +187,6 @@ static const char *const *interp_argv(apr_pool_t *p, const apr_array_header_t *i
     return argv;
 }
 
-
 void pysb_effective_conf(apr_pool_t *p, const pysb_dir_conf *c, pysb_effective *e)
 {
     e->argv = c->interp ? interp_argv(p, c->interp) : default_argv;
@@ -597,7 +596,6 @@ static const char *set_site_packages(cmd_parms *cmd, void *dv, int on)
 {
     if (from_htaccess(cmd))
         return not_in_htaccess(cmd);
-    (void)cmd;
     ((pysb_dir_conf *)dv)->site_packages = on;
     return NULL;
 }
@@ -606,7 +604,6 @@ static const char *set_start(cmd_parms *cmd, void *dv, const char *arg)
 {
     if (from_htaccess(cmd))
         return not_in_htaccess(cmd);
-    (void)cmd;
     int warm = !strcasecmp(arg, "warm");
     if (!warm && strcasecmp(arg, "cold"))
         return apr_psprintf(cmd->pool, "PySandboxStart %s: expected cold or warm", arg);

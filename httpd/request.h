@@ -12,9 +12,10 @@
  * src/fields; body fields are set after query fields, so they win. A body
  * is held to what the Location's code and stdin sizes can need as encoded
  * (and LimitRequestBody), refused by its Content-Length before a byte of
- * it is read, or, without one, as soon as it is past either. A step that refuses records its status and one-line reason
- * with pysb_fail (or pysb_unavailable: 503 and Retry-After) and returns
- * the status; the handler writes every refusal, in one place. */
+ * it is read, or, without one, as soon as it is past either. A step that
+ * refuses records its status and one-line reason with pysb_fail (or
+ * pysb_unavailable: 503 and Retry-After) and returns the status; the
+ * handler writes every refusal, in one place. */
 #ifndef PYSB_HTTPD_REQUEST_H
 #define PYSB_HTTPD_REQUEST_H
 
