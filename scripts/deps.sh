@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh — install the Debian packages the build, the tests and the demo
-# need, only those missing. Idempotent and quiet when nothing is missing.
+# need, only those missing (build: what `make all` needs, apxs included).
+# Idempotent and quiet when nothing is missing.
 # For `test` also Chromium and Node.js (the browser tests) and, when
 # tests/browser/node_modules is missing or older than its lock file,
 # `npm ci` there (playwright-core only; it never downloads a browser).
@@ -8,12 +9,12 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 profile=${1:-build}
-want="gcc make pkg-config libseccomp-dev libjansson-dev python3-dev"
+want="gcc make pkg-config libseccomp-dev libjansson-dev python3-dev apache2-dev"
 case "$profile" in
   build) ;;
-  test)  want="$want libcmocka-dev bats jq curl openssl apache2 apache2-dev procps chromium fonts-dejavu-core python3-numpy python3-matplotlib util-linux" ;;
-  demo)  want="$want apache2 apache2-dev curl openssl" ;;
-  bench) want="$want hyperfine wrk apache2 apache2-dev curl jq" ;;
+  test)  want="$want libcmocka-dev bats jq curl openssl apache2 procps chromium fonts-dejavu-core python3-numpy python3-matplotlib util-linux" ;;
+  demo)  want="$want apache2 curl openssl" ;;
+  bench) want="$want hyperfine wrk apache2 curl jq" ;;
   fuzz)  want="$want clang libclang-rt-14-dev" ;;
 esac
 missing=""

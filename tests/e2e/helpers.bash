@@ -465,10 +465,19 @@ access_line() {
 # setup/teardown after `load helpers`; all of ours share these.
 setup() { BG_PIDS=(); }
 
+# kill_tree PID: SIGKILL to PID and every descendant (a background
+# pipeline's pid is its subshell's; the curl inside would outlive it and
+# hold its run into the next test).
+kill_tree() {
+    local c
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do kill_tree "$c"; done
+    kill -KILL "$1" 2>/dev/null || true
+}
+
 teardown() {
     local p
     for p in "${BG_PIDS[@]}"; do
-        kill -KILL "$p" 2>/dev/null || true
+        kill_tree "$p"
         wait "$p" 2>/dev/null || true
     done
 }

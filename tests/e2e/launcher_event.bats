@@ -30,7 +30,8 @@ teardown_file() { e2e_stop; }
 bg_req() {
     local p=$1
     shift
-    { curl -s --max-time 20 -o "$p.b" -w '%{http_code}' "$@" > "$p.c"; } 3>&- &
+    # exec: the pid kept is curl's own, so killing it drops the connection
+    { exec curl -s --max-time 20 -o "$p.b" -w '%{http_code}' "$@" > "$p.c"; } 3>&- &
     BG_PIDS+=("$!")
 }
 
