@@ -35,6 +35,12 @@ APLOG_USE_MODULE(pysandbox);
 #define REASK_MAX 3
 /* Beyond the run's own wall limit, how long a worker waits for RESULT. */
 #define RESULT_GRACE_SEC 15
+/* How long a launcher may take to answer an ADMIT (GO, QUEUED or a
+ * refusal: it answers at once when it is well, even under a burst), and,
+ * once it said QUEUED, to say more after the queue timeout. Past it the
+ * launcher is hung: the request is a 503 as for a launcher that cannot be
+ * reached, not an internal error. */
+#define ANSWER_GRACE_SEC 5
 
 typedef struct relay {
     pysb_req     *x;
@@ -332,7 +338,7 @@ static void on_queued(relay *rl, const pysb_event *ev)
 {
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, "PYSB: run %s: waiting, %u of %u",
                   rl->x->run_id, ev->position, ev->queued);
-    rl->deadline = rl->asked + rl->admit.queue_timeout_ms / 1000.0 + RESULT_GRACE_SEC;
+    rl->deadline = rl->asked + rl->admit.queue_timeout_ms / 1000.0 + ANSWER_GRACE_SEC;
     if (rl->x->format == PYSB_FMT_SSE && !rl->collect) {
         open_response(rl);
         if (pysb_render_queued(rl->render, ev->position, ev->queued) < 0)
@@ -624,6 +630,10 @@ static relay_end wait_input(relay *rl)
     if (rl->client_gone)
         return R_GONE;
     double left = rl->deadline - pysb_monotonic();
+    if (left <= 0 && !pysb_session_admitted(rl->session)) {
+        pysb_unavailable(rl->x, "the sandbox service is not answering, retry shortly");
+        return R_REFUSED;
+    }
     if (left <= 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "PYSB: run %s: no result %d s after its wall limit", rl->x->run_id,
@@ -764,7 +774,7 @@ static int relay_run(pysb_req *x, pysb_collected *collect)
         apr_pool_cleanup_register(r->pool, rl->render, render_cleanup, apr_pool_cleanup_null);
     }
     /* Until the launcher answers; QUEUED and GO move it. */
-    rl->deadline = rl->asked + RESULT_GRACE_SEC;
+    rl->deadline = rl->asked + ANSWER_GRACE_SEC;
     if ((rc = ask_slot(rl)) != OK)
         return rc;
     client_watch_init(rl);

@@ -194,6 +194,36 @@ verdicts() { status_json | jq '[.totals.verdicts[]] | add'; }
         fail "no new launcher"
 }
 
+@test "[$MPM] a hung launcher (SIGSTOP): 503 with Retry-After after about 5 s, in the format asked, never a 500; served again once it goes on" {
+    local lpid t0 secs
+    lpid=$(launcher_pid)
+    [ -n "$lpid" ] || fail "no launcher"
+    kill -STOP "$lpid"
+    t0=$(now)
+    bg_req "$BATS_TEST_TMPDIR/hung" "$RUN" -d format=json --data-urlencode 'code=print("hung")'
+    req "$RUN" --data-urlencode 'code=print("hung")'
+    secs=$(elapsed "$t0")
+    bg_wait
+    kill -CONT "$lpid"
+    note "[$MPM] a stopped launcher: 503 after $secs s"
+    [ "$(cat "$BATS_TEST_TMPDIR/hung.c")" = 503 ] ||
+        fail "json: HTTP $(cat "$BATS_TEST_TMPDIR/hung.c"): $(cat "$BATS_TEST_TMPDIR/hung.b")"
+    jq -e '.status == 503 and (.error | test("not answering"))' "$BATS_TEST_TMPDIR/hung.b" >/dev/null ||
+        fail "json body: $(cat "$BATS_TEST_TMPDIR/hung.b")"
+    grep -qi '^Retry-After: [0-9]' "$BATS_TEST_TMPDIR/hung.h" || fail "json: no Retry-After"
+    expect_refusal 503 'not answering'
+    expect_header Retry-After '^[0-9]+$'
+    body_lacks hung
+    fgt "$secs" 3 || fail "refused after $secs s: before the launcher had time to answer"
+    ! fgt "$secs" 15 || fail "refused only after $secs s"
+    ! grep -q '\[pysandbox:error\].*no result' "$H/error.log" || fail "logged as a run without a result"
+    # the launcher answers again: served (it went on with the two ADMITs
+    # whose workers left; their runs never start)
+    req "$RUN" -d format=json --data-urlencode 'code=print("after")'
+    expect_code 200
+    expect_json '.status == "ok" and .stdout == "after\n"'
+}
+
 @test "[$MPM] PySandboxQueueSize: the fifth waiter is refused at once, Retry-After from the drain rate" {
     fill_slots 2.5
     local i
