@@ -40,6 +40,10 @@ start_listener() {
     LOG="$BATS_TEST_TMPDIR/listener.log"
     : >"$LOG"
     local portfile="$BATS_TEST_TMPDIR/port"
+    # gone before the listener starts: its shell truncates the file only
+    # once it runs, and a second listener of a test would otherwise be
+    # taken as started by the first one's port
+    rm -f "$portfile"
     "$PY" -I -S -c "$1" "$LOG" >"$portfile" 2>"$BATS_TEST_TMPDIR/listener.err" 3>&- &
     BG_PIDS+=($!)
     local i
