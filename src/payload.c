@@ -18,9 +18,15 @@
 
 #include <jansson.h>
 
+#include "infiles.h"     /* PYSB_INPUTS_ARG_BYTES */
 #include "supervise.h"   /* PYSB_WAIVE_LANDLOCK, PYSB_SHARED_NETNS */
 #include "utf8.h"
 #include "wire.h"
+
+/* Whatever a request may send as args must reach the run. */
+_Static_assert(PYSB_WIRE_ARG_MAX >= PYSB_INPUTS_ARG_BYTES, "one arg may be all of them");
+_Static_assert(PYSB_INPUTS_ARG_BYTES * 6 + 4 * PYSB_WIRE_ARGS_MAX + 4096 <= (192u << 10),
+               "args at their worst, escaped, fit the SPEC frame with the rest");
 
 /* ---- the limits object (SPEC and RESULT), from the one table ---- */
 
@@ -200,9 +206,9 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
             return pysb_reason(err, errlen, "args must have at most %d entries",
                                PYSB_WIRE_ARGS_MAX);
         size_t len = strlen(s->args[n]);
-        if (len > PYSB_WIRE_STR_MAX || !pysb_utf8_valid(s->args[n], len))
+        if (len > PYSB_WIRE_ARG_MAX || !pysb_utf8_valid(s->args[n], len))
             return pysb_reason(err, errlen, "args[%zu] must be UTF-8 of at most %d bytes",
-                               n, PYSB_WIRE_STR_MAX);
+                               n, PYSB_WIRE_ARG_MAX);
     }
 
     for (n = 0; s->preload && s->preload[n]; n++) {

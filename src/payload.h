@@ -22,7 +22,8 @@
  *
  * Paths (argv[0], ro_paths) must be absolute with no "." or ".." component,
  * so a launcher can compare them with its configured set as strings. Strings
- * are at most PYSB_WIRE_STR_MAX bytes and never contain NUL. Code and stdin
+ * are at most PYSB_WIRE_STR_MAX bytes (an entry of "args" PYSB_WIRE_ARG_MAX)
+ * and never contain NUL. Code and stdin
  * never travel in the spec.
  *
  * STARTED is {"run_id":"…","uid":N}. RESULT is the result object of
@@ -47,7 +48,10 @@
 #define PYSB_WIRE_RO_PATHS_MAX 64
 #define PYSB_WIRE_ARGS_MAX     64     /* entries of "args" (sys.argv[1:]) */
 #define PYSB_WIRE_PRELOAD_MAX  32
-#define PYSB_WIRE_STR_MAX      4095   /* bytes of one argument or path */
+#define PYSB_WIRE_STR_MAX      4095   /* bytes of one interpreter argument,
+                                         path or module name */
+#define PYSB_WIRE_ARG_MAX      16384  /* bytes of one of "args": all a request
+                                         may send (infiles.h) in one */
 
 typedef struct pysb_wire_spec {
     pysb_limits  limits;

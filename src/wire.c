@@ -29,7 +29,7 @@ static const struct {
     const char *name;
     uint32_t    max;
 } frame_types[PYSB_FRAME_TYPE_END] = {
-    [PYSB_FRAME_SPEC]    = { "SPEC",    64u << 10 },
+    [PYSB_FRAME_SPEC]    = { "SPEC",    192u << 10 },
     [PYSB_FRAME_CODE]    = { "CODE",    16u << 20 },
     [PYSB_FRAME_STDIN]   = { "STDIN",   1u << 20 },
     [PYSB_FRAME_START]   = { "START",   0 },

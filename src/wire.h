@@ -16,7 +16,8 @@
  * connection is then useless: errors are sticky, there is no resync.
  *
  *   worker → launcher/supervisor            max payload
- *     SPEC    = 1   JSON run spec (below)       64 KiB
+ *     SPEC    = 1   JSON run spec (below)      192 KiB (args: 16 KiB, each
+ *                   byte up to 6 escaped)
  *     CODE    = 2   program source bytes        16 MiB
  *     STDIN   = 3   stdin chunk, may repeat      1 MiB each
  *     START   = 4   empty: request complete      0

@@ -147,6 +147,22 @@ for n in sorted(os.listdir(".")):
     expect_json '.stdout == "[\u0027main.py\u0027, \u0027j\u0027]\n"'
     req "$RUN?args=q" --data-urlencode 'code=import sys; print(sys.argv)' -d format=json
     expect_json '.stdout == "[\u0027main.py\u0027, \u0027q\u0027]\n"'
+    # one argument may be all 16 KiB a request may send, control characters
+    # (six bytes each on the wire) included; a byte more is 413
+    local big ctl
+    big=$(head -c 16384 /dev/zero | tr '\0' x)
+    req "$RUN" --data-urlencode 'code=import sys; print(len(sys.argv[1]), set(sys.argv[1]))' \
+        --data-urlencode "args=$big" -d format=json
+    expect_code 200
+    expect_json '.stdout == "16384 {\u0027x\u0027}\n"'
+    ctl=$(head -c 16384 /dev/zero | tr '\0' '\001')
+    req "$RUN" --data-urlencode 'code=import sys; print(len(sys.argv[1]), set(sys.argv[1]))' \
+        --data-urlencode "args=$ctl" -d format=json
+    expect_code 200
+    expect_json '.stdout == "16384 {\u0027\\x01\u0027}\n"'
+    req "$RUN" --data-urlencode 'code=print(1)' --data-urlencode "args=${big}x" -d format=json
+    expect_code 413
+    expect_json '.error | test("16384")'
 }
 
 @test "files in over HTTP, attacks: hostile names are refused with 400 (slash, .., dot-names, control characters, out, too long, twice); nothing is written outside the scratch" {

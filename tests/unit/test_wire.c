@@ -167,7 +167,7 @@ static void test_type_table(void **state)
 {
     (void)state;
     static const struct { int type; const char *name; size_t max; } want[] = {
-        { PYSB_FRAME_SPEC, "SPEC", 65536 },
+        { PYSB_FRAME_SPEC, "SPEC", 196608 },
         { PYSB_FRAME_CODE, "CODE", 16777216 },
         { PYSB_FRAME_STDIN, "STDIN", 1048576 },
         { PYSB_FRAME_START, "START", 0 },
@@ -261,8 +261,8 @@ static const struct {
     { { 'P', 1, 6, 0, 0, 0, 0, 1 }, "frame type STATUS_GET too long: 1 > 0" },
     { { 'P', 1, 5, 0, 0, 0, 4, 1 }, "frame type ADMIT too long: 1025 > 1024" },
     { { 'P', 1, 25, 0, 0, 4, 0, 1 }, "frame type STATUS too long: 262145 > 262144" },
-    { { 'P', 1, 1, 0, 0, 1, 0, 1 },
-      "frame type SPEC too long: 65537 > 65536" },
+    { { 'P', 1, 1, 0, 0, 3, 0, 1 },
+      "frame type SPEC too long: 196609 > 196608" },
     { { 'P', 1, 2, 0, 1, 0, 0, 1 },
       "frame type CODE too long: 16777217 > 16777216" },
     { { 'P', 1, 3, 0, 0, 0x10, 0, 1 },
@@ -1271,7 +1271,7 @@ static void test_spec_encode_rejects(void **state)
     assert_null(pysb_spec_encode(&s, err, sizeof err));
     assert_int_equal(errno, EINVAL);
 
-    /* valid but over the SPEC frame's 64 KiB */
+    /* valid but over the SPEC frame's 192 KiB */
     static char path[PYSB_WIRE_STR_MAX + 1];
     const char *ro[PYSB_WIRE_RO_PATHS_MAX + 1];
     memset(path, 'p', sizeof path - 1);
