@@ -94,7 +94,7 @@ typedef struct pysb_event {
     unsigned        retry_after;                        /* BUSY, TOO_MANY: s */
     pysb_out_file   file;       /* FILE: strings in the buffers below, data
                                    in the frame; valid until the next call */
-    char            file_name[800], file_mime[64], file_dropped[64];
+    char            file_name[800], file_mime[64], file_dropped[160];
 } pysb_event;
 
 /* The worker's reading state. Fields are private. */
