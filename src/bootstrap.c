@@ -24,8 +24,10 @@
 
 /* Reads the run's header and then the program from fd 3 (bootstrap.h),
  * runs it as __main__ from "main.py" with the header's arguments as
- * sys.argv[1:], and prints tracebacks with source lines (linecache asks
- * the module's __loader__ for the text) minus the bootstrap's own frames.
+ * sys.argv[1:], and prints tracebacks with source lines (put into
+ * linecache from the module's __loader__ before a traceback is printed:
+ * linecache would read a file main.py in the working directory first, an
+ * input file or one the program wrote) minus the bootstrap's own frames.
  * A UTF-8 byte-order mark before the code is dropped, as python3 file.py
  * does (a byte compare: decode('utf-8-sig') imports a codec, 0.2 ms).
  * After an uncaught exception's traceback it writes one line on fd 8, the
@@ -73,8 +75,15 @@ const char pysb_bootstrap[] =
     "def _exit(code=None):\n"
     "    raise SystemExit(code)\n"
     "__builtins__.exit = __builtins__.quit = _exit\n"
+    "def _source():\n"
+    "    try:\n"
+    "        t = sys.modules['__main__'].__loader__.get_source('main.py')\n"
+    "        __import__('linecache').cache['main.py'] = (len(t), None, t.splitlines(True), 'main.py')\n"
+    "    except BaseException:\n"
+    "        pass\n"
     "def _thread_hook(a):\n"
     "    if a.exc_type is not SystemExit:\n"
+    "        _source()\n"
     "        import traceback\n"
     "        print('Exception in thread %s:' % (a.thread.name if a.thread else '?'), file=sys.stderr)\n"
     "        traceback.print_exception(a.exc_type, a.exc_value, a.exc_traceback)\n"
@@ -210,6 +219,7 @@ const char pysb_bootstrap[] =
     "                t.tb_next = t.tb_next.tb_next\n"
     "            else:\n"
     "                t = t.tb_next\n"
+    "        _source()\n"
     "        try:\n"
     "            import traceback\n"
     "            traceback.print_exception(type(e), e, tb)\n"

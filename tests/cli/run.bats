@@ -205,6 +205,27 @@ boom()'
     no_leftovers
 }
 
+@test "run: a main.py in the working directory (an input file, or one the program writes) does not replace a traceback's source lines, in the main thread or another" {
+    local decoy="$BATS_TEST_TMPDIR/decoy.py"
+    printf 'DECOY-1\nDECOY-2\nDECOY-3\nDECOY-4\nDECOY-5\n' >"$decoy"
+    sb --file "main.py=$decoy" -c 'import threading
+def boom():
+    return 1 / 0  # the-thread-line
+threading.Thread(target=boom).start()
+raise ValueError("main-marker")  # the-main-line'
+    expect_verdict nonzero_exit
+    err_has 'return 1 / 0  # the-thread-line'
+    err_has 'raise ValueError("main-marker")  # the-main-line'
+    ! grep -q DECOY "$SB_ERR" || fail "the decoy's lines in the traceback: $(cat "$SB_ERR")"
+    sb -c 'open("main.py", "w").write("DECOY\n" * 5)
+x = 1
+raise KeyError("k")  # the-written-line'
+    expect_verdict nonzero_exit
+    err_has 'raise KeyError("k")  # the-written-line'
+    ! grep -q DECOY "$SB_ERR" || fail "the written file's lines in the traceback: $(cat "$SB_ERR")"
+    no_leftovers
+}
+
 @test "run: a traceback from FILE.py also names main.py" {
     local f="$BATS_TEST_TMPDIR/anything.py"
     printf 'a = 1\nraise ValueError("boom-marker")\n' >"$f"
