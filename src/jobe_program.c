@@ -37,7 +37,10 @@ static size_t put_b64(char *o, const unsigned char *p, size_t n)
  * by pysb_jobe_program; a2b decodes what they carry. The working
  * directory joins sys.path only after the compile report: a support file
  * named like a module the check imports (traceback, linecache, ...) must
- * not run before the report and forge it (attack-jobe). */
+ * not run before the report and forge it (attack-jobe). Imports write no
+ * __pycache__ beside the support files: Jobe runs python3 -B (its default
+ * interpreterargs -BE), and a program listing its directory sees only the
+ * files it was given. */
 static const char program[] =
     "def _pysb_jobe(a2b=__import__('binascii').a2b_base64):\n"
     "    import sys, warnings\n"
@@ -86,6 +89,7 @@ static const char program[] =
     "        put(b'\\0PYSB-JOBE compile error\\n' + err.encode('utf-8', 'surrogateescape'))\n"
     "        return\n"
     "    put(b'\\0PYSB-JOBE compiled\\n')\n"
+    "    sys.dont_write_bytecode = True\n"
     "    sys.path[:] = path\n"
     "    if here is not None:\n"
     "        sys.path.insert(0, here)\n"
