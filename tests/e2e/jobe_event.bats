@@ -551,6 +551,16 @@ print(helper.VALUE, sys.dont_write_bytecode, *sorted(os.listdir(".")))' '{}' \
     expect_json '.stdout == "Second file True helper.py test.py\n"'
 }
 
+@test "[$MPM] the source runs as python3 FILE's __main__: its names, inspect.getsource" {
+    py 'import inspect
+def f(x):
+    return x + 1
+print(__name__, __annotations__, __cached__)
+print(inspect.getsource(f), end="")'
+    expect_outcome 15
+    expect_json '.stdout == "__main__ {} None\ndef f(x):\n    return x + 1\n"'
+}
+
 @test "[$MPM] the largest run_specs leave no worker larger (eight at once, three rounds)" {
     # input: a megabyte of \u0001 escapes, the most a body here may carry
     # (two run slots: some may be told 21 after waiting 1.5 s; the bodies
