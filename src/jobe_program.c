@@ -37,7 +37,11 @@ static size_t put_b64(char *o, const unsigned char *p, size_t n)
  * by pysb_jobe_program; a2b decodes what they carry. The working
  * directory joins sys.path only after the compile report: a support file
  * named like a module the check imports (traceback, linecache, ...) must
- * not run before the report and forge it (attack-jobe). */
+ * not run before the report and forge it (attack-jobe). Imports write no
+ * __pycache__ beside the support files: Jobe runs python3 -B (its default
+ * interpreterargs -BE), and a program listing its directory sees only the
+ * files it was given. Its __main__ has the names a script's has
+ * (__annotations__ {}, and for a file __file__ and __cached__ None). */
 static const char program[] =
     "def _pysb_jobe(a2b=__import__('binascii').a2b_base64):\n"
     "    import sys, warnings\n"
@@ -86,6 +90,7 @@ static const char program[] =
     "        put(b'\\0PYSB-JOBE compile error\\n' + err.encode('utf-8', 'surrogateescape'))\n"
     "        return\n"
     "    put(b'\\0PYSB-JOBE compiled\\n')\n"
+    "    sys.dont_write_bytecode = True\n"
     "    sys.path[:] = path\n"
     "    if here is not None:\n"
     "        sys.path.insert(0, here)\n"
@@ -96,9 +101,11 @@ static const char program[] =
     "            print('Invalid -W option ignored:', e, file=sys.stderr)\n"
     "    m = type(sys)('__main__')\n"
     "    m.__builtins__ = __builtins__\n"
+    "    m.__annotations__ = {}\n"
     "    if cc is None:\n"
     "        text = src.decode('utf-8', 'replace')\n"
     "        m.__file__ = fn\n"
+    "        m.__cached__ = None\n"
     "        m.__loader__ = type(sys.implementation)(get_source=lambda name: text)\n"
     "    sys.modules['__main__'] = m\n"
     "    sys.argv[:] = (['-c'] if cc is not None else []) + [fn] + args\n"

@@ -541,6 +541,26 @@ print(open("testoutput.txt").read(), end="")'
     expect_json '.stdout == "One fish\n"'
 }
 
+@test "[$MPM] a support module imports without writing __pycache__ (Jobe runs python3 -B)" {
+    put_file randomid0980128 'VALUE = "Second file"'
+    expect_code 204
+    py 'import sys, os, helper
+print(helper.VALUE, sys.dont_write_bytecode, *sorted(os.listdir(".")))' '{}' \
+        '{"file_list": [["randomid0980128", "helper.py"]]}'
+    expect_outcome 15
+    expect_json '.stdout == "Second file True helper.py test.py\n"'
+}
+
+@test "[$MPM] the source runs as python3 FILE's __main__: its names, inspect.getsource" {
+    py 'import inspect
+def f(x):
+    return x + 1
+print(__name__, __annotations__, __cached__)
+print(inspect.getsource(f), end="")'
+    expect_outcome 15
+    expect_json '.stdout == "__main__ {} None\ndef f(x):\n    return x + 1\n"'
+}
+
 @test "[$MPM] the largest run_specs leave no worker larger (eight at once, three rounds)" {
     # input: a megabyte of \u0001 escapes, the most a body here may carry
     # (two run slots: some may be told 21 after waiting 1.5 s; the bodies
