@@ -38,8 +38,10 @@
  * through a PathFinder that names what is missing instead of failing
  * silently: a name found under a sys.path entry the sandbox cannot read
  * (the finder skips those without a word, and a readable fragment further
- * on would become an empty namespace package), or in one of the hint
- * directories (the interpreter's site directories when they are off).
+ * on would become an empty namespace package), or a top-level package of
+ * which only a fragment (no __init__.py) is in the standard library's own
+ * dist-packages or site-packages (Debian's numpy, its site directories
+ * off).
  * With MPLBACKEND=module://_pysb_mpl (a run with a scratch) matplotlib's
  * backend is a module made here, Agg once first touched (nothing is
  * imported before), whose show() saves every open figure as
