@@ -14,16 +14,14 @@ static int has_ext(const char *name, const char *ext)
     return n > e && name[n - e - 1] == '.' && !strcasecmp(name + n - e, ext);
 }
 
-/* UTF-8 without NUL; the head may end inside a character. */
+/* UTF-8 without NUL, all of it: a file whose bad bytes come late (or that
+ * ends inside a character) is no text to show as one. */
 static int looks_text(const unsigned char *h, size_t n)
 {
-    if (memchr(h, 0, n))
-        return 0;
-    size_t cut = pysb_utf8_incomplete_tail((const char *)h, n);
-    return pysb_utf8_valid((const char *)h, n - cut);
+    return !memchr(h, 0, n) && pysb_utf8_valid((const char *)h, n);
 }
 
-const char *pysb_guess_mime(const char *name, const unsigned char *head, size_t n,
+const char *pysb_guess_mime(const char *name, const unsigned char *data, size_t n,
                             int *attachment)
 {
     static const struct {
@@ -52,20 +50,18 @@ const char *pysb_guess_mime(const char *name, const unsigned char *head, size_t 
         { "py", "text/x-python", NULL, 0, 0, 0 },
         { "log", "text/plain", NULL, 0, 0, 0 },
     };
-    if (n > 512)
-        n = 512;
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (!has_ext(name, t[i].ext))
             continue;
         int ok = t[i].magic ? n >= t[i].magic_off + t[i].magic_len &&
-                                  !memcmp(head + t[i].magic_off, t[i].magic, t[i].magic_len)
-                            : looks_text(head, n);
+                                  !memcmp(data + t[i].magic_off, t[i].magic, t[i].magic_len)
+                            : looks_text(data, n);
         if (!ok)
             break;
         *attachment = t[i].attach;
         return t[i].mime;
     }
-    if (looks_text(head, n)) {
+    if (looks_text(data, n)) {
         *attachment = 0;
         return "text/plain";
     }

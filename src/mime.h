@@ -1,9 +1,9 @@
-/* mime.h — the type of a file a run left, from its name and its first
- * bytes; never the program's word.
+/* mime.h — the type of a file a run left, from its name and its content;
+ * never the program's word.
  *
  * Contract: the extension names a candidate type, which the content must
- * confirm (magic bytes for images, PDF, zip; valid UTF-8 without NUL for
- * text types); otherwise the file is text/plain (UTF-8 text) or
+ * confirm (magic bytes for images, PDF, zip; all of it valid UTF-8
+ * without NUL for text types); otherwise the file is text/plain (UTF-8 text) or
  * application/octet-stream. *attachment is set for every type a browser
  * would run or render as a document of its own (SVG, HTML, XML,
  * JavaScript, PDF, zip, anything unknown): those are served as downloads,
@@ -13,8 +13,8 @@
 
 #include <stddef.h>
 
-/* head: the file's first n bytes (up to 512 are looked at). */
-const char *pysb_guess_mime(const char *name, const unsigned char *head, size_t n,
+/* data: the whole file, n bytes. */
+const char *pysb_guess_mime(const char *name, const unsigned char *data, size_t n,
                             int *attachment);
 
 #endif

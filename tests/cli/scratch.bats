@@ -334,6 +334,18 @@ open("notout.txt", "w").write("stays")'
     jcheck '.files[3].type == "image/svg+xml" and .files[3].attachment == true'
     sb_raw --uid "$TEST_UID" -c 'import os; os.mkdir("out"); open("out/a.txt", "w").write("hi")'
     grep -q '^file: a.txt (2 bytes, text/plain)$' "$SB_ERR" || fail "text report lacks the file"
+    # text types are text all through: bad bytes past the first 512, or a
+    # last character cut short, make a file bytes (review-work 6)
+    sb -c 'import os
+os.mkdir("out")
+open("out/late.csv", "wb").write(b"a,b\n" * 200 + b"\xff\n")
+open("out/cut.txt", "wb").write(b"caf\xc3")
+open("out/fine.txt", "wb").write("café\n".encode() * 300)'
+    expect_verdict ok
+    jcheck '[.files[] | {name, type, attachment}] == [
+              {"name": "cut.txt", "type": "application/octet-stream", "attachment": true},
+              {"name": "fine.txt", "type": "text/plain", "attachment": false},
+              {"name": "late.csv", "type": "application/octet-stream", "attachment": true}]'
     no_leftovers
 }
 
