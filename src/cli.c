@@ -324,7 +324,12 @@ static int parse_option(struct opts *o, int n, char **args, int *i)
     else if (IS("--arg")) {
         if (o->n_args == MAX_ARGS)
             die("--arg: at most %d arguments", MAX_ARGS);
-        o->args_v[o->n_args++] = VALUE;
+        const char *arg = VALUE;
+        /* sys.argv holds str: bytes that are not UTF-8 would end the run in
+         * the bootstrap, not in the program */
+        if (!pysb_utf8_valid(arg, strlen(arg)))
+            die("--arg: not UTF-8");
+        o->args_v[o->n_args++] = arg;
     }
     else if (IS("--python-path")) {
         if (o->n_pypath == MAX_RO)
@@ -484,6 +489,9 @@ static pysb_in_file *load_files(const struct opts *o)
         const char *why = pysb_file_name_check(o->file_specs[i], nlen);
         if (why)
             die("--file %.*s: %s", (int)nlen, o->file_specs[i], why);
+        for (size_t k = 0; k < i; k++)
+            if (strlen(f[k].name) == nlen && !memcmp(f[k].name, o->file_specs[i], nlen))
+                die("--file %.*s: given twice", (int)nlen, o->file_specs[i]);
         char *name = strndup(o->file_specs[i], nlen);
         int fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
         if (!name || fd < 0)

@@ -295,6 +295,15 @@ print(oct(st.st_mode & 0o777), st.st_uid == os.getuid(), open("data.csv").read()
     sb_raw --uid "$TEST_UID" --scratch 0 --file "x=$BATS_TEST_TMPDIR/f" -c 'print("RAN")'
     expect_status 2
     grep -q "scratch" "$SB_ERR" || fail "no reason given"
+    # a name given twice, an argument that is not UTF-8: one line, exit 2
+    # (review-work 7: an internal error, a traceback of the bootstrap's)
+    sb_raw --uid "$TEST_UID" --file "x=$BATS_TEST_TMPDIR/f" --file "x=$BATS_TEST_TMPDIR/f" -c 'print("RAN")'
+    expect_status 2
+    [ "$(cat "$SB_ERR")" = "pysandbox-run: --file x: given twice" ] || fail "stderr: $(cat "$SB_ERR")"
+    sb_raw --uid "$TEST_UID" --arg $'caf\xe9' -c 'print("RAN")'
+    expect_status 2
+    [ "$(cat "$SB_ERR")" = "pysandbox-run: --arg: not UTF-8" ] || fail "stderr: $(cat "$SB_ERR")"
+    ! grep -q RAN "$SB_OUT" || fail "ran"
 }
 
 @test "files in: input files larger than the scratch fail the run before it starts (internal_error, nothing run)" {
