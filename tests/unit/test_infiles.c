@@ -106,6 +106,9 @@ static void test_json(void **state)
     for (int i = 0; bad[i]; i++)
         if (pysb_inputs_json_files(&in, bad[i], strlen(bad[i]), why, sizeof why) != 400)
             fail_msg("files %s accepted", bad[i]);
+    const char *twice = "{\"x\": \"a\", \"x\": \"b\"}";
+    assert_int_equal(pysb_inputs_json_files(&in, twice, strlen(twice), why, sizeof why), 400);
+    assert_string_equal(why, "files: an input file name given twice");
     const char *a = "[\"-v\", \"\", \"\\u00fc\"]";
     assert_int_equal(pysb_inputs_json_args(&in, a, strlen(a), why, sizeof why), 0);
     assert_int_equal(in.n_args, 3);
