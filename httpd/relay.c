@@ -398,8 +398,9 @@ static void on_result(relay *rl, const pysb_result *res)
         rl->collect->res = *res;
         return;
     }
-    if (res->status == PYSB_INTERNAL_ERROR && !rl->headers_out)
-        r->status = HTTP_INTERNAL_SERVER_ERROR;
+    /* An internal_error is a run's verdict like the others: 200 in every
+     * format (the streaming ones could not say otherwise once started),
+     * with its reason in the result and the error log. */
     pysb_verdict_set(r, res);   /* headers too, if none went out (json) */
     if (pysb_render_result(rl->render, res) < 0 && !rl->client_gone) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "PYSB: run %s: out of memory rendering it",

@@ -8,7 +8,13 @@ RUN_UID_FIRST=606200
 load helpers
 
 setup_file() {
-    e2e_start event
+    # /hidden: every run is an internal_error (its read-only path is under
+    # the scratch's /tmp, which would hide it)
+    e2e_start event "<Location /hidden>
+    SetHandler pysandbox
+    Require all granted
+    PySandboxReadOnlyPath /tmp
+</Location>"
     export RUN="$URL/run"
 }
 
@@ -37,4 +43,23 @@ spin()"
         expect_json '.status == "cpu_limit" and .cpu_time >= 0.25 and .cpu_time <= 0.35'
         note "$threads thread(s): cpu_time $(jq .cpu_time "$RESP_B")"
     done
+}
+
+@test "over HTTP: an internal_error is a run's verdict, 200 in json, ndjson, sse and text alike, its reason in the result and the error log" {
+    req "$URL/hidden" -d format=json --data-urlencode 'code=print("never")'
+    expect_code 200
+    expect_json '.status == "internal_error" and .message == "Internal Error" and (.error | test("hidden by the run.s scratch directory"))'
+    expect_header X-PySandbox-Status '^internal_error$'
+    body_lacks never
+    local f
+    for f in ndjson sse; do
+        req "$URL/hidden" -d format=$f --data-urlencode 'code=print("never")'
+        expect_code 200
+        grep -q '"status":"internal_error"' "$RESP_B" || fail "$f: $(cat "$RESP_B")"
+    done
+    req "$URL/hidden" -d format=text --data-urlencode 'code=print("never")'
+    expect_code 200
+    grep -qx 'Internal Error' "$RESP_B" || fail "text: $(cat "$RESP_B")"
+    grep -q '\[pysandbox:error\].*internal error: .*hidden by the run.s scratch directory' "$H/error.log" ||
+        fail "not in the error log"
 }
