@@ -113,8 +113,13 @@ start_victim() {
         bash -c 'exec sleep 30' </dev/null >/dev/null 2>&1 3>&- &
     VICTIM=$!
     BG_PIDS+=($VICTIM)
-    sleep 0.2
-    kill -0 "$VICTIM" || { echo "victim did not start" >&2; return 1; }
+    # started: running as the test uid (setpriv has switched), not a fixed pause
+    local i
+    for i in $(seq 100); do
+        [ "$(ps -o uid= -p "$VICTIM" | tr -d ' ')" = "$TEST_UID" ] && break
+        sleep 0.05
+    done
+    [ "$(ps -o uid= -p "$VICTIM" | tr -d ' ')" = "$TEST_UID" ] || { echo "victim did not start" >&2; return 1; }
 }
 
 stop_victim() {
@@ -672,7 +677,8 @@ except OSError as e:
     out_is "DENIED PermissionError 1"
     run timeout 10 nsenter --net="$nsdir/netns" "$PY" -I -S -c "$code"
     ctl_line "SENT"
-    sleep 0.2
+    local i
+    for i in $(seq 100); do grep -qx "GOT b'FROM-SANDBOX'" "$log" && break; sleep 0.05; done
     grep -qx "GOT b'FROM-SANDBOX'" "$log" || fail "control datagram not delivered"
     [ "$(grep -c '^GOT' "$log")" = 1 ] || fail "the sandbox's datagram was delivered"
     no_leftovers

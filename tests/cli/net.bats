@@ -72,7 +72,10 @@ except OSError as e:
     ! grep -q ACCEPT "$LOG" || fail "the listener accepted a connection from the sandbox"
     plain "$code"
     expect_output '^CONNECTED$'
-    sleep 0.2
+    # waited for (the listener logs it a moment later; a loaded machine may
+    # take more than a fixed pause)
+    local i
+    for i in $(seq 100); do grep -q ACCEPT "$LOG" && break; sleep 0.05; done
     grep -q ACCEPT "$LOG" || { echo "control connection not seen by the listener" >&2; return 1; }
     no_leftovers
 }
@@ -120,7 +123,8 @@ except OSError as e:
     ! grep -q DATAGRAM "$LOG" || fail "the listener got a datagram from the sandbox"
     plain "$code"
     expect_output '^SENT$'
-    sleep 0.3
+    local i
+    for i in $(seq 100); do grep -q DATAGRAM "$LOG" && break; sleep 0.05; done
     grep -q DATAGRAM "$LOG" || { echo "control datagram not seen" >&2; return 1; }
     no_leftovers
 }

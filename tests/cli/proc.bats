@@ -200,7 +200,13 @@ for t in ts: t.join()'
     setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups sleep 30 3>&- &
     local victim=$!
     BG_PIDS+=($victim)
-    sleep 0.2
+    # the victim is the test uid's (setpriv has switched) before it is aimed at
+    local i
+    for i in $(seq 100); do
+        [ "$(ps -o uid= -p "$victim" | tr -d ' ')" = "$TEST_UID" ] && break
+        sleep 0.05
+    done
+    [ "$(ps -o uid= -p "$victim" | tr -d ' ')" = "$TEST_UID" ] || fail "the victim $victim never ran as uid $TEST_UID"
     local code='import os, signal
 try:
     os.kill('"$victim"', 0)

@@ -131,9 +131,12 @@ except EOFError:
     # Control: a plain python3 -c with the marker in its code shows it in ps.
     timeout 10 "$PY" -I -S -c "import time; '$marker'; time.sleep(3)" 3>&- &
     BG_PIDS+=($!)
-    sleep 0.5
-    local psout
-    psout=$(ps -eo args)
+    local psout i
+    for i in $(seq 100); do
+        psout=$(ps -eo args)
+        grep -qF -- "$marker" <<<"$psout" && break
+        sleep 0.05
+    done
     grep -qF -- "$marker" <<<"$psout" || { echo "control: marker not in ps" >&2; return 1; }
     kill "${BG_PIDS[0]}"; wait "${BG_PIDS[0]}" 2>/dev/null || true
 

@@ -30,7 +30,7 @@ has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
     local i
     for i in 1 2; do
         bg_req "$BATS_TEST_TMPDIR/slot$i" "$RUN" -d format=json \
-            --data-urlencode 'code=import os, time; print(os.getuid(), flush=True); time.sleep(2)'
+            --data-urlencode 'code=import os, time; print(os.getuid(), flush=True); time.sleep(4)'
     done
     wait_until 3 has_n_runs 2 || fail "the two runs did not start: $(run_procs)"
     req "$RUN" --data-urlencode 'code=print("third")'
@@ -66,9 +66,11 @@ has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
 
 @test "a burst over PySandboxMaxRuns: 200s and 503s only, then every slot is free again" {
     local i n200=0 n503=0 c
+    # 2 s runs: all ten requests are in before the first two end, even when
+    # starting ten curls takes a loaded machine most of a second
     for i in $(seq 1 10); do
         bg_req "$BATS_TEST_TMPDIR/burst$i" "$RUN" -d format=json \
-            --data-urlencode 'code=import time; time.sleep(0.5); print("ok")'
+            --data-urlencode 'code=import time; time.sleep(2); print("ok")'
     done
     for i in "${BG_PIDS[@]}"; do wait "$i" || true; done
     for i in $(seq 1 10); do
@@ -113,8 +115,9 @@ has_n_runs() { [ "$(n_run_pythons)" -ge "$1" ]; }
         c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$RUN" -d 'code=print(1)')
         [ "$c" = 503 ] && n503=$((n503 + 1))
     done
-    sleep 0.2
     [ "$n503" = 100 ] || fail "$n503 of 100 requests refused while both slots were held"
+    # every refusal's info line is in the log (not a fixed pause for them)
+    wait_until 5 eval '[ "$(tail -n +"$((lines0 + 1))" "$H/error.log" | grep -c "\[pysandbox:info\].*PYSB: 503 all run slots are busy")" -ge 100 ]' || true
     tail -n +"$((lines0 + 1))" "$H/error.log" > "$BATS_TEST_TMPDIR/burst.log"
     infos=$(grep -c '\[pysandbox:info\].*PYSB: 503 all run slots are busy' "$BATS_TEST_TMPDIR/burst.log" || true)
     errors=$(grep -c '\[pysandbox:error\]' "$BATS_TEST_TMPDIR/burst.log" || true)

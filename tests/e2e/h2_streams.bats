@@ -56,7 +56,9 @@ teardown_file() { e2e_stop; }
     local i
     wait_no_runs 5
     for i in $(seq 1 10); do
-        spawn curl -s -o /dev/null --max-time 20 "$RUN" --data-urlencode 'code=import time; time.sleep(3)'
+        # held past the checks below however slowly ten runs start on a
+        # loaded machine; ended by dropping their connections
+        spawn curl -s -o /dev/null --max-time 20 "$RUN" --data-urlencode 'code=import time; time.sleep(15)'
     done
     wait_until 10 all_slots_taken || fail "the ten runs did not start: $(run_procs)"
     req "$RUN" --data-urlencode 'code=print("eleventh")'
@@ -66,6 +68,9 @@ teardown_file() { e2e_stop; }
     expect_code 503
     expect_json '.status == 503 and (.error | test("busy"))'
     [ -z "$(grep 'not closed cleanly\|RST' "$RESP_B.err")" ] || fail "curl: $(cat "$RESP_B.err")"
+    for i in "${BG_PIDS[@]}"; do kill_tree "$i"; wait "$i" 2>/dev/null || true; done
+    BG_PIDS=()
+    wait_no_runs 5 || fail "the held runs outlived their dropped connections: $(run_procs)"
 }
 
 all_slots_taken() { [ "$(n_run_pythons)" -ge 10 ]; }

@@ -272,6 +272,19 @@ now() { date +%s.%N; }
 # fcmp A OP B — float comparison with awk (OP one of < <= > >=).
 fcmp() { awk -v a="$1" -v b="$3" "BEGIN { exit !(a $2 b) }"; }
 
+# wait_for SECS CMD… — CMD retried every 50 ms until it succeeds (0) or
+# SECS have passed (1): a condition waited for, not a fixed pause that a
+# loaded machine may outrun.
+wait_for() {
+    local secs=$1 t0
+    shift
+    t0=$(now)
+    until "$@"; do
+        fcmp "$(awk -v a="$t0" -v b="$(now)" 'BEGIN{print b - a}')" '>' "$secs" && return 1
+        sleep 0.05
+    done
+}
+
 # sandbox_procs — processes whose real or effective uid is in the default
 # PySandboxUserRange.
 sandbox_procs() {

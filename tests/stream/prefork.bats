@@ -30,14 +30,15 @@ for i in range(6):
     curl -sS -N --max-time "$CURL_MAX" -o "$T/pf.body" "$BASE/run" -d format=sse \
         --data-urlencode 'code=import time
 print("early", flush=True)
-time.sleep(2)
+time.sleep(4)
 print("late")' &
     BG_PIDS+=($!)
-    sleep 1
+    # looked at once the early event is there (4 s before the late one)
+    wait_for 3.5 grep -q '^data: "early' "$T/pf.body" || true
     cp "$T/pf.body" "$T/pf_snap.body" 2>/dev/null || : >"$T/pf_snap.body"
     wait "${BG_PIDS[0]}"
-    grep -q '^data: "early' "$T/pf_snap.body" || { show "$T/pf_snap.body"; fail "no early event at ~1 s"; }
-    ! grep -q '^event: exit' "$T/pf_snap.body" || fail "exit already at ~1 s"
+    grep -q '^data: "early' "$T/pf_snap.body" || { show "$T/pf_snap.body"; fail "no early event within 3.5 s"; }
+    ! grep -q '^event: exit' "$T/pf_snap.body" || fail "exit already there with the early event"
     events pf sse
     evcheck pf "$(joined stdout) == \"early\\nlate\\n\""
 }

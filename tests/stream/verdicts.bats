@@ -118,12 +118,18 @@ while True:
 
 @test "${T2}a client that hangs up mid-stream gets its run killed at once" {
     local t0 left
-    # curl gives up after 1 s of an endless, chatty run.
-    curl -sS -N --max-time 1 -o "$T/hup.body" "$BASE/run" -d format=ndjson -d wall_time=20 \
+    # curl hangs up on an endless, chatty run once it has streamed (killed
+    # then, not at a fixed time a loaded machine may reach first).
+    curl -sS -N --max-time 20 -o "$T/hup.body" "$BASE/run" -d format=ndjson -d wall_time=20 \
         --data-urlencode 'code=import time
 while True:
     print("tick", flush=True)
-    time.sleep(0.1)' || true
+    time.sleep(0.1)' &
+    local hup=$!
+    BG_PIDS+=("$hup")
+    wait_for 10 grep -q '"data":"tick' "$T/hup.body" || true
+    kill -TERM "$hup" 2>/dev/null || true
+    wait "$hup" 2>/dev/null || true
     grep -q '"data":"tick' "$T/hup.body" || { show "$T/hup.body"; fail "nothing streamed before the hang-up"; }
     ! grep -q '"stream":"exit"' "$T/hup.body" || fail "the run ended by itself?"
     t0=$(now)
