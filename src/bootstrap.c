@@ -45,9 +45,12 @@
  * With MPLBACKEND=module://_pysb_mpl (a run with a scratch) matplotlib's
  * backend is a module made here, Agg once first touched (nothing is
  * imported before), whose show() saves every open figure as
- * out/figure-N.png and closes it; figures still open when the program
- * ends are saved so too (also after an exception; not from forked
- * children). A failure to save is one line on stderr, never the verdict.
+ * out/figure-N.png (the next N whose name the program has not taken) and
+ * closes it; figures still open when the program ends are saved so too
+ * (also after an exception; not from forked children). A figure with
+ * nothing drawn on it (plt.gcf() after a show) is not saved, nor one the
+ * program saved itself (savefig): its file is the program's (the canvas is Agg's, marked when it prints; matplotlib makes
+ * its figure managers from it, as nothing else is exported). A failure to save is one line on stderr, never the verdict.
  *
  * Every line here is compiled on every run, so it is kept short.
  *
@@ -161,14 +164,24 @@ const char pysb_bootstrap[] =
     "        import os\n"
     "        os.makedirs(out, exist_ok=True)\n"
     "        for m in h.Gcf.get_all_fig_managers():\n"
+    "            if getattr(m.canvas, '_pysb_saved', False) or len(m.canvas.figure.get_children()) < 2:\n"
+    "                continue\n"
     "            n[0] += 1\n"
+    "            while os.path.lexists('%s/figure-%d.png' % (out, n[0])):\n"
+    "                n[0] += 1\n"
     "            m.canvas.figure.savefig('%s/figure-%d.png' % (out, n[0]))\n"
     "        h.Gcf.destroy_all()\n"
     "    mod = type(sys)('_pysb_mpl')\n"
     "    def agg(name):\n"
     "        import matplotlib.backends.backend_agg as a\n"
+    "        class FigureCanvas(a.FigureCanvasAgg):\n"
+    "            def print_figure(self, *args, **kwargs):\n"
+    "                self._pysb_saved = True\n"
+    "                return super().print_figure(*args, **kwargs)\n"
+    "        FigureCanvas.__module__, FigureCanvas.__qualname__ = '_pysb_mpl', 'FigureCanvas'\n"
+    "        mod.FigureCanvas = FigureCanvas\n"
     "        for k, v in vars(a).items():\n"
-    "            if not k.startswith('__') and k != 'show':\n"
+    "            if not k.startswith('__') and k not in ('show', 'new_figure_manager', 'new_figure_manager_given_figure'):\n"
     "                mod.__dict__.setdefault(k, v)\n"
     "        if name in mod.__dict__:\n"
     "            return mod.__dict__[name]\n"

@@ -117,6 +117,25 @@ plt.figure(); plt.plot([3, 2, 1])
     jcheck '.exception == "ZeroDivisionError"'
     jcheck '[.files[].name] == ["figure-1.png", "figure-2.png"]'
     jcheck '[.files[] | .type == "image/png" and .size > 5000 and (.base64 | startswith("iVBORw0KGgo"))] | all'
+    # a figure the program saved itself is its file alone, not a second
+    # figure-N.png; show() takes the next name the program has not taken
+    # (review-work 8)
+    sb --site-packages "${MPL_RO[@]}" --mem 1000000 --cpu 20 --clock 40 -c 'import os
+import matplotlib.pyplot as plt
+os.makedirs("out")
+open("out/figure-1.png", "wb").write(b"mine")
+plt.plot([1, 2, 3]); plt.savefig("out/mine.png")
+plt.figure(); plt.plot([3, 2, 1]); plt.show()'
+    expect_verdict ok
+    jcheck '[.files[].name] == ["figure-1.png", "figure-2.png", "mine.png"]'
+    jcheck '(.files[0].base64 | @base64d) == "mine" and .files[1].size > 5000 and .files[2].size > 5000'
+    # the idiom savefig then show: the program's file alone
+    sb --site-packages "${MPL_RO[@]}" --mem 1000000 --cpu 20 --clock 40 -c 'import matplotlib.pyplot as plt
+plt.plot([1, 2, 3]); plt.savefig("plot.png"); plt.show()
+print(type(plt.gcf().canvas).__qualname__)'
+    expect_verdict ok
+    out_is "FigureCanvas"
+    jcheck '(.files // []) == []'
     sb -c 'import sys; print("matplotlib" in sys.modules, "_pysb_mpl" in sys.modules)'
     out_is "False True"
     no_leftovers
