@@ -376,16 +376,21 @@ static json_t *file_json(const pysb_out_file *f, int stream)
     return o;
 }
 
-/* text: one line per file, names with control characters as '?'. */
+/* text: one line per file, names with control characters (C0, DEL, C1)
+ * as '?'. */
 static int text_file(pysb_render *r, const pysb_out_file *f)
 {
     size_t nl;
     char *name = pysb_utf8_sanitize(f->name, strlen(f->name), &nl);
     if (!name)
         return -1;
-    for (size_t i = 0; i < nl; i++)
-        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-            name[i] = '?';
+    size_t j = 0;
+    for (size_t i = 0; i < nl;) {
+        size_t k = pysb_utf8_control_at(name, nl, i);
+        name[j++] = k ? '?' : name[i];
+        i += k ? k : 1;
+    }
+    name[j] = '\0';
     char line[1024];
     int n = f->data ? snprintf(line, sizeof line, "file: %s (%llu bytes, %s)\n", name,
                                (unsigned long long)f->size, f->mime)

@@ -127,7 +127,7 @@ const char *pysb_file_name_check(const char *name, size_t len)
         unsigned char c = (unsigned char)name[i];
         if (c == '/' || c == '\\')
             return "name contains a slash";
-        if (c < 0x20 || c == 0x7f)
+        if (pysb_utf8_control_at(name, len, i))
             return "name contains a control character";
     }
     return NULL;

@@ -118,3 +118,14 @@ size_t pysb_utf8_incomplete_tail(const char *buf, size_t len)
     }
     return 0;
 }
+
+size_t pysb_utf8_control_at(const char *buf, size_t len, size_t i)
+{
+    unsigned char c = (unsigned char)buf[i];
+    if (c < 0x20 || c == 0x7f)
+        return 1;
+    if (c == 0xc2 && i + 1 < len && (unsigned char)buf[i + 1] >= 0x80 &&
+        (unsigned char)buf[i + 1] <= 0x9f)
+        return 2;
+    return 0;
+}

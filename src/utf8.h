@@ -21,6 +21,10 @@ int pysb_utf8_valid(const char *buf, size_t len);
  * may be NULL), or NULL when out of memory. */
 char *pysb_utf8_sanitize(const char *buf, size_t len, size_t *out_len);
 
+/* The length (1 or 2) of the control character (Unicode's Cc: C0, DEL,
+ * C1 U+0080..U+009F) at buf[i], or 0 when there is none there. */
+size_t pysb_utf8_control_at(const char *buf, size_t len, size_t i);
+
 /* How many bytes (0..3) at the end of buf begin a character that buf does
  * not finish: a streamer holds them back until the next chunk instead of
  * sending them as U+FFFD. Bytes that can never start a character (C0, C1,

@@ -287,7 +287,7 @@ print(oct(st.st_mode & 0o777), st.st_uid == os.getuid(), open("data.csv").read()
 @test "files in: hostile names are usage errors (exit 2, nothing run): slash, .., dot-names, out, control characters, too long; no --file without a scratch" {
     printf 'x' > "$BATS_TEST_TMPDIR/f"
     local name
-    for name in '../x' '/etc/x' 'a/b' '..' '.hidden' 'out' $'a\tb' "$(printf 'y%.0s' {1..129})"; do
+    for name in '../x' '/etc/x' 'a/b' '..' '.hidden' 'out' $'a\tb' $'a\xc2\x85b' "$(printf 'y%.0s' {1..129})"; do
         sb_raw --uid "$TEST_UID" --file "$name=$BATS_TEST_TMPDIR/f" -c 'print("RAN")'
         expect_status 2
         ! grep -q RAN "$SB_OUT" || fail "ran with file name $name"
@@ -376,6 +376,10 @@ print(libc.syscall(259, -100, b"out/fifo", 0o10600, 0), ctypes.get_errno())'
     jcheck '.files[2].name == "evil\nname.txt" and .files[2].dropped == "name contains a control character"'
     sb_raw --uid "$TEST_UID" -c 'import os; os.mkdir("out"); open("out/evil\nname", "w").close()'
     grep -q '^file: evil?name (0 bytes) dropped: name contains a control character$' "$SB_ERR" || fail "text report: $(cat "$SB_ERR")"
+    # C1 controls (U+0085 NEXT LINE, U+009B CSI) are control characters too,
+    # one '?' each in text (review-work 8)
+    sb_raw --uid "$TEST_UID" -c 'import os; os.mkdir("out"); open("out/c1\x85x\x9by", "w").close()'
+    grep -q '^file: c1?x?y (0 bytes) dropped: name contains a control character$' "$SB_ERR" || fail "text report: $(cat "$SB_ERR")"
     sb -c 'import os
 os.mkdir("out")
 for i in range(100): open("out/f%03d" % i, "w").close()'
