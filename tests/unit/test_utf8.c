@@ -98,6 +98,22 @@ static void test_utf8_sanitize(void **state)
 /* Every cut of a text into two chunks: holding back the incomplete tail of
  * the first and sanitizing each part gives the same characters as the whole
  * (a valid text never turns into U+FFFD because of where it was cut). */
+/* Cc: C0, DEL and C1 (two bytes, C2 80..9F); nothing else, not the
+ * second byte alone, not a C2 cut short. */
+static void test_control_at(void **state)
+{
+    (void)state;
+    static const struct { const char *s; size_t i, want; } rows[] = {
+        { "a\tb", 1, 1 }, { "\x1f", 0, 1 }, { "\x7f", 0, 1 }, { " ", 0, 0 },
+        { "a\xc2\x85" "b", 1, 2 }, { "\xc2\x80", 0, 2 }, { "\xc2\x9f", 0, 2 },
+        { "\xc2\xa0", 0, 0 }, { "\xc2\x85", 1, 0 }, { "\xc2", 0, 0 },
+        { "\xe2\x80\xa8", 0, 0 }, { "\xc3\xa9", 0, 0 },
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++)
+        if (pysb_utf8_control_at(rows[k].s, strlen(rows[k].s), rows[k].i) != rows[k].want)
+            fail_msg("row %zu", k);
+}
+
 static void test_incomplete_tail_cuts(void **state)
 {
     (void)state;
@@ -147,6 +163,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_sanitize),
+        cmocka_unit_test(test_control_at),
         cmocka_unit_test(test_incomplete_tail_cuts),
         cmocka_unit_test(test_incomplete_tail_rows),
     };
