@@ -29,6 +29,7 @@
 #include "httpd/jobe.h"
 #include "httpd/parent.h"
 #include "httpd/ratelog.h"
+#include "httpd/workercount.h"
 #include "httpd/relay.h"
 #include "httpd/request.h"
 #include "httpd/status.h"
@@ -160,8 +161,10 @@ static int write_refusal(pysb_req *x)
     /* The launcher summarises its own refusals (a full queue, a wait run
      * out: the relay noted the wait), server-wide; this process those it
      * made alone (no launcher to ask). */
-    if (status == HTTP_SERVICE_UNAVAILABLE && !apr_table_get(r->notes, "pysandbox-queue-ms"))
+    if (status == HTTP_SERVICE_UNAVAILABLE && !apr_table_get(r->notes, "pysandbox-queue-ms")) {
         pysb_ratelog_hit(&unavailable_log, r, x->why);
+        pysb_workercount_unavailable();
+    }
     r->status = status;
     apr_table_setn(r->notes, "pysandbox-status", status >= 500 ? "unavailable" : "refused");
     pysb_drain_body(x);

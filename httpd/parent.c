@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "httpd/conf.h"
+#include "httpd/workercount.h"
 #include "src/launcher.h"
 #include "src/wire.h"
 
@@ -328,6 +329,7 @@ int pysb_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "PYSB: PR_SET_CHILD_SUBREAPER; supervisors of a dead launcher "
                      "are left to init");
     retired_attach(s, pconf);
+    pysb_workercount_attach(s);
     pysb_srv_conf *sc = ap_get_module_config(s->module_config, &pysandbox_module);
     launcher_state *ls = apr_pcalloc(pconf, sizeof *ls);
     ls->pool = pconf;

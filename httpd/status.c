@@ -19,6 +19,7 @@
 
 #include "httpd/conf.h"
 #include "httpd/parent.h"
+#include "httpd/workercount.h"
 #include "src/session.h"
 #include "src/statuspage.h"
 
@@ -51,6 +52,19 @@ static char *ask_launcher(char *why, size_t whylen)
     return json;
 }
 
+/* The launcher's snapshot with the children's own 503s in it (they never
+ * reach the launcher); the snapshot as it came if that fails. */
+static char *with_children(char *json)
+{
+    char *merged = json ? pysb_statuspage_add_unavailable(
+                              json, (unsigned long long)pysb_workercount_unavailable_total())
+                        : NULL;
+    if (!merged)
+        return json;
+    free(json);
+    return merged;
+}
+
 int pysb_status_handler(request_rec *r)
 {
     if (!r->handler || strcmp(r->handler, "pysandbox-status"))
@@ -63,6 +77,7 @@ int pysb_status_handler(request_rec *r)
     char *json = ask_launcher(why, sizeof why);
     if (!json)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "PYSB: status: %s", why);
+    json = with_children(json);
     pysb_statuspage_fmt fmt =
         pysb_statuspage_format(r->args, apr_table_get(r->headers_in, "Accept"));
     size_t len = 0;
@@ -86,7 +101,7 @@ int pysb_status_handler(request_rec *r)
 static int status_hook(request_rec *r, int flags)
 {
     char why[256] = "";
-    char *json = ask_launcher(why, sizeof why);
+    char *json = with_children(ask_launcher(why, sizeof why));
     char *text = pysb_statuspage_modstatus(json, why, !(flags & AP_STATUS_SHORT));
     free(json);
     if (text)

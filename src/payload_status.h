@@ -23,6 +23,9 @@
  *                 "refused": {"slots": N, "queue_full": N,
  *                             "queue_timeout": N, "client_limit": N},
  *                 "503": N, "429": N},
+ *                (the status page adds "refused.unavailable", the 503s
+ *                 httpd's children made alone, and counts them in "503":
+ *                 statuspage.h)
  *    "queue_wait_ms": H, "run_wall_ms": H}
  *
  * where H is {"count": N, "sum": MS, "p50": MS, "p99": MS,

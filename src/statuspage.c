@@ -226,11 +226,12 @@ static void render_html(FILE *f, json_t *o, const char *why)
                 json_is_number(v) ? json_number_value(v) : 0);
     fprintf(f, "</table>\n<p>Admitted %.0f (%.0f after waiting); %.0f left while waiting. "
                "Refused: %.0f &times; 503 (%.0f queue full, %.0f waited too long, %.0f could "
-               "not wait), %.0f &times; 429 (over a client's share).</p>\n",
+               "not wait, %.0f the launcher unavailable), %.0f &times; 429 (over a client's "
+               "share).</p>\n",
             num(o, "totals.admitted"), num(o, "totals.waited"), num(o, "totals.left_queue"),
             num(o, "totals.503"), num(o, "totals.refused.queue_full"),
             num(o, "totals.refused.queue_timeout"), num(o, "totals.refused.slots"),
-            num(o, "totals.429"));
+            num(o, "totals.refused.unavailable"), num(o, "totals.429"));
     fprintf(f, "<table><tr><th></th><th>p50</th><th>p99</th><th>count</th></tr>\n"
                "<tr><td>queue wait</td><td>%.1f ms</td><td>%.1f ms</td><td>%.0f</td></tr>\n"
                "<tr><td>run wall time</td><td>%.1f ms</td><td>%.1f ms</td><td>%.0f</td></tr>\n"
@@ -282,7 +283,7 @@ static void render_metrics(FILE *f, json_t *o)
            "Requests refused without a run, by reason and HTTP status.");
     static const char *const reasons[][2] = {
         { "queue_full", "503" }, { "queue_timeout", "503" }, { "slots", "503" },
-        { "client_limit", "429" },
+        { "unavailable", "503" }, { "client_limit", "429" },
     };
     char path[64];
     for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++) {
@@ -340,6 +341,22 @@ static void render_metrics(FILE *f, json_t *o)
 }
 
 /* ---- the pages ---- */
+
+char *pysb_statuspage_add_unavailable(const char *json, unsigned long long n)
+{
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    json_t *totals = json_object_get(o, "totals");
+    json_t *refused = json_object_get(totals, "refused");
+    json_t *all = json_object_get(totals, "503");
+    char *out = NULL;
+    if (json_is_object(refused) && json_is_integer(all) &&
+        json_object_set_new(refused, "unavailable", json_integer((json_int_t)n)) == 0 &&
+        json_object_set_new(totals, "503",
+                            json_integer(json_integer_value(all) + (json_int_t)n)) == 0)
+        out = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return out;
+}
 
 char *pysb_statuspage_render(pysb_statuspage_fmt fmt, const char *json, const char *why,
                              size_t *len, const char **mime, int *status)

@@ -36,6 +36,12 @@ pysb_statuspage_fmt pysb_statuspage_format(const char *query, const char *accept
 char *pysb_statuspage_render(pysb_statuspage_fmt f, const char *json, const char *why,
                              size_t *len, const char **mime, int *status);
 
+/* The snapshot with the 503s httpd's children made alone (the launcher
+ * unreachable or not answering: they never reach its counters) added:
+ * totals.refused.unavailable = n, and n more in totals.503. malloc'd JSON,
+ * or NULL when json is not an object with totals or out of memory. */
+char *pysb_statuspage_add_unavailable(const char *json, unsigned long long n);
+
 /* mod_status: one HTML section (html), or "Key: value" lines for its
  * ?auto form. malloc'd, NULL when out of memory. */
 char *pysb_statuspage_modstatus(const char *json, const char *why, int html);

@@ -249,6 +249,32 @@ PY
     expect_code 200
 }
 
+@test "the 503s the workers answer alone (no launcher to reach) are counted as unavailable, in json, metrics and HTML, and survive a graceful restart" {
+    local a b sock code
+    a=$(json)
+    sock=$(socket_files)
+    mv "$sock" "$sock.away"
+    req "$RUN" -d format=json --data-urlencode 'code=print(1)'
+    code=$HTTP_CODE
+    mv "$sock.away" "$sock"
+    [ "$code" = 503 ] || fail "without a launcher socket: HTTP $code"
+    b=$(json)
+    jq -n --argjson a "$a" --argjson b "$b" '
+        $b.totals.refused.unavailable == ($a.totals.refused.unavailable // 0) + 1 and
+        $b.totals."503" == $a.totals."503" + 1' >/dev/null ||
+        fail "not counted: $(jq -c .totals <<<"$a") -> $(jq -c .totals <<<"$b")"
+    local n; n=$(jq .totals.refused.unavailable <<<"$b")
+    req "$URL/status?metrics"
+    grep -qx "pysandbox_refused_total{reason=\"unavailable\",code=\"503\"} $n" "$RESP_B" ||
+        fail "metrics: $(grep refused "$RESP_B")"
+    req "$URL/status"
+    body_has "$n the launcher unavailable"
+    "$APACHE2" -d "$H" -f "$H/httpd.conf" -k graceful 3>&- || fail "graceful failed"
+    wait_until 5 eval '[ "$(json | jq .launcher.pid)" != "$(jq .launcher.pid <<<"$b")" ] && [ "$(json | jq .launcher.pid)" != null ]' ||
+        fail "no new launcher: $(json)"
+    [ "$(json | jq .totals.refused.unavailable)" = "$n" ] || fail "lost on a graceful restart: $(json | jq -c .totals)"
+}
+
 @test "stop removes the stats file (a new httpd starts its counters afresh)" {
     [ -n "$(stats_files)" ] || fail "no stats file while running"
     [ "$(stat -c '%a %U' "$(stats_files)")" = "600 root" ] || fail "stats file: $(stat -c '%a %U' "$(stats_files)")"
