@@ -11,8 +11,8 @@
  *  - every slice lies in the body or in its part's decode buffers, no
  *    part's data contains the delimiter, n <= max_parts;
  *  - the same body with max_parts = n gives n, with n - 1 "too many parts";
- *  - the parts re-serialised (names and filenames re-quoted) parse back to
- *    the same parts;
+ *  - the parts re-serialised (names and filenames re-quoted, CR and LF as
+ *    %0D and %0A) parse back to the same parts;
  *  - any boundary pysb_multipart_boundary accepts lies in its input and is
  *    accepted by pysb_multipart_parse in a minimal body. */
 #include <stddef.h>
@@ -75,13 +75,18 @@ static void check_parts(const char *body, size_t len, pysb_slice b,
     }
 }
 
-/* Append s quoted, escaping '"' and '\'; returns bytes written. */
+/* Append s quoted, escaping '"' and '\' with a backslash, CR and LF as
+ * a browser does (%0D, %0A); returns bytes written. */
 static size_t put_quoted(char *out, pysb_slice s, size_t *escaped_len)
 {
     size_t n = 0;
 
     out[n++] = '"';
     for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] == '\r' || s.ptr[i] == '\n') {
+            n += (size_t)sprintf(out + n, "%%0%c", s.ptr[i] == '\r' ? 'D' : 'A');
+            continue;
+        }
         if (s.ptr[i] == '"' || s.ptr[i] == '\\')
             out[n++] = '\\';
         out[n++] = s.ptr[i];
@@ -91,9 +96,11 @@ static size_t put_quoted(char *out, pysb_slice s, size_t *escaped_len)
     return n;
 }
 
+/* A value the parser decodes into its part's buffer. */
 static int has_escape_target(pysb_slice s)
 {
-    return memchr(s.ptr, '"', s.len) || memchr(s.ptr, '\\', s.len);
+    return memchr(s.ptr, '"', s.len) || memchr(s.ptr, '\\', s.len) ||
+           memchr(s.ptr, '%', s.len) || memchr(s.ptr, '\r', s.len) || memchr(s.ptr, '\n', s.len);
 }
 
 /* Re-serialise the parts and parse them back: same parts expected. */
@@ -109,13 +116,13 @@ static void round_trip(pysb_slice b, const pysb_mpart *parts, int n)
     for (int i = 0; i < n; i++) {
         /* an escaped value must fit the decode buffer to come back */
         if (has_escape_target(parts[i].name)
-            && 2 * parts[i].name.len > PYSB_MPART_NAME_BUF)
+            && 3 * parts[i].name.len > PYSB_MPART_NAME_BUF)
             return;
         if (parts[i].filename.ptr && has_escape_target(parts[i].filename)
-            && 2 * parts[i].filename.len > PYSB_MPART_FILENAME_BUF)
+            && 3 * parts[i].filename.len > PYSB_MPART_FILENAME_BUF)
             return;
-        cap += 2 * b.len + 128 + 2 * parts[i].name.len
-               + 2 * parts[i].filename.len + parts[i].content_type.len
+        cap += 2 * b.len + 128 + 3 * parts[i].name.len
+               + 3 * parts[i].filename.len + parts[i].content_type.len
                + parts[i].data.len;
     }
     out = malloc(cap);

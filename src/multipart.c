@@ -159,7 +159,24 @@ static int take_quoted(cursor *c, pysb_slice *out, int *escaped)
     return -1;                              /* unterminated */
 }
 
-/* Decode a raw quoted inside (already validated by take_quoted) into buf. */
+/* The byte a browser's %22, %0D or %0A at p stands for (the HTML
+ * standard's multipart/form-data encoding escapes exactly those three in
+ * names and filenames; curl does the same), or 0. */
+static char form_escape(const char *p, size_t left)
+{
+    if (left < 3 || p[0] != '%')
+        return 0;
+    if (p[1] == '2' && p[2] == '2')
+        return '"';
+    if (p[1] == '0' && (p[2] == 'D' || p[2] == 'd'))
+        return '\r';
+    if (p[1] == '0' && (p[2] == 'A' || p[2] == 'a'))
+        return '\n';
+    return 0;
+}
+
+/* Decode a raw value (a quoted inside already validated by take_quoted,
+ * or a token) into buf: its backslash escapes and its form escapes. */
 static int unescape(pysb_slice raw, char *buf, size_t cap, pysb_slice *out)
 {
     size_t n = 0;
@@ -167,6 +184,12 @@ static int unescape(pysb_slice raw, char *buf, size_t cap, pysb_slice *out)
     if (raw.len > cap)                      /* decoding only shrinks */
         return -1;
     for (size_t i = 0; i < raw.len; i++) {
+        char f = form_escape(raw.ptr + i, raw.len - i);
+        if (f) {
+            buf[n++] = f;
+            i += 2;
+            continue;
+        }
         if (raw.ptr[i] == '\\' && i + 1 < raw.len
             && is_tspecial((unsigned char)raw.ptr[i + 1]))
             i++;
@@ -266,7 +289,7 @@ static int parse_disposition(pysb_slice v, pysb_mpart *part, const char **err)
             if (have_name)
                 FAIL(E_CD_PDUP);
             have_name = 1;
-            if (!escaped)
+            if (!escaped && !(value.len && memchr(value.ptr, '%', value.len)))
                 part->name = value;
             else if (unescape(value, part->name_buf, sizeof part->name_buf,
                               &part->name) < 0)
@@ -274,7 +297,7 @@ static int parse_disposition(pysb_slice v, pysb_mpart *part, const char **err)
         } else if (ieq(name, "filename")) {
             if (part->filename.ptr)
                 FAIL(E_CD_PDUP);
-            if (!escaped)
+            if (!escaped && !(value.len && memchr(value.ptr, '%', value.len)))
                 part->filename = value;
             else if (unescape(value, part->filename_buf,
                               sizeof part->filename_buf, &part->filename) < 0)

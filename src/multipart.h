@@ -32,9 +32,12 @@
  *    the tspecials ()<>@,;:\"/[]?= ; any other backslash is literal. This is
  *    what curl >= 7.81, browsers (WHATWG) and Python requests send: they
  *    write '"' as %22 and leave '\' bare (filename="C:\dir\a.py" is read
- *    verbatim); old clients' \" and \\ still decode. Percent escapes are
- *    not decoded. A value with escapes is decoded into the part's
- *    name_buf/filename_buf; one that does not fit is an error.
+ *    verbatim); old clients' \" and \\ still decode. Of percent escapes
+ *    exactly those of the HTML standard's form encoding decode, %22 ("),
+ *    %0D and %0A (any other % is literal: a name with CR or LF is then
+ *    refused by the caller's name rules). A value with escapes is decoded
+ *    into the part's name_buf/filename_buf; one that does not fit is an
+ *    error.
  *  - Part data is the exact bytes between the headers and the next
  *    delimiter: NULs, lone CR/LF, "--boundary" not preceded by CRLF, all
  *    kept. A part with headers directly followed by CRLF "--" boundary has
@@ -50,7 +53,8 @@
 #define PYSB_MPART_BOUNDARY_MAX   70     /* RFC 2046 */
 #define PYSB_MPART_HEADER_LINES   64     /* per part */
 #define PYSB_MPART_HEADER_BYTES   8192   /* per part */
-#define PYSB_MPART_NAME_BUF       64     /* decoded escaped name, max bytes */
+#define PYSB_MPART_NAME_BUF       256    /* decoded escaped name, max bytes
+                                            (input file names are 128) */
 #define PYSB_MPART_FILENAME_BUF   256    /* decoded escaped filename */
 
 /* A byte range; not NUL-terminated. Other headers wanting the same type

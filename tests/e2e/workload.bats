@@ -147,6 +147,10 @@ for n in sorted(os.listdir(".")):
     expect_json '.stdout == "[\u0027main.py\u0027, \u0027j\u0027]\n"'
     req "$RUN?args=q" --data-urlencode 'code=import sys; print(sys.argv)' -d format=json
     expect_json '.stdout == "[\u0027main.py\u0027, \u0027q\u0027]\n"'
+    # a part's name as browsers and curl escape it (" as %22) is the name
+    req "$RUN" -F format=json --form-string 'code=import os; print(os.listdir("."))' \
+        -F "q\"uote.csv=@$BATS_TEST_TMPDIR/data.csv"
+    expect_json '.stdout == "[\u0027q\"uote.csv\u0027]\n"'
     # one argument may be all 16 KiB a request may send, control characters
     # (six bytes each on the wire) included; a byte more is 413
     local big ctl

@@ -285,10 +285,8 @@ static void t_curl_fields(void **state)
     assert_slice(r.parts[1].name, "stdin");
     assert_slice(r.parts[1].data, "");
     assert_slice(r.parts[2].data, "64M");
-    /* a bare backslash is literal and not copied */
-    assert_slice(r.parts[3].filename, "a%22b\\c.py");
-    assert_true(in_range(r.parts[3].filename.ptr, r.parts[3].filename.len,
-                         r.buf, r.len));
+    /* a bare backslash is literal; curl's %22 is the quote it stands for */
+    assert_slice(r.parts[3].filename, "a\"b\\c.py");
     assert_slice(r.parts[3].content_type, "text/x-python");
     assert_slice(r.parts[3].data, prog_py);
     done(&r);
@@ -568,7 +566,7 @@ static void t_header_syntax(void **state)
 static void t_quoted_escapes(void **state)
 {
     result r;
-    char body[400], longname[200];
+    char body[800], longname[PYSB_MPART_NAME_BUF + 100];
     int n;
 
     (void)state;
@@ -592,10 +590,10 @@ static void t_quoted_escapes(void **state)
     /* a name that only fits undecoded is fine unescaped... */
     memset(longname, 'n', sizeof longname);
     n = snprintf(body, sizeof body, "--b\r\nContent-Disposition: form-data; "
-                 "name=\"%.*s\"\r\n\r\nv\r\n--b--", 199, longname);
+                 "name=\"%.*s\"\r\n\r\nv\r\n--b--", PYSB_MPART_NAME_BUF + 99, longname);
     run_max(&r, body, (size_t)n, "b", MAXP);
     assert_int_equal(r.n, 1);
-    assert_int_equal(r.parts[0].name.len, 199);
+    assert_int_equal(r.parts[0].name.len, PYSB_MPART_NAME_BUF + 99);
     done(&r);
     /* ...but with an escape it must fit the buffer */
     n = snprintf(body, sizeof body, "--b\r\nContent-Disposition: form-data; "
@@ -851,6 +849,22 @@ static void t_errors_args(void **state)
     assert_int_equal(pysb_multipart_parse(body, 5, S("b"), NULL, 0, NULL), 0);
 }
 
+/* The HTML standard's form escapes in names and filenames, quoted or not:
+ * %22, %0D, %0A (either case) decode; any other % stays. */
+static void t_form_escapes(void **state)
+{
+    result r;
+    (void)state;
+    RUN(&r, "--b\r\nContent-Disposition: form-data; name=\"q%22uote%0d%0A.csv\"; "
+            "filename=\"100%25 %22x%22.txt\"\r\n\r\nv\r\n"
+            "--b\r\nContent-Disposition: form-data; name=a%22b\r\n\r\nw\r\n--b--", "b");
+    assert_int_equal(r.n, 2);
+    assert_slice(r.parts[0].name, "q\"uote\r\n.csv");
+    assert_slice(r.parts[0].filename, "100%25 \"x\".txt");
+    assert_slice(r.parts[1].name, "a\"b");
+    done(&r);
+}
+
 static void t_max_parts(void **state)
 {
     pysb_mpart parts[4];
@@ -985,6 +999,7 @@ int main(void)
         cmocka_unit_test(t_errors_headers),
         cmocka_unit_test(t_errors_disposition),
         cmocka_unit_test(t_errors_args),
+        cmocka_unit_test(t_form_escapes),
         cmocka_unit_test(t_max_parts),
         cmocka_unit_test(t_every_prefix),
         cmocka_unit_test(t_every_mutation),
