@@ -174,9 +174,17 @@ PY
 @test "one backend full: its 503 takes it out of the front for retry= (a 503 that reaches a client has Retry-After), the others serve" {
     local b1 i n
     b1=$(backend_url 1)
-    # b1 filled from outside the front: 2 sleepers run, 4 wait
-    for i in 1 2 3 4 5 6; do
-        bg_req "$BATS_TEST_TMPDIR/d$i" "$b1/run" --data-urlencode 'code=import time; time.sleep(3)'
+    # b1 filled from outside the front: 2 sleepers run for 7 s, 4 short
+    # runs wait behind them (within the 10 s queue timeout), so b1 stays
+    # full however long a loaded machine takes for the front's traffic
+    # (3 s sleepers let a waiter in before it had sent its last requests)
+    for i in 1 2; do
+        bg_req "$BATS_TEST_TMPDIR/d$i" "$b1/run" --data-urlencode 'code=import time; time.sleep(7)'
+    done
+    wait_until 5 eval "[ \"\$(curl -s '$b1/pysandbox-status?json' | jq -r .slots.running)\" = 2 ]" ||
+        fail "b1's two slots not taken: $(curl -s "$b1/pysandbox-status?json")"
+    for i in 3 4 5 6; do
+        bg_req "$BATS_TEST_TMPDIR/d$i" "$b1/run" --data-urlencode 'code=print(1)'
     done
     wait_until 5 eval "[ \"\$(curl -s '$b1/pysandbox-status?json' | jq -r .slots.queued)\" = 4 ]" ||
         fail "b1 not full: $(curl -s "$b1/pysandbox-status?json")"
