@@ -199,6 +199,9 @@ static int reask(relay *rl)
      * slot. */
     int rc = open_run(rl, left_ms, rl);
     pysb_session_init(rl->session, rl->conn);
+    /* The next launcher gets its own time to answer (attack6 F2: a hung
+     * launcher killed late left its successor the rest of 5 s). */
+    rl->deadline = pysb_monotonic() + ANSWER_GRACE_SEC;
     return rc == OK ? ask_slot(rl) : rc;
 }
 

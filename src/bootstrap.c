@@ -49,8 +49,12 @@
  * closes it; figures still open when the program ends are saved so too
  * (also after an exception; not from forked children). A figure with
  * nothing drawn on it (plt.gcf() after a show) is not saved, nor one the
- * program saved itself (savefig): its file is the program's (the canvas is Agg's, marked when it prints; matplotlib makes
- * its figure managers from it, as nothing else is exported). A failure to save is one line on stderr, never the verdict.
+ * program saved itself to a file (savefig; a buffer does not count): its
+ * file is the program's; nor one of another backend (matplotlib.use("Agg"):
+ * the program keeps its figures itself). The canvas is Agg's, marked when
+ * it prints to a file; matplotlib makes its figure managers from it, as
+ * nothing else is exported. A failure to save is one line on stderr,
+ * never the verdict.
  *
  * Every line here is compiled on every run, so it is kept short.
  *
@@ -164,7 +168,8 @@ const char pysb_bootstrap[] =
     "        import os\n"
     "        os.makedirs(out, exist_ok=True)\n"
     "        for m in h.Gcf.get_all_fig_managers():\n"
-    "            if getattr(m.canvas, '_pysb_saved', False) or len(m.canvas.figure.get_children()) < 2:\n"
+    "            c = m.canvas\n"
+    "            if not getattr(c, '_pysb_ours', False) or c._pysb_saved or len(c.figure.get_children()) < 2:\n"
     "                continue\n"
     "            n[0] += 1\n"
     "            while os.path.lexists('%s/figure-%d.png' % (out, n[0])):\n"
@@ -175,8 +180,10 @@ const char pysb_bootstrap[] =
     "    def agg(name):\n"
     "        import matplotlib.backends.backend_agg as a\n"
     "        class FigureCanvas(a.FigureCanvasAgg):\n"
+    "            _pysb_ours, _pysb_saved = True, False\n"
     "            def print_figure(self, *args, **kwargs):\n"
-    "                self._pysb_saved = True\n"
+    "                if args and isinstance(args[0], (str, bytes, __import__('os').PathLike)):\n"
+    "                    self._pysb_saved = True\n"
     "                return super().print_figure(*args, **kwargs)\n"
     "        FigureCanvas.__module__, FigureCanvas.__qualname__ = '_pysb_mpl', 'FigureCanvas'\n"
     "        mod.FigureCanvas = FigureCanvas\n"

@@ -166,7 +166,7 @@ static json_t *load(const char *json, size_t len, int (*is)(const json_t *), con
     json_error_t je;
     json_t *v = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!v && !strcmp(what, "files") && strstr(je.text, "duplicate object key")) {
-        snprintf(why, whylen, "%s: an input file name given twice", what);
+        snprintf(why, whylen, "%s: a name given twice", what);
         return NULL;
     }
     if (!v || !is(v)) {

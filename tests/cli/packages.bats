@@ -136,6 +136,21 @@ print(type(plt.gcf().canvas).__qualname__)'
     expect_verdict ok
     out_is "FigureCanvas"
     jcheck '(.files // []) == []'
+    # savefig to a buffer is no file of the program's: show still saves it;
+    # with matplotlib.use("Agg") the program keeps its figures itself
+    # (attack6 F5, F3)
+    sb --site-packages "${MPL_RO[@]}" --mem 1000000 --cpu 20 --clock 40 -c 'import io
+import matplotlib.pyplot as plt
+plt.plot([1, 2, 3]); plt.savefig(io.BytesIO(), format="png"); plt.show()'
+    expect_verdict ok
+    jcheck '[.files[].name] == ["figure-1.png"]'
+    sb --site-packages "${MPL_RO[@]}" --mem 1000000 --cpu 20 --clock 40 -c 'import os, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+os.makedirs("out")
+plt.plot([1, 2, 3]); plt.savefig("out/plot.png")'
+    expect_verdict ok
+    jcheck '[.files[].name] == ["plot.png"]'
     sb -c 'import sys; print("matplotlib" in sys.modules, "_pysb_mpl" in sys.modules)'
     out_is "False True"
     no_leftovers

@@ -108,7 +108,7 @@ static void test_json(void **state)
             fail_msg("files %s accepted", bad[i]);
     const char *twice = "{\"x\": \"a\", \"x\": \"b\"}";
     assert_int_equal(pysb_inputs_json_files(&in, twice, strlen(twice), why, sizeof why), 400);
-    assert_string_equal(why, "files: an input file name given twice");
+    assert_string_equal(why, "files: a name given twice");
     const char *a = "[\"-v\", \"\", \"\\u00fc\"]";
     assert_int_equal(pysb_inputs_json_args(&in, a, strlen(a), why, sizeof why), 0);
     assert_int_equal(in.n_args, 3);
