@@ -489,9 +489,8 @@ static pysb_in_file *load_files(const struct opts *o)
         const char *why = pysb_file_name_check(o->file_specs[i], nlen);
         if (why)
             die("--file %.*s: %s", (int)nlen, o->file_specs[i], why);
-        for (size_t k = 0; k < i; k++)
-            if (strlen(f[k].name) == nlen && !memcmp(f[k].name, o->file_specs[i], nlen))
-                die("--file %.*s: given twice", (int)nlen, o->file_specs[i]);
+        if (pysb_in_files_have(f, i, o->file_specs[i], nlen))
+            die("--file %.*s: given twice", (int)nlen, o->file_specs[i]);
         char *name = strndup(o->file_specs[i], nlen);
         int fd = open(eq + 1, O_RDONLY | O_CLOEXEC);
         if (!name || fd < 0)

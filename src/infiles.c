@@ -83,11 +83,10 @@ int pysb_inputs_file(pysb_inputs *in, const char *name, size_t name_len, const c
                  q, len, (unsigned long long)in->max_file_size);
         return 413;
     }
-    for (size_t i = 0; i < in->n_files; i++)
-        if (strlen(in->files[i].name) == name_len && !memcmp(in->files[i].name, name, name_len)) {
-            snprintf(why, whylen, "input file \"%s\" given twice", q);
-            return 400;
-        }
+    if (pysb_in_files_have(in->files, in->n_files, name, name_len)) {
+        snprintf(why, whylen, "input file \"%s\" given twice", q);
+        return 400;
+    }
     char *n = strndup(name, name_len), *d = malloc(len ? len : 1);
     if (!n || !d) {
         free(n);

@@ -133,6 +133,14 @@ const char *pysb_file_name_check(const char *name, size_t len)
     return NULL;
 }
 
+int pysb_in_files_have(const pysb_in_file *files, size_t n, const char *name, size_t len)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strlen(files[i].name) == len && !memcmp(files[i].name, name, len))
+            return 1;
+    return 0;
+}
+
 /* openat2 below dir that follows no link of any kind and leaves neither
  * the directory nor the mount. */
 static int open_beneath(int dir, const char *name, int flags, mode_t mode)

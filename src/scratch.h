@@ -58,6 +58,17 @@ int pysb_scratch_create(uint64_t size, uid_t uid, gid_t gid, int with_shm,
  * "out" (the output folder). */
 const char *pysb_file_name_check(const char *name, size_t len);
 
+/* A file written into the run's scratch directory before it starts. */
+typedef struct pysb_in_file {
+    const char *name;       /* pysb_file_name_check's rules, NUL-ended */
+    const char *data;
+    size_t      len;
+} pysb_in_file;
+
+/* 1 when one of the n files is named name (len bytes): each name may be
+ * given once. */
+int pysb_in_files_have(const pysb_in_file *files, size_t n, const char *name, size_t len);
+
 /* One input file into work/ before the run: a new file (never through a
  * symlink, never replacing one), mode 0644, owned by uid:gid. Returns 0,
  * or -1 with a reason; errno ENOSPC when the scratch is full, EEXIST for

@@ -392,11 +392,10 @@ static int take_file(const pysb_frame *f, pysb_session_request *req, char *err, 
         return pysb_reason(err, errlen, "input file: %s", why);
     if (req->n_files == PYSB_SESSION_FILES_MAX)
         return pysb_reason(err, errlen, "more than %d input files", PYSB_SESSION_FILES_MAX);
-    for (size_t i = 0; i < req->n_files; i++) {
-        if (strlen(req->files[i].name) == nlen && !memcmp(req->files[i].name, name, nlen))
-            return pysb_reason(err, errlen, "input file %.*s given twice", (int)nlen, name);
+    if (pysb_in_files_have(req->files, req->n_files, name, nlen))
+        return pysb_reason(err, errlen, "input file %.*s given twice", (int)nlen, name);
+    for (size_t i = 0; i < req->n_files; i++)
         total += pysb_scratch_file_pages(req->files[i].len);
-    }
     size_t len = f->len - 1 - nlen;
     if (!pysb_scratch_files_fit(req->spec.limits.scratch_bytes, req->n_files + 1,
                                 total + pysb_scratch_file_pages(len)))

@@ -32,13 +32,6 @@ enum {
                                      site directories (site_paths) */
 };
 
-/* A file written into the run's scratch directory before it starts. */
-typedef struct pysb_in_file {
-    const char *name;       /* pysb_file_name_check's rules, NUL-ended */
-    const char *data;
-    size_t      len;
-} pysb_in_file;
-
 typedef struct pysb_run_spec {
     /* Interpreter argv (argv[0] is the path, NULL-terminated). With code
      * set, the bootstrap "-c <bootstrap>" is appended and the code goes
