@@ -50,18 +50,21 @@ const char *pysb_guess_mime(const char *name, const unsigned char *data, size_t 
         { "py", "text/x-python", NULL, 0, 0, 0 },
         { "log", "text/plain", NULL, 0, 0, 0 },
     };
+    /* Once, whatever asks: all of the file is read for it (a binary file
+     * fails at its first byte that is no UTF-8). */
+    int text = looks_text(data, n);
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         if (!has_ext(name, t[i].ext))
             continue;
         int ok = t[i].magic ? n >= t[i].magic_off + t[i].magic_len &&
                                   !memcmp(data + t[i].magic_off, t[i].magic, t[i].magic_len)
-                            : looks_text(data, n);
+                            : text;
         if (!ok)
             break;
         *attachment = t[i].attach;
         return t[i].mime;
     }
-    if (looks_text(data, n)) {
+    if (text) {
         *attachment = 0;
         return "text/plain";
     }
