@@ -200,6 +200,17 @@ static int unescape(pysb_slice raw, char *buf, size_t cap, pysb_slice *out)
     return 0;
 }
 
+/* value as it stands (a slice of the body), or decoded into buf when it
+ * holds a backslash or a '%' that may be an escape. */
+static int take_value(pysb_slice value, int escaped, char *buf, size_t cap, pysb_slice *out)
+{
+    if (!escaped && !(value.len && memchr(value.ptr, '%', value.len))) {
+        *out = value;
+        return 0;
+    }
+    return unescape(value, buf, cap, out);
+}
+
 /* Next parameter. Returns 1 with name/value, 0 at the end, -1 on a syntax
  * error. Empty parameters (";;", a trailing ';') are tolerated, as every
  * mainstream parser does. */
@@ -289,18 +300,14 @@ static int parse_disposition(pysb_slice v, pysb_mpart *part, const char **err)
             if (have_name)
                 FAIL(E_CD_PDUP);
             have_name = 1;
-            if (!escaped && !(value.len && memchr(value.ptr, '%', value.len)))
-                part->name = value;
-            else if (unescape(value, part->name_buf, sizeof part->name_buf,
-                              &part->name) < 0)
+            if (take_value(value, escaped, part->name_buf, sizeof part->name_buf,
+                           &part->name) < 0)
                 FAIL(E_ESC_LONG);
         } else if (ieq(name, "filename")) {
             if (part->filename.ptr)
                 FAIL(E_CD_PDUP);
-            if (!escaped && !(value.len && memchr(value.ptr, '%', value.len)))
-                part->filename = value;
-            else if (unescape(value, part->filename_buf,
-                              sizeof part->filename_buf, &part->filename) < 0)
+            if (take_value(value, escaped, part->filename_buf,
+                           sizeof part->filename_buf, &part->filename) < 0)
                 FAIL(E_ESC_LONG);
         }
         /* filename*, name* (RFC 7578 §4.2: not to be used) and the rest:
