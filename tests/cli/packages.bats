@@ -151,6 +151,16 @@ os.makedirs("out")
 plt.plot([1, 2, 3]); plt.savefig("out/plot.png")'
     expect_verdict ok
     jcheck '[.files[].name] == ["plot.png"]'
+    # one figure that cannot be drawn (bad mathtext) costs itself alone:
+    # one stderr line naming it, the figures after it are still saved
+    sb --site-packages "${MPL_RO[@]}" --mem 1000000 --cpu 20 --clock 40 -c 'import matplotlib.pyplot as plt
+plt.plot([1, 2, 3]); plt.title(r"$\frac{$")
+plt.figure(); plt.plot([3, 2, 1]); plt.show()
+print("after show")'
+    expect_verdict ok
+    out_is "after show"
+    jcheck '[.files[].name] == ["figure-2.png"]'
+    jcheck '.stderr | test("^pysandbox: figure-1.png not saved: ValueError")'
     sb -c 'import sys; print("matplotlib" in sys.modules, "_pysb_mpl" in sys.modules)'
     out_is "False True"
     no_leftovers
