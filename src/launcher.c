@@ -6,11 +6,16 @@
  * socket it holds is non-blocking and polled together, it reads a
  * connection's first frame as it arrives (under a short deadline), and
  * it only ever sends one small frame at a time into a socket that holds
- * nothing else of its. All reading of requests happens in supervisors. */
+ * nothing else of its. That first frame is read exactly, and refused at
+ * its header unless it is an ADMIT, a STATUS_GET or an older worker's SPEC
+ * (64 KiB at most, 4 MiB for all connections together): what a peer with
+ * httpd's uid can make the launcher hold stays bounded. All reading of
+ * requests happens in supervisors. */
 #include "launcher.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -47,6 +52,15 @@
 #define LEASE_RETRY_MS 50
 /* Connections held at once (waiting or saying hello): beyond, refused. */
 #define MAX_CONNS 4096
+/* A first frame is an ADMIT (1 KiB at most), a STATUS_GET (empty), or the
+ * SPEC of a worker of an older build (SPEC first, before the wait queue),
+ * which that protocol capped at 64 KiB; every other type is refused at its
+ * header, so that a peer cannot make the root launcher buffer a 16 MiB
+ * CODE frame per connection. */
+#define HELLO_SPEC_MAX (64u << 10)
+/* The SPECs of connections saying hello, together: beyond, refused as if
+ * the queue were full (4096 connections x 64 KiB would be 256 MiB). */
+#define HELLO_SPEC_BUDGET (4u << 20)
 /* How long the launcher waits for the default Location's fork server
  * before it listens (a fresh request's connect tries for a second). */
 #define PRESTART_WAIT_MS 700
@@ -219,6 +233,13 @@ typedef struct conn {
     int           queued;
     int64_t       hello_deadline_ms;
     pysb_decoder  d;
+    /* The first frame, read exactly (never past its end: what follows a
+     * SPEC stays in the socket for the supervisor): bytes read, its
+     * header, and what of HELLO_SPEC_BUDGET it holds. */
+    size_t        hello_got;
+    uint8_t       hello_hdr[PYSB_WIRE_HDR_LEN];
+    uint32_t      hello_len;
+    uint32_t      hello_charged;
     pysb_waiter   w;
 } conn;
 
@@ -271,6 +292,7 @@ static pysb_admission *adm;
 static int listen_fd = -1, signal_fd = -1;
 static uid_t next_uid;
 static int lease_blocked;    /* a waiter could not lease: retry on a timer */
+static size_t hello_spec_bytes; /* the hello_charged of every connection */
 
 static conn *conn_new(int fd)
 {
@@ -303,6 +325,8 @@ static void conn_drop(conn *c)
     if (c->next)
         c->next->prev = c->prev;
     n_conns--;
+    hello_spec_bytes -= c->hello_charged;
+    c->hello_charged = 0;
     close(c->fd);
     c->fd = -1;
     pysb_decoder_free(&c->d);
@@ -628,32 +652,92 @@ static void on_legacy_spec(conn *c, const pysb_frame *f)
     }
 }
 
-/* Reads what c has; once its first frame is there, acts on it. */
+/* A first frame refused for what it is (its type, or a SPEC past the
+ * hello caps): one line, as any refused request. */
+static void refuse_hello(conn *c, const char *why)
+{
+    logf_(PYSB_LOG_WARN, 0, "request refused: %s", why);
+    pysb_wire_send_timeout(c->fd, PYSB_FRAME_ERROR, why, strlen(why), 0);
+    conn_drop(c);
+}
+
+/* c's first header has just come whole, its payload not yet: 1 when the
+ * payload may be read, 0 when c was refused (and dropped). */
+static int hello_header(conn *c)
+{
+    int type;
+    char why[192];
+    if (pysb_wire_header_parse(c->hello_hdr, &type, &c->hello_len, why, sizeof why) < 0) {
+        refuse_hello(c, why); /* not reached: the decoder judged it first */
+        return 0;
+    }
+    if (type == PYSB_FRAME_ADMIT)
+        return 1; /* its protocol maximum, 1 KiB */
+    if (type != PYSB_FRAME_SPEC) {
+        pysb_reason(why, sizeof why, "a connection that starts with %s",
+                    pysb_frame_type_name(type));
+        refuse_hello(c, why);
+        return 0;
+    }
+    if (c->hello_len > HELLO_SPEC_MAX) {
+        pysb_reason(why, sizeof why, "a first SPEC of %" PRIu32 " bytes (at most %u)",
+                    c->hello_len, HELLO_SPEC_MAX);
+        refuse_hello(c, why);
+        return 0;
+    }
+    if (hello_spec_bytes + c->hello_len > HELLO_SPEC_BUDGET) {
+        refuse(c, PYSB_REFUSE_QUEUE_FULL);
+        return 0;
+    }
+    c->hello_charged = c->hello_len;
+    hello_spec_bytes += c->hello_len;
+    return 1;
+}
+
+/* Reads what c has of its first frame; once it is there, acts on it. */
 static void on_hello(conn *c)
 {
-    ssize_t n = pysb_decoder_read(&c->d, c->fd);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+    static char chunk[HELLO_SPEC_MAX];
+    size_t end = PYSB_WIRE_HDR_LEN + (c->hello_got < PYSB_WIRE_HDR_LEN ? 0 : c->hello_len);
+    ssize_t n;
+    do
+        n = recv(c->fd, chunk, end - c->hello_got, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN)
         return;
+    if (n <= 0 || pysb_decoder_feed(&c->d, chunk, (size_t)n) < 0) {
+        conn_drop(c); /* gone, or no memory for its bytes */
+        return;
+    }
+    if (c->hello_got < PYSB_WIRE_HDR_LEN)
+        memcpy(c->hello_hdr + c->hello_got, chunk, (size_t)n); /* n <= what is missing */
+    c->hello_got += (size_t)n;
     pysb_frame f;
-    int rc = n > 0 ? pysb_decoder_next(&c->d, &f) : -1;
-    if (rc == 0)
-        return; /* more to come */
+    int rc = pysb_decoder_next(&c->d, &f);
     if (rc < 0) {
         /* Told why, in one line, as any refused request. */
-        if (n > 0) {
-            char why[192];
-            pysb_reason(why, sizeof why, "reading the request: %s", pysb_decoder_error(&c->d));
-            logf_(PYSB_LOG_WARN, 0, "a connection that does not speak the protocol: %s",
-                  pysb_decoder_error(&c->d));
-            pysb_wire_send_timeout(c->fd, PYSB_FRAME_ERROR, why, strlen(why), 0);
-        }
+        char why[192];
+        pysb_reason(why, sizeof why, "reading the request: %s", pysb_decoder_error(&c->d));
+        logf_(PYSB_LOG_WARN, 0, "a connection that does not speak the protocol: %s",
+              pysb_decoder_error(&c->d));
+        pysb_wire_send_timeout(c->fd, PYSB_FRAME_ERROR, why, strlen(why), 0);
         conn_drop(c);
         return;
+    }
+    if (rc == 0) {
+        if (c->hello_got == PYSB_WIRE_HDR_LEN)
+            hello_header(c);
+        return; /* more to come */
     }
     char why[256];
     switch (pysb_session_hello(&f, &c->w.admit, why, sizeof why)) {
     case PYSB_HELLO_ADMIT:
         on_admit(c, pysb_monotonic_ms());
+        if (c->fd >= 0) {
+            /* Queued: the ADMIT is decoded, its buffer not needed again. */
+            pysb_decoder_free(&c->d);
+            pysb_decoder_init(&c->d);
+        }
         return;
     case PYSB_HELLO_STATUS:
         answer_status(c);
@@ -662,9 +746,7 @@ static void on_hello(conn *c)
         on_legacy_spec(c, &f);
         return;
     default:
-        logf_(PYSB_LOG_WARN, 0, "request refused: %s", why);
-        pysb_wire_send_timeout(c->fd, PYSB_FRAME_ERROR, why, strlen(why), 0);
-        conn_drop(c);
+        refuse_hello(c, why);
         return;
     }
 }
