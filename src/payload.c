@@ -201,6 +201,7 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
         check_paths("python_path", s->python_path, err, errlen) < 0)
         return -1;
 
+    size_t arg_bytes = 0;
     for (n = 0; s->args && s->args[n]; n++) {
         if (n == PYSB_WIRE_ARGS_MAX)
             return pysb_reason(err, errlen, "args must have at most %d entries",
@@ -209,6 +210,10 @@ static int check_spec(const pysb_wire_spec *s, char *err, size_t errlen)
         if (len > PYSB_WIRE_ARG_MAX || !pysb_utf8_valid(s->args[n], len))
             return pysb_reason(err, errlen, "args[%zu] must be UTF-8 of at most %d bytes",
                                n, PYSB_WIRE_ARG_MAX);
+        /* All a request may send (infiles.h), whoever wrote the SPEC. */
+        if ((arg_bytes += len) > PYSB_INPUTS_ARG_BYTES)
+            return pysb_reason(err, errlen, "args must be at most %d bytes in all",
+                               PYSB_INPUTS_ARG_BYTES);
     }
 
     for (n = 0; s->preload && s->preload[n]; n++) {

@@ -1181,6 +1181,36 @@ static void test_spec_decode_rejects(void **state)
         free(json);
     }
 
+    /* args: each entry may be all 16 KiB, but not all of them together */
+    {
+        char *v = malloc(2 * 9000 + 8);
+        assert_non_null(v);
+        char *p = v;
+        *p++ = '[';
+        for (int k = 0; k < 2; k++) {
+            *p++ = '"';
+            memset(p, 'a', 9000);
+            p += 9000;
+            *p++ = '"';
+            *p++ = k ? ']' : ',';
+        }
+        *p = '\0';
+        char *json = spec_with("args", v);
+        pysb_wire_spec s;
+        char err[256] = "";
+        assert_int_equal(pysb_spec_decode(json, strlen(json), &s, err, sizeof err), -1);
+        assert_string_equal(err, "args must be at most 16384 bytes in all");
+        free(json);
+        v[9003] = ']';   /* one entry of 9000 alone passes */
+        v[9004] = '\0';
+        json = spec_with("args", v);
+        assert_int_equal(pysb_spec_decode(json, strlen(json), &s, err, sizeof err), 0);
+        assert_int_equal(strlen(s.args[0]), 9000);
+        pysb_wire_spec_free(&s);
+        free(json);
+        free(v);
+    }
+
     /* the boundaries themselves pass */
     char *ok = spec_with("ro_paths", ro64);
     pysb_wire_spec s;
