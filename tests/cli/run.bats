@@ -208,6 +208,17 @@ boom()'
     no_leftovers
 }
 
+@test "run: a traceback's carets are under the expression also on a last line without a newline (as python3 FILE.py)" {
+    # A browser's textarea sends no final newline: linecache gives every
+    # line one (updatecache), and traceback's caret columns count on it.
+    sb -c 'x = 0
+x/0'
+    expect_verdict nonzero_exit
+    grep -qx '    x/0' "$SB_ERR" || fail "no source line: $(cat "$SB_ERR")"
+    grep -qx '    ~^~' "$SB_ERR" || fail "carets not under x/0: $(cat -A "$SB_ERR")"
+    no_leftovers
+}
+
 @test "run: a main.py in the working directory (an input file, or one the program writes) does not replace a traceback's source lines, in the main thread or another" {
     local decoy="$BATS_TEST_TMPDIR/decoy.py"
     printf 'DECOY-1\nDECOY-2\nDECOY-3\nDECOY-4\nDECOY-5\n' >"$decoy"
