@@ -216,6 +216,18 @@ x/0'
     expect_verdict nonzero_exit
     grep -qx '    x/0' "$SB_ERR" || fail "no source line: $(cat "$SB_ERR")"
     grep -qx '    ~^~' "$SB_ERR" || fail "carets not under x/0: $(cat -A "$SB_ERR")"
+    # what a browser's form posts: CRLF line ends
+    sb -c $'x = 0\r\ny = x/0\r\n'
+    grep -qx '    y = x/0' "$SB_ERR" || fail "no source line: $(cat -A "$SB_ERR")"
+    grep -qx '        ~^~' "$SB_ERR" || fail "carets not under x/0 (CRLF): $(cat -A "$SB_ERR")"
+    no_leftovers
+}
+
+@test "run: a traceback shows the line it names when the code holds a form feed or U+2028, which end no line of Python" {
+    sb -c $'s = "a\u2028b"  # \f\nt = 1/0\n'
+    expect_verdict nonzero_exit
+    err_has 'File "main.py", line 2, in <module>'
+    grep -qx '    t = 1/0' "$SB_ERR" || fail "not line 2's source: $(cat -A "$SB_ERR")"
     no_leftovers
 }
 
