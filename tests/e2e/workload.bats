@@ -183,6 +183,10 @@ for n in sorted(os.listdir(".")):
         expect_code 400
         body_has "input file"
     done
+    # the reason names what is wrong with the name
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "files": {"a\\b": "x"}}'
+    expect_code 400
+    body_has "backslash"
     printf 'x' > "$BATS_TEST_TMPDIR/f"
     req "$RUN" -F 'code=print(1)' -F "files=@$BATS_TEST_TMPDIR/f;filename=../evil" 
     expect_code 400
