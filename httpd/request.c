@@ -551,7 +551,7 @@ static int read_all(pysb_req *x)
             return OK; /* a bare POST: fields only from the query */
         return pysb_fail(x, HTTP_UNSUPPORTED_MEDIA_TYPE,
                          "unsupported Content-Type %s (use application/x-www-form-urlencoded, "
-                         "multipart/form-data, application/json or text/x-python)",
+                         "multipart/form-data, application/json, text/plain or text/x-python)",
                          ct ? ct : "(none)");
     }
     if (kind == BODY_RAW) {

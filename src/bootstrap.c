@@ -27,7 +27,11 @@
  * sys.argv[1:], and prints tracebacks with source lines (put into
  * linecache from the module's __loader__ before a traceback is printed:
  * linecache would read a file main.py in the working directory first, an
- * input file or one the program wrote) minus the bootstrap's own frames.
+ * input file or one the program wrote; its lines as linecache reads a
+ * file, split at \n, \r\n and \r alone and ending in \n, the last one too:
+ * traceback's carets count on it, and splitlines() would also split at
+ * \f, \x1c-\x1e, \x85, U+2028/9, which end no line of Python) minus the
+ * bootstrap's own frames.
  * A UTF-8 byte-order mark before the code is dropped, as python3 file.py
  * does (a byte compare: decode('utf-8-sig') imports a codec, 0.2 ms).
  * After an uncaught exception's traceback it writes one line on fd 8, the
@@ -87,7 +91,10 @@ const char pysb_bootstrap[] =
     "def _source():\n"
     "    try:\n"
     "        t = sys.modules['__main__'].__loader__.get_source('main.py')\n"
-    "        __import__('linecache').cache['main.py'] = (len(t), None, t.splitlines(True), 'main.py')\n"
+    "        l = __import__('io').StringIO(t, None).readlines()\n"
+    "        if l and not l[-1].endswith('\\n'):\n"
+    "            l[-1] += '\\n'\n"
+    "        __import__('linecache').cache['main.py'] = (len(t), None, l, 'main.py')\n"
     "    except BaseException:\n"
     "        pass\n"
     "def _thread_hook(a):\n"

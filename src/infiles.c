@@ -134,21 +134,28 @@ static int b64_value(unsigned char c)
     return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
-/* Standard base64 (padding optional, no other characters). Returns the
+/* Standard base64 as files are sent: padding optional, ASCII whitespace
+ * skipped (the 76-column lines of base64(1) and MIME, a final newline),
+ * no other character, nothing but padding after padding. Returns the
  * decoded length into out (room for len * 3 / 4 + 3), or -1. */
 static long b64_decode(const char *s, size_t len, unsigned char *out)
 {
-    while (len > 0 && s[len - 1] == '=')
-        len--;
-    if (len % 4 == 1)
-        return -1;
     long n = 0;
     unsigned acc = 0;
-    int bits = 0;
+    int bits = 0, padded = 0;
+    size_t sixtets = 0;
     for (size_t i = 0; i < len; i++) {
-        int v = b64_value((unsigned char)s[i]);
-        if (v < 0)
+        unsigned char c = (unsigned char)s[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            padded = 1;
+            continue;
+        }
+        int v = b64_value(c);
+        if (v < 0 || padded)
             return -1;
+        sixtets++;
         acc = (acc << 6) | (unsigned)v;
         bits += 6;
         if (bits >= 8) {
@@ -156,7 +163,7 @@ static long b64_decode(const char *s, size_t len, unsigned char *out)
             out[n++] = (unsigned char)(acc >> bits);
         }
     }
-    return n;
+    return sixtets % 4 == 1 ? -1 : n;
 }
 
 static json_t *load(const char *json, size_t len, int (*is)(const json_t *), const char *what,

@@ -125,8 +125,10 @@ const char *pysb_file_name_check(const char *name, size_t len)
         return "\"out\" is the output folder";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (c == '/' || c == '\\')
+        if (c == '/')
             return "name contains a slash";
+        if (c == '\\')
+            return "name contains a backslash";
         if (pysb_utf8_control_at(name, len, i))
             return "name contains a control character";
     }

@@ -208,6 +208,29 @@ boom()'
     no_leftovers
 }
 
+@test "run: a traceback's carets are under the expression also on a last line without a newline (as python3 FILE.py)" {
+    # A browser's textarea sends no final newline: linecache gives every
+    # line one (updatecache), and traceback's caret columns count on it.
+    sb -c 'x = 0
+x/0'
+    expect_verdict nonzero_exit
+    grep -qx '    x/0' "$SB_ERR" || fail "no source line: $(cat "$SB_ERR")"
+    grep -qx '    ~^~' "$SB_ERR" || fail "carets not under x/0: $(cat -A "$SB_ERR")"
+    # what a browser's form posts: CRLF line ends
+    sb -c $'x = 0\r\ny = x/0\r\n'
+    grep -qx '    y = x/0' "$SB_ERR" || fail "no source line: $(cat -A "$SB_ERR")"
+    grep -qx '        ~^~' "$SB_ERR" || fail "carets not under x/0 (CRLF): $(cat -A "$SB_ERR")"
+    no_leftovers
+}
+
+@test "run: a traceback shows the line it names when the code holds a form feed or U+2028, which end no line of Python" {
+    sb -c $'s = "a\u2028b"  # \f\nt = 1/0\n'
+    expect_verdict nonzero_exit
+    err_has 'File "main.py", line 2, in <module>'
+    grep -qx '    t = 1/0' "$SB_ERR" || fail "not line 2's source: $(cat -A "$SB_ERR")"
+    no_leftovers
+}
+
 @test "run: a main.py in the working directory (an input file, or one the program writes) does not replace a traceback's source lines, in the main thread or another" {
     local decoy="$BATS_TEST_TMPDIR/decoy.py"
     printf 'DECOY-1\nDECOY-2\nDECOY-3\nDECOY-4\nDECOY-5\n' >"$decoy"

@@ -692,6 +692,10 @@ print("é€")' -d format=json
     expect_refusal 415 'application/xml'
     req "$RUN" -H 'Content-Type: image/png' --data-binary 'print(1)'
     expect_refusal 415 'image/png'
+    # the one line names every type accepted, text/plain (DESIGN §4) too
+    body_has 'text/plain'
+    req "$RUN" -H 'Content-Type: text/plain' --data-binary 'print(1)'
+    expect_code 200
 }
 
 # ---- 4. verdicts ----------------------------------------------------------

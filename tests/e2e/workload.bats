@@ -136,6 +136,13 @@ for n in sorted(os.listdir(".")):
     expect_json '.stdout | startswith("[\u0027x\u0027, \u0027ü\u0027]\n")'
     expect_json '.stdout | contains("b.bin 3 0o644 True b\u0027\\x00\\x01\\xff\u0027")'
     expect_json '.stdout | contains("t.txt 7 ")'
+    # base64 as base64(1) and MIME write it, in lines of 76 columns
+    head -c 200 /dev/urandom > "$BATS_TEST_TMPDIR/w.bin"
+    req "$RUN" -H 'Content-Type: application/json' -d "$(jq -n --arg b "$(base64 "$BATS_TEST_TMPDIR/w.bin")" \
+        '{code: "import hashlib; print(hashlib.sha256(open(\"w.bin\", \"rb\").read()).hexdigest())",
+          format: "json", files: {"w.bin": {base64: ($b + "\r\n")}}}')"
+    expect_code 200
+    expect_json ".stdout == \"$(sha256sum < "$BATS_TEST_TMPDIR/w.bin" | cut -d' ' -f1)\\n\""
     req "$RUN" --data-urlencode 'code=import sys; print(sys.argv)' -d args=a -d args=b -d format=json
     expect_json '.stdout == "[\u0027main.py\u0027, \u0027a\u0027, \u0027b\u0027]\n"'
     # query fields apply to POSTs, body fields win: the body's args replace
@@ -176,6 +183,10 @@ for n in sorted(os.listdir(".")):
         expect_code 400
         body_has "input file"
     done
+    # the reason names what is wrong with the name
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "files": {"a\\b": "x"}}'
+    expect_code 400
+    body_has "backslash"
     printf 'x' > "$BATS_TEST_TMPDIR/f"
     req "$RUN" -F 'code=print(1)' -F "files=@$BATS_TEST_TMPDIR/f;filename=../evil" 
     expect_code 400

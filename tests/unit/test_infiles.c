@@ -100,8 +100,18 @@ static void test_json(void **state)
     assert_int_equal(in.files[0].len, 3);
     assert_memory_equal(in.files[1].data, "\x00\x01\xff", 3);
     assert_int_equal(in.files[2].len, 0);
+    /* base64(1)'s lines: whitespace between the characters is skipped */
+    pysb_inputs_free(&in);
+    pysb_inputs_init(&in, 16, 1 << 20);
+    const char *w = "{\"w\": {\"base64\": \"AA\\r\\nH/\\n\"}, \"p\": {\"base64\": \"YQ= =\\n\"}}";
+    assert_int_equal(pysb_inputs_json_files(&in, w, strlen(w), why, sizeof why), 0);
+    assert_int_equal(in.files[0].len, 3);
+    assert_memory_equal(in.files[0].data, "\x00\x01\xff", 3);
+    assert_int_equal(in.files[1].len, 1);
     static const char *const bad[] = { "[]", "{\"x\": 1}", "{\"x\": {\"base64\": \"!!\"}}",
                                        "{\"x\": {\"base64\": \"a\"}}", "{\"x\": {\"b64\": \"\"}}",
+                                       "{\"x\": {\"base64\": \"a \\n\"}}", "{\"x\": {\"base64\": \"YQ==YQ==\"}}",
+                                       "{\"x\": {\"base64\": \"Y\\u0000Q\"}}",
                                        "{\"..\": \"x\"}", "{\"x\": \"a\", \"x\": \"b\"}", "{", NULL };
     for (int i = 0; bad[i]; i++)
         if (pysb_inputs_json_files(&in, bad[i], strlen(bad[i]), why, sizeof why) != 400)
