@@ -61,14 +61,27 @@ int pysb_format_streams(pysb_format f)
 
 int pysb_format_from_accept(const char *accept)
 {
+    /* In the order a wildcard of their major type prefers them: a whole
+     * answer before a stream. */
     static const struct { const char *type; pysb_format fmt; } known[] = {
-        { "application/json", PYSB_FMT_JSON }, { "application/x-ndjson", PYSB_FMT_NDJSON },
-        { "text/event-stream", PYSB_FMT_SSE }, { "text/plain", PYSB_FMT_TEXT },
+        { "application/json", PYSB_FMT_JSON }, { "text/plain", PYSB_FMT_TEXT },
+        { "application/x-ndjson", PYSB_FMT_NDJSON }, { "text/event-stream", PYSB_FMT_SSE },
     };
-    int best = -1;
-    double best_q = 0.0;
-
-    for (const char *item = accept; item && *item;) {
+    enum { N = sizeof known / sizeof *known };
+    /* Per format, as RFC 9110 12.5.1 has it: the q of the most specific
+     * range that matches it (2 the type itself, 1 its major type's
+     * wildcard; the wildcard of all types matches all alike, so it leaves
+     * the choice to the caller), and that range's place in the header for
+     * a tie. */
+    int spec[N], pos[N];
+    double qs[N];
+    for (int k = 0; k < N; k++) {
+        spec[k] = -1;
+        pos[k] = 0;
+        qs[k] = 0.0;
+    }
+    int item_no = 0;
+    for (const char *item = accept; item && *item; item_no++) {
         size_t len = strcspn(item, ",");
         const char *semi = memchr(item, ';', len);
         size_t tlen = semi ? (size_t)(semi - item) : len;
@@ -90,14 +103,30 @@ int pysb_format_from_accept(const char *accept)
             if (qp)
                 q = strtod(qp + 2, NULL);
         }
-        for (size_t k = 0; k < sizeof known / sizeof *known; k++)
-            if (!strcasecmp(type, known[k].type) && q > best_q) {
-                best = known[k].fmt;
-                best_q = q;
+        const char *slash = strchr(type, '/');
+        int major_wild = slash && slash != type && !strcmp(slash, "/*");
+        for (int k = 0; k < N; k++) {
+            int sp = !strcasecmp(type, known[k].type) ? 2
+                     : major_wild && !strncasecmp(type, known[k].type, (size_t)(slash - type) + 1)
+                         ? 1 : -1;
+            if (sp > spec[k]) {
+                spec[k] = sp;
+                qs[k] = q;
+                pos[k] = item_no;
             }
+        }
         item += len + (item[len] == ',');
     }
-    return best;
+    int best = -1;
+    for (int k = 0; k < N; k++) {
+        if (spec[k] < 1 || qs[k] <= 0.0)
+            continue;
+        if (best < 0 || qs[k] > qs[best] ||
+            (qs[k] == qs[best] && (spec[k] > spec[best] ||
+                                   (spec[k] == spec[best] && pos[k] < pos[best]))))
+            best = k;
+    }
+    return best < 0 ? -1 : (int)known[best].fmt;
 }
 
 /* ---- the renderers ------------------------------------------------------ */

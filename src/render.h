@@ -48,8 +48,11 @@ const char *pysb_format_mime(pysb_format f);     /* "application/x-ndjson" */
 /* "json" (any case) → PYSB_FMT_JSON; -1 for a name that is not a format. */
 int pysb_format_from_name(const char *s, size_t len);
 
-/* The format an Accept header asks for: the served type with the highest
- * q wins, the first listed on a tie; q=0 excludes; wildcards and types we
+/* The format an Accept header asks for: each served type gets the q of
+ * the most specific range that names it (the type, or its major type's
+ * wildcard, "application/" or "text/" and a star: json before ndjson, text
+ * before sse), the highest q wins, on a tie the type named itself, then
+ * the first listed; q=0 excludes; the wildcard of all types and types we
  * do not serve leave it to the caller: -1. */
 int pysb_format_from_accept(const char *accept);
 

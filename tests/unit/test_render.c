@@ -400,6 +400,15 @@ static void test_names_and_accept(void **state)
         { "application/json;q=0", -1 },
         { "application/json;q=0, text/event-stream;q=0.1", PYSB_FMT_SSE },
         { " application/x-ndjson ; q=1 , */*;q=0.1", PYSB_FMT_NDJSON },
+        { "application/*", PYSB_FMT_JSON },
+        { "Application/*;q=0.5", PYSB_FMT_JSON },
+        { "text/*", PYSB_FMT_TEXT },
+        { "text/*, application/json", PYSB_FMT_JSON },          /* tie: named */
+        { "application/*;q=0.9, application/json;q=0.1", PYSB_FMT_NDJSON },
+        { "application/*;q=0, text/*;q=0.2", PYSB_FMT_TEXT },
+        { "image/*, */*;q=0.8", -1 },
+        { "*/json", -1 },
+        { "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", -1 },
     };
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         int got = pysb_format_from_accept(rows[i].accept);
