@@ -98,6 +98,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * and this decoder, refuse it) */
     if (kind == PYSB_BODY_JSON && (a == 0 || a == 400) && !memchr(p, 0, n)) {
         json_error_t e;
+        /* a leading byte order mark: skipped here (RFC 8259 allows it),
+         * an error to jansson */
+        if (n >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
+            p += 3;
+            n -= 3;
+        }
         /* JSON_REJECT_DUPLICATES: this decoder refuses a known key twice
          * only; the documents where both judge alike are those jansson
          * takes without duplicates or refuses for a syntax error. */
@@ -106,9 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();    /* jansson accepts what we refused */
         json_decref(j);
         /* and what we accept, jansson parses (duplicates apart, and the
-         * integers beyond 64 bits it cannot hold, which we keep as text) */
+         * numbers it cannot hold, integers beyond 64 bits or reals beyond
+         * a double, which we keep as text) */
         j = json_loadb(p, n, JSON_ALLOW_NUL, &e);
-        if (a == 0 && !(j && json_is_object(j)) && !strstr(e.text, "too big"))
+        if (a == 0 && !(j && json_is_object(j)) && !strstr(e.text, "too big") &&
+            !strstr(e.text, "overflow"))
             abort();
         json_decref(j);
     }

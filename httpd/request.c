@@ -352,6 +352,11 @@ static void decoded_field(void *ctx, const char *name, size_t name_len, pysb_val
     pysb_req *x = dc->x;
     if (over) {
         pysb_fields_set_oversize(&x->f, name, name_len, over);
+    } else if (kind == PYSB_VAL_STRING && name_len == 4 && !memcmp(name, "args", 4)) {
+        /* JSON says what a list is: one string is not one (a form's
+         * repeated fields are its way to say it). */
+        if (!dc->wrong)
+            dc->wrong = "args";
     } else if (kind == PYSB_VAL_STRING || !pysb_fields_known(name, name_len)) {
         set_field(x, name, name_len, kind == PYSB_VAL_STRING ? value : "",
                   kind == PYSB_VAL_STRING ? len : 0);

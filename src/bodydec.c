@@ -81,6 +81,8 @@ struct pysb_bodydec {
     const char    *word;            /* the literal being matched */
     int            wpos;
     long           line, col;
+    int            bom;             /* bytes of a leading byte order mark read;
+                                       3 once past where one may be */
 };
 
 static int fail(pysb_bodydec *d, int status, const char *fmt, ...)
@@ -532,6 +534,21 @@ static int number_byte(pysb_bodydec *d, char c)
 
 static int json_byte(pysb_bodydec *d, char c)
 {
+    /* A UTF-8 byte order mark before the object (what some editors and
+     * Windows tools write): RFC 8259 lets a parser ignore it; it is no
+     * column of the text. */
+    if (d->bom < 3) {
+        static const unsigned char mark[3] = { 0xEF, 0xBB, 0xBF };
+        if ((unsigned char)c == mark[d->bom]) {
+            d->bom++;
+            return 0;
+        }
+        if (d->bom) {
+            d->col = 1;
+            return bad_json(d, "a broken byte order mark");
+        }
+        d->bom = 3;
+    }
     if (c == '\n') {
         d->line++;
         d->col = 0;

@@ -256,11 +256,12 @@ int pysb_fields_request(const pysb_fields *f, const pysb_location *loc,
                  (unsigned long)in_len, (unsigned long)loc->max_stdin);
         return 413;
     }
+    /* A bad number, however long (DESIGN §4): 400, as one that fits. */
     for (size_t i = 0; i < pysb_limit_count && i < PYSB_FIELDS_LIMIT_MAX; i++)
         if (f->limit[i].over) {
             snprintf(why, whylen, "%s of %lu bytes is longer than any value it can have",
                      pysb_limit_table[i].key, (unsigned long)f->limit[i].over);
-            return 413;
+            return 400;
         }
     if (!pysb_utf8_valid(code->data, code->len)) {
         snprintf(why, whylen, "the code is not valid UTF-8 text");

@@ -288,6 +288,14 @@ print("out2", flush=True)'
     req "$RUN" -H 'Accept:' --data-urlencode "code=$code"
     expect_header Content-Type '^text/plain'
     expect_text_report OK
+    # a major type's wildcard chooses within it; */* is the default's
+    req "$RUN" -H 'Accept: application/*' --data-urlencode "code=$code"
+    expect_header Content-Type '^application/json'
+    expect_json '.stdout == "hi\n"'
+    req "$RUN" -H 'Accept: text/*;q=0.5, application/x-ndjson;q=0.4' --data-urlencode "code=$code"
+    expect_header Content-Type '^text/plain'
+    req "$RUN" -H 'Accept: */*' --data-urlencode "code=$code"
+    expect_header Content-Type '^text/plain'
 }
 
 @test "[$MPM] ndjson: stdout/stderr objects, then one exit object without stdout/stderr" {
@@ -511,6 +519,17 @@ print("é€")' -d format=json
     expect_refusal 400 'object'
     req "$RUN" -H 'Content-Type: application/json' -d '{"code": 12}'
     expect_refusal 400 'code'
+    # args is an array in JSON: one string is the wrong type
+    req "$RUN" -H 'Content-Type: application/json' -d '{"code": "print(1)", "args": "a b"}'
+    expect_refusal 400 '^pysandbox: JSON field args has the wrong type$'
+    # a limit too long to be any number is a bad number, as one that fits
+    req "$RUN" -d 'code=print(1)' -d "cpu_time=$(printf '1%.0s' {1..300})"
+    expect_refusal 400 'cpu_time of 300 bytes is longer than any value it can have'
+    # a byte order mark before the object is skipped (RFC 8259 allows it)
+    printf '\xef\xbb\xbf{"code": "print(6 * 7)", "format": "json"}' > "$BATS_TEST_TMPDIR/bom.json"
+    req "$RUN" -H 'Content-Type: application/json' --data-binary "@$BATS_TEST_TMPDIR/bom.json"
+    expect_code 200
+    expect_json '.stdout == "42\n"'
 }
 
 @test "[$MPM] 400: code that is not UTF-8 (raw, urlencoded); code with a NUL (urlencoded, JSON), said as such" {

@@ -243,6 +243,17 @@ static void test_json_validity(void **state)
             fail_msg("%s: bodydec %d/%d, jansson %s", docs[i], rc, rc1,
                      jansson_ok ? "accepts" : "refuses");
     }
+    /* A byte order mark before the object is skipped (RFC 8259 allows it;
+     * jansson refuses it), anywhere else it is invalid, and so is half
+     * of one. */
+    assert_int_equal(both(PYSB_BODY_JSON, "\xef\xbb\xbf{\"code\": \"x\"}", "code=s:x\n"), 0);
+    char err[256];
+    struct got g = { 0 };
+    assert_int_equal(decode(PYSB_BODY_JSON, "\xef\xbb{}", 5, 0, &g, err, sizeof err), 400);
+    assert_string_equal(err, "invalid JSON at line 1, column 1: a broken byte order mark");
+    assert_int_equal(decode(PYSB_BODY_JSON, " \xef\xbb\xbf{}", 6, 0, &g, NULL, 0), 400);
+    assert_int_equal(decode(PYSB_BODY_JSON, "{\xef\xbb\xbf}", 5, 0, &g, NULL, 0), 400);
+    assert_int_equal(decode(PYSB_BODY_JSON, "\xef\xbb\xbf\xef\xbb\xbf{}", 8, 1, &g, NULL, 0), 400);
 }
 
 int main(void)
