@@ -78,7 +78,12 @@
  * is the decref of every module's objects: in a warm run those are the
  * fork server's, and touching them copies every page of its heap (8 ms of
  * page faults a run with numpy preloaded); in a cold run it is time too.
- * Both modes end alike, so their verdicts and output agree. */
+ * Both modes end alike, so their verdicts and output agree. The gc and
+ * atexit modules of the end are sys.modules' when there (the program's,
+ * whatever it did to them), else a fork server's (globals _pysb_gc and
+ * _pysb_atexit, imported in the server: the same collector and, from
+ * CPython 3.10, the same exit functions; before 3.10 atexit keeps them per
+ * module, and a never-imported one has none), else imported then. */
 const char pysb_bootstrap[] =
     "import sys\n"
     "def _exit(code=None):\n"
@@ -273,15 +278,15 @@ const char pysb_bootstrap[] =
     "            except BaseException:\n"
     "                pass\n"
     "            code = 1\n"
-    "    t = sys.modules.get('threading')\n"
+    "    t, g = sys.modules.get('threading'), globals()\n"
     "    try:\n"
     "        if t is not None:\n"
     "            t._shutdown()\n"
-    "        __import__('atexit')._run_exitfuncs()\n"
+    "        (sys.modules['atexit'] if 'atexit' in sys.modules else g.get('_pysb_atexit') or __import__('atexit'))._run_exitfuncs()\n"
     "        m = sys.modules.get('__main__')\n"
     "        if m is not None:\n"
     "            m.__dict__.clear()\n"
-    "        __import__('gc').collect()\n"
+    "        (sys.modules['gc'] if 'gc' in sys.modules else g.get('_pysb_gc') or __import__('gc')).collect()\n"
     "    except BaseException:\n"
     "        pass\n"
     "    try:\n"
