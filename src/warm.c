@@ -38,7 +38,10 @@
  * root). Then it imports the preloads, checks the same of every module
  * file, package directory and mapped shared object they brought, loads
  * the extension by path (sys.path is never touched: runs see a cold run's
- * sys.path), compiles the bootstrap once, imports what the bootstrap's end
+ * sys.path), compiles the bootstrap once and runs its definitions (all
+ * but its last line, _finish(), which is what a run calls; the run's
+ * stack is then a cold run's: <module>, _finish, _main), imports what the
+ * bootstrap's end
  * uses (gc, atexit: handed to it as globals _pysb_gc and _pysb_atexit, and
  * out of sys.modules again unless they were there), sets the runs'
  * orig_argv, empties posix.environ, freezes what the collector tracks (so
@@ -163,7 +166,13 @@ const char pysb_fs_script[] =
     "    g = globals()\n"
     "    g['_pysb_mod'] = mod = _imp.create_dynamic(fi.ModuleSpec('_pysandbox', None, origin=ext))\n"
     "    sys.modules.pop('_pysandbox', None)\n"
-    "    g['_pysb_boot'] = compile(src, '<pysandbox>', 'exec')\n"
+    "    # the bootstrap's definitions run here (functions, exit and quit, the\n"
+    "    # threads' hook); a run calls its _finish() (the text's last line)\n"
+    "    end = '_finish()\\n'\n"
+    "    if not src.endswith('\\n' + end):\n"
+    "        raise OSError('the bootstrap does not end with %r' % end)\n"
+    "    g['_pysb_boot'] = compile(src[:-len(end)], '<pysandbox>', 'exec')\n"
+    "    exec(_pysb_boot, g)\n"
     "    # both out of sys.modules again unless they were there (a cold\n"
     "    # run's sys.modules has neither)\n"
     "    had = 'atexit' in sys.modules\n"
@@ -201,7 +210,7 @@ const char pysb_fs_script[] =
     "        except BaseException:\n"
     "            pass\n"
     "_pysb_serve(*_pysb_a)\n"
-    "exec(_pysb_boot)\n";
+    "_finish()\n";
 
 /* ---- datagrams with descriptors ------------------------------------------ */
 
