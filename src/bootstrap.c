@@ -45,7 +45,10 @@
  * on would become an empty namespace package), or a top-level package of
  * which only a fragment (no __init__.py) is in the standard library's own
  * dist-packages or site-packages (Debian's numpy, its site directories
- * off).
+ * off). The finder's class is made with the definitions (a warm run's
+ * server makes it once: a class made in the run cost 0.1-0.2 ms of page
+ * faults); each run installs it with an empty cache of unreadable
+ * directories.
  * With MPLBACKEND=module://_pysb_mpl (a run with a scratch) matplotlib's
  * backend is a module made here, Agg once first touched (nothing is
  * imported before), whose show() saves every open figure as
@@ -82,7 +85,12 @@
  * is the decref of every module's objects: in a warm run those are the
  * fork server's, and touching them copies every page of its heap (8 ms of
  * page faults a run with numpy preloaded); in a cold run it is time too.
- * Both modes end alike, so their verdicts and output agree. */
+ * Both modes end alike, so their verdicts and output agree. The gc and
+ * atexit modules of the end are sys.modules' when there (the program's,
+ * whatever it did to them), else a fork server's (globals _pysb_gc and
+ * _pysb_atexit, imported in the server: the same collector and, from
+ * CPython 3.10, the same exit functions; before 3.10 atexit keeps them per
+ * module, and a never-imported one has none), else imported then. */
 const char pysb_bootstrap[] =
     "import sys\n"
     "def _exit(code=None):\n"
@@ -164,8 +172,12 @@ const char pysb_bootstrap[] =
     "                if parts and all(os.path.dirname(p) in (lib + '/dist-packages', lib + '/site-packages') for p in parts):\n"
     "                    raise ModuleNotFoundError('%s: only a fragment of it, %s (no __init__.py), is in the sandbox: the package is installed elsewhere; PySandboxSitePackages On (--site-packages) or PySandboxPythonPath (--python-path) add it' % (name, parts[0]), name=name)\n"
     "            return spec\n"
-    "    sys.meta_path[:] = [Guard if m is PathFinder else m for m in sys.meta_path]\n"
-    "    return Guard.find_spec.__func__.__code__\n"
+    "    def install():\n"
+    "        shut.clear()\n"
+    "        sys.meta_path[:] = [Guard if m is PathFinder else m for m in sys.meta_path]\n"
+    "        return Guard.find_spec.__func__.__code__\n"
+    "    return install\n"
+    "_guard = _guard()\n"
     "def _figures(out):\n"
     "    n = [0]\n"
     "    def save(*args, **kwargs):\n"
@@ -216,9 +228,16 @@ const char pysb_bootstrap[] =
     "        rep = (s.st_dev, s.st_ino, posix.getpid())\n"
     "    except OSError:\n"
     "        rep = None\n"
-    "    with open(3, 'rb') as f:\n"
-    "        head = f.read(int.from_bytes(f.read(4), 'little')).split(b'\\0')\n"
-    "        text = f.read()\n"
+    "    b = []\n"
+    "    while True:\n"
+    "        x = posix.read(3, 65536)\n"
+    "        if not x:\n"
+    "            break\n"
+    "        b.append(x)\n"
+    "    posix.close(3)\n"
+    "    b = b''.join(b)\n"
+    "    n = int.from_bytes(b[:4], 'little') + 4\n"
+    "    head, text = b[4:n].split(b'\\0'), b[n:]\n"
     "    if text[:3] == b'\\xef\\xbb\\xbf':\n"
     "        text = text[3:]\n"
     "    text = text.decode()\n"
@@ -283,15 +302,15 @@ const char pysb_bootstrap[] =
     "            except BaseException:\n"
     "                pass\n"
     "            code = 1\n"
-    "    t = sys.modules.get('threading')\n"
+    "    t, g = sys.modules.get('threading'), globals()\n"
     "    try:\n"
     "        if t is not None:\n"
     "            t._shutdown()\n"
-    "        __import__('atexit')._run_exitfuncs()\n"
+    "        (sys.modules['atexit'] if 'atexit' in sys.modules else g.get('_pysb_atexit') or __import__('atexit'))._run_exitfuncs()\n"
     "        m = sys.modules.get('__main__')\n"
     "        if m is not None:\n"
     "            m.__dict__.clear()\n"
-    "        __import__('gc').collect()\n"
+    "        (sys.modules['gc'] if 'gc' in sys.modules else g.get('_pysb_gc') or __import__('gc')).collect()\n"
     "    except BaseException:\n"
     "        pass\n"
     "    try:\n"

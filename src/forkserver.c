@@ -19,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -498,6 +499,10 @@ static int prepare(int ctl, char *err, size_t errlen)
         goto refused;
     }
     prctl(PR_SET_NAME, "pysb-forkserver", 0, 0, 0);
+    /* What the interpreter's start, the preloads and the checks freed goes
+     * back to the kernel: every run's clone and fork copies the page table
+     * entries of what is still mapped, and every exit tears them down. */
+    malloc_trim(0);
     if (extra_fds > 0)
         logmsg_at("info", "the preloads left descriptors open; runs never see them (the reaper closes them)", 0);
     send_ready(ctl, threads, extra_fds, NULL);

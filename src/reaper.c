@@ -57,12 +57,20 @@ static void stop_everything(int sig)
  * reaper is a copy of an interpreter (its handlers, the fork server's
  * mask), a cold one of whatever started the supervisor (a shell may have
  * left SIGINT ignored, which an exec would keep). */
-static void reset_signals(void)
+static int plain_default(const struct sigaction *sa)
+{
+    return sa->sa_handler == SIG_DFL && sa->sa_flags == 0 && sigisemptyset(&sa->sa_mask);
+}
+
+/* w: a warm reaper's server state, whose dispositions it has (taken by the
+ * server before it served, never changed after): those that are what this
+ * sets already are left alone (most of the 64; the calls were 0.03 ms). */
+static void reset_signals(const pysb_warm_state *w)
 {
     struct sigaction dfl = { .sa_handler = SIG_DFL };
     sigemptyset(&dfl.sa_mask);
     for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
+        if (s != SIGKILL && s != SIGSTOP && !(w && plain_default(&w->actions[s])))
             sigaction(s, &dfl, NULL); /* EINVAL for libc's own: kept */
     sigset_t none;
     sigemptyset(&none);
@@ -105,8 +113,10 @@ static void warm_program(const pysb_reaper_args *a, int status_fd)
 {
     char err[240];
     const pysb_warm_state *w = a->warm;
+    /* Those reset_signals left as the server had them are still so, but
+     * SIGUSR1 (the reaper's handler, then SIG_DFL in program()). */
     for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
+        if (s != SIGKILL && s != SIGSTOP && (s == SIGUSR1 || !plain_default(&w->actions[s])))
             sigaction(s, &w->actions[s], NULL);
     sigprocmask(SIG_SETMASK, w->mask, NULL);
     prctl(PR_SET_NAME, w->comm, 0, 0, 0);
@@ -159,7 +169,7 @@ void pysb_reaper_main(const pysb_reaper_args *a)
      * below, which clears it. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
         child_fail(status_fd, "reaper: PR_SET_PDEATHSIG failed");
-    reset_signals();
+    reset_signals(a->warm);
     prctl(PR_SET_NAME, "pysb-reaper", 0, 0, 0);
     /* The root first, while its descriptor is open: the fds step closes
      * every descriptor it does not place. */

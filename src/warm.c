@@ -36,17 +36,28 @@
  * and be writable by nobody else, checked with stat alone before the
  * first import (a module planted by another user must never run here, as
  * root). Then it imports the preloads, checks the same of every module
- * file, package directory and mapped shared object they brought, freezes
- * what the collector tracks (so that a run's collections never touch, and
- * copy, the preloaded heap), loads the extension by path (sys.path is never
- * touched: runs see a cold run's sys.path), compiles the bootstrap once
- * and serves. A refusal is one line "refused: …" on stderr and
- * exit 3. In a run's program serve() returns the run's environment (a
- * cold run's, pysb_child_environ: with a scratch HOME and TMPDIR point
- * into it), which becomes posix.environ (os.environ is the same dict); the
- * extension leaves sys.modules and the bootstrap runs in __main__, as a
- * cold run's "-c" bootstrap does. Before the preloads only builtin and frozen modules are
- * used, so sys.modules holds what a cold start has plus the preloads. */
+ * file, package directory and mapped shared object they brought, loads
+ * the extension by path (sys.path is never touched: runs see a cold run's
+ * sys.path), compiles the bootstrap once and runs its definitions (all
+ * but its last line, _finish(), which is what a run calls; the run's
+ * stack is then a cold run's: <module>, _finish, _main), imports what the
+ * bootstrap's end
+ * uses (gc, atexit: handed to it as globals _pysb_gc and _pysb_atexit, and
+ * out of sys.modules again unless they were there), sets the runs'
+ * orig_argv, empties posix.environ, freezes what the collector tracks (so
+ * that a run's collections never touch, and copy, the preloaded heap) and
+ * serves. All of it is done and kept in the server (the checks' objects are
+ * freed there, what runs use are globals never freed): a run that made or
+ * freed any of it itself would copy each page of the server's it wrote on
+ * (0.9 ms a run of page faults for print(1) before, the imports of gc and
+ * atexit at the end most of it). A refusal is one line "refused: …" on
+ * stderr and exit 3. In a run's program serve() returns the run's
+ * environment (a cold run's, pysb_child_environ: with a scratch HOME and
+ * TMPDIR point into it), which becomes posix.environ (os.environ is the
+ * same dict); the extension leaves sys.modules and the bootstrap runs in
+ * __main__, as a cold run's "-c" bootstrap does. Before the preloads only
+ * builtin and frozen modules are used, so sys.modules holds what a cold
+ * start has plus the preloads. */
 const char pysb_fs_script[] =
     "import sys\n"
     "def _pysb():\n"
@@ -143,23 +154,47 @@ const char pysb_fs_script[] =
     "    sys.path[:] = path\n"
     "    sys.meta_path[:] = finders\n"
     "    del Checked\n"
-    "    gc = __import__('gc')\n"
-    "    gc.collect()\n"
-    "    gc.freeze()\n"
+    "    return ext, interp, waive, pre, src, ro, vms, rss\n"
+    "_pysb_a = _pysb()\n"
+    "del _pysb\n"
+    "# what a run needs is made here, once, and kept (globals of the server's\n"
+    "# __main__, never freed): whatever a run made or let go of itself (the\n"
+    "# checks' objects, the extension's module, the gc and atexit modules the\n"
+    "# bootstrap's end uses) would copy each page of the server's it wrote on\n"
+    "def _pysb_serve(ext, interp, waive, pre, src, ro, vms, rss):\n"
+    "    import _imp, _frozen_importlib as fi, posix\n"
+    "    g = globals()\n"
+    "    g['_pysb_mod'] = mod = _imp.create_dynamic(fi.ModuleSpec('_pysandbox', None, origin=ext))\n"
+    "    sys.modules.pop('_pysandbox', None)\n"
+    "    # the bootstrap's definitions run here (functions, exit and quit, the\n"
+    "    # threads' hook); a run calls its _finish() (the text's last line)\n"
+    "    end = '_finish()\\n'\n"
+    "    if not src.endswith('\\n' + end):\n"
+    "        raise OSError('the bootstrap does not end with %r' % end)\n"
+    "    g['_pysb_boot'] = compile(src[:-len(end)], '<pysandbox>', 'exec')\n"
+    "    exec(_pysb_boot, g)\n"
+    "    # both out of sys.modules again unless they were there (a cold\n"
+    "    # run's sys.modules has neither)\n"
+    "    had = 'atexit' in sys.modules\n"
+    "    g['_pysb_atexit'] = __import__('atexit')\n"
+    "    if not had:\n"
+    "        sys.modules.pop('atexit', None)\n"
+    "    g['_pysb_gc'] = gc = __import__('gc')\n"
     "    if 'gc' not in pre:\n"
     "        sys.modules.pop('gc', None)\n"
-    "    mod = _imp.create_dynamic(fi.ModuleSpec('_pysandbox', None, origin=ext))\n"
-    "    boot = compile(src, '<pysandbox>', 'exec')\n"
-    "    env = mod.serve(3, interp, ro, waive, vms, rss, sys.version.split()[0], bool(pre))\n"
-    "    if not env:\n"
-    "        raise SystemExit(0)\n"
-    "    posix.environ.clear()\n"
-    "    posix.environ.update(x.split(b'=', 1) for x in env)\n"
-    "    # in the run: the command line a cold run has (the interpreter, its\n"
-    "    # flags, -c and the bootstrap), not the server's\n"
+    "    # the runs' command line: a cold run's (the interpreter, its flags,\n"
+    "    # -c and the bootstrap), not the server's\n"
     "    o = sys.orig_argv\n"
     "    if '-c' in o:\n"
     "        o[o.index('-c') + 1:] = [src]\n"
+    "    # each run gets its own environment, serve's answer\n"
+    "    posix.environ.clear()\n"
+    "    gc.collect()\n"
+    "    gc.freeze()\n"
+    "    env = mod.serve(3, interp, ro, waive, vms, rss, sys.version.split()[0], bool(pre))\n"
+    "    if not env:\n"
+    "        raise SystemExit(0)\n"
+    "    posix.environ.update(x.split(b'=', 1) for x in env)\n"
     "    # in the run (confined): numpy's global generator was seeded once,\n"
     "    # in the server; each run draws its own, as random's at-fork hook does\n"
     "    mp = sys.modules.get('multiprocessing.process')\n"
@@ -174,11 +209,8 @@ const char pysb_fs_script[] =
     "            npr.seed()\n"
     "        except BaseException:\n"
     "            pass\n"
-    "    return boot\n"
-    "_pysb_boot = _pysb()\n"
-    "del _pysb\n"
-    "sys.modules.pop('_pysandbox', None)\n"
-    "exec(_pysb_boot)\n";
+    "_pysb_serve(*_pysb_a)\n"
+    "_finish()\n";
 
 /* ---- datagrams with descriptors ------------------------------------------ */
 
