@@ -900,6 +900,15 @@ static const char *set_socket(cmd_parms *cmd, void *dv, const char *arg)
     if (!S_ISDIR(st.st_mode))
         return apr_psprintf(cmd->pool, "PySandboxSocket %s: its directory %s is not a "
                             "directory", arg, dir);
+    /* The launcher renames its new socket onto the path: a directory
+     * there fails at every restart, a file there would be replaced. A
+     * socket (one a launcher left) is taken over. */
+    if (lstat(sc->socket_path, &st) == 0 && !S_ISSOCK(st.st_mode))
+        return S_ISDIR(st.st_mode)
+                   ? apr_psprintf(cmd->pool, "PySandboxSocket %s: %s is a directory, not a socket",
+                                  arg, sc->socket_path)
+                   : apr_psprintf(cmd->pool, "PySandboxSocket %s: %s exists and is not a socket",
+                                  arg, sc->socket_path);
     return NULL;
 }
 

@@ -63,6 +63,8 @@ typedef struct relay {
     pysb_admit    admit;          /* as asked (waited_ms grows on a re-ask) */
     double        asked;          /* the first ADMIT: the wait began */
     int           reasks;
+    int           waited;         /* the launcher said QUEUED (or went away
+                                     while it waited): a wait to log */
     int           opened;         /* the response's headers are set */
 } relay;
 
@@ -192,6 +194,7 @@ static int reask(relay *rl)
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, rl->r,
                   "PYSB: run %s: the launcher went away while it waited; asking again",
                   rl->x->run_id);
+    rl->waited = 1;
     close_fd_cleanup(&rl->conn);
     pysb_session_free(rl->session);
     /* The next launcher may take longer than a fresh request's second to
@@ -210,8 +213,12 @@ static int send_run(relay *rl)
 {
     pysb_req *x = rl->x;
     request_rec *r = rl->r;
+    /* 0 when a slot was free (README): the ADMIT's round trip and the
+     * supervisor's fork are no wait. */
     apr_table_setn(r->notes, "pysandbox-queue-ms",
-                   apr_psprintf(r->pool, "%ld", (long)((pysb_monotonic() - rl->asked) * 1000)));
+                   rl->waited ? apr_psprintf(r->pool, "%ld",
+                                             (long)((pysb_monotonic() - rl->asked) * 1000))
+                              : "0");
     rl->deadline = pysb_monotonic() + x->run.limits.wall_sec + RESULT_GRACE_SEC;
     pysb_session_request req = {
         .spec = {
@@ -342,6 +349,7 @@ static void on_queued(relay *rl, const pysb_event *ev)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, "PYSB: run %s: waiting, %u of %u",
                   rl->x->run_id, ev->position, ev->queued);
     rl->deadline = rl->asked + rl->admit.queue_timeout_ms / 1000.0 + ANSWER_GRACE_SEC;
+    rl->waited = 1;
     if (rl->x->format == PYSB_FMT_SSE && !rl->collect) {
         open_response(rl);
         if (pysb_render_queued(rl->render, ev->position, ev->queued) < 0)

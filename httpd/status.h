@@ -4,7 +4,9 @@
  *
  * Contract: a GET (or HEAD) asks the launcher for a snapshot over its
  * socket (STATUS_GET, session.h; half a second at most, the launcher
- * answers without waiting) and answers it as HTML, ?json, Prometheus
+ * answers without waiting; a socket missing or refusing, as between a
+ * graceful restart's two launchers, is tried again for a second, as a
+ * run's request does) and answers it as HTML, ?json, Prometheus
  * text (?metrics, or Accept: text/plain; version=0.0.4) or ?health
  * (src/statuspage). Other methods: 405. The page shows client keys and
  * run ids, never code: restrict it (Require ip …) like server-status.

@@ -445,3 +445,20 @@ PySandboxQueueSize 0
     conf_test "PySandboxSocket $BATS_TEST_TMPDIR/x.sock"
     [ "$status" = 0 ] || { conf_dump; fail "refused an absolute path"; }
 }
+
+@test "PySandboxSocket naming a directory or a file that is no socket fails configtest with one line; a stale socket passes (contract8)" {
+    # (it passed, and the launcher then failed to rename its socket onto a
+    # directory at every restart, once a second, every request a 503; a
+    # regular file there it would have replaced)
+    mkdir -p "$BATS_TEST_TMPDIR/srv/run/isdir"
+    conf_test "PySandboxSocket isdir"
+    expect_conf_error "^PySandboxSocket isdir: $BATS_TEST_TMPDIR/srv/run/isdir is a directory, not a socket\$"
+    touch "$BATS_TEST_TMPDIR/srv/run/file"
+    conf_test "PySandboxSocket file"
+    expect_conf_error "^PySandboxSocket file: $BATS_TEST_TMPDIR/srv/run/file exists and is not a socket\$"
+    # a socket left by a launcher that died with httpd is taken over
+    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+        "$BATS_TEST_TMPDIR/srv/run/stale.sock"
+    conf_test "PySandboxSocket stale.sock"
+    [ "$status" = 0 ] || { conf_dump; fail "refused a stale socket"; }
+}

@@ -118,6 +118,18 @@ holds_share() {
     bg_wait
 }
 
+@test "PySandboxClientKey header: a request without the header, or with it empty, is its address (contract8)" {
+    bg_req "$BATS_TEST_TMPDIR/n1" "$URL/byheader" --data-urlencode 'code=import time; time.sleep(4)'
+    wait_until 3 running_is 1 || fail "not running"
+    json | jq -e '.running[0].client == "ip:127.0.0.1"' >/dev/null || fail "$(json | jq -c .running)"
+    bg_req "$BATS_TEST_TMPDIR/n2" "$URL/byheader" -H "X-Forwarded-For:" --data-urlencode 'code=print(2)'
+    wait_until 3 queued_is 1 || fail "the same address did not wait: $(json)"
+    json | jq -e '.queued[0].client == "ip:127.0.0.1"' >/dev/null || fail "$(json | jq -c .queued)"
+    req "$URL/byheader" --data-urlencode 'code=print(3)'
+    expect_code 429
+    bg_wait
+}
+
 @test "PySandboxClientKey header: values that differ past 121 bytes, or only in non-ASCII bytes, are two clients" {
     local long1 long2
     long1="$(printf 'a%.0s' $(seq 1 200))1"

@@ -56,6 +56,14 @@ setup_file() {
     ht all/share 'PySandboxMaxRunsPerClient off'
     ht all/key 'PySandboxClientKey header X-Anything'
     ht all/limits 'PySandboxWallTime 4'
+    ht all/jobekey 'PySandboxJobeApiKey a-key'
+    ht all/jobecache "PySandboxJobeFileCache $HT/cache 1M"
+    # what grants no resources stays allowed (README)
+    ht all/grants 'PySandboxAllowGet On' 'PySandboxDefaultFormat json' 'PySandboxUnknownFields ignore'
+    # AllowOverride None with a limit named in AllowOverrideList: read, and clamped
+    mkdir -m 0755 "$HT/only"
+    ht only/raise 'PySandboxCPUTime 50 60' 'PySandboxMemory 1G'
+    ht list/PySandboxJobeApiKey 'PySandboxJobeApiKey a-key'
     e2e_start event "LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
 Alias /ht \"$HT\"
 <Directory \"$HT\">
@@ -78,7 +86,11 @@ Alias /ht \"$HT\"
 </Directory>
 <Directory \"$HT/list\">
     AllowOverride None
-    AllowOverrideList PySandboxQueueTimeout PySandboxReadOnlyPath PySandboxInterpreter PySandboxStart PySandboxPreload PySandboxMaxRunsPerClient PySandboxClientKey PySandboxPythonPath PySandboxSitePackages
+    AllowOverrideList PySandboxQueueTimeout PySandboxReadOnlyPath PySandboxInterpreter PySandboxStart PySandboxPreload PySandboxMaxRunsPerClient PySandboxClientKey PySandboxPythonPath PySandboxSitePackages PySandboxJobeApiKey
+</Directory>
+<Directory \"$HT/only\">
+    AllowOverride None
+    AllowOverrideList PySandboxCPUTime PySandboxMemory
 </Directory>
 <Directory \"$HT/big\">
     AllowOverride AuthConfig
@@ -169,10 +181,34 @@ except OSError as e:
     local d
     for d in PySandboxQueueTimeout PySandboxReadOnlyPath PySandboxInterpreter PySandboxStart \
              PySandboxPreload PySandboxMaxRunsPerClient PySandboxClientKey PySandboxPythonPath \
-             PySandboxSitePackages; do
+             PySandboxSitePackages PySandboxJobeApiKey; do
         req "$URL/ht/list/$d/x" -d format=json --data-urlencode 'code=print("ran")'
         expect_code 500
         grep -q "$d is not allowed in .htaccess (main configuration only, AllowOverrideList included)" \
             "$H/error.log" || fail "$d: no line in the error log"
     done
+}
+
+@test "the Jobe API's directives are not allowed in .htaccess either (500, httpd's line) (contract8)" {
+    local d
+    for d in jobekey:PySandboxJobeApiKey jobecache:PySandboxJobeFileCache; do
+        req "$URL/ht/all/${d%%:*}/x" -d format=json --data-urlencode 'code=print("ran")'
+        expect_code 500
+        grep -q "${d#*:} not allowed here" "$H/error.log" || fail "${d#*:}: no line in the error log"
+    done
+}
+
+@test "PySandboxAllowGet, PySandboxDefaultFormat and PySandboxUnknownFields stay allowed in .htaccess (contract8)" {
+    req "$URL/ht/all/grants/x?user_script=print(6*7)&submit=Run"
+    expect_code 200
+    expect_header Content-Type '^application/json'
+    expect_json '.status == "ok" and .stdout == "42\n"'
+    req "$URL/ht/all/grants/x?info=1"
+    expect_json '.allow_get == true and .default_format == "json"'
+}
+
+@test "a limit named in AllowOverrideList under AllowOverride None is read, and only lowers (contract8)" {
+    req "$URL/ht/only/raise/x?info=1"
+    expect_code 200
+    expect_json '.cpu_time == {"default": 5, "max": 5} and .memory == {"default": 268435456, "max": 268435456}'
 }

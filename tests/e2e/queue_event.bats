@@ -97,6 +97,24 @@ verdicts() { status_json | jq '[.totals.verdicts[]] | add'; }
     ! grep -q ' 503 ' "$H/access.log" || fail "a 503: $(grep ' 503 ' "$H/access.log")"
 }
 
+@test "[$MPM] a request that finds a slot free logs pysandbox-queue-ms 0 (contract8)" {
+    # README: "how long the request waited for a run slot; 0 when one was
+    # free" (it was the ADMIT's round trip and the supervisor's fork: 1-3 ms)
+    # Two at a time over the two slots, as a page and its second tab.
+    local i rid ms all=""
+    for i in $(seq 1 6); do
+        bg_req "$BATS_TEST_TMPDIR/f$i" "$RUN" -H "X-Who: pair$i" --data-urlencode 'code=pass'
+        [ $((i % 2)) = 0 ] && bg_wait
+    done
+    for i in $(seq 1 6); do
+        [ "$(cat "$BATS_TEST_TMPDIR/f$i.c")" = 200 ] || fail "request $i: $(cat "$BATS_TEST_TMPDIR/f$i.b")"
+        rid=$(awk 'tolower($1) == "x-pysandbox-run-id:" {print $2}' "$BATS_TEST_TMPDIR/f$i.h" | tr -d '\r')
+        ms=$(queue_line "$rid" | sed -n 's/.* queue=\([0-9-]*\) .*/\1/p')
+        all+=" $ms"
+    done
+    [ "$all" = " 0 0 0 0 0 0" ] || fail "queue-ms with a slot free:$all"
+}
+
 @test "[$MPM] waiters are served in arrival order (the status page lists them so)" {
     local i
     fill_slots 15

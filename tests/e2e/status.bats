@@ -249,6 +249,24 @@ PY
     expect_code 200
 }
 
+@test "?health stays ok through a graceful restart: the page waits for the new launcher as a run does (contract8)" {
+    # A graceful restart replaces the launcher; until the new one listens
+    # (a few hundred ms) a run's request tries to reach it for a second and
+    # is served. A health check in that gap must not say 503: the
+    # balancer's hcfails=1 would take a working member out of rotation.
+    local g code bad=""
+    for g in 1 2 3; do
+        "$APACHE2" -d "$H" -f "$H/httpd.conf" -k graceful 3>&- || fail "graceful failed"
+        for _ in $(seq 1 20); do
+            code=$(curl -q -s -o /dev/null -w '%{http_code}' --max-time 5 "$URL/status?health")
+            [ "$code" = 200 ] || bad+=" $g:$code"
+            sleep 0.02
+        done
+        sleep 1
+    done
+    [ -z "$bad" ] || fail "?health answered other than 200 after a graceful restart:$bad"
+}
+
 @test "the 503s the workers answer alone (no launcher to reach) are counted as unavailable, in json, metrics and HTML, and survive a graceful restart" {
     local a b sock code
     a=$(json)
