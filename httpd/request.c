@@ -327,6 +327,7 @@ typedef struct {
     pysb_req     *x;
     pysb_bodydec *d;
     const char   *wrong;        /* the first known field of a wrong JSON type */
+    int           json;         /* a JSON body (else a form's pairs) */
 } decoded;
 
 static apr_status_t bodydec_cleanup(void *data)
@@ -352,7 +353,8 @@ static void decoded_field(void *ctx, const char *name, size_t name_len, pysb_val
     pysb_req *x = dc->x;
     if (over) {
         pysb_fields_set_oversize(&x->f, name, name_len, over);
-    } else if (kind == PYSB_VAL_STRING && name_len == 4 && !memcmp(name, "args", 4)) {
+    } else if (dc->json && kind == PYSB_VAL_STRING && name_len == 4 &&
+               !memcmp(name, "args", 4)) {
         /* JSON says what a list is: one string is not one (a form's
          * repeated fields are its way to say it). */
         if (!dc->wrong)
@@ -391,6 +393,7 @@ static int read_decoded(pysb_req *x, pysb_body_kind kind, apr_size_t cap)
     decoded *dc = apr_pcalloc(x->r->pool, sizeof *dc);
     const pysb_body_sink sink = { decoded_cap, decoded_field, dc };
     dc->x = x;
+    dc->json = kind == PYSB_BODY_JSON;
     dc->d = pysb_bodydec_new(kind, &sink, BODY_VALUES_MAX, BODY_DEPTH_MAX);
     if (!dc->d)
         return pysb_fail(x, HTTP_INTERNAL_SERVER_ERROR, "out of memory");
