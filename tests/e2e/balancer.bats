@@ -29,6 +29,7 @@ $start
 PySandboxUserRange $first $((first + 9))
 PySandboxMaxRuns 2
 PySandboxQueueSize 4
+PySandboxQueueTimeout 30
 LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so
 RemoteIPHeader X-Forwarded-For
 RemoteIPInternalProxy 127.0.0.1
@@ -174,15 +175,15 @@ PY
 @test "one backend full: its 503 takes it out of the front for retry= (a 503 that reaches a client has Retry-After), the others serve" {
     local b1 i n
     b1=$(backend_url 1)
-    # b1 filled from outside the front: 2 sleepers run for 8 s, 4 short
-    # runs wait behind them (within the 10 s queue timeout), so b1 stays
-    # full however long a loaded machine takes for the front's traffic
-    # (3 s sleepers let a waiter in before it had sent its last requests;
-    # the front's traffic stops once b1 is out, so that it stays inside
-    # the window even on a slow machine)
+    # b1 filled from outside the front: 2 sleepers hold its slots until
+    # the front has taken it out (then their clients leave, which ends
+    # them), 4 short runs wait behind them (the backends' queue timeout is
+    # 30 s), so b1 stays full however long a loaded machine takes, and
+    # however long a health check that came first kept it out
     for i in 1 2; do
-        bg_req "$BATS_TEST_TMPDIR/d$i" "$b1/run" --data-urlencode 'code=import time; time.sleep(8)'
+        bg_req "$BATS_TEST_TMPDIR/d$i" "$b1/run" -d wall_time=20 --data-urlencode 'code=import time; time.sleep(19)'
     done
+    local holds=("${BG_PIDS[@]: -2}")
     wait_until 5 eval "[ \"\$(curl -s '$b1/pysandbox-status?json' | jq -r .slots.running)\" = 2 ]" ||
         fail "b1's two slots not taken: $(curl -s "$b1/pysandbox-status?json")"
     for i in 3 4 5 6; do
@@ -192,10 +193,10 @@ PY
         fail "b1 not full: $(curl -s "$b1/pysandbox-status?json")"
     local before1
     before1=$(served_by 1)
-    # through the front, 3 at a time, until the front took b1 out (8
-    # rounds at most, about 2 s)
+    # through the front, 3 at a time, until the front took b1 out (40
+    # rounds at most, 8 s and more)
     local rounds=0
-    for i in $(seq 1 8); do
+    for i in $(seq 1 40); do
         for n in 1 2 3; do
             curl -s --max-time 20 -D "$BATS_TEST_TMPDIR/f$i.$n.h" -o /dev/null -w '%{http_code}\n' \
                 "$FRONT/run" --data-urlencode 'code=print(6*7)' > "$BATS_TEST_TMPDIR/f$i.$n.c" 3>&- &
@@ -210,6 +211,8 @@ PY
     c503=$(cat "$BATS_TEST_TMPDIR"/f*.c | grep -c '^503$' || true)
     c200=$(cat "$BATS_TEST_TMPDIR"/f*.c | grep -c '^200$' || true)
     note "$((rounds * 3)) requests through the front while b1 is full: $codes"
+    # the holds go: b1 serves its queue
+    for i in "${holds[@]}"; do kill_tree "$i"; done
     [ $((c503 + c200)) = $((rounds * 3)) ] || fail "not only 200 and 503: $codes"
     # b1 is tried again once each retry= (1 s here): a 503 a second at most
     # reaches a client; none when the front could send every one of them
@@ -221,9 +224,9 @@ PY
         grep -qiE '^Retry-After: [0-9]+' "${f%.c}.h" || fail "a 503 without Retry-After: $(cat "${f%.c}.h")"
     done
     grep -q "AH01174" "$BALANCER/front/error.log" ||
-        fail "the front never took b1 out (failonstatus); b1 now: $(curl -s "$b1/pysandbox-status?json" | jq -c .slots); front: $(grep -c . "$BALANCER/front/access.log") requests logged, to b1: $(grep -c "$b1" "$BALANCER/front/access.log")"
+        fail "the front never took b1 out (failonstatus); b1 now: $(curl -s "$b1/pysandbox-status?json" | jq -c .slots); front: $(grep -c . "$BALANCER/front/access.log") requests logged, to b1: $(grep -c "$b1" "$BALANCER/front/access.log"); the front's log: $(grep -v -e AH00 -e AH01 "$BALANCER/front/error.log" | tail -n 6)"
     bg_wait
-    for i in 1 2 3 4 5 6; do
+    for i in 3 4 5 6; do
         [ "$(cat "$BATS_TEST_TMPDIR/d$i.c")" = 200 ] || fail "direct request $i to b1: HTTP $(cat "$BATS_TEST_TMPDIR/d$i.c")"
     done
     # drained and past retry=: b1 takes requests from the front again
