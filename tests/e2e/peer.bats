@@ -33,6 +33,30 @@ try:
 except OSError as e:
     print("RECV", type(e).__name__)'
 
+# py_spec_first: python that defines whole(code, **spec_keys), which sends
+# what a worker of an older build sends (SPEC first, then CODE and START,
+# all in one write) as the User would, and returns every byte that comes
+# back until the launcher or supervisor closes.
+py_spec_first='import json, socket, struct, sys
+def frame(t, p):
+    return struct.pack(">BBBBI", 0x50, 1, t, 0, len(p)) + p
+def whole(code, **keys):
+    spec = dict(keys, interpreter=["/usr/bin/python3", "-I", "-S"], ro_paths=[], flags=0,
+                limits={"cpu_time": 1, "wall_time": 2, "memory": 268435456, "output": 1048576,
+                        "processes": 1, "threads": 16, "fsize": 8388608, "nofile": 64,
+                        "stack": 8388608, "scratch": 16777216, "output_files": 8388608})
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.settimeout(10)
+    s.sendall(frame(1, json.dumps(spec).encode()) + frame(2, code) + frame(4, b""))
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return data
+        data += d
+'
+
 @test "the socket is a 0600 socket owned by the httpd User" {
     [ -n "$SOCK" ] || fail "no socket in $H/run"
     [ "$(stat -c '%F %a %U' "$SOCK")" = "socket 600 www-data" ] \
@@ -70,22 +94,7 @@ except OSError as e:
 }
 
 @test "a whole request whose SPEC has no run_id is refused with an ERROR frame naming it" {
-    local frames='import json, socket, struct, sys
-def frame(t, p):
-    return struct.pack(">BBBBI", 0x50, 1, t, 0, len(p)) + p
-spec = {"interpreter": ["/usr/bin/python3", "-I", "-S"], "ro_paths": [], "flags": 0,
-        "limits": {"cpu_time": 1, "wall_time": 2, "memory": 268435456, "output": 1048576,
-                   "processes": 1, "threads": 16, "fsize": 8388608, "nofile": 64,
-                   "stack": 8388608, "scratch": 16777216, "output_files": 8388608}}
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(5)
-s.sendall(frame(1, json.dumps(spec).encode()) + frame(2, b"print(1)") + frame(4, b""))
-data = b""
-while True:
-    d = s.recv(4096)
-    if not d: break
-    data += d
+    local frames="$py_spec_first"'data = whole(b"print(1)")
 print("TYPE", data[2] if len(data) > 2 else "none", data[8:].decode(errors="replace"))'
     run setpriv --reuid=www-data --regid=www-data --clear-groups /usr/bin/python3 -I -S -c "$frames" "$SOCK"
     [ "$output" = "TYPE 21 SPEC without run_id" ] || fail "got: $output"
@@ -177,22 +186,7 @@ print(grown, " ".join("%s=%d" % kv for kv in sorted(answers.items(), key=str)))'
 }
 
 @test "a worker of an older build (SPEC first, the whole request in one write) is still served" {
-    local frames='import json, socket, struct, sys
-def frame(t, p):
-    return struct.pack(">BBBBI", 0x50, 1, t, 0, len(p)) + p
-spec = {"run_id": "peer-legacy-1", "interpreter": ["/usr/bin/python3", "-I", "-S"], "ro_paths": [], "flags": 0,
-        "limits": {"cpu_time": 1, "wall_time": 2, "memory": 268435456, "output": 1048576,
-                   "processes": 1, "threads": 16, "fsize": 8388608, "nofile": 64,
-                   "stack": 8388608, "scratch": 16777216, "output_files": 8388608}}
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(10)
-s.sendall(frame(1, json.dumps(spec).encode()) + frame(2, b"print(6 * 7)" + b" " * 200000) + frame(4, b""))
-data = b""
-while True:
-    d = s.recv(65536)
-    if not d: break
-    data += d
+    local frames="$py_spec_first"'data = whole(b"print(6 * 7)" + b" " * 200000, run_id="peer-legacy-1")
 types, out = [], b""
 while len(data) >= 8:
     t, n = data[2], struct.unpack(">I", data[4:8])[0]
