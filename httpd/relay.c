@@ -116,42 +116,25 @@ static int pause_watching(relay *rl, int ms)
     return p[0].revents != 0;
 }
 
+static int pause_for(void *rl, int ms) { return pause_watching(rl, ms); }
+
 /* Connected socket, or -1. The launcher may be restarting (the parent
  * starts the next one on its once-a-second maintenance tick, so more than
- * a second may pass), so a refused or missing socket is tried again every
- * 50 ms for budget_ms. A re-ask (watch set) waits watching its client. */
+ * a second may pass), so a refused or missing socket is tried again for
+ * budget_ms (pysb_session_connect). A re-ask (watch set) waits watching
+ * its client. */
 static int connect_launcher(request_rec *r, const char *path, double budget_ms, relay *watch)
 {
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    apr_cpystrn(sa.sun_path, path, sizeof sa.sun_path);
-    double t0 = pysb_monotonic();
-    int last_errno = 0;
-    for (;;) {
-        /* Non-blocking: a full backlog answers EAGAIN instead of holding
-         * the worker thread; the sends that follow carry their own
-         * timeouts. */
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: socket");
-            return -1;
-        }
-        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-            return fd;
-        last_errno = errno;
-        close(fd);
-        double left_ms = budget_ms - (pysb_monotonic() - t0) * 1000;
-        if (left_ms <= 0 ||
-            (last_errno != ENOENT && last_errno != ECONNREFUSED && last_errno != EAGAIN))
-            break;
-        int pause_ms = left_ms < 50 ? (int)left_ms + 1 : 50;
-        if (!watch)
-            usleep((useconds_t)pause_ms * 1000);
-        else if (pause_watching(watch, pause_ms))
-            return -1;
+    int fd = pysb_session_connect(path, (int)budget_ms, watch ? pause_for : NULL, watch);
+    if (fd >= 0 || fd == PYSB_CONNECT_GAVE_UP)
+        return fd < 0 ? -1 : fd;
+    if (fd == PYSB_CONNECT_NO_SOCKET) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r, "PYSB: socket");
+        return -1;
     }
     /* info: each is a 503, which the handler counts and warns about once
      * a minute; the launcher's own death is an error of the parent's. */
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_FROM_OS_ERROR(last_errno), r,
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, APR_FROM_OS_ERROR(errno), r,
                   "PYSB: cannot reach the launcher at %s", path);
     return -1;
 }

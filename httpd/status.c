@@ -32,29 +32,6 @@ APLOG_USE_MODULE(pysandbox);
  * went, and a run's request waits for it as long (relay.c's
  * CONNECT_RETRY_MS); a health check in that gap must not say 503. */
 #define CONNECT_RETRY_MS 1000
-#define CONNECT_PAUSE_MS 50
-
-/* A connected socket to path, or -1 with errno set: ENOENT, ECONNREFUSED
- * and EAGAIN are tried again every CONNECT_PAUSE_MS for CONNECT_RETRY_MS. */
-static int connect_launcher(const char *path)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    apr_cpystrn(sa.sun_path, path, sizeof sa.sun_path);
-    for (int waited = 0;; waited += CONNECT_PAUSE_MS) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-            return -1;
-        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
-            return fd;
-        int e = errno;
-        close(fd);
-        if (waited >= CONNECT_RETRY_MS || (e != ENOENT && e != ECONNREFUSED && e != EAGAIN)) {
-            errno = e;
-            return -1;
-        }
-        usleep(CONNECT_PAUSE_MS * 1000);
-    }
-}
 
 /* The snapshot's JSON (malloc'd), or NULL with a reason in why. */
 static char *ask_launcher(char *why, size_t whylen)
@@ -64,7 +41,7 @@ static char *ask_launcher(char *why, size_t whylen)
         apr_cpystrn(why, "no launcher was started", whylen);
         return NULL;
     }
-    int fd = connect_launcher(path);
+    int fd = pysb_session_connect(path, CONNECT_RETRY_MS, NULL, NULL);
     if (fd < 0) {
         apr_snprintf(why, whylen, "cannot reach the launcher at %s: %s", path, strerror(errno));
         return NULL;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -26,6 +28,40 @@
 #define RESULT_TIMEOUT_MS 5000
 
 /* ---- the worker's half -------------------------------------------------- */
+
+#define CONNECT_PAUSE_MS 50
+
+int pysb_session_connect(const char *path, int budget_ms, int (*pause)(void *ctx, int ms),
+                         void *ctx)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+    int64_t end = pysb_monotonic_ms() + budget_ms;
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+            return PYSB_CONNECT_NO_SOCKET;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            return fd;
+        int e = errno;
+        close(fd);
+        int64_t left = end - pysb_monotonic_ms();
+        if (left <= 0 || (e != ENOENT && e != ECONNREFUSED && e != EAGAIN)) {
+            errno = e;
+            return PYSB_CONNECT_UNREACHABLE;
+        }
+        int ms = left < CONNECT_PAUSE_MS ? (int)left + 1 : CONNECT_PAUSE_MS;
+        int stop = 0;
+        if (pause)
+            stop = pause(ctx, ms);
+        else
+            usleep((useconds_t)ms * 1000);
+        if (stop) {
+            errno = e;
+            return PYSB_CONNECT_GAVE_UP;
+        }
+    }
+}
 
 /* FILE: the name's length in one byte, the name, the bytes. */
 static int send_file(int fd, const pysb_in_file *f, int timeout_ms)

@@ -60,6 +60,21 @@ typedef struct pysb_session_request {
 
 /* ---- the worker's half ---- */
 
+/* What pysb_session_connect returns besides a descriptor. */
+#define PYSB_CONNECT_UNREACHABLE (-1) /* errno: connect's last answer */
+#define PYSB_CONNECT_NO_SOCKET   (-2) /* errno: socket(2)'s */
+#define PYSB_CONNECT_GAVE_UP     (-3) /* pause said to stop */
+
+/* A connected, non-blocking, close-on-exec stream socket to the launcher
+ * at path. A socket that is missing, refusing or whose backlog is full
+ * (ENOENT, ECONNREFUSED, EAGAIN: a launcher restarting, whose successor
+ * listens some hundreds of ms later) is tried again every 50 ms until
+ * budget_ms have passed; between tries pause(ctx, ms) waits (NULL: a
+ * sleep) and returns nonzero to stop trying. Non-blocking: a full backlog
+ * answers at once instead of holding the caller. */
+int pysb_session_connect(const char *path, int budget_ms, int (*pause)(void *ctx, int ms),
+                         void *ctx);
+
 /* Sends SPEC, CODE, STDIN (in frames of the largest allowed size), one
  * FILE per input file and START, each frame within timeout_ms. Returns 0, or -1 with errno:
  * EINVAL/EMSGSIZE when the spec cannot be encoded (err says why), EPIPE or
