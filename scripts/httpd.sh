@@ -11,6 +11,8 @@
 # With HTTPD_TLS_PORT=N, start also serves HTTPS with HTTP/2 on port N
 # (conf/httpd-tls.conf.in), with a self-signed certificate for 127.0.0.1
 # and localhost made in DIR (tls.crt, tls.key) unless one is there.
+# Runs get the uids HTTPD_UID_FIRST (default 600000) .. +999, moved by
+# PYSB_TEST_UID_SHIFT (tests/run-all.sh's passes).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -39,8 +41,8 @@ $extra_text"
     sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@MPM@|$mpm|g" \
         -e "s|@MODULE@|$root/build/mod_pysandbox.so|g" -e "s|@WWW@|$dir/www|g" \
         -e "s|@LOGLEVEL@|${PYSB_LOGLEVEL:-info}|g" \
-        -e "s|@UID_FIRST@|$((600000 + ${PYSB_TEST_UID_SHIFT:-0}))|g" \
-        -e "s|@UID_LAST@|$((600999 + ${PYSB_TEST_UID_SHIFT:-0}))|g" \
+        -e "s|@UID_FIRST@|$((${HTTPD_UID_FIRST:-600000} + ${PYSB_TEST_UID_SHIFT:-0}))|g" \
+        -e "s|@UID_LAST@|$((${HTTPD_UID_FIRST:-600000} + 999 + ${PYSB_TEST_UID_SHIFT:-0}))|g" \
         "$root/conf/httpd-test.conf.in" > "$dir/httpd.conf.tmp"
     python3 - "$dir/httpd.conf.tmp" "$extra_text" <<'PY'
 import sys

@@ -10,12 +10,23 @@
 # Four lanes at once (PYSB_TEST_LANES=4, the default; 1: one suite after
 # another): the cold pass and the warm pass side by side, the warm one with
 # every uid block moved by 10000 (PYSB_TEST_UID_SHIFT), and each pass in
-# two lanes that share no uid: lane A the CLI, the stream suite and the
-# lighter e2e files (the CLI, stream, demo and balancer suites all use
-# 600000-600999, so one after another), lane B the heavier e2e files
-# (contract, memory, jobe, queue, launcher: blocks of their own). The
-# suites mostly wait (clocks, trickled bodies, httpds starting), so four
-# lanes on two cores take little more than the longest one. fair.bats,
+# two lanes that share no uid: lane A the CLI and the lighter e2e files
+# (the CLI and demo suites both use 600000-600999, so one after the
+# other), lane B the heavier e2e files (contract, memory, jobe, queue,
+# launcher: blocks of their own), then the stream suite (603000-603999).
+# The suites mostly wait (clocks, trickled bodies, httpds starting), so
+# four lanes on two cores take little more than the longest one.
+#
+# The heavy files' variants (an _event file's _prefork and _h2 symlinks:
+# the same tests under the prefork MPM, or over HTTPS with HTTP/2) are
+# shared out between the passes: the _event file runs in both, its
+# _prefork copy in the cold pass, its _h2 copy in the warm pass (a
+# browser's combination), and queue_prefork.bats in both (the queue
+# across prefork's processes). What a variant changes is the worker's side
+# (MPM, protocol), which a pass's mode does not touch, so every suite still
+# runs in both modes and every variant once, without the two-by-three
+# product that put the heavy lanes near CI's budget. The stream suite
+# still runs all its variants (prefork, HTTP/2) in both passes. fair.bats,
 # whose figure is a ratio of latencies, runs alone after them, cold then
 # warm; then install and the browser. Results are printed in a fixed order
 # once all lanes are done.
@@ -84,15 +95,25 @@ cli_files() {
 }
 heavy=$(ls tests/e2e/{contract,memory,jobe,queue,launcher}_*.bats)
 light=$(ls tests/e2e/*.bats | grep -vxF "$heavy" | grep -v '/fair\.bats$')
+# heavy_files MODE: the heavy files of a pass (the variants shared out as
+# said above).
+heavy_files() {
+    if [ "$1" = warm ]; then
+        echo "$heavy" | grep -v -e '_prefork\.bats$' -e '^$'
+        echo "$heavy" | grep -x 'tests/e2e/queue_prefork\.bats'
+    else
+        echo "$heavy" | grep -v '_h2\.bats$'
+    fi
+}
 lane() {
     local mode=$1 which=$2 sfx=""
     [ "$mode" = warm ] && sfx=" (warm)"
     if [ "$which" = A ]; then
         in_mode "$mode" start_suite "tests/cli$sfx" bats --tap --timing $(cli_files "$mode")
-        in_mode "$mode" start_suite "tests/stream$sfx" bats --tap --timing tests/stream/*.bats
         in_mode "$mode" start_suite "tests/e2e, light$sfx" bats --tap --timing $light
     else
-        in_mode "$mode" start_suite "tests/e2e, heavy$sfx" bats --tap --timing $heavy
+        in_mode "$mode" start_suite "tests/e2e, heavy$sfx" bats --tap --timing $(heavy_files "$mode")
+        in_mode "$mode" start_suite "tests/stream$sfx" bats --tap --timing tests/stream/*.bats
     fi
 }
 suites=("tests/cli" "tests/stream" "tests/e2e, light" "tests/e2e, heavy" "tests/e2e/fair.bats")

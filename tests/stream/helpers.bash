@@ -30,6 +30,10 @@
 #   joined STREAM     jq expression: the concatenated data of STREAM events.
 
 STREAM_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+# The suite's runs have uids of their own (603000-603999, moved by
+# PYSB_TEST_UID_SHIFT), so it can run beside the CLI suite, whose files
+# use 600000-600999 (tests/run-all.sh's lanes).
+export HTTPD_UID_FIRST=603000
 HTTPD_SH="$STREAM_ROOT/scripts/httpd.sh"
 STREAM_LOGS="$STREAM_ROOT/build/test-logs/stream"
 
@@ -285,9 +289,9 @@ wait_for() {
     done
 }
 
-# sandbox_procs — processes whose real or effective uid is in the default
+# sandbox_procs — processes whose real or effective uid is in the suite's
 # PySandboxUserRange.
 sandbox_procs() {
-    local a=$((600000 + ${PYSB_TEST_UID_SHIFT:-0})) b=$((600999 + ${PYSB_TEST_UID_SHIFT:-0}))
+    local a=$((HTTPD_UID_FIRST + ${PYSB_TEST_UID_SHIFT:-0})) b=$((HTTPD_UID_FIRST + 999 + ${PYSB_TEST_UID_SHIFT:-0}))
     ps -e -o pid=,ruid=,euid=,args= | awk -v a="$a" -v b="$b" '($2 >= a && $2 <= b) || ($3 >= a && $3 <= b)'
 }
