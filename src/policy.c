@@ -7,7 +7,8 @@
  * check it. SPECIAL: allowed only with certain arguments (clone, fork,
  * ioctl, prctl, socketpair; and, against channels between runs and kernel
  * memory outside the limits, fcntl, flock, fadvise64, preadv2/pwritev2,
- * madvise, setsockopt, prlimit64, futex — each rule says why). The table
+ * madvise, setsockopt, prlimit64, futex; rt_sigaction, for the CPU count
+ * — each rule says why). The table
  * per family, with the reason each call is allowed, is in the README.
  * Every int argument is compared as the int the kernel takes (masked to 32
  * bits), so junk above it cannot slip past a rule. Everything else fails
@@ -20,6 +21,7 @@
 
 #include <errno.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -80,7 +82,7 @@ const pysb_syscall_rule pysb_policy_table[] = {
     D(process_madvise), D(userfaultfd), D(memfd_secret),
     D(memfd_create), /* a file outside every mount's noexec: no new programs */
     /* signals and timers */
-    A(rt_sigaction), A(rt_sigprocmask), A(rt_sigreturn), A(rt_sigpending),
+    S(rt_sigaction), A(rt_sigprocmask), A(rt_sigreturn), A(rt_sigpending),
     A(rt_sigsuspend), A(rt_sigtimedwait), A(rt_sigqueueinfo),
     A(rt_tgsigqueueinfo), A(sigaltstack), A(kill), A(tgkill), A(tkill),
     A(pause), A(alarm), A(setitimer), A(getitimer), A(timer_create),
@@ -372,6 +374,40 @@ static int add_special(scmp_filter_ctx ctx, const char *name, int nr,
         if (add(ctx, SCMP_ACT_ALLOW, nr, 1, self, name, err, errlen) < 0)
             return -1;
         return add(ctx, deny, nr, 1, other, name, err, errlen);
+    }
+    if (!strcmp(name, "rt_sigaction")) {
+        /* A child whose parent ignores SIGCHLD (or sets SA_NOCLDWAIT) is
+         * reaped by the kernel, which adds its CPU to nobody's children
+         * times: neither the supervisor's count of the tree nor the
+         * reaper's rusage would see it, and short-lived children could
+         * burn the wall clock on every CPU past the CPU limit. So a run
+         * that may fork cannot change SIGCHLD's disposition (asking for it
+         * is fine); every other signal is its own business. A run of one
+         * process has no children: it keeps the plain call. The signal is
+         * the int the kernel takes: "any other" is written as "one of its
+         * 32 bits differs from SIGCHLD's", disjoint from the two SIGCHLD
+         * rules. */
+        if (!allow_fork)
+            return add(ctx, SCMP_ACT_ALLOW, nr, 0, NULL, name, err, errlen);
+        for (unsigned bit = 0; bit < 32; bit++) {
+            uint32_t m = 1u << bit;
+            struct scmp_arg_cmp other[] = {
+                SCMP_A0_64(SCMP_CMP_MASKED_EQ, m, (SIGCHLD & m) ^ m),
+            };
+            if (add(ctx, SCMP_ACT_ALLOW, nr, 1, other, name, err, errlen) < 0)
+                return -1;
+        }
+        struct scmp_arg_cmp query[] = {
+            SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, SIGCHLD),
+            SCMP_A1_64(SCMP_CMP_EQ, 0),
+        };
+        if (add(ctx, SCMP_ACT_ALLOW, nr, 2, query, name, err, errlen) < 0)
+            return -1;
+        struct scmp_arg_cmp change[] = {
+            SCMP_A0_64(SCMP_CMP_MASKED_EQ, 0xffffffffu, SIGCHLD),
+            SCMP_A1_64(SCMP_CMP_NE, 0),
+        };
+        return add(ctx, deny, nr, 2, change, name, err, errlen);
     }
     if (!strcmp(name, "futex")) {
         /* A shared futex on a page of a file has the same key, (inode,

@@ -173,6 +173,53 @@ while True:
     no_leftovers
 }
 
+@test "cpu: children the kernel would reap itself are refused (SIGCHLD ignored, SA_NOCLDWAIT: their CPU would count nowhere), so 20 short children still reach cpu_limit (--nproc 3)" {
+    # attack9 F2: with SIGCHLD ignored, 20 children of 0.15 s each (two
+    # alive at a time) ran 3 s of CPU under --cpu 1, verdict ok
+    sb --cpu 1 --clock 15 --nproc 3 -c 'import ctypes, os, signal, time
+try:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    print("SIG_IGN taken")
+except PermissionError:
+    print("SIG_IGN refused")
+class Act(ctypes.Structure):
+    _fields_ = [("handler", ctypes.c_void_p), ("flags", ctypes.c_ulong),
+                ("restorer", ctypes.c_void_p), ("mask", ctypes.c_ulong)]
+libc = ctypes.CDLL(None, use_errno=True)
+act = Act(0, 2, None, 0)   # SIG_DFL with SA_NOCLDWAIT
+r = libc.syscall(13, signal.SIGCHLD, ctypes.byref(act), None, 8)
+print("SA_NOCLDWAIT", "taken" if r == 0 else "refused %d" % ctypes.get_errno(), flush=True)
+alive = []
+for _ in range(20):
+    while len(alive) >= 2:
+        pid, _ = os.wait()
+        alive.remove(pid)
+    p = os.fork()
+    if p == 0:
+        end = time.process_time() + 0.15
+        while time.process_time() < end:
+            pass
+        os._exit(0)
+    alive.append(p)
+for p in alive:
+    os.waitpid(p, 0)
+print("ALL DONE")'
+    expect_verdict cpu_limit
+    out_has "SIG_IGN refused"
+    out_has "SA_NOCLDWAIT refused 1"
+    out_lacks "ALL DONE"
+    expect_cpu_near 1
+    no_leftovers
+}
+
+@test "cpu: a single-process run may still ignore SIGCHLD (it has no children)" {
+    sb -c 'import signal
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+print(signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN)'
+    expect_verdict ok
+    out_is "True"
+}
+
 @test "cpu: a run that ends on its own over its exact limit is cpu_limit; under it, ok" {
     local code='import time
 t = time.process_time()
