@@ -64,6 +64,7 @@ static struct {
     pysb_path_set run_paths;            /* a run's: with its scratch */
     int run_scratch;                    /* in a program: it has one */
     int root_fd;                        /* the minimal root's template (root.h) */
+    int root_replaced;                  /* one of its paths was: draining to exit */
     int use_landlock;
     struct sigaction actions[NSIG];     /* the interpreter's dispositions */
     sigset_t mask;                      /* ... and signal mask */
@@ -77,6 +78,10 @@ static struct {
     int64_t clone_said_at;              /* ms: last "cannot fork" line, 0 none */
     unsigned clone_fails;               /* ... and failures since */
 } S;
+
+/* The template's key, to ask before each run whether a cold run would
+ * still get the same root (a read-only path replaced, an upgrade). */
+static char root_key[PYSB_ROOT_KEY_MAX];
 
 /* One line on stderr, which is httpd's error log (or the CLI's stderr),
  * in the error log's own shape (time, module:level, pid), since the
@@ -265,6 +270,20 @@ static int spawn(const pysb_fs_request *rq, int *fds)
     }
     if (check_request(rq, fds, why, sizeof why) < 0) {
         refuse(reply, 0, why);
+        goto out;
+    }
+    /* A path of the template was replaced (a read-only path moved away
+     * and another put in its place, a package or interpreter upgrade):
+     * the binds still show the old trees, where a cold run now sees the
+     * new ones. This run goes cold; the server takes no more and exits
+     * once its runs in flight are done, and its owner starts a new one
+     * on the new root (PYSB_FS_EXIT_ROOT_REPLACED). */
+    if (!pysb_root_current(root_key)) {
+        logmsg_at("info", "a path of the runs' minimal root was replaced: runs go cold until "
+                  "this fork server is replaced", 0);
+        S.accepting = 0;
+        S.root_replaced = 1;
+        refuse(reply, 0, "the fork server's minimal root is out of date");
         goto out;
     }
     /* A request that waited in the queue past its supervisor's patience:
@@ -466,7 +485,8 @@ static int prepare(int ctl, char *err, size_t errlen)
     if (pysb_interp_paths(S.cfg->interp, S.cfg->ro_paths, &S.paths, err, errlen) < 0)
         goto refused;
     /* The runs' minimal root, as a cold run of this path set gets it. */
-    S.root_fd = pysb_root_open(&S.paths, S.cfg->interp, err, errlen);
+    S.root_fd = pysb_root_open_keyed(&S.paths, S.cfg->interp, root_key, sizeof root_key, err,
+                                     errlen);
     if (S.root_fd < 0)
         goto refused;
     int abi = pysb_landlock_abi();
@@ -605,5 +625,7 @@ int pysb_fs_serve(const pysb_fs_config *cfg, const pysb_fs_hooks *hooks,
         }
     }
     free(p);
+    if (S.root_replaced)
+        _exit(PYSB_FS_EXIT_ROOT_REPLACED);
     return 0;
 }

@@ -52,6 +52,11 @@ typedef struct pysb_fs_config {
 int pysb_fs_serve(const pysb_fs_config *cfg, const pysb_fs_hooks *hooks,
                   char *err, size_t errlen);
 
+/* The server's exit status when it stopped because a path of its runs'
+ * minimal root was replaced (checked before each RUN, which then goes
+ * cold): its owner starts a new one, which builds the new root. */
+#define PYSB_FS_EXIT_ROOT_REPLACED 75
+
 /* In the program of a run (pysb_fs_serve returned 1): the environment a
  * cold run of it would have been exec'd with (pysb_child_environ: with a
  * scratch, HOME, TMPDIR and the matplotlib variables point into it); the

@@ -19,6 +19,7 @@
 #include <jansson.h>
 
 #include "clock.h"
+#include "forkserver.h"
 
 #define MAX_SERVERS 32
 #define REFUSED_RETRY_MS 60000
@@ -422,6 +423,9 @@ int pysb_fspool_reaped(pid_t pid, int status)
         }
         if (hung)
             ; /* the watchdog said why */
+        else if (WIFEXITED(status) && WEXITSTATUS(status) == PYSB_FS_EXIT_ROOT_REPLACED)
+            logf_(PYSB_LOG_INFO, 0, "fork server %d stopped: a path of its runs' minimal root "
+                  "was replaced; starting a new one", (int)pid);
         else if (WIFSIGNALED(status))
             logf_(PYSB_LOG_WARN, 0, "fork server %d died of signal %d; its runs in flight "
                   "ended as internal_error; starting a new one", (int)pid, WTERMSIG(status));

@@ -29,7 +29,7 @@
 
 #include "nspin.h"
 
-#define KEY_MAX   16384
+#define KEY_MAX   PYSB_ROOT_KEY_MAX
 #define MAX_OBJS  (PYSB_MAX_PATHS + 16)
 #define MAX_DEPS  32   /* hop directories whose mtime the key follows (Debian has 2) */
 #define MAX_LINKS 16   /* symlinks followed on one path, as the kernel's 40 is more than any install needs */
@@ -296,7 +296,8 @@ static uint64_t hash(const char *s)
 
 /* The key file matches: its inputs part is ours, and each directory its
  * hops came from is unchanged. */
-static int key_matches(int dirfd, const char *name, const char *inputs)
+static int key_matches(int dirfd, const char *name, const char *inputs, char *copy,
+                       size_t copy_len)
 {
     char buf[KEY_MAX];
     int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -310,6 +311,8 @@ static int key_matches(int dirfd, const char *name, const char *inputs)
     size_t il = strlen(inputs);
     if ((size_t)n < il || memcmp(buf, inputs, il) || strncmp(buf + il, "deps\n", 5))
         return 0;
+    if (copy)
+        snprintf(copy, copy_len, "%s", buf);
     for (char *line = buf + il + 5; *line;) {
         char *nl = strchr(line, '\n');
         if (!nl)
@@ -523,11 +526,11 @@ static int build(void *arg, char *err, size_t errlen)
 
 /* A namespace descriptor from the pin, if its key matches: 1, 0, -1. */
 static int use_pin(int dirfd, const char *ns, const char *key, const char *inputs,
-                   int *out, char *err, size_t errlen)
+                   int *out, char *key_text, size_t key_len, char *err, size_t errlen)
 {
     /* The key first: a builder replaces the pin before the key, so a
      * matching key never goes with an older namespace. */
-    if (!key_matches(dirfd, key, inputs))
+    if (!key_matches(dirfd, key, inputs, key_text, key_len))
         return 0;
     int fd;
     int rc = pysb_pin_open(dirfd, ns, PYSB_ROOT_DIR, &fd, err, errlen);
@@ -614,6 +617,45 @@ static int build_pin(int dirfd, const char *stem, const char *inputs,
 
 int pysb_root_open(const pysb_path_set *set, const char *argv0, char *err, size_t errlen)
 {
+    return pysb_root_open_keyed(set, argv0, NULL, 0, err, errlen);
+}
+
+int pysb_root_current(const char *key_text)
+{
+    /* The key's lines after its first, "tag path identity", and "deps":
+     * each path's identity again, as it is now. */
+    const char *line = strchr(key_text, '\n');
+    if (!line || strncmp(key_text, "pysb-root ", 10))
+        return 0;
+    for (line++; *line;) {
+        const char *nl = strchr(line, '\n');
+        if (!nl)
+            return 0;
+        size_t len = (size_t)(nl - line);
+        if (len == 4 && !strncmp(line, "deps", 4)) {
+            line = nl + 1;
+            continue;
+        }
+        char path[PATH_MAX + 96], id[96];
+        if (len < 4 || line[1] != ' ' || len - 2 >= sizeof path)
+            return 0;
+        memcpy(path, line + 2, len - 2);
+        path[len - 2] = '\0';
+        char *sp = strrchr(path, ' ');
+        if (!sp)
+            return 0;
+        *sp = '\0';
+        ident(path, line[0] == 'd', id, sizeof id);
+        if (strcmp(id, sp + 1))
+            return 0;
+        line = nl + 1;
+    }
+    return 1;
+}
+
+int pysb_root_open_keyed(const pysb_path_set *set, const char *argv0, char *key_text,
+                         size_t key_len, char *err, size_t errlen)
+{
     static char inputs[KEY_MAX];
     if (inputs_key(set, argv0, inputs, sizeof inputs) < 0)
         return pysb_errf(err, errlen, "root: too many paths");
@@ -630,7 +672,7 @@ int pysb_root_open(const pysb_path_set *set, const char *argv0, char *err, size_
     if (dirfd < 0)
         return pysb_errf(err, errlen, "root: %s", why);
     int fd = -1;
-    int rc = use_pin(dirfd, ns, key, inputs, &fd, why, sizeof why);
+    int rc = use_pin(dirfd, ns, key, inputs, &fd, key_text, key_len, why, sizeof why);
     if (rc == 0) {
         /* Missing or stale: build under the lock, looking again first, as
          * the holder before us may just have built it. */
@@ -638,9 +680,9 @@ int pysb_root_open(const pysb_path_set *set, const char *argv0, char *err, size_
         if (lfd < 0) {
             rc = -1;
         } else {
-            rc = use_pin(dirfd, ns, key, inputs, &fd, why, sizeof why);
+            rc = use_pin(dirfd, ns, key, inputs, &fd, key_text, key_len, why, sizeof why);
             if (rc == 0 && build_pin(dirfd, stem, inputs, set, argv0, why, sizeof why) == 0) {
-                rc = use_pin(dirfd, ns, key, inputs, &fd, why, sizeof why);
+                rc = use_pin(dirfd, ns, key, inputs, &fd, key_text, key_len, why, sizeof why);
                 if (rc == 0)
                     rc = pysb_errf(why, sizeof why, "%s/%s: not usable after building", PYSB_ROOT_DIR, ns);
             } else if (rc == 0) {

@@ -59,6 +59,21 @@
 int pysb_root_open(const pysb_path_set *set, const char *argv0, char *err,
                    size_t errlen);
 
+/* pysb_root_open, and the text of the template's key (at most
+ * PYSB_ROOT_KEY_MAX bytes with its NUL) in key_text, for
+ * pysb_root_current: a process that keeps the descriptor (a warm-run
+ * server) asks it before each run whether the template is still the one
+ * a cold run would get. */
+#define PYSB_ROOT_KEY_MAX 16384
+int pysb_root_open_keyed(const pysb_path_set *set, const char *argv0, char *key_text,
+                         size_t key_len, char *err, size_t errlen);
+
+/* 1 when every path of key_text still has the identity recorded there
+ * (device, inode, type; the hop directories' mtime): the template is
+ * current. 0 when one was replaced: a cold run would now build or use
+ * another template. A few stats. */
+int pysb_root_current(const char *key_text);
+
 int pysb_root_enter(int ns_fd, char *err, size_t errlen);
 
 /* 1 when path, as given or resolved, is / or lies under /proc, /dev or

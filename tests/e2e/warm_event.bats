@@ -35,6 +35,14 @@ setup_file() {
     echo "PySandboxPreload json" >> "$HT/preload/.htaccess"
     echo "PySandboxWallTime 5" >> "$HT/limits/.htaccess"
     chmod 0644 "$HT"/*/.htaccess
+    # /warmro's read-only path, replaced by a test (attack9 F5); not under
+    # /tmp, which a run's scratch directory hides
+    RO=$(mktemp -d /var/tmp/pysb-e2e-ro.XXXXXX)
+    export RO
+    chmod 0755 "$RO"
+    mkdir -m 0755 "$RO/data"
+    echo v1 > "$RO/data/secret.txt"
+    chmod 0644 "$RO/data/secret.txt"
     e2e_start event "LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
 Alias /ht \"$HT\"
 <Directory \"$HT\">
@@ -64,11 +72,17 @@ Alias /ht \"$HT\"
 </Location>
 <Location /status>
     SetHandler pysandbox-status
-</Location>'
+</Location>'"
+<Location /warmro>
+    SetHandler pysandbox
+    PySandboxStart warm
+    PySandboxReadOnlyPath $RO/data
+</Location>"
 }
 
 teardown_file() {
     [ -n "${HT:-}" ] && rm -rf -- "$HT"
+    [ -n "${RO:-}" ] && rm -rf -- "$RO"
     # a server the hang test stopped, if it failed before the launcher killed it
     [ -f "$BATS_FILE_TMPDIR/stopped" ] && kill -CONT "$(cat "$BATS_FILE_TMPDIR/stopped")" 2>/dev/null
     pids_cgroup_gone
@@ -254,6 +268,40 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
     [ -n "$now" ] && [ "$now" != "$server" ] || fail "no new server after the restart: $now"
 }
 
+@test "warm: a read-only path replaced (moved away, another in its place) is seen by the next run, as cold; the fork server is replaced, logged once, and warm runs see the new tree" {
+    local code='import os
+d = "'"$RO"'/data"
+print(sorted(os.listdir(d)), open(d + "/secret.txt").read().strip())'
+    local i
+    for i in $(seq 50); do
+        run_json /warmro "$code"
+        [ "$(jq -r .start <<<"$RESP_BODY")" = warm ] && break
+        sleep 0.1
+    done
+    jq -e '.start == "warm" and .stdout == "[\u0027secret.txt\u0027] v1\n"' <<<"$RESP_BODY" >/dev/null ||
+        fail "before: $RESP_BODY"
+    mv "$RO/data" "$RO/withdrawn"
+    mkdir -m 0755 "$RO/data"
+    echo v2 > "$RO/data/secret.txt"
+    chmod 0644 "$RO/data/secret.txt"
+    echo withdrawn > "$RO/withdrawn/added-later.txt"
+    # the very next run sees the new tree (the old server refused it: cold)
+    run_json /warmro "$code"
+    jq -e '.status == "ok" and .stdout == "[\u0027secret.txt\u0027] v2\n"' <<<"$RESP_BODY" >/dev/null ||
+        fail "the next run: $RESP_BODY"
+    wait_until 5 grep -q "stopped: a path of its runs' minimal root was replaced" "$H/error.log" ||
+        fail "the replacement was not logged: $(grep -i 'fork server' "$H/error.log" | tail -n 3)"
+    for i in $(seq 50); do
+        run_json /warmro "$code"
+        [ "$(jq -r .start <<<"$RESP_BODY")" = warm ] && break
+        sleep 0.1
+    done
+    jq -e '.start == "warm" and .stdout == "[\u0027secret.txt\u0027] v2\n"' <<<"$RESP_BODY" >/dev/null ||
+        fail "warm again: $RESP_BODY"
+    [ "$(grep -c "minimal root was replaced; starting a new one" "$H/error.log")" = 1 ] ||
+        fail "not logged once: $(grep -c "minimal root was replaced; starting" "$H/error.log")"
+}
+
 @test "warm: a fork server that hangs (SIGSTOP) is found by the launcher's ping: killed, started again, logged once; every request is served meanwhile" {
     local server
     server=$(ready_warm_server) || fail "$server"
@@ -318,8 +366,9 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
 
 @test "warm: the status page lists the fork servers: pid, state, key, restarts (JSON, HTML, metrics)" {
     # after the tests above: /warm's server was killed twice (SIGKILL, and
-    # the watchdog's of a hung one) and restarted each time,
-    # /broken/sub's cannot serve (cold, no pid)
+    # the watchdog's of a hung one) and restarted each time, /warmro's
+    # replaced once (its read-only path was), /broken/sub's cannot serve
+    # (cold, no pid)
     warm_ready || fail "no warm run in 5 s"
     local server; server=$(warm_server)
     req "$URL/status?json"
@@ -333,7 +382,7 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
     req "$URL/status?metrics"
     body_has 'pysandbox_fork_servers{state="ready"} '
     body_has 'pysandbox_fork_servers{state="cold"} 1'
-    body_has 'pysandbox_fork_server_restarts_total 2'
+    body_has 'pysandbox_fork_server_restarts_total 3'
 }
 
 @test "warm: the directives that make a fork server's key are not allowed in .htaccess (500, one line each); limits still are" {
