@@ -72,59 +72,107 @@ static const char *not_in_htaccess(cmd_parms *cmd)
                        "AllowOverrideList included)", NULL);
 }
 
-/* One request-size cap: the inner scope's when it sets it; one from an
- * .htaccess at most the outer scope's (or the default). */
-static apr_int64_t merge_size(const pysb_dir_conf *add, int which, apr_int64_t bv,
+/* An .htaccess can lower a limit, never raise it: its value is clamped to
+ * the maximum of the configuration it merges into (the enclosing
+ * <Directory>s, the virtual host, the main server; the table's default
+ * where none of them sets it). httpd's directory walk merges the matching
+ * <Directory> sections and .htaccess files among themselves first and the
+ * result onto the server's configuration last, so a merge may not yet
+ * know the real ceiling: when its base does not set the limit (or set it
+ * from another .htaccess), the merged scope keeps the mark and what the
+ * .htaccess asked for, takes the table's default as a safe value for now,
+ * and the next merge onto a scope that sets the limit clamps the request
+ * again, to that scope's maximum (contract9 F1: an enclosing <Directory>
+ * with any directive of the module let an .htaccess raise the server's
+ * caps back to the defaults). A value clamped by a scope the admin wrote
+ * carries no mark: merged once more, onto the configuration before the
+ * walk, it stays (attack-today F4). */
+
+/* v = min(v, cap) on one row. */
+static void limit_min(pysb_limits *v, const pysb_limits *cap, const pysb_limit_def *d)
+{
+    if (pysb_limit_compare(v, cap, d) > 0)
+        pysb_limit_copy(v, cap, d);
+}
+
+static void merge_limit(pysb_dir_conf *c, const pysb_dir_conf *base, const pysb_dir_conf *add,
+                        size_t i, const pysb_limits *dflt)
+{
+    const pysb_limit_def *d = &pysb_limit_table[i];
+    unsigned bit = 1u << i;
+    if (!(add->limits_set & bit)) {
+        /* the base's row as it is (c starts as a copy), mark included */
+        c->htaccess_limits |= base->htaccess_limits & bit;
+        pysb_limit_copy(&c->ht_def, &base->ht_def, d);
+        pysb_limit_copy(&c->ht_max, &base->ht_max, d);
+        return;
+    }
+    if (!(add->htaccess_limits & bit)) {
+        pysb_limit_copy(&c->def, &add->def, d);
+        pysb_limit_copy(&c->max, &add->max, d);
+        return;
+    }
+    pysb_limits req_def = add->ht_def, req_max = add->ht_max;
+    int resolved = (base->limits_set & bit) && !(base->htaccess_limits & bit);
+    const pysb_limits *ceiling = resolved ? &base->max : dflt;
+    if (!resolved && (base->limits_set & bit))
+        limit_min(&req_max, &base->ht_max, d);
+    limit_min(&req_def, &req_max, d);
+    pysb_limit_copy(&c->max, &req_max, d);
+    limit_min(&c->max, ceiling, d);
+    pysb_limit_copy(&c->def, &req_def, d);
+    limit_min(&c->def, &c->max, d);
+    if (!resolved) {
+        c->htaccess_limits |= bit;
+        pysb_limit_copy(&c->ht_def, &req_def, d);
+        pysb_limit_copy(&c->ht_max, &req_max, d);
+    }
+}
+
+/* The same rule for one request-size cap. */
+static apr_int64_t merge_size(pysb_dir_conf *c, const pysb_dir_conf *base,
+                              const pysb_dir_conf *add, int which, apr_int64_t bv,
                               apr_int64_t av, apr_int64_t dflt)
 {
     unsigned bit = 1u << which;
-    /* a merged scope's caps are vetted: it carries no .htaccess mark */
-    if (av == PYSB_UNSET)
+    if (av == PYSB_UNSET) {
+        c->htaccess_sizes |= base->htaccess_sizes & bit;
+        c->ht_size[which] = base->ht_size[which];
         return bv;
-    apr_int64_t parent = bv != PYSB_UNSET ? bv : dflt;
-    return (add->htaccess_sizes & bit) && av > parent ? parent : av;
+    }
+    if (!(add->htaccess_sizes & bit))
+        return av;
+    apr_int64_t req = add->ht_size[which], ceiling = dflt;
+    int resolved = bv != PYSB_UNSET && !(base->htaccess_sizes & bit);
+    if (resolved)
+        ceiling = bv;
+    else if (bv != PYSB_UNSET && base->ht_size[which] < req)
+        req = base->ht_size[which];
+    if (!resolved) {
+        c->htaccess_sizes |= bit;
+        c->ht_size[which] = req;
+    }
+    return req < ceiling ? req : ceiling;
 }
 
 void *pysb_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     pysb_dir_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof *c);
     c->interp = add->interp ? add->interp : base->interp;
-    /* Each limit as a whole (default and maximum), from the inner scope
-     * when it sets it; one an .htaccess set is clamped to the outer
-     * scope's maximum (the table's default when no scope sets it), so it
-     * can lower a limit, never raise it (review-ops #2). */
     c->def = base->def;
     c->max = base->max;
     pysb_limits dflt;
     pysb_limits_default(&dflt);
-    for (size_t i = 0; i < pysb_limit_count; i++) {
-        const pysb_limit_def *d = &pysb_limit_table[i];
-        unsigned bit = 1u << i;
-        if (!(add->limits_set & bit))
-            continue;
-        const pysb_limits *ceiling = base->limits_set & bit ? &base->max : &dflt;
-        pysb_limit_copy(&c->def, &add->def, d);
-        pysb_limit_copy(&c->max, &add->max, d);
-        /* The merged scope carries no .htaccess mark: its value is vetted
-         * against the scope it was merged into. httpd merges a directory
-         * walk's result onto the configuration before the walk once more;
-         * a mark kept would clamp it again, to the defaults, below what
-         * the enclosing <Directory> allows (attack-today F4). */
-        if (!(add->htaccess_limits & bit))
-            continue;
-        if (pysb_limit_compare(&c->max, ceiling, d) > 0)
-            pysb_limit_copy(&c->max, ceiling, d);
-        if (pysb_limit_compare(&c->def, &c->max, d) > 0)
-            pysb_limit_copy(&c->def, &c->max, d);
-    }
+    for (size_t i = 0; i < pysb_limit_count; i++)
+        merge_limit(c, base, add, i, &dflt);
     c->limits_set = base->limits_set | add->limits_set;
-    c->max_code = merge_size(add, PYSB_SIZE_CODE, base->max_code, add->max_code,
+    c->max_code = merge_size(c, base, add, PYSB_SIZE_CODE, base->max_code, add->max_code,
                              DEFAULT_MAX_CODE);
-    c->max_stdin = merge_size(add, PYSB_SIZE_STDIN, base->max_stdin, add->max_stdin,
+    c->max_stdin = merge_size(c, base, add, PYSB_SIZE_STDIN, base->max_stdin, add->max_stdin,
                               DEFAULT_MAX_STDIN);
-    c->max_files = merge_size(add, PYSB_SIZE_FILES, base->max_files, add->max_files,
+    c->max_files = merge_size(c, base, add, PYSB_SIZE_FILES, base->max_files, add->max_files,
                               DEFAULT_MAX_FILES);
-    c->max_file_size = merge_size(add, PYSB_SIZE_FILE, base->max_file_size,
+    c->max_file_size = merge_size(c, base, add, PYSB_SIZE_FILE, base->max_file_size,
                                   add->max_file_size, DEFAULT_MAX_FILE_SIZE);
     /* Read-only paths accumulate from the outer scope inwards. */
     if (base->ro_paths && add->ro_paths)
@@ -487,6 +535,8 @@ static const char *set_limit(cmd_parms *cmd, void *dv, const char *a1, const cha
     c->limits_set |= bit;
     c->htaccess_limits = from_htaccess(cmd) ? c->htaccess_limits | bit
                                             : c->htaccess_limits & ~bit;
+    pysb_limit_copy(&c->ht_def, &def, d);
+    pysb_limit_copy(&c->ht_max, &max, d);
     return NULL;
 }
 
@@ -495,11 +545,13 @@ static const char *set_limit1(cmd_parms *cmd, void *dv, const char *arg)
     return set_limit(cmd, dv, arg, NULL);
 }
 
-/* Whether a request-size cap was set by an .htaccess (clamped in the merge). */
-static void mark_size(const cmd_parms *cmd, pysb_dir_conf *c, int which)
+/* Whether a request-size cap was set by an .htaccess (clamped in the
+ * merge), and its value as asked. */
+static void mark_size(const cmd_parms *cmd, pysb_dir_conf *c, int which, apr_int64_t v)
 {
     c->htaccess_sizes = from_htaccess(cmd) ? c->htaccess_sizes | (1u << which)
                                            : c->htaccess_sizes & ~(1u << which);
+    c->ht_size[which] = v;
 }
 
 static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
@@ -519,7 +571,7 @@ static const char *set_max_size(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: must be between 1 and %s", cmd->cmd->name, his);
     }
     *(is_code ? &c->max_code : &c->max_stdin) = (apr_int64_t)v;
-    mark_size(cmd, c, is_code ? PYSB_SIZE_CODE : PYSB_SIZE_STDIN);
+    mark_size(cmd, c, is_code ? PYSB_SIZE_CODE : PYSB_SIZE_STDIN, (apr_int64_t)v);
     return NULL;
 }
 
@@ -532,7 +584,7 @@ static const char *set_max_files(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s %s: %s (0 to %d)", cmd->cmd->name, arg, err,
                             PYSB_INPUTS_FILES);
     c->max_files = (apr_int64_t)n;
-    mark_size(cmd, c, PYSB_SIZE_FILES);
+    mark_size(cmd, c, PYSB_SIZE_FILES, (apr_int64_t)n);
     return NULL;
 }
 
@@ -549,7 +601,7 @@ static const char *set_max_file_size(cmd_parms *cmd, void *dv, const char *arg)
         return apr_psprintf(cmd->pool, "%s: must be at most %lu bytes", cmd->cmd->name,
                             (unsigned long)hi);
     c->max_file_size = (apr_int64_t)v;
-    mark_size(cmd, c, PYSB_SIZE_FILE);
+    mark_size(cmd, c, PYSB_SIZE_FILE, (apr_int64_t)v);
     return NULL;
 }
 

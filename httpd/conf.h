@@ -35,8 +35,11 @@ typedef struct pysb_dir_conf {
     pysb_limits def, max;           /* limits the Location sets ... */
     unsigned limits_set;            /* ... bit i: row i of pysb_limit_table */
     unsigned htaccess_limits;       /* ... bit i: row i came from an .htaccess */
+    pysb_limits ht_def, ht_max;     /* ... and what the .htaccess asked for, not
+                                       yet clamped by a scope that sets the row */
     apr_int64_t max_code, max_stdin, max_files, max_file_size;
     unsigned htaccess_sizes;        /* bit PYSB_SIZE_*: that one from an .htaccess */
+    apr_int64_t ht_size[4];         /* ... and what it asked for (as ht_max) */
     apr_array_header_t *ro_paths;   /* const char *; NULL: unset */
     apr_array_header_t *python_path; /* const char *, in order; NULL: unset */
     int site_packages;              /* PySandboxSitePackages; PYSB_UNSET */

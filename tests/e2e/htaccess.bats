@@ -64,6 +64,15 @@ setup_file() {
     mkdir -m 0755 "$HT/only"
     ht only/raise 'PySandboxCPUTime 50 60' 'PySandboxMemory 1G'
     ht list/PySandboxJobeApiKey 'PySandboxJobeApiKey a-key'
+    # nested .htaccess files: the inner one is clamped by the outer one and
+    # by what encloses both (contract9 F1)
+    ht all/nest 'PySandboxCPUTime 99 99' 'PySandboxMaxCodeSize 1M'
+    ht all/nest/inner 'PySandboxCPUTime 50 50' 'PySandboxMaxCodeSize 512K'
+    # under a virtual host's limits, in a <Directory> with a directive of
+    # the module that is no limit (contract9 F1: the host's caps were lost)
+    mkdir -m 0755 "$HT/vh"
+    ht vh/raise 'PySandboxCPUTime 99 99' 'PySandboxMaxCodeSize 1M' 'PySandboxMemory 1T 1T'
+    ht vh/lower 'PySandboxCPUTime 1 2' 'PySandboxMaxCodeSize 4K'
     e2e_start event "LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so
 Alias /ht \"$HT\"
 <Directory \"$HT\">
@@ -98,7 +107,19 @@ Alias /ht \"$HT\"
     PySandboxProcesses 4
     PySandboxCPUTime 10 20
     PySandboxMaxCodeSize 512K
-</Directory>"
+</Directory>
+<Directory \"$HT/vh\">
+    AllowOverride All
+    PySandboxAllowGet On
+</Directory>
+<VirtualHost *:*>
+    ServerName 127.0.0.1
+</VirtualHost>
+<VirtualHost *:*>
+    ServerName limited.test
+    PySandboxCPUTime 3 7
+    PySandboxMaxCodeSize 20K
+</VirtualHost>"
 }
 
 teardown_file() {
@@ -163,6 +184,33 @@ except OSError as e:
     req "$URL/ht/admin/x?info=1"
     expect_code 200
     expect_json '.memory == {"default": 134217728, "max": 268435456} and .cpu_time == {"default": 2, "max": 3}'
+}
+
+@test ".htaccess under a virtual host's limits, in a <Directory> with a directive of the module: the host's maxima hold (contract9 F1)" {
+    req "$URL/ht/vh/raise/x?info=1" -H "Host: limited.test"
+    expect_code 200
+    expect_json '.cpu_time == {"default": 7, "max": 7} and .max_code_size == 20480'
+    expect_json '.memory == {"default": 268435456, "max": 268435456} and .allow_get == true'
+    # a body over the host's cap is refused there
+    python3 -c "print('#' * 30000); print('print(1)')" > "$BATS_TEST_TMPDIR/big.py"
+    req "$URL/ht/vh/raise/x" -H "Host: limited.test" -H 'Content-Type: text/x-python' \
+        --data-binary @"$BATS_TEST_TMPDIR/big.py"
+    expect_code 413
+    req "$URL/ht/vh/lower/x?info=1" -H "Host: limited.test"
+    expect_json '.cpu_time == {"default": 1, "max": 2} and .max_code_size == 4096'
+    # the other host has no limits of its own: the defaults
+    req "$URL/ht/vh/raise/x?info=1"
+    expect_json '.cpu_time == {"default": 5, "max": 5} and .max_code_size == 65536'
+}
+
+@test "nested .htaccess files: the inner one cannot raise what encloses both (contract9 F1)" {
+    req "$URL/ht/all/nest/inner/x?info=1"
+    expect_code 200
+    expect_json '.cpu_time == {"default": 5, "max": 5} and .max_code_size == 65536'
+    req "$URL/ht/all/nest/x?info=1"
+    expect_json '.cpu_time == {"default": 5, "max": 5} and .max_code_size == 65536'
+    req "$URL/ht/all/nest/inner/x?info=1" -H "Host: limited.test"
+    expect_json '.cpu_time == {"default": 7, "max": 7} and .max_code_size == 20480'
 }
 
 @test "the fairness directives are not allowed in .htaccess (500, httpd's line), limits still are" {
