@@ -985,6 +985,9 @@ static const char *set_jobe_cache(cmd_parms *cmd, void *dv, const char *dir, con
     if (stat(parent[0] ? parent : "/", &st) != 0 || !S_ISDIR(st.st_mode))
         return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: its parent directory %s "
                             "does not exist", dir, parent);
+    char why[PATH_MAX + 160];
+    if (pysb_jobe_cache_check(dir, why, sizeof why) < 0)
+        return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: %s", dir, why);
     if (v < PYSB_JOBE_CACHE_BLOCK)
         return apr_psprintf(cmd->pool, "PySandboxJobeFileCache %s: the size must be at least 4K "
                             "(a file costs 4K at least)", size);

@@ -4,6 +4,7 @@
  * Contract: see jobecache.h. */
 #include "jobecache.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +22,71 @@
 #define LOCK_WAIT_MS 5000
 #define LOCK_POLL_MS 5
 
+static int path_of(char *buf, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(buf, len, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* A name a PUT can have made: Jobe's file ids are ASCII letters and
+ * digits. Nothing else in the directory is ever counted or evicted. */
+static int cache_name(const char *name)
+{
+    if (!*name)
+        return 0;
+    for (; *name; name++)
+        if (!isascii((unsigned char)*name) || !isalnum((unsigned char)*name))
+            return 0;
+    return 1;
+}
+
+int pysb_jobe_cache_check(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "%s exists and is not a directory", dir);
+        return -1;
+    }
+    /* Ours already (every start leaves a .lock), or empty: anything else
+     * is someone's directory, which the cache would re-own, make 0700 and
+     * evict from. */
+    char lock[PATH_MAX];
+    if (path_of(lock, sizeof lock, dir, ".lock") == 0 && lstat(lock, &st) == 0 &&
+        S_ISREG(st.st_mode))
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        snprintf(err, errlen, "cannot read %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d)))
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    if (!empty) {
+        snprintf(err, errlen, "%s exists, is not empty and is not a Jobe file cache (no .lock "
+                 "in it): name a new or empty directory", dir);
+        return -1;
+    }
+    return 0;
+}
+
 int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
     struct stat st;
+    if (pysb_jobe_cache_check(dir, err, errlen) < 0)
+        return -1;
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         return -1;
@@ -47,16 +110,6 @@ int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, si
         int fd = open(lock, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0)
             close(fd);
-    }
-    return 0;
-}
-
-static int path_of(char *buf, size_t len, const char *dir, const char *name)
-{
-    int n = snprintf(buf, len, "%s/%s", dir, name);
-    if (n < 0 || (size_t)n >= len) {
-        errno = ENAMETOOLONG;
-        return -1;
     }
     return 0;
 }
@@ -109,6 +162,8 @@ static long list(const char *dir, entry **out, uint64_t *total)
                 unlinkat(dirfd(d), de->d_name, 0);
             continue;
         }
+        if (!cache_name(de->d_name))
+            continue;
         if (n == cap) {
             entry *ne = realloc(e, 2 * cap * sizeof *e);
             if (!ne) {

@@ -26,9 +26,15 @@
 
 #include "membuf.h"
 
-/* Makes dir (and no parent) if missing, mode 0700, owned by uid:gid, and
- * checks an existing one is a directory. For the httpd parent (root) at
- * start. Returns 0, or -1 with a reason. */
+/* 0 when dir may become the cache: missing, empty, or a cache already
+ * (its .lock); -1 with a reason for a file, or a directory of something
+ * else (the cache would take it over: owner, mode, eviction). */
+int pysb_jobe_cache_check(const char *dir, char *err, size_t errlen);
+
+/* Makes dir (and no parent) if missing, mode 0700, owned by uid:gid, after
+ * pysb_jobe_cache_check. For the httpd parent (root) at start. Returns 0,
+ * or -1 with a reason. Only files named as Jobe's ids (letters and digits)
+ * are ever counted or evicted. */
 int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 #define PYSB_JOBE_CACHE_BLOCK 4096u

@@ -314,6 +314,16 @@ PySandboxQueueSize 0
     expect_conf_error "^PySandboxJobeFileCache $BATS_TEST_TMPDIR/j: named elsewhere with another size; one directory has one size\$"
     conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/j lots"
     expect_conf_error '^PySandboxJobeFileCache'
+    # someone's directory or a file is never taken over (contract9 F2);
+    # an empty directory is fine
+    mkdir -p "$BATS_TEST_TMPDIR/theirs" "$BATS_TEST_TMPDIR/empty"
+    echo keep > "$BATS_TEST_TMPDIR/theirs/important.txt"
+    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs 1M"
+    expect_conf_error "^PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs: $BATS_TEST_TMPDIR/theirs exists, is not empty and is not a Jobe file cache \\(no .lock in it\\): name a new or empty directory\$"
+    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs/important.txt 1M"
+    expect_conf_error "^PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs/important.txt: $BATS_TEST_TMPDIR/theirs/important.txt exists and is not a directory\$"
+    conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/empty 1M"
+    [ "$status" = 0 ] || { conf_dump; fail "an empty directory rejected"; }
     conf_test "PySandboxJobeApiKey 'a b'"
     expect_conf_error '^PySandboxJobeApiKey: a key is printable ASCII without spaces$'
 }

@@ -251,11 +251,56 @@ static void test_prepare(void **state)
     assert_non_null(strstr(err, "cannot create"));
 }
 
+/* Someone's directory named as the cache is refused, never taken over;
+ * an empty one, or a cache of an earlier start, is fine (contract9 F2). */
+static void test_foreign_directory(void **state)
+{
+    (void)state;
+    char sub[160], file[192], err[512];
+    snprintf(sub, sizeof sub, "%s/theirs", dir);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(pysb_jobe_cache_check(sub, err, sizeof err), 0); /* empty */
+    snprintf(file, sizeof file, "%s/important.txt", sub);
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("keep me", f);
+    fclose(f);
+    assert_int_equal(pysb_jobe_cache_check(sub, err, sizeof err), -1);
+    assert_non_null(strstr(err, "is not a Jobe file cache"));
+    assert_int_equal(pysb_jobe_cache_prepare(sub, getuid(), getgid(), err, sizeof err), -1);
+    struct stat st;
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    assert_int_equal(pysb_jobe_cache_check(file, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a directory"));
+    /* a cache of an earlier start: its .lock */
+    snprintf(sub, sizeof sub, "%s/cache", dir);
+    assert_int_equal(pysb_jobe_cache_prepare(sub, getuid(), getgid(), err, sizeof err), 0);
+    assert_int_equal(pysb_jobe_cache_put(sub, 8 * B, "aaaaaaaa", "x", 1), 0);
+    assert_int_equal(pysb_jobe_cache_check(sub, err, sizeof err), 0);
+    assert_int_equal(pysb_jobe_cache_prepare(sub, getuid(), getgid(), err, sizeof err), 0);
+    /* a file no PUT could have made (not an id) is neither counted nor
+     * evicted */
+    snprintf(file, sizeof file, "%s/not-an-id.txt", sub);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("x", f);
+    fclose(f);
+    static char data[B];
+    for (int i = 0; i < 6; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "id%d", i);
+        assert_int_equal(pysb_jobe_cache_put(sub, 4 * B, id, data, sizeof data), 0);
+    }
+    assert_int_equal(stat(file, &st), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_put_has_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lru, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_costs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_wait, setup, teardown),
