@@ -197,9 +197,18 @@ int pysb_read_body(pysb_req *x, apr_size_t cap, pysb_chunk_fn each, void *ctx)
                                                        r->connection);
     apr_size_t len = 0;
     int seen_eos = 0, rc = OK;
+    /* httpd's input filter refuses a whole read that goes past
+     * LimitRequestBody, the bytes before the limit with it: so a read
+     * never asks past the limit, and every byte up to it is decoded (a
+     * format field there picks the 413's format, README) before the next
+     * read meets the refusal. */
+    apr_off_t limit = ap_get_limit_req_body(r);
     do {
+        apr_off_t want = HUGE_STRING_LEN;
+        if (limit > 0 && (apr_off_t)len < limit && limit - (apr_off_t)len < want)
+            want = limit - (apr_off_t)len;
         apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
-                                         APR_BLOCK_READ, HUGE_STRING_LEN);
+                                         APR_BLOCK_READ, want);
         if (ir->status) {
             rc = input_refused(x, ir->status);
             break;
