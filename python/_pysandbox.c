@@ -29,6 +29,7 @@
 #include <Python.h>
 
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -89,7 +90,13 @@ static PyObject *serve(PyObject *self, PyObject *args)
     Py_ssize_t k = 0;
     while (env[k])
         k++;
-    /* What execve would have given the C library (getenv, a child's). */
+    /* What execve would have given the C library (getenv, a child's). The
+     * time zone first: the server read the host's /etc/localtime at its
+     * start, unconfined; a cold run finds none in its root (UTC). glibc
+     * looks again only when TZ changed since it last looked, so it is
+     * changed, then unset with the rest (the script's time.tzset()). */
+    setenv("TZ", "UTC0", 1);
+    tzset();
     environ = (char **)env;
     PyObject *t = PyTuple_New(k);
     for (Py_ssize_t i = 0; t && i < k; i++) {

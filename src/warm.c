@@ -60,6 +60,23 @@
  * start has plus the preloads. */
 const char pysb_fs_script[] =
     "import sys\n"
+    "# stdout and stderr were made on a pipe (fd 5 its other end), so their\n"
+    "# streams answer as a run's do (not seekable); the log (fd 4) from here\n"
+    "def _pysb_log():\n"
+    "    import posix\n"
+    "    posix.set_blocking(5, False)\n"
+    "    try:\n"
+    "        early = posix.read(5, 65536)\n"
+    "    except OSError:\n"
+    "        early = b''\n"
+    "    posix.dup2(4, 1)\n"
+    "    posix.dup2(4, 2)\n"
+    "    posix.close(4)\n"
+    "    posix.close(5)\n"
+    "    if early:\n"
+    "        posix.write(2, early)\n"
+    "_pysb_log()\n"
+    "del _pysb_log\n"
     "def _pysb():\n"
     "    import _imp, _frozen_importlib as fi, posix\n"
     "    a = sys.argv\n"
@@ -195,6 +212,11 @@ const char pysb_fs_script[] =
     "    if not env:\n"
     "        raise SystemExit(0)\n"
     "    posix.environ.update(x.split(b'=', 1) for x in env)\n"
+    "    # the local time zone as a cold run finds it (serve() made the C\n"
+    "    # library look again, inside the run's root), not the server's\n"
+    "    tm = sys.modules.get('time')\n"
+    "    if tm is not None:\n"
+    "        tm.tzset()\n"
     "    # in the run (confined): numpy's global generator was seeded once,\n"
     "    # in the server; each run draws its own, as random's at-fork hook does\n"
     "    mp = sys.modules.get('multiprocessing.process')\n"
@@ -448,15 +470,17 @@ int pysb_fs_spawn(const pysb_fs_spec *spec, pysb_fs_handle *h, char *err, size_t
         snprintf(err, errlen, "fork server: out of memory");
         return -1;
     }
-    int sv[2] = { -1, -1 }, in[2] = { -1, -1 };
+    int sv[2] = { -1, -1 }, in[2] = { -1, -1 }, early[2] = { -1, -1 };
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-        pipe2(in, O_CLOEXEC) < 0) {
+        pipe2(in, O_CLOEXEC) < 0 || pipe2(early, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "fork server: socketpair/pipe: %s", strerror(errno));
         for (int i = 0; i < 2; i++) {
             if (sv[i] >= 0)
                 close(sv[i]);
             if (in[i] >= 0)
                 close(in[i]);
+            if (early[i] >= 0)
+                close(early[i]);
         }
         free(pre);
         free(argv);
@@ -474,8 +498,17 @@ int pysb_fs_spawn(const pysb_fs_spec *spec, pysb_fs_handle *h, char *err, size_t
             if (s != SIGKILL && s != SIGSTOP)
                 signal(s, SIG_DFL);
         close(in[1]);
-        if (dup2(in[0], 0) < 0 || dup2(spec->log_fd, 1) < 0 || dup2(spec->log_fd, 2) < 0 ||
-            dup2(sv[1], 3) < 0 || close_range(4, ~0U, 0) < 0)
+        /* stdout and stderr a pipe while the interpreter starts (its
+         * streams cache whether they can seek: a run's are pipes, and the
+         * log may be a file), the log on 4 and the pipe's other end on 5
+         * (a line written meanwhile waits there) for the script to put
+         * in place (pysb_fs_script). Moved up first: the log may be 1 or 2. */
+        int log = fcntl(spec->log_fd, F_DUPFD, 10), i0 = fcntl(in[0], F_DUPFD, 10),
+            c3 = fcntl(sv[1], F_DUPFD, 10), w = fcntl(early[1], F_DUPFD, 10),
+            r = fcntl(early[0], F_DUPFD, 10);
+        if (log < 0 || i0 < 0 || c3 < 0 || w < 0 || r < 0 || dup2(i0, 0) < 0 ||
+            dup2(w, 1) < 0 || dup2(w, 2) < 0 || dup2(c3, 3) < 0 || dup2(log, 4) < 0 ||
+            dup2(r, 5) < 0 || close_range(6, ~0U, 0) < 0)
             _exit(126);
         /* In /: without -I the interpreter puts '' (the directory it was
          * started in: the admin's, for a configtest) first on sys.path,
@@ -490,6 +523,8 @@ int pysb_fs_spawn(const pysb_fs_spec *spec, pysb_fs_handle *h, char *err, size_t
     close(sv[1]);
     close(in[0]);
     close(in[1]);
+    close(early[0]);
+    close(early[1]);
     free(pre);
     free(argv);
     if (pid < 0) {

@@ -408,3 +408,24 @@ print(os.getpid(), [p for p in range(1, 4096) if exists(p)], [fd for fd in range
     [ "$warm" = "$sb_out" ] || fail "warm $warm vs cold $sb_out"
     no_leftovers
 }
+
+@test "warm: the time zone is a cold run's (the run looks for /etc/localtime in its root, not the server's host zone); stdout and stderr are pipes that cannot seek (attack9 F3, F4)" {
+    command -v strace >/dev/null || skip "no strace"
+    local code='import sys, time
+print(time.tzname, time.timezone, sys.stdout.seekable(), sys.stderr.seekable())'
+    # the server (unconfined) reads the host's zone at its start; the run,
+    # forked from it, must look again inside its own root, as a cold
+    # interpreter does at its start (a host not in UTC would show it)
+    strace -f -qq -e trace=openat -o "$BATS_TEST_TMPDIR/st" \
+        "$PYSB_RUN" --warm --uid "$TEST_UID" --gid "$TEST_UID" -c "$code" > "$BATS_TEST_TMPDIR/out" 2>&1 ||
+        fail "$(cat "$BATS_TEST_TMPDIR/out")"
+    grep -q '"/etc/localtime", O_RDONLY|O_CLOEXEC) = -1 ENOENT' "$BATS_TEST_TMPDIR/st" ||
+        fail "the run did not look for the zone in its root: $(grep localtime "$BATS_TEST_TMPDIR/st")"
+    sb --warm -c "$code"
+    expect_verdict ok
+    local warm=$sb_out
+    sb -c "$code"
+    expect_verdict ok
+    [ "$warm" = "$sb_out" ] || fail "warm $warm vs cold $sb_out"
+    no_leftovers
+}

@@ -238,6 +238,16 @@ print(json.dumps([os.getcwd(), os.environ["HOME"], os.environ["TMPDIR"], os.path
         fail "warm and cold differ: ${answers[*]}"
 }
 
+@test "warm: stdout and stderr are a run's pipes that cannot seek, as cold, though the server's log is a file (attack9 F4)" {
+    local code='import sys
+print(sys.stdout.seekable(), sys.stderr.seekable(), sys.stdin.seekable())'
+    warm_ready || fail "no warm run in 5 s"
+    run_json /warm "$code"
+    expect_json '.start == "warm" and .stdout == "False False False\n"'
+    run_json /warm/cold "$code"
+    expect_json '.start == "cold" and .stdout == "False False False\n"'
+}
+
 @test "warm: a fork server killed with SIGKILL under load costs only the runs in flight; it is restarted, logged once" {
     local server
     server=$(ready_warm_server) || fail "$server"
