@@ -239,6 +239,15 @@ static int grow_runs(void)
  * top of the address-space limit. Returns only in the program. */
 static void reaper(const pysb_fs_request *rq, const int *fds, uint64_t as_limit)
 {
+    /* What the server keeps of other runs is not this run's to read (its
+     * memory is the run's): the host pids of their reapers, how many runs
+     * it served (attack9 F1). */
+    if (S.runs)
+        memset(S.runs, 0, S.cap_runs * sizeof *S.runs);
+    S.n_runs = 0;
+    S.served = 0;
+    S.clone_said_at = 0;
+    S.clone_fails = 0;
     pysb_limits lim = rq->limits;
     lim.memory_bytes = as_limit;
     /* The supervisor's priority, which a cold reaper would inherit. */

@@ -429,3 +429,32 @@ print(time.tzname, time.timezone, sys.stdout.seekable(), sys.stderr.seekable())'
     [ "$warm" = "$sb_out" ] || fail "warm $warm vs cold $sb_out"
     no_leftovers
 }
+
+@test "warm: a run cannot read what the server keeps of other runs (their reapers' host pids, how many it served) (attack9 F1)" {
+    command -v gdb >/dev/null || skip "no gdb"
+    local ext="$BATS_TEST_DIRNAME/../../build/_pysandbox.abi3.so" offs served runs
+    # where the server's table lies in the extension (its debug info)
+    offs=$(gdb -batch -ex 'print (long)&S.served' -ex 'print (long)&S.runs' "$ext" 2>/dev/null |
+           awk '{print $3}' | tr '\n' ' ')
+    read -r served runs <<<"$offs"
+    [ -n "$runs" ] || skip "no debug info in $ext"
+    local code="import ctypes, sys
+f = sys._getframe()
+while f is not None and '_pysb_mod' not in f.f_globals:
+    f = f.f_back
+mod = f.f_globals['_pysb_mod']
+class Dl(ctypes.Structure):
+    _fields_ = [('fname', ctypes.c_char_p), ('fbase', ctypes.c_void_p),
+                ('sname', ctypes.c_char_p), ('saddr', ctypes.c_void_p)]
+ml = ctypes.c_void_p.from_address(id(mod.serve) + 16).value      # PyCFunctionObject.m_ml
+meth = ctypes.c_void_p.from_address(ml + 8).value                # PyMethodDef.ml_meth
+d = Dl()
+assert ctypes.CDLL(None).dladdr(ctypes.c_void_p(meth), ctypes.byref(d))
+table = ctypes.c_void_p.from_address(d.fbase + $runs).value
+print('served', ctypes.c_uint64.from_address(d.fbase + $served).value,
+      'pid', ctypes.c_int.from_address(table).value if table else 0)"
+    # the third run of one server: two ran before it
+    sb --warm --repeat 3 -c "$code"
+    [ "$(grep -c '^served 0 pid 0$' <<<"$sb_out")" = 3 ] || fail "what the runs read: $sb_out"
+    no_leftovers
+}
