@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -198,9 +199,21 @@ int pysb_fields_format(const pysb_fields *f, const pysb_location *loc, const cha
     return 0;
 }
 
+/* info=0 (false, no, off) asks for no description, as a switch would. */
+static int says_no(const pysb_field *v)
+{
+    static const char *const no[] = { "0", "false", "no", "off" };
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        if (v->len == strlen(no[i]) && !strncasecmp(v->data, no[i], v->len))
+            return 1;
+    return 0;
+}
+
 int pysb_fields_wants_info(const pysb_fields *f, const char *accept)
 {
-    return f->info.set || (!f->code.set && accept && strstr(accept, "application/json"));
+    if (f->info.set)
+        return !says_no(&f->info);
+    return !f->code.set && accept && strstr(accept, "application/json");
 }
 
 /* One limit field into *l, checked against the Location's maximum. */

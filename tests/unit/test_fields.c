@@ -112,6 +112,14 @@ static void test_format(void **state)
     assert_false(pysb_fields_wants_info(&f, "application/json"));
     set(&f, "info", "1");
     assert_true(pysb_fields_wants_info(&f, NULL));
+    set(&f, "info", "");
+    assert_true(pysb_fields_wants_info(&f, NULL));      /* ?info */
+    /* a switch turned off asks for nothing (contract9 N3) */
+    const char *off[] = { "0", "false", "No", "OFF" };
+    for (size_t i = 0; i < 4; i++) {
+        set(&f, "info", off[i]);
+        assert_false(pysb_fields_wants_info(&f, "application/json"));
+    }
 }
 
 static void test_request_ok(void **state)
