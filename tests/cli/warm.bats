@@ -62,6 +62,16 @@ venv_served() {
     [ -e "$2" ] || fail "control: the planted code did not run"
 }
 
+# same_warm_and_cold CODE: CODE runs ok warm and cold, with the same output.
+same_warm_and_cold() {
+    sb --warm -c "$1"
+    expect_verdict ok
+    local warm=$sb_out
+    sb -c "$1"
+    expect_verdict ok
+    [ "$warm" = "$sb_out" ] || fail "warm $warm vs cold $sb_out"
+}
+
 @test "warm: a run is forked from the server with everything a cold run has (sys.modules, path, argv, orig_argv, flags, signals, environment, cwd, ids)" {
     local probe='import os, sys, signal
 print(sorted(sys.modules)); print(sys.path, sys.argv, sys.orig_argv, sys.flags, os.getcwd())
@@ -400,12 +410,7 @@ def exists(pid):
         pass
     return True
 print(os.getpid(), [p for p in range(1, 4096) if exists(p)], [fd for fd in range(1024) if is_open(fd)])'
-    sb --warm -c "$code"
-    expect_verdict ok
-    local warm=$sb_out
-    sb -c "$code"
-    expect_verdict ok
-    [ "$warm" = "$sb_out" ] || fail "warm $warm vs cold $sb_out"
+    same_warm_and_cold "$code"
     no_leftovers
 }
 
@@ -421,12 +426,7 @@ print(time.tzname, time.timezone, sys.stdout.seekable(), sys.stderr.seekable())'
         fail "$(cat "$BATS_TEST_TMPDIR/out")"
     grep -q '"/etc/localtime", O_RDONLY|O_CLOEXEC) = -1 ENOENT' "$BATS_TEST_TMPDIR/st" ||
         fail "the run did not look for the zone in its root: $(grep localtime "$BATS_TEST_TMPDIR/st")"
-    sb --warm -c "$code"
-    expect_verdict ok
-    local warm=$sb_out
-    sb -c "$code"
-    expect_verdict ok
-    [ "$warm" = "$sb_out" ] || fail "warm $warm vs cold $sb_out"
+    same_warm_and_cold "$code"
     no_leftovers
 }
 

@@ -125,16 +125,20 @@ ready_warm_server() {
     echo "$server"
 }
 
-# A warm Location's first request may start its server (and run cold).
-warm_ready() {
+# until_warm PATH CODE: CODE run at PATH until a run is warm (5 s at
+# most); a warm Location's first request may start its server (and run
+# cold). The last answer is in RESP_BODY.
+until_warm() {
     local i
     for i in $(seq 50); do
-        run_json /warm 'pass'
+        run_json "$1" "$2"
         [ "$(jq -r .start <<<"$RESP_BODY")" = warm ] && return 0
         sleep 0.1
     done
     return 1
 }
+
+warm_ready() { until_warm /warm 'pass'; }
 
 @test "warm: ?info=1 says the mode and the preloads; a cold Location inside says cold" {
     req "$URL/warm?info=1"
@@ -282,12 +286,7 @@ print(sys.stdout.seekable(), sys.stderr.seekable(), sys.stdin.seekable())'
     local code='import os
 d = "'"$RO"'/data"
 print(sorted(os.listdir(d)), open(d + "/secret.txt").read().strip())'
-    local i
-    for i in $(seq 50); do
-        run_json /warmro "$code"
-        [ "$(jq -r .start <<<"$RESP_BODY")" = warm ] && break
-        sleep 0.1
-    done
+    until_warm /warmro "$code"
     jq -e '.start == "warm" and .stdout == "[\u0027secret.txt\u0027] v1\n"' <<<"$RESP_BODY" >/dev/null ||
         fail "before: $RESP_BODY"
     mv "$RO/data" "$RO/withdrawn"
@@ -301,11 +300,7 @@ print(sorted(os.listdir(d)), open(d + "/secret.txt").read().strip())'
         fail "the next run: $RESP_BODY"
     wait_until 5 grep -q "stopped: a path of its runs' minimal root was replaced" "$H/error.log" ||
         fail "the replacement was not logged: $(grep -i 'fork server' "$H/error.log" | tail -n 3)"
-    for i in $(seq 50); do
-        run_json /warmro "$code"
-        [ "$(jq -r .start <<<"$RESP_BODY")" = warm ] && break
-        sleep 0.1
-    done
+    until_warm /warmro "$code"
     jq -e '.start == "warm" and .stdout == "[\u0027secret.txt\u0027] v2\n"' <<<"$RESP_BODY" >/dev/null ||
         fail "warm again: $RESP_BODY"
     [ "$(grep -c "minimal root was replaced; starting a new one" "$H/error.log")" = 1 ] ||
