@@ -30,6 +30,8 @@
 #include "nspin.h"
 
 #define KEY_MAX   PYSB_ROOT_KEY_MAX
+#define CHANGED_WHILE_BUILT "root: a path changed while its root was built"
+#define BUILD_TRIES 3
 #define MAX_OBJS  (PYSB_MAX_PATHS + 16)
 #define MAX_DEPS  32   /* hop directories whose mtime the key follows (Debian has 2) */
 #define MAX_LINKS 16   /* symlinks followed on one path, as the kernel's 40 is more than any install needs */
@@ -45,6 +47,7 @@ struct plan {
     size_t      n_hops, cap_hops;
     char        deps[MAX_DEPS][PATH_MAX];  /* where the hops come from */
     size_t      n_deps;
+    const char *inputs;             /* the key's inputs, checked once bound */
 };
 
 /* p equals one of the bound paths or lies beneath one. */
@@ -239,18 +242,27 @@ static int make_plan(struct plan *pl, const pysb_path_set *set, const char *argv
  * their mtime too, as a symlink replaced there changes it. */
 static void ident(const char *path, int with_time, char *out, size_t len)
 {
-    struct stat st;
-    if (stat(path, &st) < 0) {
+    struct statx st;
+    if (statx(AT_FDCWD, path, 0, STATX_TYPE | STATX_INO | STATX_MTIME | STATX_BTIME, &st) < 0) {
         snprintf(out, len, "-");
         return;
     }
-    if (!with_time)
-        snprintf(out, len, "%llx:%llx:%o", (unsigned long long)st.st_dev,
-                 (unsigned long long)st.st_ino, (unsigned)(st.st_mode & S_IFMT));
+    unsigned long long dev = makedev(st.stx_dev_major, st.stx_dev_minor);
+    if (with_time) {
+        snprintf(out, len, "%llx:%llx:%lld.%09u", dev, (unsigned long long)st.stx_ino,
+                 (long long)st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
+        return;
+    }
+    /* The birth time where the file system keeps one: an inode number
+     * is reused once its file is gone (rm -rf, then mkdir), the pair is
+     * not (attack10 A2). */
+    if (st.stx_mask & STATX_BTIME)
+        snprintf(out, len, "%llx:%llx:%o:%lld.%09u", dev, (unsigned long long)st.stx_ino,
+                 (unsigned)(st.stx_mode & S_IFMT), (long long)st.stx_btime.tv_sec,
+                 st.stx_btime.tv_nsec);
     else
-        snprintf(out, len, "%llx:%llx:%lld.%09ld", (unsigned long long)st.st_dev,
-                 (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
-                 st.st_mtim.tv_nsec);
+        snprintf(out, len, "%llx:%llx:%o", dev, (unsigned long long)st.stx_ino,
+                 (unsigned)(st.stx_mode & S_IFMT));
 }
 
 static int key_add(char *key, size_t len, size_t *used, const char *tag, const char *path)
@@ -268,7 +280,7 @@ static int key_add(char *key, size_t len, size_t *used, const char *tag, const c
 static int inputs_key(const pysb_path_set *set, const char *argv0, char *key, size_t len)
 {
     size_t used = 0;
-    int n = snprintf(key, len, "pysb-root 2\n");
+    int n = snprintf(key, len, "pysb-root 3\n");
     if (n < 0 || (size_t)n >= len)
         return -1;
     used = (size_t)n;
@@ -519,6 +531,11 @@ static int build(void *arg, char *err, size_t errlen)
     if (mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
               NULL) < 0)
         return pysb_errf(err, errlen, "root: read-only: %s", strerror(errno));
+    /* The key's identities were taken before the paths were bound by
+     * name: one replaced in between would be another tree under this
+     * key (attack10 A2). Bound, each must still be what the key says. */
+    if (!pysb_root_current(pl->inputs))
+        return pysb_errf(err, errlen, "%s", CHANGED_WHILE_BUILT);
     return 0;
 }
 
@@ -600,6 +617,7 @@ static int build_pin(int dirfd, const char *stem, const char *inputs,
     char ns[64], key[64];
     snprintf(ns, sizeof ns, "%s.ns", stem);
     snprintf(key, sizeof key, "%s.key", stem);
+    pl->inputs = inputs;
     int rc = make_plan(pl, set, argv0, err, errlen);
     if (rc == 0) {
         drop_pin(dirfd, stem);
@@ -653,8 +671,25 @@ int pysb_root_current(const char *key_text)
     return 1;
 }
 
+static int open_keyed(const pysb_path_set *set, const char *argv0, char *key_text,
+                      size_t key_len, char *err, size_t errlen);
+
 int pysb_root_open_keyed(const pysb_path_set *set, const char *argv0, char *key_text,
                          size_t key_len, char *err, size_t errlen)
+{
+    /* A path replaced while its root was being built: the key is taken
+     * anew, and the root built again. */
+    int fd = -1;
+    for (int i = 0; i < BUILD_TRIES; i++) {
+        fd = open_keyed(set, argv0, key_text, key_len, err, errlen);
+        if (fd >= 0 || !strstr(err, CHANGED_WHILE_BUILT))
+            break;
+    }
+    return fd;
+}
+
+static int open_keyed(const pysb_path_set *set, const char *argv0, char *key_text,
+                      size_t key_len, char *err, size_t errlen)
 {
     static char inputs[KEY_MAX];
     if (inputs_key(set, argv0, inputs, sizeof inputs) < 0)
