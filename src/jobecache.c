@@ -44,28 +44,26 @@ static int cache_name(const char *name)
     return 1;
 }
 
-int pysb_jobe_cache_check(const char *dir, char *err, size_t errlen)
+/* The directory open as fd may become the cache: a cache already (mode
+ * 0700 with the .lock every PUT leaves), or empty; owned by uid, or
+ * (empty) by root: an admin's mkdir. uid -1 (configtest, which does not
+ * know the User yet): any owner, checked again at the start. */
+static int check_fd(int fd, const char *dir, long uid, char *err, size_t errlen)
 {
-    struct stat st;
-    if (lstat(dir, &st) < 0) {
-        if (errno == ENOENT)
-            return 0;
+    struct stat st, lk;
+    if (fstat(fd, &st) < 0) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    if (!S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s exists and is not a directory", dir);
-        return -1;
-    }
-    /* Ours already (every start leaves a .lock), or empty: anything else
-     * is someone's directory, which the cache would re-own, make 0700 and
-     * evict from. */
-    char lock[PATH_MAX];
-    if (path_of(lock, sizeof lock, dir, ".lock") == 0 && lstat(lock, &st) == 0 &&
-        S_ISREG(st.st_mode))
+    int owner_ok = uid < 0 || (long)st.st_uid == uid;
+    if (fstatat(fd, ".lock", &lk, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(lk.st_mode) &&
+        (st.st_mode & 07777) == 0700 && owner_ok)
         return 0;
-    DIR *d = opendir(dir);
+    int copy = dup(fd);
+    DIR *d = copy < 0 ? NULL : fdopendir(copy);
     if (!d) {
+        if (copy >= 0)
+            close(copy);
         snprintf(err, errlen, "cannot read %s: %s", dir, strerror(errno));
         return -1;
     }
@@ -75,42 +73,85 @@ int pysb_jobe_cache_check(const char *dir, char *err, size_t errlen)
         empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
     closedir(d);
     if (!empty) {
-        snprintf(err, errlen, "%s exists, is not empty and is not a Jobe file cache (no .lock "
-                 "in it): name a new or empty directory", dir);
+        snprintf(err, errlen, "%s exists, is not empty and is not a Jobe file cache (not "
+                 "0700 with a .lock%s): name a new or empty directory", dir,
+                 uid >= 0 ? " and the User's" : "");
+        return -1;
+    }
+    if (st.st_uid != 0 && !owner_ok) {
+        snprintf(err, errlen, "%s is another user's (uid %ld): name a new directory, or one "
+                 "of root's", dir, (long)st.st_uid);
         return -1;
     }
     return 0;
 }
 
+/* dir opened without following a link: a directory, or -1 (errno). */
+static int open_dir(const char *dir)
+{
+    return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int pysb_jobe_cache_check(const char *dir, char *err, size_t errlen)
+{
+    struct stat st;
+    if (lstat(dir, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    int fd = S_ISDIR(st.st_mode) ? open_dir(dir) : -1;
+    if (fd < 0) {
+        snprintf(err, errlen, "%s exists and is not a directory%s", dir,
+                 S_ISLNK(st.st_mode) ? " (a symbolic link)" : "");
+        return -1;
+    }
+    int rc = check_fd(fd, dir, -1, err, errlen);
+    close(fd);
+    return rc;
+}
+
 int pysb_jobe_cache_prepare(const char *dir, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
     struct stat st;
-    if (pysb_jobe_cache_check(dir, err, errlen) < 0)
-        return -1;
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+    int made = mkdir(dir, 0700) == 0;
+    if (!made && errno != EEXIST) {
         snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
-    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, errlen, "%s is not a directory", dir);
+    /* Everything through one descriptor of the directory itself: a link
+     * put in its place meanwhile is never followed (a chown as root). */
+    int fd = open_dir(dir);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s is not a directory%s", dir, errno == ELOOP ? " (a symbolic link)" : "");
         return -1;
     }
-    if ((st.st_uid != uid || st.st_gid != gid) && chown(dir, uid, gid) < 0) {
+    if (!made && check_fd(fd, dir, (long)uid, err, errlen) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if ((st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) < 0) {
         snprintf(err, errlen, "cannot give %s to uid %ld: %s", dir, (long)uid, strerror(errno));
+        close(fd);
         return -1;
     }
-    if ((st.st_mode & 07777) != 0700 && chmod(dir, 0700) < 0) {
+    if ((st.st_mode & 07777) != 0700 && fchmod(fd, 0700) < 0) {
         snprintf(err, errlen, "cannot make %s mode 0700: %s", dir, strerror(errno));
+        close(fd);
         return -1;
     }
     /* Files may have come and gone while httpd was down: the first put
      * counts them again (see the ledger below). */
-    char lock[PATH_MAX];
-    if (snprintf(lock, sizeof lock, "%s/.lock", dir) < (int)sizeof lock) {
-        int fd = open(lock, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-        if (fd >= 0)
-            close(fd);
-    }
+    int lfd = openat(fd, ".lock", O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (lfd >= 0)
+        close(lfd);
+    close(fd);
     return 0;
 }
 

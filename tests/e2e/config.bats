@@ -319,7 +319,7 @@ PySandboxQueueSize 0
     mkdir -p "$BATS_TEST_TMPDIR/theirs" "$BATS_TEST_TMPDIR/empty"
     echo keep > "$BATS_TEST_TMPDIR/theirs/important.txt"
     conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs 1M"
-    expect_conf_error "^PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs: $BATS_TEST_TMPDIR/theirs exists, is not empty and is not a Jobe file cache \\(no .lock in it\\): name a new or empty directory\$"
+    expect_conf_error "^PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs: $BATS_TEST_TMPDIR/theirs exists, is not empty and is not a Jobe file cache \\(not 0700 with a .lock\\): name a new or empty directory\$"
     conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs/important.txt 1M"
     expect_conf_error "^PySandboxJobeFileCache $BATS_TEST_TMPDIR/theirs/important.txt: $BATS_TEST_TMPDIR/theirs/important.txt exists and is not a directory\$"
     conf_test "PySandboxJobeFileCache $BATS_TEST_TMPDIR/empty 1M"

@@ -273,6 +273,34 @@ static void test_foreign_directory(void **state)
     assert_int_equal(st.st_mode & 07777, 0755);
     assert_int_equal(pysb_jobe_cache_check(file, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a directory"));
+    /* a .lock is not enough: a cache is 0700 (and the User's at start) */
+    snprintf(file, sizeof file, "%s/.lock", sub);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(pysb_jobe_cache_check(sub, err, sizeof err), -1);
+    assert_int_equal(chmod(sub, 0700), 0);
+    assert_int_equal(pysb_jobe_cache_check(sub, err, sizeof err), 0);
+    assert_int_equal(pysb_jobe_cache_prepare(sub, 4321, 4321, err, sizeof err), -1);
+    assert_int_equal(stat(sub, &st), 0);
+    assert_int_equal(st.st_uid, getuid());
+    /* a link is never followed; another user's empty directory is refused */
+    char link[200], other[200];
+    snprintf(link, sizeof link, "%s/link", dir);
+    assert_int_equal(symlink(sub, link), 0);
+    assert_int_equal(pysb_jobe_cache_check(link, err, sizeof err), -1);
+    assert_non_null(strstr(err, "symbolic link"));
+    assert_int_equal(pysb_jobe_cache_prepare(link, getuid(), getgid(), err, sizeof err), -1);
+    snprintf(other, sizeof other, "%s/other", dir);
+    assert_int_equal(mkdir(other, 0755), 0);
+    if (getuid() == 0) {
+        assert_int_equal(chown(other, 4321, 4321), 0);
+        /* configtest does not know the User: checked at the start */
+        assert_int_equal(pysb_jobe_cache_check(other, err, sizeof err), 0);
+        assert_int_equal(pysb_jobe_cache_prepare(other, 5555, 5555, err, sizeof err), -1);
+        assert_non_null(strstr(err, "another user's"));
+        assert_int_equal(pysb_jobe_cache_prepare(other, 4321, 4321, err, sizeof err), 0);
+    }
     /* a cache of an earlier start: its .lock */
     snprintf(sub, sizeof sub, "%s/cache", dir);
     assert_int_equal(pysb_jobe_cache_prepare(sub, getuid(), getgid(), err, sizeof err), 0);
