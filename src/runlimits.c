@@ -374,8 +374,10 @@ int pysb_limit_compare(const pysb_limits *a, const pysb_limits *b,
 void pysb_limit_format(const pysb_limits *l, const pysb_limit_def *d, char *buf,
                        size_t len)
 {
-    if (d->kind == PYSB_LIMIT_SECONDS)
-        snprintf(buf, len, "%g seconds", pysb_limit_seconds(l, d));
+    if (d->kind == PYSB_LIMIT_SECONDS) {
+        double sec = pysb_limit_seconds(l, d);
+        snprintf(buf, len, "%g second%s", sec, sec == 1 ? "" : "s");
+    }
     else if (d->kind == PYSB_LIMIT_BYTES)
         pysb_format_size(pysb_limit_amount(l, d), buf, len);
     else

@@ -498,6 +498,10 @@ static void test_table_parse_format_compare(void **state)
     assert_true(a.cpu_sec == 1.5);
     pysb_limit_format(&a, cpu, buf, sizeof buf);
     assert_string_equal(buf, "1.5 seconds");
+    assert_int_equal(pysb_limit_parse(cpu, "1", &a, &err), 0);
+    pysb_limit_format(&a, cpu, buf, sizeof buf);
+    assert_string_equal(buf, "1 second");     /* contract9 N7 */
+    assert_int_equal(pysb_limit_parse(cpu, "1500ms", &a, &err), 0);
     assert_int_equal(pysb_limit_compare(&a, &b, cpu), -1);
 
     assert_int_equal(pysb_limit_parse(mem, "1.5G", &a, &err), 0);
