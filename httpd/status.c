@@ -71,8 +71,16 @@ int pysb_status_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, "pysandbox-status"))
         return DECLINED;
     if (r->method_number != M_GET) {
-        ap_allow_methods(r, 1, "GET", "HEAD", NULL);
-        return HTTP_METHOD_NOT_ALLOWED;
+        /* One line, as the run handler's refusals (not httpd's page);
+         * Allow: GET, HEAD only (not httpd's list, which names TRACE). */
+        r->allowed = (AP_METHOD_BIT << M_GET);
+        apr_table_setn(r->err_headers_out, "Allow", "GET, HEAD");
+        r->status = HTTP_METHOD_NOT_ALLOWED;
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        apr_table_setn(r->notes, "pysandbox-status", "refused");
+        ap_rvputs(r, "pysandbox-status: ", r->method, " is not allowed here (GET or HEAD)\n",
+                  NULL);
+        return OK;
     }
     char why[256] = "";
     char *json = ask_launcher(why, sizeof why);

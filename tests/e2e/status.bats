@@ -186,7 +186,10 @@ PY
     # other methods: 405
     req -X POST "$URL/status"
     expect_code 405
-    expect_header Allow 'GET'
+    expect_header Allow '^GET, HEAD$'
+    # the module's one line, not httpd's page (contract9 N4)
+    [ "$(cat "$RESP_B")" = "pysandbox-status: POST is not allowed here (GET or HEAD)" ] ||
+        fail "the 405's body: $(head -c 300 "$RESP_B")"
 }
 
 @test "mod_status: a mod_pysandbox section in server-status, and lines in ?auto" {
