@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <stdint.h>
@@ -253,16 +254,23 @@ static void ident(const char *path, int with_time, char *out, size_t len)
                  (long long)st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
         return;
     }
-    /* The birth time where the file system keeps one: an inode number
-     * is reused once its file is gone (rm -rf, then mkdir), the pair is
-     * not (attack10 A2). */
-    if (st.stx_mask & STATX_BTIME)
-        snprintf(out, len, "%llx:%llx:%o:%lld.%09u", dev, (unsigned long long)st.stx_ino,
-                 (unsigned)(st.stx_mode & S_IFMT), (long long)st.stx_btime.tv_sec,
-                 st.stx_btime.tv_nsec);
-    else
-        snprintf(out, len, "%llx:%llx:%o", dev, (unsigned long long)st.stx_ino,
-                 (unsigned)(st.stx_mode & S_IFMT));
+    /* An inode number is reused once its file is gone (rm -rf, then
+     * mkdir): the inode's generation (ext4, xfs, btrfs: drawn anew for
+     * each inode made) and its birth time, where the file system keeps
+     * them, tell the two apart (attack10 A2). */
+    unsigned gen = 0;
+    if (S_ISDIR(st.stx_mode) || S_ISREG(st.stx_mode)) {
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOATIME | O_CLOEXEC);
+        if (fd >= 0) {
+            if (ioctl(fd, FS_IOC_GETVERSION, &gen) < 0)
+                gen = 0;
+            close(fd);
+        }
+    }
+    long long bt = st.stx_mask & STATX_BTIME ? (long long)st.stx_btime.tv_sec : 0;
+    unsigned btn = st.stx_mask & STATX_BTIME ? st.stx_btime.tv_nsec : 0;
+    snprintf(out, len, "%llx:%llx:%o:%x:%lld.%09u", dev, (unsigned long long)st.stx_ino,
+             (unsigned)(st.stx_mode & S_IFMT), gen, bt, btn);
 }
 
 static int key_add(char *key, size_t len, size_t *used, const char *tag, const char *path)

@@ -2,8 +2,9 @@
  * opened with pysb_root_open_keyed is current while its paths are the
  * same objects, and no longer once a read-only path was replaced by
  * another directory of the same name (what a fork server asks before each
- * run); opened again, the new template is current; a path with a space
- * in its name is read back whole from the key. */
+ * run), nor once it was removed and made again; opened again, the new
+ * template is current; a path with a space in its name is read back
+ * whole from the key. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -74,7 +75,10 @@ static void test_replaced_path(void **state)
     /* gone altogether */
     assert_int_equal(rmdir(data), 0);
     assert_int_equal(pysb_root_current(again), 0);
+    /* made again: another directory, whether or not it gets the inode
+     * number back (its generation differs) */
     assert_int_equal(mkdir(data, 0755), 0);
+    assert_int_equal(pysb_root_current(again), 0);
     close(fd);
     close(fd2);
     /* a key that is not one */
