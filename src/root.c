@@ -314,6 +314,38 @@ static uint64_t hash(const char *s)
     return h;
 }
 
+/* Each line of a key's text ("tag path identity", the path's identity
+ * as ident() wrote it; a tag of d: a hop directory, with its mtime) still
+ * holds: 1, or 0 at the first that does not, or that is malformed or has
+ * a tag not in tags. A "deps" line, the key's divider, is skipped. */
+static int lines_current(const char *lines, const char *tags)
+{
+    for (const char *line = lines; *line;) {
+        const char *nl = strchr(line, '\n');
+        if (!nl)
+            return 0;
+        size_t len = (size_t)(nl - line);
+        if (len == 4 && !strncmp(line, "deps", 4)) {
+            line = nl + 1;
+            continue;
+        }
+        char path[PATH_MAX + 96], id[96];
+        if (len < 4 || line[1] != ' ' || !strchr(tags, line[0]) || len - 2 >= sizeof path)
+            return 0;
+        memcpy(path, line + 2, len - 2);
+        path[len - 2] = '\0';
+        char *sp = strrchr(path, ' ');
+        if (!sp)
+            return 0;
+        *sp = '\0';
+        ident(path, line[0] == 'd', id, sizeof id);
+        if (strcmp(id, sp + 1))
+            return 0;
+        line = nl + 1;
+    }
+    return 1;
+}
+
 /* The key file matches: its inputs part is ours, and each directory its
  * hops came from is unchanged. */
 static int key_matches(int dirfd, const char *name, const char *inputs, char *copy,
@@ -333,21 +365,7 @@ static int key_matches(int dirfd, const char *name, const char *inputs, char *co
         return 0;
     if (copy)
         snprintf(copy, copy_len, "%s", buf);
-    for (char *line = buf + il + 5; *line;) {
-        char *nl = strchr(line, '\n');
-        if (!nl)
-            return 0;
-        *nl = '\0';
-        char *sp = strrchr(line, ' '), id[96];
-        if (strncmp(line, "d ", 2) || !sp)
-            return 0;
-        *sp = '\0';
-        ident(line + 2, 1, id, sizeof id);
-        if (strcmp(id, sp + 1))
-            return 0;
-        line = nl + 1;
-    }
-    return 1;
+    return lines_current(buf + il + 5, "d");
 }
 
 static int write_key(int dirfd, const char *name, const char *inputs,
@@ -648,35 +666,12 @@ int pysb_root_open(const pysb_path_set *set, const char *argv0, char *err, size_
 
 int pysb_root_current(const char *key_text)
 {
-    /* The key's lines after its first, "tag path identity", and "deps":
-     * each path's identity again, as it is now. */
+    /* Every line after the key's first: the inputs, then the hops'
+     * directories. */
     const char *line = strchr(key_text, '\n');
     if (!line || strncmp(key_text, "pysb-root ", 10))
         return 0;
-    for (line++; *line;) {
-        const char *nl = strchr(line, '\n');
-        if (!nl)
-            return 0;
-        size_t len = (size_t)(nl - line);
-        if (len == 4 && !strncmp(line, "deps", 4)) {
-            line = nl + 1;
-            continue;
-        }
-        char path[PATH_MAX + 96], id[96];
-        if (len < 4 || line[1] != ' ' || len - 2 >= sizeof path)
-            return 0;
-        memcpy(path, line + 2, len - 2);
-        path[len - 2] = '\0';
-        char *sp = strrchr(path, ' ');
-        if (!sp)
-            return 0;
-        *sp = '\0';
-        ident(path, line[0] == 'd', id, sizeof id);
-        if (strcmp(id, sp + 1))
-            return 0;
-        line = nl + 1;
-    }
-    return 1;
+    return lines_current(line + 1, "alxrod");
 }
 
 static int open_keyed(const pysb_path_set *set, const char *argv0, char *key_text,
