@@ -940,7 +940,10 @@ spin()'
     expect_verdict cpu_limit
     out_is "SPINNING"
     jcheck '.cpu_time >= 0.9 and .cpu_time < 3'
-    [ "$(awk "BEGIN{print ($SB_SECS < 3)}")" = 1 ] || fail "took $SB_SECS s"
+    # the verdict and cpu_time are the proof; the wall time only a sanity
+    # bound under the run's clock (a loaded machine, a warm CLI's server
+    # start)
+    [ "$(awk "BEGIN{print ($SB_SECS < 8)}")" = 1 ] || fail "took $SB_SECS s"
     no_leftovers
 }
 
