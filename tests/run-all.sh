@@ -45,7 +45,17 @@ count_tap() {
     pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
     printf '%-28s %4d passed, %d failed%s%s\n' "$2" "$p" "$f" \
         "$([ "$s" -gt 0 ] && echo ", $s skipped")" "${3:+ ($3 s)}"
-    [ "$f" -eq 0 ] || grep -E '^not ok ' "$1" | sed 's/^/    /'
+    [ "$f" -eq 0 ] || failures "$1"
+}
+
+# failures FILE: each failed test's line and the first lines of what it
+# said (bats' "# " lines after it), so that a CI log that shows only this
+# summary still tells why
+failures() {
+    awk '/^not ok /   { print "    " $0; said = 0; inside = 1; next }
+         /^(ok|not ok) / { inside = 0 }
+         inside && /^# / && !/^# \(/ && said < 6 { print "      " substr($0, 1, 400); said++ }
+         !/^# / { inside = 0 }' "$1"
 }
 
 # A suite that dies before printing its plan counts as one failure.
