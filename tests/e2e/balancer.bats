@@ -177,11 +177,10 @@ PY
     # The front's requests overlap (each sleeps 1 s), so that b1 is
     # elected by its busy count: three at once go to three members, as
     # bybusyness elects the member with the fewest of the front's requests
-    # in flight. Quick ones did not overlap on a loaded machine, and then
-    # every election was a tie, which bybusyness breaks by its lbstatus:
-    # the earlier tests' load had left b1's far below the others' (it
-    # gains one lbfactor a lost election), so the front sent b2 and b3
-    # 120 requests in a row before b1's turn (seen in full runs).
+    # in flight. Quick ones did not overlap on a loaded machine; every
+    # election was then a tie, which bybusyness breaks by lbstatus, and in
+    # full runs b1 lost 117 of them in a row (not elected, no 503, no
+    # AH01174). The rounds also used to wait for the holds (a bare wait).
     local b1 i n
     b1=$(backend_url 1)
     # b1 filled from outside the front: 2 sleepers hold its slots until
